@@ -1,0 +1,51 @@
+/* The logging sink shared by both services and their tools: see log.h. */
+#include "log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+enum log_level log_threshold = LOG_LEVEL_INFO;
+
+static const char *const LEVEL_NAMES[] = {"debug", "info", "warn", "error"};
+
+int log_parse_level(const char *text, enum log_level *out)
+{
+    for (size_t i = 0; i < sizeof LEVEL_NAMES / sizeof LEVEL_NAMES[0]; i++) {
+        if (strcmp(text, LEVEL_NAMES[i]) == 0) {
+            *out = (enum log_level)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+void log_emit(enum log_level level, const char *event, const char *fmt, ...)
+{
+    char line[2048];
+    struct timespec now;
+    struct tm utc;
+    clock_gettime(CLOCK_REALTIME, &now);
+    gmtime_r(&now.tv_sec, &utc);
+
+    size_t used = strftime(line, sizeof line, "ts=%Y-%m-%dT%H:%M:%S", &utc);
+    int n = snprintf(line + used, sizeof line - used, ".%03ldZ level=%s event=%s ",
+                     now.tv_nsec / 1000000L, LEVEL_NAMES[level], event);
+    if (n > 0 && (size_t)n < sizeof line - used)
+        used += (size_t)n;
+
+    va_list ap;
+    va_start(ap, fmt);
+    n = vsnprintf(line + used, sizeof line - used, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        used += (size_t)n < sizeof line - used ? (size_t)n : sizeof line - used - 1;
+    if (used >= sizeof line - 1)
+        used = sizeof line - 2;
+    line[used++] = '\n';
+
+    ssize_t written = write(STDERR_FILENO, line, used);
+    (void)written;
+}

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs the Debian packages mixtape needs, and only those missing, so a second run is quick.
+#   deploy/deps.sh          build and run (libraries, compiler, cmake)
+#   deploy/deps.sh test     + what the tests need (cmocka, clang-format, chromium, chromedriver)
+#   deploy/deps.sh bench    + what the benchmarks and the quality evaluation need (python3-*)
+set -euo pipefail
+
+packages=(build-essential cmake pkg-config git ca-certificates
+          libnng-dev libprotobuf-c-dev protobuf-c-compiler libcjson-dev
+          libcurl4-openssl-dev libssl-dev libcivetweb-dev zlib1g-dev libcmocka-dev)
+case "${1:-}" in
+  test)  packages+=(clang-format chromium chromium-driver fonts-dejavu-core) ;;
+  bench) packages+=(clang-format chromium chromium-driver fonts-dejavu-core
+                    python3-numpy python3-pandas python3-scipy python3-sklearn
+                    python3-matplotlib hyperfine) ;;
+  "") ;;
+  *) echo "deps.sh: unknown set '$1' (use test or bench)" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+[ "${#missing[@]}" -eq 0 ] && exit 0
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+echo "deps: installing ${missing[*]}"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

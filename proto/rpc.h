@@ -1,0 +1,56 @@
+/* The RPC layer between mixtape's services: a gRPC-like call (method, request id, deadline,
+ * status and message) carried in protobuf envelopes (rpc.proto) over NNG req/rep.
+ * The client spreads calls across a list of endpoints and retries on another instance when
+ * one fails or goes away, within the caller's deadline. */
+#ifndef MIXTAPE_RPC_H
+#define MIXTAPE_RPC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The status of a call, with gRPC's numbers (same as mixtape.rpc.Code). */
+enum rpc_code {
+    RPC_OK = 0,
+    RPC_INVALID_ARGUMENT = 3,
+    RPC_DEADLINE_EXCEEDED = 4,
+    RPC_NOT_FOUND = 5,
+    RPC_RESOURCE_EXHAUSTED = 8,
+    RPC_FAILED_PRECONDITION = 9,
+    RPC_UNIMPLEMENTED = 12,
+    RPC_INTERNAL = 13,
+    RPC_UNAVAILABLE = 14,
+};
+
+/* "OK", "INVALID_ARGUMENT", ...; never NULL. */
+const char *rpc_code_name(enum rpc_code code);
+
+/* Largest envelope either side accepts, in bytes. Larger messages are refused unread. */
+#define RPC_MAX_MESSAGE_BYTES (16u * 1024u * 1024u)
+
+/* A client bound to one or more endpoints. Opaque; thread-safe: any number of threads may
+ * call through one client at once. */
+struct rpc_client;
+
+/* Parses a comma-separated list of NNG URLs ("tcp://127.0.0.1:7100,ipc:///tmp/r.sock"), opens a
+ * connection to each (dialing continues in the background, so an instance that is not up yet is
+ * picked up when it comes). Returns RPC_OK and *out, or RPC_INVALID_ARGUMENT with a reason in
+ * err (NUL-terminated, at most err_len bytes). Free with rpc_client_close. Does not block on the
+ * network. */
+enum rpc_code rpc_client_open(struct rpc_client **out, const char *endpoints, char *err,
+                              size_t err_len);
+
+/* Closes every connection; calls in flight end with RPC_UNAVAILABLE. NULL is ignored. */
+void rpc_client_close(struct rpc_client *client);
+
+/* One call. Sends `method` with `request` (request_len bytes, may be 0) and waits at most
+ * timeout_ms in total. A transport failure, an UNAVAILABLE reply or an instance that goes away
+ * is retried on another endpoint while time remains. Blocks the calling thread.
+ * Returns the reply's code. On RPC_OK, *reply and *reply_len hold the payload (caller frees
+ * with free(); may be NULL when the payload is empty). On any code, if message is non-NULL,
+ * *message is a malloc'd human-readable explanation (caller frees) or NULL.
+ * request_id, if non-NULL, receives the id that was sent (for the caller's logs). */
+enum rpc_code rpc_call(struct rpc_client *client, const char *method, const uint8_t *request,
+                       size_t request_len, uint32_t timeout_ms, uint8_t **reply, size_t *reply_len,
+                       char **message, uint64_t *request_id);
+
+#endif
