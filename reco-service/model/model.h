@@ -1,0 +1,136 @@
+/* The model file: what reco-service holds in memory. One versioned binary file written by
+ * `reco-model build` (feature list, scaler, centroids, the scaled catalog grouped so each
+ * cluster is one contiguous block, per-track metadata, id / ISRC / song lookups, build
+ * parameters, checksum). model_open maps it read-only and validates every offset, length and
+ * the checksum before handing it out, so nothing later can read out of bounds.
+ *
+ * Threads: a struct model is immutable once opened; any number of threads may read it at once.
+ */
+#ifndef MIXTAPE_MODEL_H
+#define MIXTAPE_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The raw audio/track features a catalog may carry: the original notebook's 15. */
+enum model_feature {
+    FEAT_VALENCE,
+    FEAT_YEAR,
+    FEAT_ACOUSTICNESS,
+    FEAT_POPULARITY,
+    FEAT_DANCEABILITY,
+    FEAT_DURATION_MS,
+    FEAT_ENERGY,
+    FEAT_EXPLICIT,
+    FEAT_INSTRUMENTALNESS,
+    FEAT_KEY,
+    FEAT_LIVENESS,
+    FEAT_LOUDNESS,
+    FEAT_MODE,
+    FEAT_SPEECHINESS,
+    FEAT_TEMPO,
+    FEAT_COUNT
+};
+
+/* "valence", "year", ... as the catalogs spell them. Never NULL for a valid feature. */
+const char *model_feature_name(enum model_feature feature);
+
+/* Looks a feature up by its catalog name. Returns 0 and writes *out, or -1. */
+int model_feature_from_name(const char *name, enum model_feature *out);
+
+/* Raw (unscaled) values of one track, as far as they are known. */
+struct model_raw {
+    double value[FEAT_COUNT];
+    uint32_t present; /* bit (1u << feature) set when value[feature] is known */
+};
+
+enum model_status {
+    MODEL_OK = 0,
+    MODEL_ERR_IO,        /* cannot open, stat or map the file */
+    MODEL_ERR_FOREIGN,   /* not a mixtape model file (bad magic) */
+    MODEL_ERR_VERSION,   /* a model file of a format version this build cannot read */
+    MODEL_ERR_TRUNCATED, /* shorter than its header says */
+    MODEL_ERR_CORRUPT,   /* checksum mismatch, or an offset, length or count out of range */
+    MODEL_ERR_NOMEM,
+};
+
+/* A short English phrase for a status. Never NULL. */
+const char *model_strerror(enum model_status status);
+
+#define MODEL_NO_ROW UINT32_MAX
+
+/* The model as mapped. Every pointer points into the read-only mapping and stays valid until
+ * model_close. Rows are canonical songs (duplicate releases collapsed at build time). */
+struct model {
+    uint32_t n_rows;     /* canonical songs */
+    uint32_t n_dims;     /* dimensions of the scaled space (a feature may take more than one) */
+    uint32_t k;          /* clusters */
+    uint32_t n_features; /* raw features the model uses */
+    enum model_feature features[FEAT_COUNT]; /* which, in order */
+    const float *centroids;                  /* k * n_dims, in the scaled space */
+    const uint32_t *cluster_start;           /* k + 1 entries: rows of cluster c are
+                                      [cluster_start[c], cluster_start[c + 1]) */
+    const float *rows;      /* n_rows * n_dims, scaled, row-major, grouped by cluster */
+    const float *row_norms; /* n_rows: L2 norm of each scaled row */
+    uint32_t n_ids;         /* ids that resolve (duplicates included) */
+    char version[17];       /* 16 hex digits: the file's content checksum */
+    uint64_t built_unix;    /* when it was built */
+    uint64_t seed;          /* k-means seed it was built with */
+    const char *source;     /* catalog file name it was built from (NUL-terminated) */
+    /* private to model.c */
+    const void *map;
+    size_t map_len;
+    const void *private_tables;
+};
+
+/* Maps and validates the file at path. On MODEL_OK writes *out (free with model_close).
+ * Otherwise writes a one-line reason naming the file and the problem into err (NUL-terminated,
+ * at most err_len bytes) and leaves *out untouched. Reads the whole file once (checksum);
+ * blocks on I/O. */
+enum model_status model_open(const char *path, struct model **out, char *err, size_t err_len);
+
+/* Unmaps and frees. NULL is ignored. */
+void model_close(struct model *model);
+
+/* Per-row metadata. Strings are NUL-terminated, inside the mapping; never NULL (empty when
+ * unknown). row must be < n_rows. */
+const char *model_row_id(const struct model *model, uint32_t row);   /* canonical Spotify id */
+const char *model_row_name(const struct model *model, uint32_t row); /* title */
+/* Artists as consecutive NUL-terminated strings ending with an empty one: "A\0B\0\0".
+ * Iterate: for (const char *a = artists; *a; a += strlen(a) + 1). */
+const char *model_row_artists(const struct model *model, uint32_t row);
+const char *model_row_genre(const struct model *model, uint32_t row);   /* "" when unknown */
+uint32_t model_row_artist_key(const struct model *model, uint32_t row); /* same primary artist,
+                                                                           same key */
+uint16_t model_row_year(const struct model *model, uint32_t row);       /* 0 when unknown */
+uint8_t model_row_popularity(const struct model *model, uint32_t row);  /* 255 when unknown */
+uint32_t model_row_duration_ms(const struct model *model, uint32_t row);
+uint32_t model_row_cluster(const struct model *model, uint32_t row);
+/* The row's raw feature values (as in the catalog), for the caller's display or evaluation. */
+void model_row_raw(const struct model *model, uint32_t row, struct model_raw *out);
+
+/* Lookups. Each returns the canonical row, or MODEL_NO_ROW. Thread-safe, no allocation. */
+uint32_t model_find_id(const struct model *model, const char *spotify_id);
+uint32_t model_find_isrc(const struct model *model, const char *isrc);
+/* By normalised title + primary artist; when several songs share the key, the one whose
+ * duration is nearest to duration_ms (0 = unknown) within the build's tolerance wins. */
+uint32_t model_find_song(const struct model *model, const char *title, const char *primary_artist,
+                         uint32_t duration_ms);
+
+/* Maps raw values into the scaled space: the model's feature transform (standardisation with
+ * the catalog's mean and standard deviation, and any encoding or weight the build chose).
+ * A feature absent from raw->present is taken as the catalog mean. out has n_dims floats. */
+void model_transform(const struct model *model, const struct model_raw *raw, float *out);
+
+/* Index of the centroid nearest (squared Euclidean) to a scaled vector; *dist2 receives the
+ * distance if non-NULL. */
+uint32_t model_nearest_centroid(const struct model *model, const float *scaled, float *dist2);
+
+/* Normalises a title or an artist name for matching: lower case, accents folded to ASCII,
+ * punctuation dropped, white space collapsed, and version suffixes such as " - Remastered 2011",
+ * "(Live)", "(feat. X)" removed (for titles). Writes at most out_len bytes, NUL-terminated;
+ * returns the length written. */
+size_t model_normalize(const char *text, bool is_title, char *out, size_t out_len);
+
+#endif
