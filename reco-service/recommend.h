@@ -1,0 +1,113 @@
+/* The recommendation: turns a user's saved tracks into a ranked playlist from a model.
+ *   1. resolve each saved track (id, ISRC, normalised title + primary artist (+ duration),
+ *      else the caller's own features, else unmatched);
+ *   2. scale it and assign it to its nearest centroid;
+ *   3. share the n slots across clusters in proportion to the user's counts by largest
+ *      remainder (summing to exactly n; a cluster short of candidates hands its leftover on);
+ *   4. rank candidates inside each cluster (see enum reco_ranking), never returning a saved
+ *      song, never the same song twice, at most max_per_artist per primary artist;
+ *   5. interleave the clusters in the final order; the same input gives the same playlist and
+ *      a non-zero variety seed gives a different, equally fitting one.
+ * Pure computation on an immutable model: thread-safe, no I/O, no global state. */
+#ifndef MIXTAPE_RECOMMEND_H
+#define MIXTAPE_RECOMMEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model.h"
+
+/* Limits enforced on untrusted input (the RPC layer reports them by these names). */
+#define RECO_MAX_SAVED              20000u /* saved tracks per request */
+#define RECO_MAX_N                  500u   /* playlist length */
+#define RECO_DEFAULT_N              50u
+#define RECO_DEFAULT_MAX_PER_ARTIST 3u
+#define RECO_MAX_ARTISTS            16u  /* artists kept per saved track */
+#define RECO_MAX_TEXT               512u /* bytes of an id, ISRC, title or artist name */
+
+enum reco_status {
+    RECO_OK = 0,
+    RECO_ERR_INVALID,   /* input breaks a rule (the message names the field and limit) */
+    RECO_ERR_TOO_LARGE, /* over a limit on size */
+    RECO_ERR_NO_SAVED,  /* no saved tracks at all */
+    RECO_ERR_NO_MATCH,  /* saved tracks given, none resolved */
+    RECO_ERR_NOMEM,
+};
+
+/* "ok", "invalid argument", ...; never NULL. */
+const char *reco_strerror(enum reco_status status);
+
+enum reco_ranking {
+    RECO_RANK_DEFAULT = 0,       /* the default the quality evaluation chose (see README) */
+    RECO_RANK_MEAN_COSINE,       /* cosine to the mean of the user's tracks in the cluster */
+    RECO_RANK_CENTROID_COSINE,   /* cosine measured from the cluster centroid */
+    RECO_RANK_NEAREST_NEIGHBOURS /* nearest neighbours of the user's tracks in the cluster */
+};
+
+enum reco_match {
+    RECO_MATCH_NONE,
+    RECO_MATCH_ID,
+    RECO_MATCH_ISRC,
+    RECO_MATCH_TITLE,
+    RECO_MATCH_FEATURES
+};
+
+/* One saved track as the caller knows it. Strings may be NULL; the caller owns them. */
+struct reco_saved {
+    const char *id;
+    const char *isrc;
+    const char *name;
+    const char *artists[RECO_MAX_ARTISTS]; /* primary first */
+    uint32_t n_artists;
+    uint32_t duration_ms; /* 0 = unknown */
+    struct model_raw raw; /* what the caller knows of its features (year, explicit, audio) */
+};
+
+struct reco_options {
+    uint32_t n;              /* 1..RECO_MAX_N; 0 means RECO_DEFAULT_N */
+    uint64_t variety;        /* 0: canonical playlist */
+    uint32_t max_per_artist; /* 0 means RECO_DEFAULT_MAX_PER_ARTIST */
+    enum reco_ranking ranking;
+};
+
+struct reco_pick {
+    uint32_t row; /* model row */
+    float score;  /* higher is closer */
+    uint32_t cluster;
+    int32_t because; /* index into the saved array of the closest saved track, or -1 */
+};
+
+struct reco_cluster_share {
+    uint32_t cluster;
+    uint32_t saved; /* resolved saved tracks that fell here */
+    uint32_t slots; /* picks given to it */
+};
+
+struct reco_stats {
+    uint32_t saved, by_id, by_isrc, by_title, by_features, unmatched;
+};
+
+/* The answer. Owned by the caller; free with reco_result_free. */
+struct reco_result {
+    struct reco_pick *picks; /* n_picks, in playlist order */
+    uint32_t n_picks;
+    struct reco_cluster_share *clusters; /* clusters with saved > 0 or slots > 0 */
+    uint32_t n_clusters;
+    struct reco_stats stats;
+};
+
+/* Computes the playlist. On RECO_OK fills *out. On failure writes a one-line reason into
+ * err (naming the field and the limit where one was broken) and leaves *out empty.
+ * Fewer than n picks are returned only when the catalog runs out of eligible tracks. */
+enum reco_status recommend(const struct model *model, const struct reco_saved *saved,
+                           size_t n_saved, const struct reco_options *options,
+                           struct reco_result *out, char *err, size_t err_len);
+
+void reco_result_free(struct reco_result *result);
+
+/* Largest-remainder apportionment: shares `slots` across n_groups in proportion to
+ * counts[] (ties broken by lower index), writing alloc[] that sums to exactly `slots` when any
+ * count is non-zero (all zero otherwise). Exposed for tests and the evaluation. */
+void reco_apportion(const uint32_t *counts, size_t n_groups, uint32_t slots, uint32_t *alloc);
+
+#endif
