@@ -1,0 +1,185 @@
+/* Encoding and decoding the RPC envelopes (rpc.proto) with their limits: see rpc_envelope.h. */
+#include "rpc_envelope.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rpc.pb-c.h"
+
+static void say(char *err, size_t err_len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void say(char *err, size_t err_len, const char *fmt, ...)
+{
+    if (!err || err_len == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, err_len, fmt, ap);
+    va_end(ap);
+}
+
+static void *xmalloc(size_t size)
+{
+    void *p = malloc(size ? size : 1);
+    if (!p) {
+        fputs("rpc: out of memory\n", stderr);
+        abort();
+    }
+    return p;
+}
+
+const char *rpc_code_name(enum rpc_code code)
+{
+    switch (code) {
+    case RPC_OK:
+        return "OK";
+    case RPC_INVALID_ARGUMENT:
+        return "INVALID_ARGUMENT";
+    case RPC_DEADLINE_EXCEEDED:
+        return "DEADLINE_EXCEEDED";
+    case RPC_NOT_FOUND:
+        return "NOT_FOUND";
+    case RPC_RESOURCE_EXHAUSTED:
+        return "RESOURCE_EXHAUSTED";
+    case RPC_FAILED_PRECONDITION:
+        return "FAILED_PRECONDITION";
+    case RPC_UNIMPLEMENTED:
+        return "UNIMPLEMENTED";
+    case RPC_INTERNAL:
+        return "INTERNAL";
+    case RPC_UNAVAILABLE:
+        return "UNAVAILABLE";
+    }
+    return "UNKNOWN";
+}
+
+static bool known_code(int code)
+{
+    return strcmp(rpc_code_name((enum rpc_code)code), "UNKNOWN") != 0;
+}
+
+enum rpc_code rpc_request_decode(const uint8_t *bytes, size_t len, size_t max_bytes,
+                                 struct rpc_request *out, char *err, size_t err_len)
+{
+    memset(out, 0, sizeof *out);
+    if (len > max_bytes) {
+        say(err, err_len, "message: %zu bytes exceeds the limit of %zu bytes", len, max_bytes);
+        return RPC_RESOURCE_EXHAUSTED;
+    }
+    Mixtape__Rpc__Request *msg = mixtape__rpc__request__unpack(NULL, len, bytes);
+    if (!msg) {
+        say(err, err_len,
+            "request envelope: %zu bytes are not a mixtape.rpc.Request (protobuf decode failed)",
+            len);
+        return RPC_INVALID_ARGUMENT;
+    }
+    size_t method_len = strlen(msg->method);
+    if (method_len == 0 || method_len > RPC_MAX_METHOD) {
+        say(err, err_len, "method: %zu bytes, must be 1..%u", method_len, RPC_MAX_METHOD);
+        mixtape__rpc__request__free_unpacked(msg, NULL);
+        return RPC_INVALID_ARGUMENT;
+    }
+    out->request_id = msg->request_id;
+    out->method = msg->method;
+    out->timeout_ms = msg->timeout_ms;
+    if (msg->has_payload) {
+        out->payload = msg->payload.data;
+        out->payload_len = msg->payload.len;
+    }
+    out->decoded = msg;
+    return RPC_OK;
+}
+
+void rpc_request_free(struct rpc_request *request)
+{
+    if (request->decoded)
+        mixtape__rpc__request__free_unpacked(request->decoded, NULL);
+    memset(request, 0, sizeof *request);
+}
+
+int rpc_request_encode(uint64_t request_id, const char *method, uint32_t timeout_ms,
+                       const uint8_t *payload, size_t payload_len, uint8_t **out, size_t *out_len)
+{
+    if (!method || method[0] == '\0' || strlen(method) > RPC_MAX_METHOD)
+        return -1;
+    Mixtape__Rpc__Request msg = MIXTAPE__RPC__REQUEST__INIT;
+    msg.request_id = request_id;
+    msg.method = (char *)(uintptr_t)method;
+    msg.timeout_ms = timeout_ms;
+    if (payload_len > 0) {
+        msg.has_payload = 1;
+        msg.payload.data = (uint8_t *)(uintptr_t)payload;
+        msg.payload.len = payload_len;
+    }
+    size_t size = mixtape__rpc__request__get_packed_size(&msg);
+    uint8_t *bytes = xmalloc(size);
+    mixtape__rpc__request__pack(&msg, bytes);
+    *out = bytes;
+    *out_len = size;
+    return 0;
+}
+
+enum rpc_code rpc_reply_decode(const uint8_t *bytes, size_t len, size_t max_bytes,
+                               struct rpc_reply *out, char *err, size_t err_len)
+{
+    if (len > max_bytes) {
+        say(err, err_len, "reply: %zu bytes exceeds the limit of %zu bytes", len, max_bytes);
+        return RPC_RESOURCE_EXHAUSTED;
+    }
+    Mixtape__Rpc__Reply *msg = mixtape__rpc__reply__unpack(NULL, len, bytes);
+    if (!msg) {
+        say(err, err_len,
+            "reply envelope: %zu bytes are not a mixtape.rpc.Reply (protobuf decode failed)", len);
+        return RPC_INTERNAL;
+    }
+    struct rpc_reply reply = {.request_id = msg->request_id, .code = (enum rpc_code)msg->code};
+    if (!known_code((int)msg->code)) {
+        reply.code = RPC_INTERNAL;
+        size_t n = 96 + (msg->message ? strlen(msg->message) : 0);
+        reply.message = xmalloc(n);
+        snprintf(reply.message, n, "unknown status code %d: %s", (int)msg->code,
+                 msg->message ? msg->message : "");
+    } else if (msg->message) {
+        reply.message = strdup(msg->message);
+        if (!reply.message)
+            abort();
+    }
+    if (msg->has_payload && msg->payload.len > 0) {
+        reply.payload = xmalloc(msg->payload.len);
+        memcpy(reply.payload, msg->payload.data, msg->payload.len);
+        reply.payload_len = msg->payload.len;
+    }
+    mixtape__rpc__reply__free_unpacked(msg, NULL);
+    *out = reply;
+    return RPC_OK;
+}
+
+void rpc_reply_clear(struct rpc_reply *reply)
+{
+    free(reply->message);
+    free(reply->payload);
+    memset(reply, 0, sizeof *reply);
+}
+
+uint8_t *rpc_reply_encode(uint64_t request_id, enum rpc_code code, const char *message,
+                          const uint8_t *payload, size_t payload_len, size_t *out_len)
+{
+    Mixtape__Rpc__Reply msg = MIXTAPE__RPC__REPLY__INIT;
+    msg.request_id = request_id;
+    msg.code = (Mixtape__Rpc__Code)code;
+    msg.message = (char *)(uintptr_t)message;
+    if (payload_len > 0) {
+        msg.has_payload = 1;
+        msg.payload.data = (uint8_t *)(uintptr_t)payload;
+        msg.payload.len = payload_len;
+    }
+    size_t size = mixtape__rpc__reply__get_packed_size(&msg);
+    uint8_t *bytes = xmalloc(size);
+    mixtape__rpc__reply__pack(&msg, bytes);
+    *out_len = size;
+    return bytes;
+}
