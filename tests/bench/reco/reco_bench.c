@@ -1,0 +1,525 @@
+/* reco-bench: the load generator of the reco-service benchmark (tests/bench/reco/run.sh).
+ * `sample` draws saved-track lists from a model file deterministically; `latency` times
+ * sequential Recommend calls through the RPC client; `throughput` runs concurrent client
+ * threads for a fixed time. Results go to stdout as `result key=value ...` lines. */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "model.h"
+#include "options.h"
+#include "reco.pb-c.h"
+#include "rpc.h"
+
+#define MAX_LINE         4096u
+#define MAX_SAVED_FILE   20000u /* the service's RECO_MAX_SAVED */
+#define MAX_THREADS      64
+#define MAX_SAMPLES      4000000u
+#define LATENCY_MAX_REQS 1000000
+
+/* Options, shared by every subcommand. */
+static const char *opt_model;
+static const char *opt_endpoint;
+static const char *opt_saved;
+static const char *opt_label;
+static long long opt_count;
+static long long opt_seed;
+static long long opt_threads;
+static long long opt_warmup;
+static long long opt_min_requests;
+static long long opt_max_requests;
+static long long opt_timeout_ms;
+static long long opt_n;
+static double opt_seconds;
+static bool opt_ids_only;
+
+static const struct option_spec SPECS[] = {
+    {"model", 0, NULL, OPTION_STRING, NULL, 0, 0, "sample: the model file to draw tracks from",
+     &opt_model},
+    {"count", 0, NULL, OPTION_INT, "1000", 1, MAX_SAVED_FILE, "sample: how many tracks",
+     &opt_count},
+    {"seed", 0, NULL, OPTION_INT, "1", 0, 1e15, "sample: seed of the draw", &opt_seed},
+    {"endpoint", 0, "RECO_ENDPOINTS", OPTION_STRING, NULL, 0, 0,
+     "latency/throughput: reco-service URL(s), comma-separated", &opt_endpoint},
+    {"saved", 0, NULL, OPTION_STRING, NULL, 0, 0,
+     "latency/throughput: a file written by `sample` (id, name, artists, duration, year)",
+     &opt_saved},
+    {"label", 0, NULL, OPTION_STRING, "catalog", 0, 0, "catalog name printed in result lines",
+     &opt_label},
+    {"seconds", 0, NULL, OPTION_DOUBLE, "3", 0.1, 3600, "how long to keep sending", &opt_seconds},
+    {"warmup", 0, NULL, OPTION_INT, "20", 0, 100000, "untimed calls first", &opt_warmup},
+    {"min-requests", 0, NULL, OPTION_INT, "50", 1, LATENCY_MAX_REQS,
+     "latency: at least this many timed calls, even past --seconds", &opt_min_requests},
+    {"max-requests", 0, NULL, OPTION_INT, "20000", 1, LATENCY_MAX_REQS,
+     "latency: stop after this many timed calls", &opt_max_requests},
+    {"threads", 0, NULL, OPTION_INT, "4", 1, MAX_THREADS, "throughput: concurrent client threads",
+     &opt_threads},
+    {"timeout-ms", 0, NULL, OPTION_INT, "10000", 1, 600000, "deadline of each call",
+     &opt_timeout_ms},
+    {"n", 'n', NULL, OPTION_INT, "50", 1, 500, "playlist length asked for", &opt_n},
+    {"ids-only", 0, NULL, OPTION_BOOL, "false", 0, 0,
+     "send only ids (default: id, name, artists, duration, year, as the front sends)",
+     &opt_ids_only},
+};
+#define N_SPECS (sizeof SPECS / sizeof SPECS[0])
+
+static const char USAGE[] =
+    "usage: reco-bench sample --model MODEL --count N [--seed S]      (prints a saved list)\n"
+    "       reco-bench latency --endpoint URL --saved FILE [--seconds S] [--label L]\n"
+    "       reco-bench throughput --endpoint URL --saved FILE --threads T [--seconds S]";
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static uint64_t splitmix64(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/* Prints a field with tabs and newlines replaced, so the line stays one record. */
+static void put_field(const char *text)
+{
+    for (const char *p = text; *p; p++)
+        putchar(*p == '\t' || *p == '\n' || *p == '\r' ? ' ' : *p);
+}
+
+/* `sample`: count distinct rows drawn by a partial Fisher-Yates shuffle seeded with --seed. */
+static int run_sample(void)
+{
+    int rc = 1;
+    struct model *model = NULL;
+    uint32_t *rows = NULL;
+    char err[512];
+    if (opt_model == NULL) {
+        fprintf(stderr, "reco-bench sample: --model is required\n");
+        goto out;
+    }
+    enum model_status st = model_open(opt_model, &model, err, sizeof err);
+    if (st != MODEL_OK) {
+        fprintf(stderr, "reco-bench sample: %s\n", err);
+        goto out;
+    }
+    if ((uint64_t)opt_count > model->n_rows) {
+        fprintf(stderr, "reco-bench sample: --count %lld exceeds the model's %" PRIu32 " rows\n",
+                opt_count, model->n_rows);
+        goto out;
+    }
+    rows = malloc((size_t)model->n_rows * sizeof *rows);
+    if (rows == NULL) {
+        fprintf(stderr, "reco-bench sample: out of memory\n");
+        goto out;
+    }
+    for (uint32_t i = 0; i < model->n_rows; i++)
+        rows[i] = i;
+    uint64_t state = (uint64_t)opt_seed;
+    uint32_t taken = 0;
+    for (uint32_t i = 0; i < model->n_rows && taken < (uint32_t)opt_count; i++) {
+        uint32_t j = i + (uint32_t)(splitmix64(&state) % (model->n_rows - i));
+        uint32_t row = rows[j];
+        rows[j] = rows[i];
+        rows[i] = row;
+        if (model_row_id(model, row)[0] == '\0')
+            continue;
+        put_field(model_row_id(model, row));
+        putchar('\t');
+        put_field(model_row_name(model, row));
+        putchar('\t');
+        const char *first = model_row_artists(model, row);
+        for (const char *a = first; *a; a += strlen(a) + 1) {
+            if (a != first)
+                putchar(';');
+            put_field(a);
+        }
+        printf("\t%" PRIu32 "\t%u\n", model_row_duration_ms(model, row),
+               (unsigned)model_row_year(model, row));
+        taken++;
+    }
+    if (taken < (uint32_t)opt_count) {
+        fprintf(stderr, "reco-bench sample: only %" PRIu32 " rows have an id\n", taken);
+        goto out;
+    }
+    rc = fflush(stdout) == 0 ? 0 : 1;
+out:
+    free(rows);
+    model_close(model);
+    return rc;
+}
+
+/* A saved list read from a `sample` file, as the packed RecommendRequest sent on every call. */
+struct saved_request {
+    uint8_t *packed;
+    size_t packed_len;
+    uint32_t n_saved;
+};
+
+/* Splits line at tabs in place into at most max fields; returns how many. */
+static size_t split_tabs(char *line, char **fields, size_t max)
+{
+    size_t n = 0;
+    char *p = line;
+    while (n < max) {
+        fields[n++] = p;
+        char *tab = strchr(p, '\t');
+        if (tab == NULL)
+            break;
+        *tab = '\0';
+        p = tab + 1;
+    }
+    return n;
+}
+
+static int load_saved(const char *path, struct saved_request *out)
+{
+    int rc = -1;
+    FILE *f = fopen(path, "r");
+    char **lines = NULL;
+    Mixtape__Reco__SavedTrack *tracks = NULL;
+    Mixtape__Reco__SavedTrack **track_ptrs = NULL;
+    char **artist_ptrs = NULL;
+    size_t n = 0;
+    char line[MAX_LINE];
+    if (f == NULL) {
+        fprintf(stderr, "reco-bench: cannot open %s: %s\n", path, strerror(errno));
+        goto out;
+    }
+    lines = calloc(MAX_SAVED_FILE, sizeof *lines);
+    tracks = calloc(MAX_SAVED_FILE, sizeof *tracks);
+    track_ptrs = calloc(MAX_SAVED_FILE, sizeof *track_ptrs);
+    artist_ptrs = calloc((size_t)MAX_SAVED_FILE * 16, sizeof *artist_ptrs);
+    if (lines == NULL || tracks == NULL || track_ptrs == NULL || artist_ptrs == NULL)
+        goto out;
+    while (fgets(line, sizeof line, f) != NULL) {
+        line[strcspn(line, "\r\n")] = '\0';
+        if (line[0] == '\0')
+            continue;
+        if (n == MAX_SAVED_FILE) {
+            fprintf(stderr, "reco-bench: %s has more than %u saved tracks\n", path, MAX_SAVED_FILE);
+            goto out;
+        }
+        lines[n] = strdup(line);
+        if (lines[n] == NULL)
+            goto out;
+        char *fields[5] = {0};
+        size_t n_fields = split_tabs(lines[n], fields, 5);
+        Mixtape__Reco__SavedTrack *t = &tracks[n];
+        mixtape__reco__saved_track__init(t);
+        t->id = fields[0];
+        if (!opt_ids_only && n_fields == 5) {
+            t->name = fields[1];
+            char **artists = &artist_ptrs[n * 16];
+            size_t n_artists = 0;
+            for (char *a = fields[2]; a != NULL && *a && n_artists < 16;) {
+                char *semi = strchr(a, ';');
+                if (semi != NULL)
+                    *semi = '\0';
+                artists[n_artists++] = a;
+                a = semi != NULL ? semi + 1 : NULL;
+            }
+            t->artists = artists;
+            t->n_artists = n_artists;
+            t->has_duration_ms = 1;
+            t->duration_ms = (uint32_t)strtoul(fields[3], NULL, 10);
+            t->year = (uint32_t)strtoul(fields[4], NULL, 10);
+            t->has_year = t->year != 0;
+        }
+        track_ptrs[n] = t;
+        n++;
+    }
+    if (n == 0) {
+        fprintf(stderr, "reco-bench: %s holds no saved tracks\n", path);
+        goto out;
+    }
+    Mixtape__Reco__RecommendRequest req = MIXTAPE__RECO__RECOMMEND_REQUEST__INIT;
+    req.saved = track_ptrs;
+    req.n_saved = n;
+    req.has_n = 1;
+    req.n = (uint32_t)opt_n;
+    out->packed_len = mixtape__reco__recommend_request__get_packed_size(&req);
+    out->packed = malloc(out->packed_len);
+    if (out->packed == NULL)
+        goto out;
+    mixtape__reco__recommend_request__pack(&req, out->packed);
+    out->n_saved = (uint32_t)n;
+    rc = 0;
+out:
+    if (f != NULL)
+        fclose(f);
+    for (size_t i = 0; lines != NULL && i < n; i++)
+        free(lines[i]);
+    free(lines);
+    free(tracks);
+    free(track_ptrs);
+    free(artist_ptrs);
+    return rc;
+}
+
+/* What one reply said, checked after the clock stopped. */
+struct reply_check {
+    uint32_t picks, by_id, by_title, unmatched;
+};
+
+/* One Recommend call. Returns 0 on an OK reply holding at least one pick (*check filled). */
+static int call_once(struct rpc_client *client, const struct saved_request *req, double *ms,
+                     struct reply_check *check)
+{
+    uint8_t *reply = NULL;
+    size_t reply_len = 0;
+    char *message = NULL;
+    double start = now_ms();
+    enum rpc_code code = rpc_call(client, "Recommend", req->packed, req->packed_len,
+                                  (uint32_t)opt_timeout_ms, &reply, &reply_len, &message, NULL);
+    *ms = now_ms() - start;
+    int rc = -1;
+    if (code != RPC_OK) {
+        fprintf(stderr, "reco-bench: Recommend: %s: %s\n", rpc_code_name(code),
+                message != NULL ? message : "(no message)");
+        goto out;
+    }
+    Mixtape__Reco__RecommendReply *r =
+        mixtape__reco__recommend_reply__unpack(NULL, reply_len, reply);
+    if (r == NULL) {
+        fprintf(stderr, "reco-bench: Recommend: reply does not parse\n");
+        goto out;
+    }
+    if (check != NULL) {
+        check->picks = (uint32_t)r->n_picks;
+        check->by_id = r->stats != NULL ? r->stats->by_id : 0;
+        check->by_title = r->stats != NULL ? r->stats->by_title : 0;
+        check->unmatched = r->stats != NULL ? r->stats->unmatched : 0;
+    }
+    rc = r->n_picks > 0 ? 0 : -1;
+    if (rc != 0)
+        fprintf(stderr, "reco-bench: Recommend: OK reply without picks\n");
+    mixtape__reco__recommend_reply__free_unpacked(r, NULL);
+out:
+    free(reply);
+    free(message);
+    return rc;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Nearest-rank percentile of sorted samples. */
+static double percentile(const double *sorted, size_t n, double q)
+{
+    size_t rank = (size_t)(q * (double)n + 0.999999);
+    if (rank < 1)
+        rank = 1;
+    if (rank > n)
+        rank = n;
+    return sorted[rank - 1];
+}
+
+static double mean_of(const double *v, size_t n)
+{
+    double sum = 0;
+    for (size_t i = 0; i < n; i++)
+        sum += v[i];
+    return n > 0 ? sum / (double)n : 0;
+}
+
+static int open_client(struct rpc_client **client)
+{
+    char err[256];
+    if (opt_endpoint == NULL || opt_saved == NULL) {
+        fprintf(stderr, "reco-bench: --endpoint and --saved are required\n");
+        return -1;
+    }
+    if (rpc_client_open(client, opt_endpoint, err, sizeof err) != RPC_OK) {
+        fprintf(stderr, "reco-bench: --endpoint: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+/* `latency`: one client, calls back to back, each timed. */
+static int run_latency(void)
+{
+    int rc = 1;
+    struct rpc_client *client = NULL;
+    struct saved_request req = {0};
+    double *samples = calloc((size_t)opt_max_requests, sizeof *samples);
+    size_t n = 0, errors = 0;
+    struct reply_check check = {0};
+    if (samples == NULL || open_client(&client) != 0 || load_saved(opt_saved, &req) != 0)
+        goto out;
+    for (long long i = 0; i < opt_warmup; i++) {
+        double ms;
+        if (call_once(client, &req, &ms, &check) != 0)
+            errors++;
+    }
+    if (errors > 0 && errors == (size_t)opt_warmup) {
+        fprintf(stderr, "reco-bench latency: every warm-up call failed\n");
+        goto out;
+    }
+    double start = now_ms();
+    while (n < (size_t)opt_max_requests &&
+           (n < (size_t)opt_min_requests || now_ms() - start < opt_seconds * 1e3)) {
+        double ms;
+        if (call_once(client, &req, &ms, &check) != 0) {
+            errors++;
+            if (errors > 100)
+                break;
+            continue;
+        }
+        samples[n++] = ms;
+    }
+    if (n == 0) {
+        fprintf(stderr, "reco-bench latency: no call succeeded\n");
+        goto out;
+    }
+    qsort(samples, n, sizeof *samples, cmp_double);
+    printf("result impl=reco_service catalog=%s saved=%" PRIu32 " requests=%zu p50_ms=%.4f "
+           "p99_ms=%.4f mean_ms=%.4f errors=%zu request_bytes=%zu picks=%" PRIu32 " by_id=%" PRIu32
+           " by_title=%" PRIu32 " unmatched=%" PRIu32 "\n",
+           opt_label, req.n_saved, n, percentile(samples, n, 0.50), percentile(samples, n, 0.99),
+           mean_of(samples, n), errors, req.packed_len, check.picks, check.by_id, check.by_title,
+           check.unmatched);
+    rc = errors == 0 ? 0 : 1;
+out:
+    rpc_client_close(client);
+    free(req.packed);
+    free(samples);
+    return rc;
+}
+
+struct worker {
+    pthread_t thread;
+    struct rpc_client *client;
+    const struct saved_request *req;
+    double stop_at;
+    double *samples;
+    size_t n, cap, errors;
+};
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    while (now_ms() < w->stop_at) {
+        double ms;
+        if (call_once(w->client, w->req, &ms, NULL) != 0) {
+            w->errors++;
+            continue;
+        }
+        if (w->n < w->cap)
+            w->samples[w->n++] = ms;
+    }
+    return NULL;
+}
+
+/* `throughput`: --threads clients share one rpc_client (as the front's worker threads do) and
+ * call back to back for --seconds; requests/s counts OK replies over the wall time. */
+static int run_throughput(void)
+{
+    int rc = 1;
+    struct rpc_client *client = NULL;
+    struct saved_request req = {0};
+    struct worker workers[MAX_THREADS];
+    size_t started = 0;
+    double *all = NULL;
+    memset(workers, 0, sizeof workers);
+    if (open_client(&client) != 0 || load_saved(opt_saved, &req) != 0)
+        goto out;
+    for (long long i = 0; i < opt_warmup; i++) {
+        double ms;
+        (void)call_once(client, &req, &ms, NULL);
+    }
+    size_t cap = MAX_SAMPLES / (size_t)opt_threads;
+    double start = now_ms();
+    for (long long i = 0; i < opt_threads; i++) {
+        struct worker *w = &workers[i];
+        w->client = client;
+        w->req = &req;
+        w->stop_at = start + opt_seconds * 1e3;
+        w->cap = cap;
+        w->samples = malloc(cap * sizeof *w->samples);
+        if (w->samples == NULL || pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+            fprintf(stderr, "reco-bench throughput: cannot start thread %lld\n", i);
+            free(w->samples);
+            w->samples = NULL;
+            break;
+        }
+        started++;
+    }
+    size_t total = 0, errors = 0;
+    for (size_t i = 0; i < started; i++) {
+        pthread_join(workers[i].thread, NULL);
+        total += workers[i].n;
+        errors += workers[i].errors;
+    }
+    double wall_ms = now_ms() - start;
+    if (started != (size_t)opt_threads || total == 0) {
+        fprintf(stderr, "reco-bench throughput: no call succeeded\n");
+        goto out;
+    }
+    all = malloc(total * sizeof *all);
+    if (all == NULL)
+        goto out;
+    size_t at = 0;
+    for (size_t i = 0; i < started; i++) {
+        memcpy(all + at, workers[i].samples, workers[i].n * sizeof *all);
+        at += workers[i].n;
+    }
+    qsort(all, total, sizeof *all, cmp_double);
+    printf("result impl=reco_service_throughput catalog=%s saved=%" PRIu32 " threads=%lld "
+           "requests=%zu seconds=%.2f rps=%.1f p50_ms=%.4f p99_ms=%.4f mean_ms=%.4f errors=%zu\n",
+           opt_label, req.n_saved, opt_threads, total, wall_ms / 1e3,
+           (double)total / (wall_ms / 1e3), percentile(all, total, 0.50),
+           percentile(all, total, 0.99), mean_of(all, total), errors);
+    rc = errors == 0 ? 0 : 1;
+out:
+    for (size_t i = 0; i < (size_t)MAX_THREADS; i++)
+        free(workers[i].samples);
+    free(all);
+    rpc_client_close(client);
+    free(req.packed);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    char **positional = calloc((size_t)argc + 1, sizeof *positional);
+    int n_positional = 0;
+    int rc = 2;
+    if (positional == NULL)
+        goto out;
+    enum options_result parsed =
+        options_parse(SPECS, N_SPECS, argc, argv, USAGE, positional, &n_positional);
+    if (parsed == OPTIONS_HELP) {
+        rc = 0;
+        goto out;
+    }
+    if (parsed != OPTIONS_OK)
+        goto out;
+    if (n_positional != 1) {
+        fprintf(stderr, "%s\n", USAGE);
+        goto out;
+    }
+    if (strcmp(positional[0], "sample") == 0)
+        rc = run_sample();
+    else if (strcmp(positional[0], "latency") == 0)
+        rc = run_latency();
+    else if (strcmp(positional[0], "throughput") == 0)
+        rc = run_throughput();
+    else
+        fprintf(stderr, "reco-bench: unknown command '%s'\n%s\n", positional[0], USAGE);
+out:
+    free(positional);
+    return rc;
+}

@@ -1,0 +1,190 @@
+#!/usr/bin/python3
+"""Turns the `result ...` and `fact ...` lines of one tests/bench/reco/run.sh run into
+RESULTS.md: the latency table, the ratios against the issue-4 targets, throughput and RSS.
+Every number comes from the lines of that one run; nothing is carried over."""
+import argparse
+import sys
+
+
+def parse(path):
+    facts, rows = {}, []
+    with open(path) as f:
+        for line in f:
+            parts = line.split()
+            if not parts:
+                continue
+            if parts[0] == "fact":
+                key, _, value = line[5:].rstrip("\n").partition("=")
+                facts[key] = value
+            elif parts[0] == "result":
+                row = {}
+                for kv in parts[1:]:
+                    k, _, v = kv.partition("=")
+                    row[k] = v
+                rows.append(row)
+    return facts, rows
+
+
+def find(rows, impl, catalog, saved=None, **extra):
+    for r in rows:
+        if r.get("impl") == impl and r.get("catalog") == catalog and \
+                (saved is None or int(r["saved"]) == saved) and \
+                all(r.get(k) == str(v) for k, v in extra.items()):
+            return r
+    return None
+
+
+def ms(r, key="p50_ms"):
+    return float(r[key]) if r is not None else None
+
+
+def fmt_ms(v):
+    if v is None:
+        return "–"
+    if v >= 1000:
+        return f"{v / 1000:,.1f} s"
+    if v >= 10:
+        return f"{v:,.1f}"
+    if v >= 1:
+        return f"{v:.2f}"
+    return f"{v:.3f}"
+
+
+def fmt_x(v):
+    return "–" if v is None else f"{v:,.0f}x" if v >= 100 else f"{v:.1f}x"
+
+
+def verdict(ok):
+    return "–" if ok is None else ("**met**" if ok else "**MISSED**")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--results", required=True)
+    ap.add_argument("--command", required=True)
+    ap.add_argument("--real-label", default="114k")
+    ap.add_argument("--synth-label", default="1.7M")
+    ap.add_argument("--out", required=True)
+    args = ap.parse_args()
+    facts, rows = parse(args.results)
+    catalogs = [c for c in (args.real_label, args.synth_label)
+                if find(rows, "reco_service", c) is not None]
+    sizes = sorted({int(r["saved"]) for r in rows if r.get("impl") == "reco_service"})
+    out = []
+    w = out.append
+    w("# reco-service benchmark (issue 4)\n")
+    w("Recommend latency through the RPC (NNG req/rep over TCP loopback, protobuf, one client "
+      "calling back to back), against the original notebook's algorithm in Python on the same "
+      "catalog and the same saved-track lists, in the same run.\n")
+    w("```sh\n" + args.command + "\n```\n")
+    w(f"- Run: {facts.get('date', '?')} at commit `{facts.get('commit', '?')}`, Release build "
+      f"(-O2, no sanitizers), quick={facts.get('quick', '?')}.")
+    w(f"- Machine: {facts.get('nproc', '?')} cores ({facts.get('cpu', '?')}), "
+      f"{facts.get('mem_gib', '?')} GiB. Load average (1/5/15 min) before "
+      f"{facts.get('load_before', '?')}, after {facts.get('load_after', '?')}; the machine is "
+      "shared, and the load generator and the service run on the same 2 cores.")
+    w("- Saved lists: distinct canonical tracks drawn by `reco-bench sample --seed 4` from the "
+      "model; the service gets id, title, artists, duration and year of each (as the front "
+      "sends them), the notebook the same ids.")
+    w("- Notebook as written: per saved song a full scan of the catalog DataFrame "
+      "(`df[(df.name == name) & (df.year == year)].iloc[0]`; the 114k catalog has no year, so "
+      "(track_name, artists) there), scale and predict one row, then per cluster `cdist` cosine "
+      "against the catalog scaled inside the request. Where a full request would take too "
+      "long, the per-song loop is timed on a prefix and scaled linearly to the list size (each "
+      "song costs one full scan) and the rest is run in full: those rows say *extrapolated*.")
+    w("- Notebook vectorised: the saved tracks' feature rows known by index; one "
+      "`scaler.transform` + `kmeans.predict` for the batch, per-cluster numpy cosine over a "
+      "catalog scaled and grouped offline.\n")
+
+    w("## Latency (ms per request)\n")
+    w("| catalog | saved | reco-service p50 | p99 | mean | requests | notebook vectorised p50 "
+      "| notebook as written | faster than vectorised | faster than as written |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    ratios_vec, ratios_written = [], []
+    for c in catalogs:
+        for n in sizes:
+            svc = find(rows, "reco_service", c, n)
+            vec = find(rows, "notebook_vectorised", c, n)
+            wr = find(rows, "notebook_written", c, n)
+            rv = ms(vec) / ms(svc) if svc and vec else None
+            rw = ms(wr) / ms(svc) if svc and wr else None
+            if rv is not None:
+                ratios_vec.append((rv, c, n))
+            if rw is not None:
+                ratios_written.append((rw, c, n))
+            wr_text = "–" if wr is None else fmt_ms(ms(wr)) + (
+                " (extrapolated)" if wr.get("method") == "extrapolated" else
+                f" ({wr['requests']} runs)")
+            w(f"| {c} | {n:,} | {fmt_ms(ms(svc))} | {fmt_ms(ms(svc, 'p99_ms'))} | "
+              f"{fmt_ms(ms(svc, 'mean_ms'))} | {svc['requests'] if svc else '–'} | "
+              f"{fmt_ms(ms(vec))} | {wr_text} | {fmt_x(rv)} | {fmt_x(rw)} |")
+    w("")
+
+    w("## Throughput at 200 saved tracks (client threads share one rpc_client)\n")
+    w("| catalog | client threads | requests/s | p50 | p99 | errors |")
+    w("|---|---:|---:|---:|---:|---:|")
+    best = {}
+    for r in rows:
+        if r.get("impl") == "reco_service_throughput":
+            rps = float(r["rps"])
+            best[r["catalog"]] = max(best.get(r["catalog"], 0.0), rps)
+            w(f"| {r['catalog']} | {r['threads']} | {rps:,.0f} | {fmt_ms(ms(r))} | "
+              f"{fmt_ms(ms(r, 'p99_ms'))} | {r['errors']} |")
+    w("")
+
+    w("## Memory\n")
+    w("| catalog | model file | RSS idle | RSS after the run | peak RSS (VmHWM) | bar: model + 32 MB |")
+    w("|---|---:|---:|---:|---:|---:|")
+    rss_ok = []
+    for c in catalogs:
+        model = int(facts.get(f"model_bytes_{c}", 0)) / 2**20
+        bar_mib = 32e6 / 2**20  # 32 MB
+        idle = int(facts.get(f"rss_idle_kb_{c}", 0)) / 1024
+        rss = int(facts.get(f"rss_kb_{c}", 0)) / 1024
+        hwm = int(facts.get(f"hwm_kb_{c}", 0)) / 1024
+        rss_ok.append(hwm < model + bar_mib)
+        w(f"| {c} | {model:,.1f} MiB | {idle:,.1f} MiB | {rss:,.1f} MiB | {hwm:,.1f} MiB | "
+          f"{model + bar_mib:,.1f} MiB |")
+    w("")
+
+    w("## Against the targets\n")
+    w("| target | measured | verdict |")
+    w("|---|---|---|")
+    svc = find(rows, "reco_service", args.real_label, 1000)
+    w(f"| p50 < 1 ms at 1,000 saved, {args.real_label} catalog | {fmt_ms(ms(svc))} ms | "
+      f"{verdict(None if svc is None else ms(svc) < 1.0)} |")
+    # The issue states the ratio bars beside the 1,000-saved target on the real catalog: they
+    # are judged there; every other size and catalog is listed beside them.
+    for name, ratios, bar in (("the vectorised notebook", ratios_vec, 20),
+                              ("the notebook as written", ratios_written, 10000)):
+        at = [r for r, cc, nn in ratios if cc == args.real_label and nn == 1000]
+        if not ratios:
+            continue
+        w(f"| >= {bar:,}x faster than {name} (p50, 1,000 saved, {args.real_label}) | "
+          f"{fmt_x(at[0]) if at else '–'}; all sizes: "
+          + ", ".join(f"{fmt_x(r)} @ {cc} {nn:,}" for r, cc, nn in ratios)
+          + f" | {verdict(at[0] >= bar if at else None)} |")
+    synth = [find(rows, "reco_service", args.synth_label, n) for n in sizes]
+    synth = [s for s in synth if s is not None]
+    if synth:
+        worst = max(synth, key=ms)
+        w(f"| p50 < 10 ms on the {args.synth_label} catalog (every size) | worst "
+          f"{fmt_ms(ms(worst))} ms at {int(worst['saved']):,} saved | "
+          f"{verdict(ms(worst) < 10.0)} |")
+    if args.real_label in best:
+        w(f"| >= 2,000 requests/s on 2 cores at 200 saved ({args.real_label}; best thread "
+          f"count) | {best[args.real_label]:,.0f}/s"
+          + (f" ({args.synth_label}: {best[args.synth_label]:,.0f}/s)"
+             if args.synth_label in best else "")
+          + f" | {verdict(best[args.real_label] >= 2000)} |")
+    if rss_ok:
+        w(f"| peak RSS < model file + 32 MB | see Memory | {verdict(all(rss_ok))} |")
+    w("")
+    with open(args.out, "w") as f:
+        f.write("\n".join(out))
+    print("\n".join(out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
