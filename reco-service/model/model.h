@@ -53,6 +53,7 @@ enum model_status {
     MODEL_ERR_TRUNCATED, /* shorter than its header says */
     MODEL_ERR_CORRUPT,   /* checksum mismatch, or an offset, length or count out of range */
     MODEL_ERR_NOMEM,
+    MODEL_ERR_INVALID, /* model_write: the build input breaks a rule (the message says which) */
 };
 
 /* A short English phrase for a status. Never NULL. */
@@ -109,6 +110,25 @@ uint32_t model_row_duration_ms(const struct model *model, uint32_t row);
 uint32_t model_row_cluster(const struct model *model, uint32_t row);
 /* The row's raw feature values (as in the catalog), for the caller's display or evaluation. */
 void model_row_raw(const struct model *model, uint32_t row, struct model_raw *out);
+
+/* How a model was built, as recorded in the file (for `reco-model info` and the service's Info).
+ * Strings point into the mapping. */
+struct model_params {
+    uint32_t restarts;     /* k-means restarts (best inertia kept) */
+    uint32_t iterations;   /* Lloyd iterations of the kept run */
+    uint32_t tolerance_ms; /* duration tolerance of duplicate collapse and model_find_song */
+    uint32_t n_input_rows; /* well-formed catalog rows read */
+    uint32_t n_malformed;  /* catalog rows skipped as malformed */
+    uint32_t n_collapsed;  /* rows folded into another as duplicate releases or repeated ids */
+    double inertia;        /* sum of squared distances to the nearest centroid */
+    double binary_weight;  /* weight of the explicit and mode dimensions */
+    bool key_circle;       /* key encoded as sin and cos of its angle on the 12-step circle */
+    const char *schema;    /* catalog schema detected ("kaggle-1921-2020", ...) */
+    const char *k_choice;  /* "fixed" or why --k auto chose k */
+};
+
+/* The build parameters of an open model. Never NULL; valid until model_close. */
+const struct model_params *model_get_params(const struct model *model);
 
 /* Lookups. Each returns the canonical row, or MODEL_NO_ROW. Thread-safe, no allocation. */
 uint32_t model_find_id(const struct model *model, const char *spotify_id);

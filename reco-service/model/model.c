@@ -1,0 +1,736 @@
+/* Reading a model file: map it, validate every byte the service will ever touch (header,
+ * section table, checksum, offsets, counts, indexes, strings, hash tables), then answer
+ * lookups, transforms and nearest-centroid queries straight from the mapping. */
+#include "model.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "model_build.h"
+#include "model_format.h"
+
+static const char *const FEATURE_NAMES[FEAT_COUNT] = {
+    [FEAT_VALENCE] = "valence",
+    [FEAT_YEAR] = "year",
+    [FEAT_ACOUSTICNESS] = "acousticness",
+    [FEAT_POPULARITY] = "popularity",
+    [FEAT_DANCEABILITY] = "danceability",
+    [FEAT_DURATION_MS] = "duration_ms",
+    [FEAT_ENERGY] = "energy",
+    [FEAT_EXPLICIT] = "explicit",
+    [FEAT_INSTRUMENTALNESS] = "instrumentalness",
+    [FEAT_KEY] = "key",
+    [FEAT_LIVENESS] = "liveness",
+    [FEAT_LOUDNESS] = "loudness",
+    [FEAT_MODE] = "mode",
+    [FEAT_SPEECHINESS] = "speechiness",
+    [FEAT_TEMPO] = "tempo",
+};
+
+const char *model_feature_name(enum model_feature feature)
+{
+    if ((unsigned)feature >= FEAT_COUNT)
+        return "unknown";
+    return FEATURE_NAMES[feature];
+}
+
+int model_feature_from_name(const char *name, enum model_feature *out)
+{
+    for (int f = 0; f < FEAT_COUNT; f++) {
+        if (strcmp(name, FEATURE_NAMES[f]) == 0) {
+            *out = (enum model_feature)f;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+const char *model_strerror(enum model_status status)
+{
+    switch (status) {
+    case MODEL_OK:
+        return "ok";
+    case MODEL_ERR_IO:
+        return "cannot read the file";
+    case MODEL_ERR_FOREIGN:
+        return "not a mixtape model file";
+    case MODEL_ERR_VERSION:
+        return "unsupported model format version";
+    case MODEL_ERR_TRUNCATED:
+        return "model file is truncated";
+    case MODEL_ERR_CORRUPT:
+        return "model file is corrupt";
+    case MODEL_ERR_NOMEM:
+        return "out of memory";
+    case MODEL_ERR_INVALID:
+        return "invalid model build input";
+    }
+    return "unknown model status";
+}
+
+/* What model_open keeps beside the public struct: typed views of the sections. */
+struct model_tables {
+    struct model_params params;
+    const struct mf_dim *dims;
+    const struct mf_row *rows;
+    const char *strings;
+    uint64_t strings_len;
+    const struct mf_slot *slots[3]; /* id, isrc, song */
+    uint64_t n_slots[3];
+};
+
+struct model_handle {
+    struct model pub; /* first, so a struct model * is a struct model_handle * */
+    struct model_tables tables;
+};
+
+static const struct model_tables *tables_of(const struct model *model)
+{
+    return model->private_tables;
+}
+
+/* ---- checksum ---------------------------------------------------------------------------- */
+
+#define P1 0x9e3779b185ebca87ull
+#define P2 0xc2b2ae3d27d4eb4full
+#define P3 0x165667b19e3779f9ull
+
+static inline uint64_t rotl64(uint64_t x, int r)
+{
+    return (x << r) | (x >> (64 - r));
+}
+
+static inline uint64_t mix_lane(uint64_t acc, uint64_t word)
+{
+    acc += word * P2;
+    acc = rotl64(acc, 31);
+    return acc * P1;
+}
+
+uint64_t model_checksum(const void *bytes, size_t len)
+{
+    const unsigned char *p = bytes;
+    uint64_t lane[4] = {P1 + P2, P2, 0, (uint64_t)0 - P1};
+    size_t i = 0;
+    for (; i + 32 <= len; i += 32) {
+        uint64_t w[4];
+        memcpy(w, p + i, sizeof w);
+        lane[0] = mix_lane(lane[0], w[0]);
+        lane[1] = mix_lane(lane[1], w[1]);
+        lane[2] = mix_lane(lane[2], w[2]);
+        lane[3] = mix_lane(lane[3], w[3]);
+    }
+    uint64_t h = rotl64(lane[0], 1) + rotl64(lane[1], 7) + rotl64(lane[2], 12) +
+                 rotl64(lane[3], 18) + (uint64_t)len;
+    for (; i < len; i++)
+        h = rotl64(h ^ (p[i] * P3), 11) * P1;
+    h ^= h >> 33;
+    h *= P2;
+    h ^= h >> 29;
+    h *= P3;
+    h ^= h >> 32;
+    return h;
+}
+
+/* ---- open and validate ------------------------------------------------------------------- */
+
+static void say(char *err, size_t err_len, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void say(char *err, size_t err_len, const char *path, const char *fmt, ...)
+{
+    if (!err || err_len == 0)
+        return;
+    int n = snprintf(err, err_len, "model %s: ", path);
+    if (n < 0 || (size_t)n >= err_len)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err + n, err_len - (size_t)n, fmt, ap);
+    va_end(ap);
+}
+
+static const char *const SECTION_NAMES[MF_SEC_COUNT + 1] = {
+    "",          "params",   "dims",    "centroids", "cluster_start", "rows",
+    "row_norms", "row_meta", "strings", "id_table",  "isrc_table",    "song_table",
+};
+
+/* The element size each section must declare. */
+static uint32_t section_elem_size(uint32_t id)
+{
+    switch (id) {
+    case MF_SEC_PARAMS:
+        return sizeof(struct mf_params);
+    case MF_SEC_DIMS:
+        return sizeof(struct mf_dim);
+    case MF_SEC_CENTROIDS:
+    case MF_SEC_ROWS:
+    case MF_SEC_ROW_NORMS:
+        return sizeof(float);
+    case MF_SEC_CLUSTER_START:
+        return sizeof(uint32_t);
+    case MF_SEC_ROW_META:
+        return sizeof(struct mf_row);
+    case MF_SEC_STRINGS:
+        return 1;
+    default:
+        return sizeof(struct mf_slot);
+    }
+}
+
+static bool all_finite(const float *values, uint64_t n)
+{
+    for (uint64_t i = 0; i < n; i++)
+        if (!isfinite(values[i]))
+            return false;
+    return true;
+}
+
+/* Checks one lookup table: power-of-two size, every used slot in range, at least one free
+ * slot (so probing ends). Writes the number of used slots. */
+static bool table_valid(const struct mf_slot *slots, uint64_t n_slots, uint32_t n_rows,
+                        uint64_t strings_len, uint64_t *used)
+{
+    if (n_slots == 0 || (n_slots & (n_slots - 1)) != 0)
+        return false;
+    uint64_t count = 0;
+    for (uint64_t i = 0; i < n_slots; i++) {
+        if (slots[i].row == MF_EMPTY_SLOT)
+            continue;
+        if (slots[i].row >= n_rows || slots[i].key_off >= strings_len)
+            return false;
+        count++;
+    }
+    if (count >= n_slots)
+        return false;
+    *used = count;
+    return true;
+}
+
+static enum model_status validate(struct model_handle *h, const unsigned char *base, size_t size,
+                                  const char *path, char *err, size_t err_len)
+{
+    struct model *m = &h->pub;
+    struct model_tables *t = &h->tables;
+    struct mf_header header;
+
+    if (size < sizeof header.magic) {
+        bool prefix = memcmp(base, MF_MAGIC, size) == 0;
+        say(err, err_len, path, "%s (%zu bytes)", prefix ? "truncated header" : "no magic", size);
+        return prefix ? MODEL_ERR_TRUNCATED : MODEL_ERR_FOREIGN;
+    }
+    if (memcmp(base, MF_MAGIC, sizeof header.magic) != 0) {
+        say(err, err_len, path, "not a mixtape model (bad magic)");
+        return MODEL_ERR_FOREIGN;
+    }
+    if (size < MF_HEADER_LEN) {
+        say(err, err_len, path, "truncated header (%zu of %u bytes)", size, MF_HEADER_LEN);
+        return MODEL_ERR_TRUNCATED;
+    }
+    memcpy(&header, base, sizeof header);
+    if (header.format_version != MF_FORMAT_VERSION) {
+        say(err, err_len, path, "format version %u, this build reads version %u",
+            header.format_version, MF_FORMAT_VERSION);
+        return MODEL_ERR_VERSION;
+    }
+    if (header.byte_order != MF_BYTE_ORDER) {
+        say(err, err_len, path, "byte order marker 0x%08x is not 0x%08x", header.byte_order,
+            MF_BYTE_ORDER);
+        return MODEL_ERR_VERSION;
+    }
+    if (header.file_len > size) {
+        say(err, err_len, path, "truncated: header says %llu bytes, file has %zu",
+            (unsigned long long)header.file_len, size);
+        return MODEL_ERR_TRUNCATED;
+    }
+    if (header.file_len != size) {
+        say(err, err_len, path, "header says %llu bytes, file has %zu",
+            (unsigned long long)header.file_len, size);
+        return MODEL_ERR_CORRUPT;
+    }
+    for (size_t i = 0; i < sizeof header.reserved; i++) {
+        if (header.reserved[i] != 0) {
+            say(err, err_len, path, "reserved header byte %zu is not zero", i);
+            return MODEL_ERR_CORRUPT;
+        }
+    }
+    if (header.header_len != MF_HEADER_LEN || header.n_sections != MF_SEC_COUNT) {
+        say(err, err_len, path, "header_len %u / n_sections %u, expected %u / %u",
+            header.header_len, header.n_sections, MF_HEADER_LEN, (unsigned)MF_SEC_COUNT);
+        return MODEL_ERR_CORRUPT;
+    }
+    uint64_t table_end = MF_HEADER_LEN + (uint64_t)MF_SEC_COUNT * sizeof(struct mf_section);
+    if (size < table_end) {
+        say(err, err_len, path, "truncated section table");
+        return MODEL_ERR_TRUNCATED;
+    }
+    uint64_t sum = model_checksum(base + MF_HEADER_LEN, size - MF_HEADER_LEN);
+    if (sum != header.checksum) {
+        say(err, err_len, path, "checksum mismatch (file %016llx, content %016llx)",
+            (unsigned long long)header.checksum, (unsigned long long)sum);
+        return MODEL_ERR_CORRUPT;
+    }
+
+    /* Section table: ids in order, aligned, inside the file, whole elements. */
+    const void *sec_ptr[MF_SEC_COUNT + 1] = {0};
+    uint64_t sec_len[MF_SEC_COUNT + 1] = {0};
+    for (uint32_t i = 0; i < MF_SEC_COUNT; i++) {
+        struct mf_section s;
+        memcpy(&s, base + MF_HEADER_LEN + i * sizeof s, sizeof s);
+        uint32_t id = i + 1;
+        if (s.id != id || s.elem_size != section_elem_size(id) || s.offset % 8 != 0 ||
+            s.offset < table_end || s.offset > size || s.length > size - s.offset ||
+            s.length % s.elem_size != 0) {
+            say(err, err_len, path, "section %u (%s) has a bad id, size, offset or length", id,
+                SECTION_NAMES[id]);
+            return MODEL_ERR_CORRUPT;
+        }
+        sec_ptr[id] = base + s.offset;
+        sec_len[id] = s.length;
+    }
+
+    /* Params and counts. */
+    struct mf_params p;
+    if (sec_len[MF_SEC_PARAMS] != sizeof p) {
+        say(err, err_len, path, "params section is %llu bytes, expected %zu",
+            (unsigned long long)sec_len[MF_SEC_PARAMS], sizeof p);
+        return MODEL_ERR_CORRUPT;
+    }
+    memcpy(&p, sec_ptr[MF_SEC_PARAMS], sizeof p);
+    if (p.n_rows == 0 || p.n_rows >= MF_EMPTY_SLOT || p.k == 0 || p.k > MODEL_MAX_K ||
+        p.k > p.n_rows || p.n_dims == 0 || p.n_dims > MODEL_MAX_DIMS) {
+        say(err, err_len, path, "counts out of range: n_rows %u, k %u, n_dims %u", p.n_rows, p.k,
+            p.n_dims);
+        return MODEL_ERR_CORRUPT;
+    }
+    uint64_t rows = p.n_rows, dims = p.n_dims, k = p.k;
+    struct {
+        uint32_t id;
+        uint64_t want;
+    } sizes[] = {
+        {MF_SEC_DIMS, dims * sizeof(struct mf_dim)},
+        {MF_SEC_CENTROIDS, k * dims * sizeof(float)},
+        {MF_SEC_CLUSTER_START, (k + 1) * sizeof(uint32_t)},
+        {MF_SEC_ROWS, rows * dims * sizeof(float)},
+        {MF_SEC_ROW_NORMS, rows * sizeof(float)},
+        {MF_SEC_ROW_META, rows * sizeof(struct mf_row)},
+    };
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        if (sec_len[sizes[i].id] != sizes[i].want) {
+            say(err, err_len, path, "section %s is %llu bytes, counts say %llu",
+                SECTION_NAMES[sizes[i].id], (unsigned long long)sec_len[sizes[i].id],
+                (unsigned long long)sizes[i].want);
+            return MODEL_ERR_CORRUPT;
+        }
+    }
+
+    /* Strings: every offset below the length reaches a NUL, and an artist list reaches an
+     * empty string, because the section ends with two NULs. */
+    const char *strings = sec_ptr[MF_SEC_STRINGS];
+    uint64_t strings_len = sec_len[MF_SEC_STRINGS];
+    if (strings_len < 2 || strings_len >= UINT32_MAX || strings[strings_len - 1] != '\0' ||
+        strings[strings_len - 2] != '\0') {
+        say(err, err_len, path, "strings section does not end with two NULs");
+        return MODEL_ERR_CORRUPT;
+    }
+    if (p.source_off >= strings_len || p.schema_off >= strings_len ||
+        p.k_choice_off >= strings_len) {
+        say(err, err_len, path, "params string offset out of range");
+        return MODEL_ERR_CORRUPT;
+    }
+    if (!isfinite(p.inertia) || p.inertia < 0 || !isfinite(p.binary_weight)) {
+        say(err, err_len, path, "params inertia or binary_weight not finite");
+        return MODEL_ERR_CORRUPT;
+    }
+
+    /* Dimensions: known features, each once (key may be a sin + cos pair), sane scaler. */
+    const struct mf_dim *dim = sec_ptr[MF_SEC_DIMS];
+    uint32_t seen = 0;
+    bool key_circle = false;
+    m->n_features = 0;
+    for (uint32_t d = 0; d < p.n_dims; d++) {
+        const struct mf_dim *x = &dim[d];
+        bool kind_ok =
+            x->kind == MODEL_DIM_LINEAR ||
+            (x->feature == FEAT_KEY && (x->kind == MODEL_DIM_SIN || x->kind == MODEL_DIM_COS));
+        if (x->feature >= FEAT_COUNT || !kind_ok || !isfinite(x->mean) || !isfinite(x->std) ||
+            !(x->std > 0) || !isfinite(x->weight) || !(x->weight > 0)) {
+            say(err, err_len, path, "dimension %u has a bad feature, kind or scaler", d);
+            return MODEL_ERR_CORRUPT;
+        }
+        bool second_of_pair = x->kind == MODEL_DIM_COS && d > 0 && dim[d - 1].kind == MODEL_DIM_SIN;
+        if (x->kind == MODEL_DIM_SIN)
+            key_circle = true;
+        if (second_of_pair)
+            continue;
+        if (seen & (1u << x->feature)) {
+            say(err, err_len, path, "feature %s appears twice", model_feature_name(x->feature));
+            return MODEL_ERR_CORRUPT;
+        }
+        if (x->kind == MODEL_DIM_SIN && (d + 1 >= p.n_dims || dim[d + 1].kind != MODEL_DIM_COS)) {
+            say(err, err_len, path, "dimension %u: key sin without its cos", d);
+            return MODEL_ERR_CORRUPT;
+        }
+        if (x->kind == MODEL_DIM_COS) {
+            say(err, err_len, path, "dimension %u: key cos without its sin", d);
+            return MODEL_ERR_CORRUPT;
+        }
+        seen |= 1u << x->feature;
+        m->features[m->n_features++] = (enum model_feature)x->feature;
+    }
+
+    const float *centroids = sec_ptr[MF_SEC_CENTROIDS];
+    const float *row_values = sec_ptr[MF_SEC_ROWS];
+    const float *norms = sec_ptr[MF_SEC_ROW_NORMS];
+    if (!all_finite(centroids, k * dims) || !all_finite(row_values, rows * dims) ||
+        !all_finite(norms, rows)) {
+        say(err, err_len, path, "a centroid, row or norm is not a finite number");
+        return MODEL_ERR_CORRUPT;
+    }
+    const uint32_t *start = sec_ptr[MF_SEC_CLUSTER_START];
+    if (start[0] != 0 || start[k] != p.n_rows) {
+        say(err, err_len, path, "cluster_start runs %u..%u, expected 0..%u", start[0], start[k],
+            p.n_rows);
+        return MODEL_ERR_CORRUPT;
+    }
+    for (uint64_t c = 0; c < k; c++) {
+        if (start[c + 1] < start[c]) {
+            say(err, err_len, path, "cluster_start decreases at cluster %llu",
+                (unsigned long long)c);
+            return MODEL_ERR_CORRUPT;
+        }
+    }
+
+    const struct mf_row *meta = sec_ptr[MF_SEC_ROW_META];
+    for (uint32_t c = 0; c < p.k; c++) {
+        for (uint32_t r = start[c]; r < start[c + 1]; r++) {
+            const struct mf_row *x = &meta[r];
+            if (x->id_off >= strings_len || x->name_off >= strings_len ||
+                x->artists_off >= strings_len || x->genre_off >= strings_len ||
+                x->isrc_off >= strings_len || x->cluster != c ||
+                (x->popularity > 100 && x->popularity != 255)) {
+                say(err, err_len, path, "row %u: string offset, cluster or popularity out of range",
+                    r);
+                return MODEL_ERR_CORRUPT;
+            }
+        }
+    }
+
+    static const uint32_t table_ids[3] = {MF_SEC_ID_TABLE, MF_SEC_ISRC_TABLE, MF_SEC_SONG_TABLE};
+    for (int i = 0; i < 3; i++) {
+        uint64_t used = 0;
+        t->slots[i] = sec_ptr[table_ids[i]];
+        t->n_slots[i] = sec_len[table_ids[i]] / sizeof(struct mf_slot);
+        if (!table_valid(t->slots[i], t->n_slots[i], p.n_rows, strings_len, &used) ||
+            (i == 0 && used != p.n_ids)) {
+            say(err, err_len, path, "lookup table %s is malformed", SECTION_NAMES[table_ids[i]]);
+            return MODEL_ERR_CORRUPT;
+        }
+    }
+
+    m->n_rows = p.n_rows;
+    m->n_dims = p.n_dims;
+    m->k = p.k;
+    m->centroids = centroids;
+    m->cluster_start = start;
+    m->rows = row_values;
+    m->row_norms = norms;
+    m->n_ids = p.n_ids;
+    snprintf(m->version, sizeof m->version, "%016llx", (unsigned long long)header.checksum);
+    m->built_unix = p.built_unix;
+    m->seed = p.seed;
+    m->source = strings + p.source_off;
+    t->dims = dim;
+    t->rows = meta;
+    t->strings = strings;
+    t->strings_len = strings_len;
+    t->params = (struct model_params){
+        .restarts = p.restarts,
+        .iterations = p.iterations,
+        .tolerance_ms = p.tolerance_ms,
+        .n_input_rows = p.n_input_rows,
+        .n_malformed = p.n_malformed,
+        .n_collapsed = p.n_collapsed,
+        .inertia = p.inertia,
+        .binary_weight = p.binary_weight,
+        .key_circle = key_circle,
+        .schema = strings + p.schema_off,
+        .k_choice = strings + p.k_choice_off,
+    };
+    return MODEL_OK;
+}
+
+enum model_status model_open(const char *path, struct model **out, char *err, size_t err_len)
+{
+    enum model_status status = MODEL_ERR_IO;
+    struct model_handle *h = NULL;
+    void *map = MAP_FAILED;
+    size_t size = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        say(err, err_len, path, "cannot open: %s", strerror(errno));
+        goto done;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        say(err, err_len, path, "cannot stat: %s", strerror(errno));
+        goto done;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        say(err, err_len, path, "not a regular file");
+        goto done;
+    }
+    if (st.st_size == 0) {
+        say(err, err_len, path, "empty file");
+        status = MODEL_ERR_TRUNCATED;
+        goto done;
+    }
+    if ((uint64_t)st.st_size > SIZE_MAX / 2) {
+        say(err, err_len, path, "file too large (%lld bytes)", (long long)st.st_size);
+        goto done;
+    }
+    size = (size_t)st.st_size;
+    map = mmap(NULL, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+    if (map == MAP_FAILED) {
+        say(err, err_len, path, "cannot map: %s", strerror(errno));
+        goto done;
+    }
+    h = calloc(1, sizeof *h);
+    if (!h) {
+        say(err, err_len, path, "out of memory");
+        status = MODEL_ERR_NOMEM;
+        goto done;
+    }
+    status = validate(h, map, size, path, err, err_len);
+    if (status != MODEL_OK)
+        goto done;
+    h->pub.map = map;
+    h->pub.map_len = size;
+    h->pub.private_tables = &h->tables;
+    *out = &h->pub;
+    h = NULL;
+    map = MAP_FAILED;
+done:
+    free(h);
+    if (map != MAP_FAILED)
+        munmap(map, size);
+    if (fd >= 0)
+        close(fd);
+    return status;
+}
+
+void model_close(struct model *model)
+{
+    if (!model)
+        return;
+    munmap((void *)(uintptr_t)model->map, model->map_len);
+    free((struct model_handle *)model);
+}
+
+const struct model_params *model_get_params(const struct model *model)
+{
+    return &tables_of(model)->params;
+}
+
+/* ---- per-row metadata -------------------------------------------------------------------- */
+
+static const struct mf_row *row_meta(const struct model *model, uint32_t row)
+{
+    return &tables_of(model)->rows[row];
+}
+
+const char *model_row_id(const struct model *model, uint32_t row)
+{
+    return tables_of(model)->strings + row_meta(model, row)->id_off;
+}
+
+const char *model_row_name(const struct model *model, uint32_t row)
+{
+    return tables_of(model)->strings + row_meta(model, row)->name_off;
+}
+
+const char *model_row_artists(const struct model *model, uint32_t row)
+{
+    return tables_of(model)->strings + row_meta(model, row)->artists_off;
+}
+
+const char *model_row_genre(const struct model *model, uint32_t row)
+{
+    return tables_of(model)->strings + row_meta(model, row)->genre_off;
+}
+
+uint32_t model_row_artist_key(const struct model *model, uint32_t row)
+{
+    return row_meta(model, row)->artist_key;
+}
+
+uint16_t model_row_year(const struct model *model, uint32_t row)
+{
+    return row_meta(model, row)->year;
+}
+
+uint8_t model_row_popularity(const struct model *model, uint32_t row)
+{
+    return row_meta(model, row)->popularity;
+}
+
+uint32_t model_row_duration_ms(const struct model *model, uint32_t row)
+{
+    return row_meta(model, row)->duration_ms;
+}
+
+uint32_t model_row_cluster(const struct model *model, uint32_t row)
+{
+    return row_meta(model, row)->cluster;
+}
+
+#define TWO_PI 6.283185307179586
+
+void model_row_raw(const struct model *model, uint32_t row, struct model_raw *out)
+{
+    const struct model_tables *t = tables_of(model);
+    const float *scaled = model->rows + (size_t)row * model->n_dims;
+    memset(out, 0, sizeof *out);
+    for (uint32_t d = 0; d < model->n_dims; d++) {
+        const struct mf_dim *x = &t->dims[d];
+        double source = scaled[d] / x->weight * x->std + x->mean;
+        if (x->kind == MODEL_DIM_SIN && d + 1 < model->n_dims) {
+            const struct mf_dim *y = &t->dims[d + 1];
+            double cosine = scaled[d + 1] / y->weight * y->std + y->mean;
+            double key = round(atan2(source, cosine) / TWO_PI * 12.0);
+            out->value[FEAT_KEY] = fmod(key + 12.0, 12.0);
+            out->present |= 1u << FEAT_KEY;
+            d++;
+            continue;
+        }
+        out->value[x->feature] = source;
+        out->present |= 1u << x->feature;
+    }
+    const struct mf_row *meta = row_meta(model, row);
+    if (meta->year) {
+        out->value[FEAT_YEAR] = meta->year;
+        out->present |= 1u << FEAT_YEAR;
+    }
+    if (meta->popularity != 255) {
+        out->value[FEAT_POPULARITY] = meta->popularity;
+        out->present |= 1u << FEAT_POPULARITY;
+    }
+    if (meta->duration_ms) {
+        out->value[FEAT_DURATION_MS] = meta->duration_ms;
+        out->present |= 1u << FEAT_DURATION_MS;
+    }
+}
+
+/* ---- lookups ----------------------------------------------------------------------------- */
+
+enum { TABLE_ID, TABLE_ISRC, TABLE_SONG };
+
+static uint32_t find_exact(const struct model *model, int table, const char *key)
+{
+    const struct model_tables *t = tables_of(model);
+    if (!key || !*key)
+        return MODEL_NO_ROW;
+    uint64_t mask = t->n_slots[table] - 1;
+    for (uint64_t i = mf_hash(key) & mask;; i = (i + 1) & mask) {
+        const struct mf_slot *s = &t->slots[table][i];
+        if (s->row == MF_EMPTY_SLOT)
+            return MODEL_NO_ROW;
+        if (strcmp(t->strings + s->key_off, key) == 0)
+            return s->row;
+    }
+}
+
+uint32_t model_find_id(const struct model *model, const char *spotify_id)
+{
+    return find_exact(model, TABLE_ID, spotify_id);
+}
+
+uint32_t model_find_isrc(const struct model *model, const char *isrc)
+{
+    return find_exact(model, TABLE_ISRC, isrc);
+}
+
+uint32_t model_find_song(const struct model *model, const char *title, const char *primary_artist,
+                         uint32_t duration_ms)
+{
+    const struct model_tables *t = tables_of(model);
+    char key[1024];
+    if (!title || !primary_artist)
+        return MODEL_NO_ROW;
+    size_t n = model_normalize(title, true, key, sizeof key / 2);
+    if (n == 0)
+        return MODEL_NO_ROW;
+    key[n++] = '\x1f';
+    model_normalize(primary_artist, false, key + n, sizeof key - n);
+
+    uint32_t best = MODEL_NO_ROW;
+    uint32_t best_gap = UINT32_MAX;
+    uint64_t mask = t->n_slots[TABLE_SONG] - 1;
+    for (uint64_t i = mf_hash(key) & mask;; i = (i + 1) & mask) {
+        const struct mf_slot *s = &t->slots[TABLE_SONG][i];
+        if (s->row == MF_EMPTY_SLOT)
+            break;
+        if (strcmp(t->strings + s->key_off, key) != 0)
+            continue;
+        uint32_t d = t->rows[s->row].duration_ms;
+        uint32_t gap = 0;
+        if (duration_ms && d)
+            gap = d > duration_ms ? d - duration_ms : duration_ms - d;
+        if (duration_ms && d && gap > t->params.tolerance_ms)
+            continue;
+        if (gap < best_gap || (gap == best_gap && s->row < best)) {
+            best = s->row;
+            best_gap = gap;
+        }
+    }
+    return best;
+}
+
+/* ---- the scaled space -------------------------------------------------------------------- */
+
+void model_transform(const struct model *model, const struct model_raw *raw, float *out)
+{
+    const struct model_tables *t = tables_of(model);
+    for (uint32_t d = 0; d < model->n_dims; d++) {
+        const struct mf_dim *x = &t->dims[d];
+        if (!(raw->present & (1u << x->feature)) || !isfinite(raw->value[x->feature])) {
+            out[d] = 0.0f; /* the catalog mean */
+            continue;
+        }
+        double v = raw->value[x->feature];
+        if (x->kind == MODEL_DIM_SIN)
+            v = sin(TWO_PI * v / 12.0);
+        else if (x->kind == MODEL_DIM_COS)
+            v = cos(TWO_PI * v / 12.0);
+        out[d] = (float)((v - x->mean) / x->std * x->weight);
+    }
+}
+
+uint32_t model_nearest_centroid(const struct model *model, const float *scaled, float *dist2)
+{
+    uint32_t best = 0;
+    float best_d = INFINITY;
+    for (uint32_t c = 0; c < model->k; c++) {
+        const float *centroid = model->centroids + (size_t)c * model->n_dims;
+        float d2 = 0.0f;
+        for (uint32_t j = 0; j < model->n_dims; j++) {
+            float diff = scaled[j] - centroid[j];
+            d2 += diff * diff;
+        }
+        if (d2 < best_d) {
+            best_d = d2;
+            best = c;
+        }
+    }
+    if (dist2)
+        *dist2 = best_d;
+    return best;
+}

@@ -1,0 +1,106 @@
+/* The on-disk layout of a model file, shared by the writer (model_write.c) and the reader
+ * (model.c). Private to reco-service/model: everything else goes through model.h.
+ * Little-endian, every section 8-byte aligned; see README.md for the table of sections. */
+#ifndef MIXTAPE_MODEL_FORMAT_H
+#define MIXTAPE_MODEL_FORMAT_H
+
+#include <stdint.h>
+
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "the model file format is little-endian; this build targets a big-endian machine"
+#endif
+
+#define MF_MAGIC          "MIXTAPEM"
+#define MF_FORMAT_VERSION 1u
+#define MF_BYTE_ORDER     0x01020304u
+#define MF_HEADER_LEN     64u
+#define MF_EMPTY_SLOT     UINT32_MAX
+
+/* The fixed header at offset 0. The checksum covers bytes [MF_HEADER_LEN, file_len). */
+struct mf_header {
+    char magic[8];
+    uint32_t format_version;
+    uint32_t header_len;
+    uint32_t n_sections;
+    uint32_t byte_order;
+    uint64_t file_len;
+    uint64_t checksum;
+    uint8_t reserved[24]; /* zero */
+};
+
+/* One entry of the section table that follows the header. */
+struct mf_section {
+    uint32_t id;        /* enum mf_section_id, and entry i holds id i + 1 */
+    uint32_t elem_size; /* bytes per element; length is a multiple of it */
+    uint64_t offset;    /* from the start of the file, multiple of 8 */
+    uint64_t length;    /* bytes, without padding */
+};
+
+enum mf_section_id {
+    MF_SEC_PARAMS = 1,    /* struct mf_params */
+    MF_SEC_DIMS,          /* n_dims x struct mf_dim */
+    MF_SEC_CENTROIDS,     /* k x n_dims float */
+    MF_SEC_CLUSTER_START, /* k + 1 uint32 */
+    MF_SEC_ROWS,          /* n_rows x n_dims float, grouped by cluster */
+    MF_SEC_ROW_NORMS,     /* n_rows float */
+    MF_SEC_ROW_META,      /* n_rows x struct mf_row */
+    MF_SEC_STRINGS,       /* NUL-terminated strings; ends with two NULs */
+    MF_SEC_ID_TABLE,      /* power-of-two x struct mf_slot: Spotify id -> row */
+    MF_SEC_ISRC_TABLE,    /* power-of-two x struct mf_slot: ISRC -> row */
+    MF_SEC_SONG_TABLE,    /* power-of-two x struct mf_slot: "title\x1f artist" -> row */
+    MF_SEC_COUNT = MF_SEC_SONG_TABLE
+};
+
+struct mf_params {
+    uint32_t n_rows, n_dims, k, n_ids;
+    uint32_t restarts, iterations, tolerance_ms, n_input_rows;
+    uint32_t n_malformed, n_collapsed;
+    uint32_t source_off, schema_off, k_choice_off; /* into the strings section */
+    uint32_t reserved;
+    uint64_t seed, built_unix;
+    double inertia, binary_weight;
+};
+
+/* One dimension of the scaled space: out = (source(value[feature]) - mean) / std * weight, where
+ * source is the value itself (linear) or sin / cos of 2 pi value / 12 (key on the circle). */
+struct mf_dim {
+    uint32_t feature; /* enum model_feature */
+    uint32_t kind;    /* enum model_dim_kind */
+    double mean, std, weight;
+};
+
+struct mf_row {
+    uint32_t id_off, name_off, artists_off, genre_off, isrc_off; /* into strings */
+    uint32_t artist_key;
+    uint32_t duration_ms;
+    uint32_t cluster;
+    uint16_t year;
+    uint8_t popularity;
+    uint8_t reserved0;
+    uint32_t reserved1;
+};
+
+struct mf_slot {
+    uint32_t key_off; /* into strings */
+    uint32_t row;     /* MF_EMPTY_SLOT when the slot is free */
+};
+
+_Static_assert(sizeof(struct mf_header) == MF_HEADER_LEN, "header layout");
+_Static_assert(sizeof(struct mf_section) == 24, "section layout");
+_Static_assert(sizeof(struct mf_params) == 88, "params layout");
+_Static_assert(sizeof(struct mf_dim) == 32, "dim layout");
+_Static_assert(sizeof(struct mf_row) == 40, "row layout");
+_Static_assert(sizeof(struct mf_slot) == 8, "slot layout");
+
+/* FNV-1a over a NUL-terminated key: the hash of every lookup table. */
+static inline uint64_t mf_hash(const char *key)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (const unsigned char *p = (const unsigned char *)key; *p; p++) {
+        h ^= *p;
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+
+#endif

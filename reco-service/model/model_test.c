@@ -1,0 +1,480 @@
+/* Tests of the model file: a small hand-built model round-trips through model_write and
+ * model_open with every lookup, transform and accessor; a corpus of truncated, corrupted and
+ * foreign files made from it is refused with the right status; normalisation cases. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "model.h"
+#include "model_build.h"
+
+static const char *const ARTISTS_A[] = {"Ada Lane", "The Quiet Hours"};
+static const char *const ARTISTS_B[] = {"Björk"};
+static const char *const ARTISTS_C[] = {"Nina Park"};
+
+/* Six songs in two clusters given out of cluster order, three dimensions: valence (linear),
+ * key (sin, cos). */
+static const struct model_build_row ROWS[] = {
+    {"id0aaaaaaaaaaaaaaaaaaa", "Morning Song", "pop", "USAAA0000001", ARTISTS_A, 2, 1999, 50,
+     200000, 1},
+    {"id1aaaaaaaaaaaaaaaaaaa", "Jóga", "electronic", "GBAAA0000002", ARTISTS_B, 1, 1997, 70, 305000,
+     0},
+    {"id2aaaaaaaaaaaaaaaaaaa", "Evening", "pop", NULL, ARTISTS_C, 1, 0, 255, 180000, 1},
+    {"id3aaaaaaaaaaaaaaaaaaa", "Evening", "pop", NULL, ARTISTS_C, 1, 2001, 10, 240000, 0},
+    {"id4aaaaaaaaaaaaaaaaaaa", "Quiet (Live)", "", "", ARTISTS_A, 2, 2010, 0, 100000, 0},
+    {"id5aaaaaaaaaaaaaaaaaaa", NULL, NULL, NULL, NULL, 0, 1950, 100, 0, 1},
+};
+#define N_ROWS (sizeof ROWS / sizeof ROWS[0])
+
+static const struct model_build_alias ALIASES[] = {
+    {"alias0aaaaaaaaaaaaaaaa", "USAAA0000009", 0},
+    {"id1aaaaaaaaaaaaaaaaaaa", NULL, 2}, /* repeats a canonical id: the first keeps it */
+    {"alias1aaaaaaaaaaaaaaaa", NULL, 1},
+};
+
+static const double VALENCE[N_ROWS] = {0.2, 0.9, 0.4, 0.6, 0.1, 0.8};
+static const double KEY[N_ROWS] = {0, 3, 6, 9, 11, 5};
+
+struct fixture {
+    char path[256];
+    unsigned char *bytes;
+    size_t len;
+};
+
+static void fill_build(struct model_build *b, float *scaled, float *centroids)
+{
+    memset(b, 0, sizeof *b);
+    b->n_rows = N_ROWS;
+    b->n_dims = 3;
+    b->k = 2;
+    b->dims[0] = (struct model_build_dim){FEAT_VALENCE, MODEL_DIM_LINEAR, 0.5, 0.25, 1.0};
+    b->dims[1] = (struct model_build_dim){FEAT_KEY, MODEL_DIM_SIN, 0.0, 0.5, 2.0};
+    b->dims[2] = (struct model_build_dim){FEAT_KEY, MODEL_DIM_COS, 0.0, 0.5, 2.0};
+    for (size_t r = 0; r < N_ROWS; r++) {
+        double angle = 6.283185307179586 * KEY[r] / 12.0;
+        scaled[r * 3 + 0] = (float)((VALENCE[r] - 0.5) / 0.25);
+        scaled[r * 3 + 1] = (float)(sin(angle) / 0.5 * 2.0);
+        scaled[r * 3 + 2] = (float)(cos(angle) / 0.5 * 2.0);
+    }
+    static const float CENTROIDS[] = {0.0f, 0.0f, 0.0f, 1.0f, 1.0f, 1.0f};
+    memcpy(centroids, CENTROIDS, sizeof CENTROIDS);
+    b->centroids = centroids;
+    b->scaled = scaled;
+    b->rows = ROWS;
+    b->aliases = ALIASES;
+    b->n_aliases = sizeof ALIASES / sizeof ALIASES[0];
+    b->seed = 42;
+    b->built_unix = 1700000000;
+    b->source = "hand-built.csv";
+    b->schema = "test";
+    b->k_choice = "fixed";
+    b->restarts = 3;
+    b->iterations = 7;
+    b->tolerance_ms = 5000;
+    b->n_input_rows = 9;
+    b->n_malformed = 1;
+    b->n_collapsed = 2;
+    b->inertia = 12.5;
+    b->binary_weight = 1.0;
+}
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof *f);
+    struct model_build b;
+    float scaled[N_ROWS * 3], centroids[6];
+    char err[256];
+    fill_build(&b, scaled, centroids);
+    snprintf(f->path, sizeof f->path, "/tmp/model_test_%d.model", (int)getpid());
+    if (model_write(&b, f->path, err, sizeof err) != MODEL_OK) {
+        fprintf(stderr, "%s\n", err);
+        return -1;
+    }
+    FILE *in = fopen(f->path, "rb");
+    fseek(in, 0, SEEK_END);
+    f->len = (size_t)ftell(in);
+    fseek(in, 0, SEEK_SET);
+    f->bytes = malloc(f->len);
+    if (fread(f->bytes, 1, f->len, in) != f->len)
+        return -1;
+    fclose(in);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    remove(f->path);
+    free(f->bytes);
+    free(f);
+    return 0;
+}
+
+static enum model_status open_bytes(const unsigned char *bytes, size_t len, struct model **out,
+                                    char *err, size_t err_len)
+{
+    char path[256];
+    snprintf(path, sizeof path, "/tmp/model_test_bad_%d.model", (int)getpid());
+    FILE *w = fopen(path, "wb");
+    assert_non_null(w);
+    assert_int_equal(fwrite(bytes, 1, len, w), len);
+    fclose(w);
+    enum model_status status = model_open(path, out, err, err_len);
+    remove(path);
+    return status;
+}
+
+static uint32_t row_of(const struct model *m, const char *id)
+{
+    uint32_t row = model_find_id(m, id);
+    assert_int_not_equal(row, MODEL_NO_ROW);
+    return row;
+}
+
+static void test_round_trip(void **state)
+{
+    struct fixture *f = *state;
+    struct model *m = NULL;
+    char err[256];
+    assert_int_equal(model_open(f->path, &m, err, sizeof err), MODEL_OK);
+    assert_int_equal(m->n_rows, N_ROWS);
+    assert_int_equal(m->n_dims, 3);
+    assert_int_equal(m->k, 2);
+    assert_int_equal(m->n_features, 2);
+    assert_int_equal(m->features[0], FEAT_VALENCE);
+    assert_int_equal(m->features[1], FEAT_KEY);
+    assert_int_equal(m->cluster_start[0], 0);
+    assert_int_equal(m->cluster_start[1], 3);
+    assert_int_equal(m->cluster_start[2], N_ROWS);
+    assert_int_equal(m->n_ids, N_ROWS + 2);
+    assert_int_equal(strlen(m->version), 16);
+    assert_int_equal(m->seed, 42);
+    assert_int_equal(m->built_unix, 1700000000);
+    assert_string_equal(m->source, "hand-built.csv");
+
+    const struct model_params *p = model_get_params(m);
+    assert_int_equal(p->restarts, 3);
+    assert_int_equal(p->iterations, 7);
+    assert_int_equal(p->tolerance_ms, 5000);
+    assert_int_equal(p->n_input_rows, 9);
+    assert_int_equal(p->n_malformed, 1);
+    assert_int_equal(p->n_collapsed, 2);
+    assert_true(p->key_circle);
+    assert_true(fabs(p->inertia - 12.5) < 1e-12);
+    assert_string_equal(p->schema, "test");
+    assert_string_equal(p->k_choice, "fixed");
+
+    /* Every row: metadata, cluster block, scaled values and norm as written. */
+    for (size_t r = 0; r < N_ROWS; r++) {
+        uint32_t row = row_of(m, ROWS[r].id);
+        assert_string_equal(model_row_id(m, row), ROWS[r].id);
+        assert_string_equal(model_row_name(m, row), ROWS[r].name ? ROWS[r].name : "");
+        assert_string_equal(model_row_genre(m, row), ROWS[r].genre ? ROWS[r].genre : "");
+        assert_int_equal(model_row_year(m, row), ROWS[r].year);
+        assert_int_equal(model_row_popularity(m, row), ROWS[r].popularity);
+        assert_int_equal(model_row_duration_ms(m, row), ROWS[r].duration_ms);
+        uint32_t c = model_row_cluster(m, row);
+        assert_int_equal(c, ROWS[r].cluster);
+        assert_true(row >= m->cluster_start[c] && row < m->cluster_start[c + 1]);
+        const char *a = model_row_artists(m, row);
+        for (uint32_t i = 0; i < ROWS[r].n_artists; i++) {
+            assert_string_equal(a, ROWS[r].artists[i]);
+            a += strlen(a) + 1;
+        }
+        assert_string_equal(a, "");
+
+        struct model_raw raw;
+        model_row_raw(m, row, &raw);
+        assert_true(fabs(raw.value[FEAT_VALENCE] - VALENCE[r]) < 1e-5);
+        assert_true(fabs(raw.value[FEAT_KEY] - KEY[r]) < 1e-9);
+        float scaled[3];
+        model_transform(m, &raw, scaled);
+        double norm = 0;
+        for (int d = 0; d < 3; d++) {
+            assert_true(fabsf(scaled[d] - m->rows[row * 3 + d]) < 1e-4f);
+            norm += (double)scaled[d] * scaled[d];
+        }
+        assert_true(fabs(sqrt(norm) - m->row_norms[row]) < 1e-4);
+    }
+    /* Same primary artist, same key. */
+    assert_int_equal(model_row_artist_key(m, row_of(m, ROWS[0].id)),
+                     model_row_artist_key(m, row_of(m, ROWS[4].id)));
+    assert_int_not_equal(model_row_artist_key(m, row_of(m, ROWS[0].id)),
+                         model_row_artist_key(m, row_of(m, ROWS[1].id)));
+    model_close(m);
+}
+
+static void test_lookups(void **state)
+{
+    struct fixture *f = *state;
+    struct model *m = NULL;
+    char err[256];
+    assert_int_equal(model_open(f->path, &m, err, sizeof err), MODEL_OK);
+    uint32_t r0 = row_of(m, ROWS[0].id), r1 = row_of(m, ROWS[1].id);
+    uint32_t r2 = row_of(m, ROWS[2].id), r3 = row_of(m, ROWS[3].id);
+    uint32_t r4 = row_of(m, ROWS[4].id);
+
+    static const struct {
+        const char *id;
+        int row; /* index into ROWS, -1 = none */
+    } IDS[] = {
+        {"alias0aaaaaaaaaaaaaaaa", 0},
+        {"alias1aaaaaaaaaaaaaaaa", 1},
+        {"id1aaaaaaaaaaaaaaaaaaa", 1},
+        {"nope", -1},
+        {"", -1},
+        {NULL, -1},
+    };
+    for (size_t i = 0; i < sizeof IDS / sizeof IDS[0]; i++) {
+        uint32_t want = IDS[i].row < 0 ? MODEL_NO_ROW : row_of(m, ROWS[IDS[i].row].id);
+        assert_int_equal(model_find_id(m, IDS[i].id), want);
+    }
+    assert_int_equal(model_find_isrc(m, "USAAA0000001"), r0);
+    assert_int_equal(model_find_isrc(m, "USAAA0000009"), r0);
+    assert_int_equal(model_find_isrc(m, "GBAAA0000002"), r1);
+    assert_int_equal(model_find_isrc(m, "XX"), MODEL_NO_ROW);
+
+    static const struct {
+        const char *title, *artist;
+        uint32_t duration_ms;
+        int which; /* 0: r0, 1: r1, 2: r2, 3: r3, 4: r4, -1 none */
+    } SONGS[] = {
+        {"Morning Song", "Ada Lane", 0, 0},
+        {"MORNING SONG - Remastered 2011", "ada lane", 201000, 0},
+        {"Morning Song (feat. Someone)", "Ada Lane", 0, 0},
+        {"Morning Song", "Ada Lane", 260000, -1}, /* beyond the 5 s tolerance */
+        {"Joga", "Bjork", 0, 1},
+        {"Evening", "Nina Park", 181000, 2},
+        {"Evening", "Nina Park", 239000, 3},
+        {"Evening", "Nina Park", 0, 2}, /* unknown duration: lowest row of the two */
+        {"Quiet", "Ada Lane", 100000, 4},
+        {"Nothing", "Nobody", 0, -1},
+        {"", "Ada Lane", 0, -1},
+    };
+    uint32_t rows[5] = {r0, r1, r2, r3, r4};
+    for (size_t i = 0; i < sizeof SONGS / sizeof SONGS[0]; i++) {
+        uint32_t want = SONGS[i].which < 0 ? MODEL_NO_ROW : rows[SONGS[i].which];
+        if (SONGS[i].which == 2 && SONGS[i].duration_ms == 0)
+            want = r2 < r3 ? r2 : r3;
+        assert_int_equal(model_find_song(m, SONGS[i].title, SONGS[i].artist, SONGS[i].duration_ms),
+                         want);
+    }
+
+    /* Transform with a missing feature uses the mean; nearest centroid. */
+    struct model_raw raw = {.present = 1u << FEAT_VALENCE};
+    raw.value[FEAT_VALENCE] = 0.75;
+    float scaled[3];
+    model_transform(m, &raw, scaled);
+    assert_true(fabsf(scaled[0] - 1.0f) < 1e-6f);
+    assert_true(scaled[1] == 0.0f && scaled[2] == 0.0f);
+    float d2 = -1;
+    assert_int_equal(model_nearest_centroid(m, scaled, &d2), 0);
+    assert_true(fabsf(d2 - 1.0f) < 1e-6f);
+    float far[3] = {2, 2, 2};
+    assert_int_equal(model_nearest_centroid(m, far, NULL), 1);
+    model_close(m);
+}
+
+static void test_writer_refuses_bad_input(void **state)
+{
+    (void)state;
+    struct model_build b;
+    float scaled[N_ROWS * 3], centroids[6];
+    char err[256];
+    static const char *const EXPECT[] = {"cluster", "k ", "n_dims", "scaler", "alias"};
+    for (int c = 0; c < 5; c++) {
+        fill_build(&b, scaled, centroids);
+        struct model_build_row rows[N_ROWS];
+        struct model_build_alias alias = {"x", NULL, 99};
+        memcpy(rows, ROWS, sizeof rows);
+        if (c == 0) {
+            rows[2].cluster = 2;
+            b.rows = rows;
+        } else if (c == 1) {
+            b.k = 0;
+        } else if (c == 2) {
+            b.n_dims = MODEL_MAX_DIMS + 1;
+        } else if (c == 3) {
+            b.dims[0].std = 0;
+        } else {
+            b.aliases = &alias;
+            b.n_aliases = 1;
+        }
+        assert_int_equal(model_write(&b, "/tmp/never-written.model", err, sizeof err),
+                         MODEL_ERR_INVALID);
+        assert_non_null(strstr(err, EXPECT[c]));
+    }
+    assert_int_equal(access("/tmp/never-written.model", F_OK), -1);
+}
+
+/* The status a single flipped byte at offset must give. */
+static void expect_flip(size_t at, enum model_status got)
+{
+    if (at < 8)
+        assert_int_equal(got, MODEL_ERR_FOREIGN);
+    else if (at < 12 || (at >= 20 && at < 24))
+        assert_int_equal(got, MODEL_ERR_VERSION);
+    else if (at >= 24 && at < 32)
+        assert_true(got == MODEL_ERR_TRUNCATED || got == MODEL_ERR_CORRUPT);
+    else
+        assert_int_equal(got, MODEL_ERR_CORRUPT);
+}
+
+static void test_corrupt_corpus_is_refused(void **state)
+{
+    struct fixture *f = *state;
+    unsigned char *copy = malloc(f->len + 16);
+    char err[256];
+    struct model *m = NULL;
+
+    /* Truncated at every length from 0 to the full size minus one. */
+    for (size_t len = 0; len < f->len; len += (len < 512 ? 1 : 37)) {
+        err[0] = '\0';
+        assert_int_equal(open_bytes(f->bytes, len, &m, err, sizeof err), MODEL_ERR_TRUNCATED);
+        assert_non_null(strstr(err, "model /tmp/"));
+    }
+    /* Every byte flipped, one at a time. */
+    for (size_t at = 0; at < f->len; at++) {
+        memcpy(copy, f->bytes, f->len);
+        copy[at] ^= (unsigned char)(1u << (at % 8));
+        expect_flip(at, open_bytes(copy, f->len, &m, err, sizeof err));
+    }
+    /* Extra bytes after the end, a foreign file, an old and a future version. */
+    memcpy(copy, f->bytes, f->len);
+    memset(copy + f->len, 0, 16);
+    assert_int_equal(open_bytes(copy, f->len + 16, &m, err, sizeof err), MODEL_ERR_CORRUPT);
+    assert_int_equal(
+        open_bytes((const unsigned char *)"PK\3\4 a zip file, not ours", 26, &m, err, sizeof err),
+        MODEL_ERR_FOREIGN);
+    assert_non_null(strstr(err, "magic"));
+    static const uint32_t VERSIONS[] = {0, 2, 0xffffffffu};
+    for (size_t i = 0; i < 3; i++) {
+        memcpy(copy, f->bytes, f->len);
+        memcpy(copy + 8, &VERSIONS[i], 4);
+        assert_int_equal(open_bytes(copy, f->len, &m, err, sizeof err), MODEL_ERR_VERSION);
+        assert_non_null(strstr(err, "version"));
+    }
+    assert_int_equal(model_open("/nonexistent/dir/x.model", &m, err, sizeof err), MODEL_ERR_IO);
+    assert_non_null(strstr(err, "No such file"));
+    assert_int_equal(model_open("/tmp", &m, err, sizeof err), MODEL_ERR_IO);
+    free(copy);
+}
+
+/* Mutations re-sealed with a fresh checksum reach the structural checks: each either opens
+ * (and then every accessor stays in bounds) or is refused as corrupt; never a crash. */
+static void test_resealed_mutations_stay_in_bounds(void **state)
+{
+    struct fixture *f = *state;
+    unsigned char *copy = malloc(f->len);
+    char err[256];
+    uint64_t rng = 0x2545f4914f6cdd1dull;
+    int refused = 0;
+    for (int round = 0; round < 3000; round++) {
+        memcpy(copy, f->bytes, f->len);
+        for (int e = 0; e < 1 + round % 4; e++) {
+            rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+            size_t at = MODEL_HEADER_LEN + rng % (f->len - MODEL_HEADER_LEN);
+            copy[at] = (unsigned char)(rng >> 32);
+        }
+        uint64_t sum = model_checksum(copy + MODEL_HEADER_LEN, f->len - MODEL_HEADER_LEN);
+        memcpy(copy + MODEL_HEADER_CHECKSUM_OFFSET, &sum, sizeof sum);
+        struct model *m = NULL;
+        enum model_status status = open_bytes(copy, f->len, &m, err, sizeof err);
+        if (status != MODEL_OK) {
+            assert_int_equal(status, MODEL_ERR_CORRUPT);
+            refused++;
+            continue;
+        }
+        for (uint32_t r = 0; r < m->n_rows; r++) {
+            struct model_raw raw;
+            model_row_raw(m, r, &raw);
+            size_t total = strlen(model_row_id(m, r)) + strlen(model_row_name(m, r)) +
+                           strlen(model_row_genre(m, r));
+            for (const char *a = model_row_artists(m, r); *a; a += strlen(a) + 1)
+                total++;
+            assert_true(model_row_cluster(m, r) < m->k || total == 0);
+            model_find_id(m, model_row_id(m, r));
+            model_find_song(m, model_row_name(m, r), model_row_artists(m, r), 0);
+        }
+        model_close(m);
+    }
+    assert_true(refused > 100);
+    free(copy);
+}
+
+static void test_normalize(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in;
+        bool title;
+        const char *want;
+    } CASES[] = {
+        {"Hello,   World!", false, "hello world"},
+        {"  Don't Stop Me Now ", true, "dont stop me now"},
+        {"Beyoncé", false, "beyonce"},
+        {"Sigur Rós", false, "sigur ros"},
+        {"Motörhead", false, "motorhead"},
+        {"Straße", false, "strasse"},
+        {"Łódź", false, "lodz"},
+        {"Simon & Garfunkel", false, "simon and garfunkel"},
+        {"Bohemian Rhapsody - Remastered 2011", true, "bohemian rhapsody"},
+        {"Bohemian Rhapsody – Remastered 2011", true, "bohemian rhapsody"},
+        {"Song (Live)", true, "song"},
+        {"Song [Live at Wembley]", true, "song"},
+        {"Song (feat. Other Artist)", true, "song"},
+        {"Song feat. Other Artist", true, "song"},
+        {"(I Can't Get No) Satisfaction", true, "i cant get no satisfaction"},
+        {"Part 1 - The Beginning", true, "part 1 the beginning"},
+        {"Song (Live)", false, "song live"},
+        {"Love Me Do - Mono Version", true, "love me do"},
+        {"Olivia", true, "olivia"},
+        {"東京", false, "東京"},
+        {"", true, ""},
+    };
+    for (size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++) {
+        char out[128];
+        size_t n = model_normalize(CASES[i].in, CASES[i].title, out, sizeof out);
+        if (strcmp(out, CASES[i].want) != 0)
+            fail_msg("case %zu: '%s' -> '%s', want '%s'", i, CASES[i].in, out, CASES[i].want);
+        assert_int_equal(n, strlen(out));
+    }
+    char small[6];
+    assert_int_equal(model_normalize("abcdefghij", false, small, sizeof small), 5);
+    assert_string_equal(small, "abcde");
+}
+
+static void test_feature_names(void **state)
+{
+    (void)state;
+    for (int f = 0; f < FEAT_COUNT; f++) {
+        enum model_feature back;
+        assert_int_equal(model_feature_from_name(model_feature_name((enum model_feature)f), &back),
+                         0);
+        assert_int_equal(back, f);
+    }
+    enum model_feature unused;
+    assert_int_equal(model_feature_from_name("loudnes", &unused), -1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lookups, setup, teardown),
+        cmocka_unit_test(test_writer_refuses_bad_input),
+        cmocka_unit_test_setup_teardown(test_corrupt_corpus_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resealed_mutations_stay_in_bounds, setup, teardown),
+        cmocka_unit_test(test_normalize),
+        cmocka_unit_test(test_feature_names),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,439 @@
+/* Writing a model file (model_build.h): rows grouped by cluster, strings pooled, lookup tables
+ * built, the whole file assembled in memory, checksummed, and renamed into place. */
+#include "model_build.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model_format.h"
+
+static void say(char *err, size_t err_len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void say(char *err, size_t err_len, const char *fmt, ...)
+{
+    if (!err || err_len == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, err_len, fmt, ap);
+    va_end(ap);
+}
+
+/* The strings section under construction. Offsets stay valid across growth. */
+struct pool {
+    char *bytes;
+    size_t len, cap;
+    bool failed;
+};
+
+static uint32_t pool_add_bytes(struct pool *pool, const char *text, size_t len)
+{
+    if (pool->failed)
+        return 0;
+    if (pool->len + len + 1 > pool->cap) {
+        size_t cap = pool->cap ? pool->cap : 4096;
+        while (cap < pool->len + len + 1)
+            cap *= 2;
+        char *grown = cap < UINT32_MAX ? realloc(pool->bytes, cap) : NULL;
+        if (!grown) {
+            pool->failed = true; /* pool->bytes is still ours to free */
+            return 0;
+        }
+        pool->bytes = grown;
+        pool->cap = cap;
+    }
+    uint32_t off = (uint32_t)pool->len;
+    memcpy(pool->bytes + pool->len, text, len);
+    pool->bytes[pool->len + len] = '\0';
+    pool->len += len + 1;
+    return off;
+}
+
+/* Adds a string; "" and NULL share offset 0. */
+static uint32_t pool_add(struct pool *pool, const char *text)
+{
+    if (!text || !*text)
+        return 0;
+    return pool_add_bytes(pool, text, strlen(text));
+}
+
+static uint64_t table_size(uint64_t entries)
+{
+    uint64_t n = 8;
+    while (n < entries * 2 + 1)
+        n *= 2;
+    return n;
+}
+
+/* Inserts key -> row. With unique, an existing equal key keeps its row and 0 is returned;
+ * otherwise returns 1. */
+static int table_insert(struct mf_slot *slots, uint64_t n_slots, const char *strings,
+                        uint32_t key_off, uint32_t row, bool unique)
+{
+    uint64_t mask = n_slots - 1;
+    for (uint64_t i = mf_hash(strings + key_off) & mask;; i = (i + 1) & mask) {
+        if (slots[i].row == MF_EMPTY_SLOT) {
+            slots[i].key_off = key_off;
+            slots[i].row = row;
+            return 1;
+        }
+        if (unique && strcmp(strings + slots[i].key_off, strings + key_off) == 0)
+            return 0;
+    }
+}
+
+/* Finds key in a table; returns its row or MF_EMPTY_SLOT. */
+static uint32_t table_find(const struct mf_slot *slots, uint64_t n_slots, const char *strings,
+                           const char *key)
+{
+    uint64_t mask = n_slots - 1;
+    for (uint64_t i = mf_hash(key) & mask;; i = (i + 1) & mask) {
+        if (slots[i].row == MF_EMPTY_SLOT)
+            return MF_EMPTY_SLOT;
+        if (strcmp(strings + slots[i].key_off, key) == 0)
+            return slots[i].row;
+    }
+}
+
+static struct mf_slot *table_new(uint64_t n_slots)
+{
+    struct mf_slot *slots = malloc(n_slots * sizeof *slots);
+    if (!slots)
+        return NULL;
+    for (uint64_t i = 0; i < n_slots; i++)
+        slots[i] = (struct mf_slot){0, MF_EMPTY_SLOT};
+    return slots;
+}
+
+static bool build_valid(const struct model_build *b, char *err, size_t err_len)
+{
+    if (b->n_rows == 0 || b->n_rows >= MF_EMPTY_SLOT - 1) {
+        say(err, err_len, "model_write: n_rows %u outside 1..%u", b->n_rows, MF_EMPTY_SLOT - 2);
+        return false;
+    }
+    if (b->k == 0 || b->k > MODEL_MAX_K || b->k > b->n_rows) {
+        say(err, err_len, "model_write: k %u outside 1..min(%u, n_rows %u)", b->k, MODEL_MAX_K,
+            b->n_rows);
+        return false;
+    }
+    if (b->n_dims == 0 || b->n_dims > MODEL_MAX_DIMS) {
+        say(err, err_len, "model_write: n_dims %u outside 1..%u", b->n_dims, MODEL_MAX_DIMS);
+        return false;
+    }
+    for (uint32_t d = 0; d < b->n_dims; d++) {
+        const struct model_build_dim *x = &b->dims[d];
+        if ((unsigned)x->feature >= FEAT_COUNT || !isfinite(x->mean) || !(x->std > 0) ||
+            !isfinite(x->std) || !(x->weight > 0) || !isfinite(x->weight)) {
+            say(err, err_len, "model_write: dimension %u has a bad feature or scaler", d);
+            return false;
+        }
+    }
+    for (uint32_t r = 0; r < b->n_rows; r++) {
+        if (b->rows[r].cluster >= b->k) {
+            say(err, err_len, "model_write: row %u cluster %u >= k %u", r, b->rows[r].cluster,
+                b->k);
+            return false;
+        }
+    }
+    for (uint32_t a = 0; a < b->n_aliases; a++) {
+        if (b->aliases[a].row >= b->n_rows) {
+            say(err, err_len, "model_write: alias %u row %u >= n_rows %u", a, b->aliases[a].row,
+                b->n_rows);
+            return false;
+        }
+    }
+    for (uint64_t i = 0; i < (uint64_t)b->n_rows * b->n_dims; i++) {
+        if (!isfinite(b->scaled[i])) {
+            say(err, err_len, "model_write: scaled value %llu is not finite",
+                (unsigned long long)i);
+            return false;
+        }
+    }
+    for (uint64_t i = 0; i < (uint64_t)b->k * b->n_dims; i++) {
+        if (!isfinite(b->centroids[i])) {
+            say(err, err_len, "model_write: centroid value %llu is not finite",
+                (unsigned long long)i);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Where a section's bytes come from (NULL: filled in place) and how long it is. */
+struct section_source {
+    const void *bytes;
+    uint64_t length;
+    uint32_t elem;
+};
+
+static uint64_t align8(uint64_t n)
+{
+    return (n + 7) & ~(uint64_t)7;
+}
+
+static enum model_status write_file(const char *path, const unsigned char *bytes, size_t len,
+                                    char *err, size_t err_len)
+{
+    char tmp[4096];
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp) {
+        say(err, err_len, "model %s: path too long", path);
+        return MODEL_ERR_IO;
+    }
+    FILE *f = fopen(tmp, "wb");
+    if (!f) {
+        say(err, err_len, "model %s: cannot create %s: %s", path, tmp, strerror(errno));
+        return MODEL_ERR_IO;
+    }
+    bool ok = fwrite(bytes, 1, len, f) == len;
+    ok = fflush(f) == 0 && ok;
+    int saved_errno = errno;
+    ok = fclose(f) == 0 && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        say(err, err_len, "model %s: cannot write: %s", path, strerror(ok ? errno : saved_errno));
+        remove(tmp);
+        return MODEL_ERR_IO;
+    }
+    return MODEL_OK;
+}
+
+enum model_status model_write(const struct model_build *b, const char *path, char *err,
+                              size_t err_len)
+{
+    enum model_status status = MODEL_ERR_NOMEM;
+    uint32_t *order = NULL, *new_index = NULL, *start = NULL;
+    struct mf_row *meta = NULL;
+    struct mf_slot *tables[3] = {NULL, NULL, NULL};
+    struct mf_slot *artist_keys = NULL;
+    unsigned char *file = NULL;
+    struct pool pool = {0};
+    uint64_t n_slots[3];
+    uint32_t n_ids = 0;
+
+    if (!build_valid(b, err, err_len)) {
+        status = MODEL_ERR_INVALID;
+        goto done;
+    }
+    uint32_t n = b->n_rows, k = b->k, dims = b->n_dims;
+
+    /* Group rows by cluster (stable counting sort). */
+    order = malloc(n * sizeof *order);
+    new_index = malloc(n * sizeof *new_index);
+    start = calloc(k + 1, sizeof *start);
+    meta = calloc(n, sizeof *meta);
+    if (!order || !new_index || !start || !meta)
+        goto done;
+    for (uint32_t r = 0; r < n; r++)
+        start[b->rows[r].cluster + 1]++;
+    for (uint32_t c = 0; c < k; c++)
+        start[c + 1] += start[c];
+    {
+        uint32_t *fill = malloc(k * sizeof *fill);
+        if (!fill)
+            goto done;
+        memcpy(fill, start, k * sizeof *fill);
+        for (uint32_t r = 0; r < n; r++) {
+            uint32_t to = fill[b->rows[r].cluster]++;
+            order[to] = r;
+            new_index[r] = to;
+        }
+        free(fill);
+    }
+
+    /* Strings, row metadata and the song keys. */
+    pool_add_bytes(&pool, "", 0);
+    uint32_t *song_key = malloc(n * sizeof *song_key);
+    if (!song_key)
+        goto done;
+    n_slots[2] = table_size(n);
+    uint64_t artist_slots = table_size(n);
+    artist_keys = table_new(artist_slots);
+    uint32_t n_artist_keys = 0;
+    for (uint32_t to = 0; to < n && artist_keys; to++) {
+        const struct model_build_row *row = &b->rows[order[to]];
+        struct mf_row *x = &meta[to];
+        x->id_off = pool_add(&pool, row->id);
+        x->name_off = pool_add(&pool, row->name);
+        x->genre_off = pool_add(&pool, row->genre);
+        x->isrc_off = pool_add(&pool, row->isrc);
+        uint32_t n_artists =
+            row->n_artists < MODEL_MAX_ARTISTS ? row->n_artists : MODEL_MAX_ARTISTS;
+        x->artists_off = (uint32_t)pool.len;
+        for (uint32_t a = 0; a < n_artists; a++) {
+            const char *artist = row->artists[a] ? row->artists[a] : "";
+            if (*artist)
+                pool_add_bytes(&pool, artist, strlen(artist));
+        }
+        pool_add_bytes(&pool, "", 0);
+        x->duration_ms = row->duration_ms;
+        x->cluster = row->cluster;
+        x->year = row->year;
+        x->popularity = row->popularity <= 100 ? row->popularity : 255;
+
+        char key[1024];
+        const char *primary = n_artists ? row->artists[0] : "";
+        size_t title_len = model_normalize(row->name, true, key, sizeof key / 2);
+        key[title_len] = '\x1f';
+        size_t artist_len =
+            model_normalize(primary, false, key + title_len + 1, sizeof key - title_len - 1);
+        song_key[to] = title_len ? pool_add(&pool, key) : 0;
+        uint32_t artist_off = pool_add_bytes(&pool, key + title_len + 1, artist_len);
+        if (pool.failed)
+            break;
+        uint32_t found = table_find(artist_keys, artist_slots, pool.bytes, pool.bytes + artist_off);
+        if (found == MF_EMPTY_SLOT) {
+            found = n_artist_keys++;
+            table_insert(artist_keys, artist_slots, pool.bytes, artist_off, found, false);
+        }
+        x->artist_key = found;
+    }
+    if (!artist_keys || pool.failed) {
+        free(song_key);
+        goto done;
+    }
+    uint32_t source_off = pool_add(&pool, b->source);
+    uint32_t schema_off = pool_add(&pool, b->schema);
+    uint32_t k_choice_off = pool_add(&pool, b->k_choice);
+    pool_add_bytes(&pool, "", 0); /* the section ends with two NULs */
+    if (pool.failed) {
+        free(song_key);
+        goto done;
+    }
+
+    /* Lookup tables: ids and ISRCs of rows then aliases (first wins), songs by key. */
+    n_slots[0] = table_size((uint64_t)n + b->n_aliases);
+    n_slots[1] = n_slots[0];
+    for (int i = 0; i < 3; i++)
+        tables[i] = table_new(n_slots[i]);
+    if (!tables[0] || !tables[1] || !tables[2]) {
+        free(song_key);
+        goto done;
+    }
+    for (uint32_t to = 0; to < n; to++) {
+        if (meta[to].id_off)
+            n_ids += (uint32_t)table_insert(tables[0], n_slots[0], pool.bytes, meta[to].id_off, to,
+                                            true);
+        if (meta[to].isrc_off)
+            table_insert(tables[1], n_slots[1], pool.bytes, meta[to].isrc_off, to, true);
+        if (song_key[to])
+            table_insert(tables[2], n_slots[2], pool.bytes, song_key[to], to, false);
+    }
+    free(song_key);
+    for (uint32_t a = 0; a < b->n_aliases; a++) {
+        const struct model_build_alias *alias = &b->aliases[a];
+        uint32_t to = new_index[alias->row];
+        if (alias->id && *alias->id) {
+            uint32_t off = pool_add(&pool, alias->id);
+            if (pool.failed)
+                goto done;
+            n_ids += (uint32_t)table_insert(tables[0], n_slots[0], pool.bytes, off, to, true);
+        }
+        if (alias->isrc && *alias->isrc) {
+            uint32_t off = pool_add(&pool, alias->isrc);
+            if (pool.failed)
+                goto done;
+            table_insert(tables[1], n_slots[1], pool.bytes, off, to, true);
+        }
+    }
+    /* Aliases were appended after the closing NULs: close again. */
+    pool_add_bytes(&pool, "", 0);
+    if (pool.failed)
+        goto done;
+
+    /* Layout. */
+    struct section_source sec[MF_SEC_COUNT + 1] = {{0}};
+    struct mf_params params = {
+        .n_rows = n,
+        .n_dims = dims,
+        .k = k,
+        .n_ids = n_ids,
+        .restarts = b->restarts,
+        .iterations = b->iterations,
+        .tolerance_ms = b->tolerance_ms,
+        .n_input_rows = b->n_input_rows,
+        .n_malformed = b->n_malformed,
+        .n_collapsed = b->n_collapsed,
+        .source_off = source_off,
+        .schema_off = schema_off,
+        .k_choice_off = k_choice_off,
+        .seed = b->seed,
+        .built_unix = b->built_unix,
+        .inertia = isfinite(b->inertia) && b->inertia >= 0 ? b->inertia : 0.0,
+        .binary_weight = b->binary_weight,
+    };
+    struct mf_dim dim_table[MODEL_MAX_DIMS];
+    for (uint32_t d = 0; d < dims; d++)
+        dim_table[d] = (struct mf_dim){(uint32_t)b->dims[d].feature, (uint32_t)b->dims[d].kind,
+                                       b->dims[d].mean, b->dims[d].std, b->dims[d].weight};
+    sec[MF_SEC_PARAMS] = (struct section_source){&params, sizeof params, sizeof params};
+    sec[MF_SEC_DIMS] =
+        (struct section_source){dim_table, dims * sizeof(struct mf_dim), sizeof(struct mf_dim)};
+    sec[MF_SEC_CENTROIDS] =
+        (struct section_source){b->centroids, (uint64_t)k * dims * sizeof(float), sizeof(float)};
+    sec[MF_SEC_CLUSTER_START] =
+        (struct section_source){start, (k + 1) * sizeof(uint32_t), sizeof(uint32_t)};
+    sec[MF_SEC_ROWS] =
+        (struct section_source){NULL, (uint64_t)n * dims * sizeof(float), sizeof(float)};
+    sec[MF_SEC_ROW_NORMS] =
+        (struct section_source){NULL, (uint64_t)n * sizeof(float), sizeof(float)};
+    sec[MF_SEC_ROW_META] = (struct section_source){meta, (uint64_t)n * sizeof *meta, sizeof *meta};
+    sec[MF_SEC_STRINGS] = (struct section_source){pool.bytes, pool.len, 1};
+    for (int i = 0; i < 3; i++)
+        sec[MF_SEC_ID_TABLE + i] = (struct section_source){
+            tables[i], n_slots[i] * sizeof(struct mf_slot), sizeof(struct mf_slot)};
+
+    uint64_t offset[MF_SEC_COUNT + 1];
+    uint64_t at = align8(MF_HEADER_LEN + MF_SEC_COUNT * sizeof(struct mf_section));
+    for (uint32_t id = 1; id <= MF_SEC_COUNT; id++) {
+        offset[id] = at;
+        at = align8(at + sec[id].length);
+    }
+    uint64_t file_len = at;
+    file = calloc(1, file_len);
+    if (!file)
+        goto done;
+    for (uint32_t id = 1; id <= MF_SEC_COUNT; id++) {
+        struct mf_section s = {id, sec[id].elem, offset[id], sec[id].length};
+        memcpy(file + MF_HEADER_LEN + (id - 1) * sizeof s, &s, sizeof s);
+        if (sec[id].bytes)
+            memcpy(file + offset[id], sec[id].bytes, sec[id].length);
+    }
+    float *rows_out = (float *)(void *)(file + offset[MF_SEC_ROWS]);
+    float *norms_out = (float *)(void *)(file + offset[MF_SEC_ROW_NORMS]);
+    for (uint32_t to = 0; to < n; to++) {
+        const float *from = b->scaled + (size_t)order[to] * dims;
+        double sum = 0;
+        for (uint32_t d = 0; d < dims; d++) {
+            rows_out[(size_t)to * dims + d] = from[d];
+            sum += (double)from[d] * from[d];
+        }
+        norms_out[to] = (float)sqrt(sum);
+    }
+    struct mf_header header = {.format_version = MF_FORMAT_VERSION,
+                               .header_len = MF_HEADER_LEN,
+                               .n_sections = MF_SEC_COUNT,
+                               .byte_order = MF_BYTE_ORDER,
+                               .file_len = file_len};
+    memcpy(header.magic, MF_MAGIC, sizeof header.magic);
+    header.checksum = model_checksum(file + MF_HEADER_LEN, file_len - MF_HEADER_LEN);
+    memcpy(file, &header, sizeof header);
+
+    status = write_file(path, file, file_len, err, err_len);
+done:
+    if (status == MODEL_ERR_NOMEM)
+        say(err, err_len, "model %s: out of memory while building", path);
+    free(file);
+    for (int i = 0; i < 3; i++)
+        free(tables[i]);
+    free(artist_keys);
+    free(pool.bytes);
+    free(meta);
+    free(start);
+    free(new_index);
+    free(order);
+    return status;
+}
