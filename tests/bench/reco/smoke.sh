@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# ctest's short run of the benchmark's load generator (reco_bench_smoke), so run.sh keeps
+# working: a small synthetic model, a deterministic saved list, a real reco-service, one
+# latency and one throughput run whose result lines must show OK replies with full playlists.
+#   smoke.sh BUILD_DIR
+set -euo pipefail
+bin=$1/bin
+tmp=$(mktemp -d)
+service_pid=""
+cleanup() {
+    if [ -n "$service_pid" ] && kill -0 "$service_pid" 2>/dev/null; then
+        kill -TERM "$service_pid"
+        wait "$service_pid" || true
+    fi
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+fail() {
+    echo "reco_bench_smoke: $*" >&2
+    exit 1
+}
+
+"$bin/reco-model" synth --rows 3000 --out "$tmp/catalog.csv" --seed 7 >/dev/null
+"$bin/reco-model" build --catalog "$tmp/catalog.csv" --out "$tmp/model.mxm" --k 8 >/dev/null
+
+"$bin/reco-bench" sample --model "$tmp/model.mxm" --count 200 --seed 4 >"$tmp/saved.tsv"
+"$bin/reco-bench" sample --model "$tmp/model.mxm" --count 200 --seed 4 >"$tmp/again.tsv"
+"$bin/reco-bench" sample --model "$tmp/model.mxm" --count 200 --seed 5 >"$tmp/other.tsv"
+[ "$(wc -l <"$tmp/saved.tsv")" -eq 200 ] || fail "sample did not print 200 tracks"
+[ "$(cut -f1 "$tmp/saved.tsv" | sort -u | wc -l)" -eq 200 ] || fail "sample repeated a track"
+cmp -s "$tmp/saved.tsv" "$tmp/again.tsv" || fail "the same seed drew a different list"
+! cmp -s "$tmp/saved.tsv" "$tmp/other.tsv" || fail "another seed drew the same list"
+if "$bin/reco-bench" sample --model "$tmp/model.mxm" --count 20000 >/dev/null 2>&1; then
+    fail "sample accepted more tracks than the model has"
+fi
+
+"$bin/reco-service" --model "$tmp/model.mxm" --listen tcp://127.0.0.1:0 >"$tmp/service.out" \
+    2>"$tmp/service.log" &
+service_pid=$!
+addr=""
+for _ in $(seq 1 100); do
+    addr=$(sed -n 's/^ready addr=\([^ ]*\).*/\1/p' "$tmp/service.out" | head -1)
+    [ -n "$addr" ] && break
+    kill -0 "$service_pid" 2>/dev/null || break
+    sleep 0.1
+done
+[ -n "$addr" ] || { cat "$tmp/service.log" >&2; fail "reco-service did not become ready"; }
+
+latency=$("$bin/reco-bench" latency --endpoint "$addr" --saved "$tmp/saved.tsv" --label smoke \
+    --seconds 0.5 --min-requests 5 --warmup 2)
+echo "$latency"
+echo "$latency" | grep -Eq '^result impl=reco_service catalog=smoke saved=200 .*errors=0 .*picks=50 by_id=200 ' ||
+    fail "latency: expected 200 saved tracks resolved by id, 50 picks and no errors"
+
+throughput=$("$bin/reco-bench" throughput --endpoint "$addr" --saved "$tmp/saved.tsv" \
+    --label smoke --threads 2 --seconds 0.5 --warmup 2)
+echo "$throughput"
+echo "$throughput" | grep -Eq '^result impl=reco_service_throughput .*threads=2 .*errors=0$' ||
+    fail "throughput: expected a result line without errors"
+echo "reco_bench_smoke: ok"
