@@ -1,0 +1,994 @@
+/* The recommendation (recommend.h): resolve saved tracks, share the slots across the user's
+ * clusters, rank each needed cluster in one pass over its rows, pick with the exclusion, song
+ * and artist rules, and interleave. Per-request memory is proportional to the saved tracks and
+ * the playlist, never to the catalog. */
+#include "recommend.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The ranking RECO_RANK_DEFAULT stands for: set from the quality evaluation's results
+ * (tests/quality); the service README says which won and why. */
+#define RECO_DEFAULT_RANKING RECO_RANK_MEAN_COSINE
+
+/* Nearest-neighbour ranking compares each row with at most this many of the user's tracks in
+ * the cluster (an even sample when there are more), so its cost stays bounded. */
+#define NN_MAX_ANCHORS 64u
+/* Candidates kept per cluster pass: this many per slot, plus the saved rows in the cluster and
+ * a margin; a cluster that needs more is passed over again with four times as many. */
+#define CANDIDATES_PER_SLOT 4u
+#define CANDIDATE_MARGIN    32u
+/* Longest normalised title compared for "same song". */
+#define TITLE_BYTES 1024u
+
+/* Features that describe the sound itself: a track known only by year, duration, popularity
+ * or explicitness is not placed from its features. */
+#define AUDIO_FEATURES                                                                             \
+    ((1u << FEAT_VALENCE) | (1u << FEAT_ACOUSTICNESS) | (1u << FEAT_DANCEABILITY) |                \
+     (1u << FEAT_ENERGY) | (1u << FEAT_INSTRUMENTALNESS) | (1u << FEAT_KEY) |                      \
+     (1u << FEAT_LIVENESS) | (1u << FEAT_LOUDNESS) | (1u << FEAT_MODE) |                           \
+     (1u << FEAT_SPEECHINESS) | (1u << FEAT_TEMPO))
+
+const char *reco_strerror(enum reco_status status)
+{
+    switch (status) {
+    case RECO_OK:
+        return "ok";
+    case RECO_ERR_INVALID:
+        return "invalid argument";
+    case RECO_ERR_TOO_LARGE:
+        return "over a size limit";
+    case RECO_ERR_NO_SAVED:
+        return "no saved tracks";
+    case RECO_ERR_NO_MATCH:
+        return "no saved track matched the catalog";
+    case RECO_ERR_NOMEM:
+        return "out of memory";
+    }
+    return "unknown status";
+}
+
+void reco_apportion(const uint32_t *counts, size_t n_groups, uint32_t slots, uint32_t *alloc)
+{
+    uint64_t total = 0;
+    for (size_t g = 0; g < n_groups; g++)
+        total += counts[g];
+    uint64_t given = 0;
+    for (size_t g = 0; g < n_groups; g++) {
+        alloc[g] = total ? (uint32_t)(((uint64_t)slots * counts[g]) / total) : 0;
+        given += alloc[g];
+    }
+    if (total == 0)
+        return;
+    /* Hand the rest out one at a time by largest remainder, ties to the lower index. Each
+     * group gets at most one, and fewer than n_groups remain. */
+    uint64_t rest = slots - given;
+    while (rest > 0) {
+        size_t best = n_groups;
+        uint64_t best_rem = 0;
+        for (size_t g = 0; g < n_groups; g++) {
+            uint64_t rem = ((uint64_t)slots * counts[g]) % total;
+            uint64_t floor_share = ((uint64_t)slots * counts[g]) / total;
+            if (alloc[g] > floor_share || counts[g] == 0)
+                continue;
+            if (best == n_groups || rem > best_rem) {
+                best = g;
+                best_rem = rem;
+            }
+        }
+        alloc[best]++;
+        rest--;
+    }
+}
+
+/* ---- small sets and maps, sized per request ---- */
+
+static uint32_t hash32(uint32_t x)
+{
+    x ^= x >> 16;
+    x *= 0x7feb352du;
+    x ^= x >> 15;
+    x *= 0x846ca68bu;
+    x ^= x >> 16;
+    return x;
+}
+
+static uint64_t mix64(uint64_t z)
+{
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static uint64_t text_hash(const char *text)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++)
+        h = (h ^ *p) * 0x100000001b3ull;
+    return h;
+}
+
+static size_t capacity_for(size_t entries)
+{
+    size_t cap = 16;
+    while (cap < entries * 2)
+        cap <<= 1;
+    return cap;
+}
+
+/* A set of model rows (open addressing; MODEL_NO_ROW marks a free slot). */
+struct row_set {
+    uint32_t *slots;
+    size_t mask;
+};
+
+static bool row_set_init(struct row_set *set, size_t entries)
+{
+    size_t cap = capacity_for(entries);
+    set->slots = malloc(cap * sizeof *set->slots);
+    set->mask = cap - 1;
+    if (!set->slots)
+        return false;
+    memset(set->slots, 0xff, cap * sizeof *set->slots);
+    return true;
+}
+
+static bool row_set_has(const struct row_set *set, uint32_t row)
+{
+    for (size_t i = hash32(row) & set->mask;; i = (i + 1) & set->mask) {
+        if (set->slots[i] == row)
+            return true;
+        if (set->slots[i] == MODEL_NO_ROW)
+            return false;
+    }
+}
+
+/* Returns true if the row was new. The caller sized the set for every insert. */
+static bool row_set_add(struct row_set *set, uint32_t row)
+{
+    for (size_t i = hash32(row) & set->mask;; i = (i + 1) & set->mask) {
+        if (set->slots[i] == row)
+            return false;
+        if (set->slots[i] == MODEL_NO_ROW) {
+            set->slots[i] = row;
+            return true;
+        }
+    }
+}
+
+/* Per primary artist: how many picks it has, and chains of its picks and saved songs. */
+struct artist_entry {
+    uint32_t key;
+    bool used;
+    uint32_t n_picks;
+    uint32_t first_pick;  /* index into picks, chained by pick_next; UINT32_MAX ends */
+    uint32_t first_saved; /* index into saved_songs, chained by their next */
+};
+
+struct artist_map {
+    struct artist_entry *slots;
+    size_t mask;
+};
+
+static bool artist_map_init(struct artist_map *map, size_t entries)
+{
+    size_t cap = capacity_for(entries);
+    map->slots = calloc(cap, sizeof *map->slots);
+    map->mask = cap - 1;
+    return map->slots != NULL;
+}
+
+static struct artist_entry *artist_map_get(struct artist_map *map, uint32_t key, bool create)
+{
+    for (size_t i = hash32(key) & map->mask;; i = (i + 1) & map->mask) {
+        struct artist_entry *e = &map->slots[i];
+        if (e->used && e->key == key)
+            return e;
+        if (!e->used) {
+            if (!create)
+                return NULL;
+            *e = (struct artist_entry){
+                .key = key, .used = true, .first_pick = UINT32_MAX, .first_saved = UINT32_MAX};
+            return e;
+        }
+    }
+}
+
+/* ---- the request ---- */
+
+/* A saved track that resolved to a point in the scaled space. */
+struct resolved {
+    uint32_t index;   /* into the caller's saved array */
+    uint32_t cluster; /* nearest centroid */
+    const float *vec; /* n_dims, in the model or in feature_vecs */
+    float inv_norm;   /* 1/|vec|, 0 for the zero vector */
+};
+
+/* A catalog song the user saved, for the same-song rule (same artist, same title). */
+struct saved_song {
+    uint32_t row;
+    uint32_t next;
+    bool title_known;
+    uint64_t title;
+};
+
+struct candidate {
+    float score;
+    uint32_t row;
+};
+
+struct cluster_state {
+    uint32_t cluster;
+    uint32_t saved; /* resolved saved tracks here */
+    uint32_t first; /* their range in the cluster-sorted resolved array */
+    uint32_t slots; /* picks it should give */
+    uint32_t got;   /* picks it gave */
+    uint32_t excluded;
+    bool exhausted;
+    struct candidate *ranked; /* best first */
+    uint32_t n_ranked, cursor, kept;
+    bool complete; /* ranked holds every row of the cluster */
+    int round;     /* with variety: 0 skips by the seed, 1 takes everything left */
+};
+
+struct picking {
+    const struct model *model;
+    const struct reco_saved *saved;
+    uint32_t n_dims;
+    enum reco_ranking ranking;
+    uint64_t variety;
+    uint32_t max_per_artist;
+    struct resolved *resolved; /* sorted by cluster */
+    uint32_t n_resolved;
+    float *feature_vecs;
+    float *global_mean;
+    struct row_set excluded;
+    struct row_set picked_rows;
+    struct artist_map artists;
+    struct saved_song *saved_songs;
+    uint32_t n_saved_songs;
+    struct reco_pick *picks;
+    uint64_t *pick_title;
+    uint32_t *pick_next;
+    uint32_t n_picks, want;
+    float *scratch; /* 2 * n_dims + NN_MAX_ANCHORS * n_dims */
+};
+
+static void say(char *err, size_t err_len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void say(char *err, size_t err_len, const char *fmt, ...)
+{
+    if (!err || err_len == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, err_len, fmt, ap);
+    va_end(ap);
+}
+
+static enum reco_status check_text(const char *text, size_t index, const char *field, char *err,
+                                   size_t err_len)
+{
+    if (!text)
+        return RECO_OK;
+    size_t len = strnlen(text, RECO_MAX_TEXT + 1);
+    if (len > RECO_MAX_TEXT) {
+        say(err, err_len, "saved[%zu].%s: longer than the limit of %u bytes", index, field,
+            RECO_MAX_TEXT);
+        return RECO_ERR_INVALID;
+    }
+    return RECO_OK;
+}
+
+static enum reco_status validate(const struct model *model, const struct reco_saved *saved,
+                                 size_t n_saved, const struct reco_options *options, char *err,
+                                 size_t err_len)
+{
+    if (n_saved == 0) {
+        say(err, err_len, "saved: no saved tracks given; save some songs first");
+        return RECO_ERR_NO_SAVED;
+    }
+    if (n_saved > RECO_MAX_SAVED) {
+        say(err, err_len, "saved: %zu tracks exceeds the limit of %u", n_saved, RECO_MAX_SAVED);
+        return RECO_ERR_TOO_LARGE;
+    }
+    if (options->n > RECO_MAX_N) {
+        say(err, err_len, "n: %u exceeds the limit of %u", options->n, RECO_MAX_N);
+        return RECO_ERR_INVALID;
+    }
+    if (options->ranking > RECO_RANK_NEAREST_NEIGHBOURS) {
+        say(err, err_len, "ranking: %d is not a known ranking (0..3)", (int)options->ranking);
+        return RECO_ERR_INVALID;
+    }
+    if (model->n_dims == 0 || model->k == 0) {
+        say(err, err_len, "model: no dimensions or no clusters");
+        return RECO_ERR_INVALID;
+    }
+    for (size_t i = 0; i < n_saved; i++) {
+        const struct reco_saved *s = &saved[i];
+        enum reco_status st = check_text(s->id, i, "id", err, err_len);
+        if (st == RECO_OK)
+            st = check_text(s->isrc, i, "isrc", err, err_len);
+        if (st == RECO_OK)
+            st = check_text(s->name, i, "name", err, err_len);
+        if (st != RECO_OK)
+            return st;
+        if (s->n_artists > RECO_MAX_ARTISTS) {
+            say(err, err_len, "saved[%zu].artists: %u exceeds the limit of %u", i, s->n_artists,
+                RECO_MAX_ARTISTS);
+            return RECO_ERR_INVALID;
+        }
+        for (uint32_t a = 0; a < s->n_artists; a++) {
+            st = check_text(s->artists[a], i, "artists", err, err_len);
+            if (st != RECO_OK)
+                return st;
+        }
+        for (int f = 0; f < FEAT_COUNT; f++) {
+            if ((s->raw.present & (1u << f)) && !isfinite(s->raw.value[f])) {
+                say(err, err_len, "saved[%zu].features.%s: not a finite number", i,
+                    model_feature_name((enum model_feature)f));
+                return RECO_ERR_INVALID;
+            }
+        }
+    }
+    return RECO_OK;
+}
+
+static float norm_of(const float *v, uint32_t n)
+{
+    float sum = 0;
+    for (uint32_t d = 0; d < n; d++)
+        sum += v[d] * v[d];
+    return sqrtf(sum);
+}
+
+static float dot(const float *a, const float *b, uint32_t n)
+{
+    /* Four accumulators so the compiler can overlap the multiplies. */
+    float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    uint32_t d = 0;
+    for (; d + 4 <= n; d += 4) {
+        s0 += a[d] * b[d];
+        s1 += a[d + 1] * b[d + 1];
+        s2 += a[d + 2] * b[d + 2];
+        s3 += a[d + 3] * b[d + 3];
+    }
+    for (; d < n; d++)
+        s0 += a[d] * b[d];
+    return (s0 + s1) + (s2 + s3);
+}
+
+static uint64_t row_title_hash(const struct model *model, uint32_t row)
+{
+    char title[TITLE_BYTES];
+    model_normalize(model_row_name(model, row), true, title, sizeof title);
+    return text_hash(title);
+}
+
+static void note_saved_song(struct picking *p, uint32_t row)
+{
+    if (!row_set_add(&p->excluded, row))
+        return;
+    struct artist_entry *e = artist_map_get(&p->artists, model_row_artist_key(p->model, row), true);
+    struct saved_song *song = &p->saved_songs[p->n_saved_songs];
+    *song = (struct saved_song){.row = row, .next = e->first_saved};
+    e->first_saved = p->n_saved_songs++;
+}
+
+/* Step 1 and 2: resolve every saved track and place it in a cluster. */
+static enum reco_status resolve_all(struct picking *p, size_t n_saved, struct reco_stats *stats,
+                                    uint32_t *counts)
+{
+    const struct model *m = p->model;
+    uint32_t mask = 0;
+    for (uint32_t f = 0; f < m->n_features; f++)
+        mask |= 1u << m->features[f];
+    struct resolved *unsorted = malloc(n_saved * sizeof *unsorted);
+    if (!unsorted)
+        return RECO_ERR_NOMEM;
+    uint32_t n_feature_vecs = 0;
+    stats->saved = (uint32_t)n_saved;
+    for (size_t i = 0; i < n_saved; i++) {
+        const struct reco_saved *s = &p->saved[i];
+        uint32_t row = MODEL_NO_ROW;
+        enum reco_match how = RECO_MATCH_NONE;
+        const char *artist = s->n_artists > 0 ? s->artists[0] : NULL;
+        if (s->id && s->id[0]) {
+            row = model_find_id(m, s->id);
+            how = RECO_MATCH_ID;
+        }
+        if (row == MODEL_NO_ROW && s->isrc && s->isrc[0]) {
+            row = model_find_isrc(m, s->isrc);
+            how = RECO_MATCH_ISRC;
+        }
+        if (row == MODEL_NO_ROW && s->name && s->name[0] && artist && artist[0]) {
+            row = model_find_song(m, s->name, artist, s->duration_ms);
+            how = RECO_MATCH_TITLE;
+        }
+        struct resolved *r = &unsorted[p->n_resolved];
+        if (row != MODEL_NO_ROW) {
+            note_saved_song(p, row);
+            r->vec = m->rows + (size_t)row * p->n_dims;
+            r->cluster = model_row_cluster(m, row);
+            r->inv_norm = m->row_norms[row] > 0 ? 1.0f / m->row_norms[row] : 0.0f;
+        } else if (s->raw.present & mask & AUDIO_FEATURES) {
+            how = RECO_MATCH_FEATURES;
+            float *vec = p->feature_vecs + (size_t)n_feature_vecs++ * p->n_dims;
+            model_transform(m, &s->raw, vec);
+            r->vec = vec;
+            r->cluster = model_nearest_centroid(m, vec, NULL);
+            float n = norm_of(vec, p->n_dims);
+            r->inv_norm = n > 0 ? 1.0f / n : 0.0f;
+        } else {
+            how = RECO_MATCH_NONE;
+        }
+        if (how != RECO_MATCH_ID && how != RECO_MATCH_ISRC && how != RECO_MATCH_TITLE && s->name &&
+            s->name[0] && artist && artist[0]) {
+            /* Not placed by a catalog row, but it may still be a catalog song: never
+             * recommend it back. */
+            uint32_t same = model_find_song(m, s->name, artist, 0);
+            if (same != MODEL_NO_ROW)
+                note_saved_song(p, same);
+        }
+        switch (how) {
+        case RECO_MATCH_ID:
+            stats->by_id++;
+            break;
+        case RECO_MATCH_ISRC:
+            stats->by_isrc++;
+            break;
+        case RECO_MATCH_TITLE:
+            stats->by_title++;
+            break;
+        case RECO_MATCH_FEATURES:
+            stats->by_features++;
+            break;
+        case RECO_MATCH_NONE:
+            stats->unmatched++;
+            continue;
+        }
+        r->index = (uint32_t)i;
+        counts[r->cluster]++;
+        p->n_resolved++;
+    }
+    /* Counting sort by cluster, keeping the callers' order inside each. */
+    uint32_t *next_slot = calloc(m->k, sizeof *next_slot);
+    if (!next_slot) {
+        free(unsorted);
+        return RECO_ERR_NOMEM;
+    }
+    uint32_t at = 0;
+    for (uint32_t c = 0; c < m->k; c++) {
+        next_slot[c] = at;
+        at += counts[c];
+    }
+    for (uint32_t i = 0; i < p->n_resolved; i++)
+        p->resolved[next_slot[unsorted[i].cluster]++] = unsorted[i];
+    free(next_slot);
+    free(unsorted);
+    return RECO_OK;
+}
+
+/* True when a is a better candidate than b: higher score, then lower row. */
+static bool better(const struct candidate *a, const struct candidate *b)
+{
+    return a->score > b->score || (a->score == b->score && a->row < b->row);
+}
+
+static void heap_sift_down(struct candidate *heap, uint32_t n, uint32_t i)
+{
+    for (;;) {
+        uint32_t worst = i, l = 2 * i + 1, r = 2 * i + 2;
+        if (l < n && better(&heap[worst], &heap[l]))
+            worst = l;
+        if (r < n && better(&heap[worst], &heap[r]))
+            worst = r;
+        if (worst == i)
+            return;
+        struct candidate t = heap[i];
+        heap[i] = heap[worst];
+        heap[worst] = t;
+        i = worst;
+    }
+}
+
+static void heap_push(struct candidate *heap, uint32_t *n, uint32_t cap, struct candidate c)
+{
+    if (*n < cap) {
+        uint32_t i = (*n)++;
+        heap[i] = c;
+        while (i > 0) {
+            uint32_t parent = (i - 1) / 2;
+            if (!better(&heap[parent], &heap[i]))
+                break;
+            struct candidate t = heap[i];
+            heap[i] = heap[parent];
+            heap[parent] = t;
+            i = parent;
+        }
+        return;
+    }
+    if (better(&c, &heap[0])) {
+        heap[0] = c;
+        heap_sift_down(heap, *n, 0);
+    }
+}
+
+static int by_rank(const void *a, const void *b)
+{
+    const struct candidate *x = a, *y = b;
+    if (better(x, y))
+        return -1;
+    if (better(y, x))
+        return 1;
+    return 0;
+}
+
+static void mean_of(const struct picking *p, uint32_t first, uint32_t count, float *out)
+{
+    memset(out, 0, p->n_dims * sizeof *out);
+    for (uint32_t i = first; i < first + count; i++)
+        for (uint32_t d = 0; d < p->n_dims; d++)
+            out[d] += p->resolved[i].vec[d];
+    for (uint32_t d = 0; d < p->n_dims; d++)
+        out[d] /= (float)count;
+}
+
+/* Scores rows [start, end) against the user's tracks in one pass and keeps the best `keep`
+ * in cs->ranked, best first. Clusters without saved tracks (the fall-back) are scored against
+ * the mean of everything the user saved. */
+static enum reco_status rank_rows(struct picking *p, struct cluster_state *cs, uint32_t start,
+                                  uint32_t end, uint32_t keep)
+{
+    const struct model *m = p->model;
+    const uint32_t nd = p->n_dims;
+    if (keep > end - start)
+        keep = end - start;
+    struct candidate *heap = realloc(cs->ranked, (keep ? keep : 1) * sizeof *heap);
+    if (!heap)
+        return RECO_ERR_NOMEM;
+    cs->ranked = heap;
+    uint32_t n = 0;
+    float *u = p->scratch, *w = p->scratch + nd, *anchors = p->scratch + 2 * nd;
+    enum reco_ranking ranking = cs->saved > 0 ? p->ranking : RECO_RANK_MEAN_COSINE;
+    if (cs->saved > 0)
+        mean_of(p, cs->first, cs->saved, u);
+    else
+        memcpy(u, p->global_mean, nd * sizeof *u);
+    const float *centroid = m->centroids + (size_t)cs->cluster * nd;
+    if (ranking == RECO_RANK_CENTROID_COSINE) {
+        for (uint32_t d = 0; d < nd; d++)
+            w[d] = u[d] - centroid[d];
+        if (norm_of(w, nd) < 1e-6f)
+            ranking = RECO_RANK_MEAN_COSINE; /* the user sits on the centroid: no direction */
+    }
+    uint32_t n_anchors = 0;
+    if (ranking == RECO_RANK_NEAREST_NEIGHBOURS) {
+        n_anchors = cs->saved < NN_MAX_ANCHORS ? cs->saved : NN_MAX_ANCHORS;
+        for (uint32_t a = 0; a < n_anchors; a++) {
+            const struct resolved *r =
+                &p->resolved[cs->first + (uint32_t)(((uint64_t)a * cs->saved) / n_anchors)];
+            for (uint32_t d = 0; d < nd; d++)
+                anchors[(size_t)a * nd + d] = r->vec[d] * r->inv_norm;
+        }
+    }
+    if (keep == 0)
+        goto sorted;
+
+    if (ranking == RECO_RANK_MEAN_COSINE) {
+        float un = norm_of(u, nd);
+        float inv_u = un > 0 ? 1.0f / un : 0.0f;
+        for (uint32_t row = start; row < end; row++) {
+            float rn = m->row_norms[row];
+            float s = rn > 0 ? dot(m->rows + (size_t)row * nd, u, nd) * inv_u / rn : 0.0f;
+            if (n < keep || s > heap[0].score)
+                heap_push(heap, &n, keep, (struct candidate){s, row});
+        }
+    } else if (ranking == RECO_RANK_CENTROID_COSINE) {
+        float inv_w = 1.0f / norm_of(w, nd);
+        for (uint32_t row = start; row < end; row++) {
+            const float *v = m->rows + (size_t)row * nd;
+            float along = 0, len2 = 0;
+            for (uint32_t d = 0; d < nd; d++) {
+                float diff = v[d] - centroid[d];
+                along += diff * w[d];
+                len2 += diff * diff;
+            }
+            float s = len2 > 0 ? along * inv_w / sqrtf(len2) : 0.0f;
+            if (n < keep || s > heap[0].score)
+                heap_push(heap, &n, keep, (struct candidate){s, row});
+        }
+    } else {
+        for (uint32_t row = start; row < end; row++) {
+            float rn = m->row_norms[row];
+            const float *v = m->rows + (size_t)row * nd;
+            float best = -2.0f;
+            for (uint32_t a = 0; a < n_anchors; a++) {
+                float s = dot(v, anchors + (size_t)a * nd, nd);
+                if (s > best)
+                    best = s;
+            }
+            float s = rn > 0 ? best / rn : 0.0f;
+            if (n < keep || s > heap[0].score)
+                heap_push(heap, &n, keep, (struct candidate){s, row});
+        }
+    }
+sorted:
+    qsort(heap, n, sizeof *heap, by_rank);
+    cs->n_ranked = n;
+    cs->kept = keep;
+    cs->cursor = 0;
+    cs->complete = keep == end - start;
+    return RECO_OK;
+}
+
+/* The same-song and artist rules for one candidate; on success records the pick. */
+static bool try_pick(struct picking *p, const struct candidate *c, uint32_t cluster)
+{
+    const struct model *m = p->model;
+    if (row_set_has(&p->excluded, c->row) || row_set_has(&p->picked_rows, c->row))
+        return false;
+    uint32_t key = model_row_artist_key(m, c->row);
+    struct artist_entry *e = artist_map_get(&p->artists, key, true);
+    if (e->n_picks >= p->max_per_artist)
+        return false;
+    uint64_t title = 0;
+    bool have_title = false;
+    if (e->first_pick != UINT32_MAX || e->first_saved != UINT32_MAX) {
+        /* Someone by the same artist is already in: compare normalised titles. */
+        title = row_title_hash(m, c->row);
+        have_title = true;
+        for (uint32_t i = e->first_pick; i != UINT32_MAX; i = p->pick_next[i])
+            if (p->pick_title[i] == title)
+                return false;
+        for (uint32_t i = e->first_saved; i != UINT32_MAX; i = p->saved_songs[i].next) {
+            struct saved_song *song = &p->saved_songs[i];
+            if (!song->title_known) {
+                song->title = row_title_hash(m, song->row);
+                song->title_known = true;
+            }
+            if (song->title == title)
+                return false;
+        }
+    }
+    if (!have_title)
+        title = row_title_hash(m, c->row);
+    uint32_t at = p->n_picks++;
+    p->picks[at] = (struct reco_pick){.row = c->row, .score = c->score, .cluster = cluster};
+    p->pick_title[at] = title;
+    p->pick_next[at] = e->first_pick;
+    e->first_pick = at;
+    e->n_picks++;
+    row_set_add(&p->picked_rows, c->row);
+    return true;
+}
+
+static bool skipped_by_variety(const struct picking *p, const struct cluster_state *cs,
+                               uint32_t row)
+{
+    if (p->variety == 0 || cs->round > 0)
+        return false;
+    return (mix64(p->variety ^ ((uint64_t)row * 0x9e3779b97f4a7c15ull)) & 1u) != 0;
+}
+
+/* Takes picks from one cluster until it has its slots or runs out of rows. */
+static enum reco_status fill(struct picking *p, struct cluster_state *cs)
+{
+    const struct model *m = p->model;
+    uint32_t start = m->cluster_start[cs->cluster], end = m->cluster_start[cs->cluster + 1];
+    while (cs->got < cs->slots && p->n_picks < p->want) {
+        if (cs->ranked == NULL || cs->cursor == cs->n_ranked) {
+            if (cs->ranked && cs->complete) {
+                if (p->variety != 0 && cs->round == 0) {
+                    cs->round = 1;
+                    cs->cursor = 0;
+                    continue;
+                }
+                cs->exhausted = true;
+                break;
+            }
+            uint32_t keep = cs->ranked
+                                ? cs->kept * 4
+                                : cs->slots * CANDIDATES_PER_SLOT + cs->excluded + CANDIDATE_MARGIN;
+            enum reco_status st = rank_rows(p, cs, start, end, keep);
+            if (st != RECO_OK)
+                return st;
+            continue;
+        }
+        const struct candidate *c = &cs->ranked[cs->cursor++];
+        if (skipped_by_variety(p, cs, c->row))
+            continue;
+        if (try_pick(p, c, cs->cluster))
+            cs->got++;
+    }
+    return RECO_OK;
+}
+
+/* When the user's clusters cannot fill the playlist (a small catalog): every other cluster,
+ * ranked in full against the mean of the user's tracks, best first. */
+static enum reco_status fill_from_other_clusters(struct picking *p, struct cluster_state *states,
+                                                 uint32_t *given)
+{
+    const struct model *m = p->model;
+    struct cluster_state all = {.cluster = 0, .saved = 0};
+    struct candidate *merged = NULL;
+    uint32_t n_merged = 0;
+    enum reco_status st = RECO_OK;
+    /* Rank each other cluster, then take from the merged list, best first. */
+    for (uint32_t c = 0; c < m->k; c++) {
+        if (states[c].saved > 0)
+            continue;
+        all.cluster = c;
+        st = rank_rows(p, &all, m->cluster_start[c], m->cluster_start[c + 1],
+                       m->cluster_start[c + 1] - m->cluster_start[c]);
+        if (st != RECO_OK)
+            goto done;
+        struct candidate *grown = realloc(merged, (n_merged + all.n_ranked + 1) * sizeof *grown);
+        if (!grown) {
+            st = RECO_ERR_NOMEM;
+            goto done;
+        }
+        merged = grown;
+        memcpy(merged + n_merged, all.ranked, all.n_ranked * sizeof *merged);
+        n_merged += all.n_ranked;
+    }
+    if (merged)
+        qsort(merged, n_merged, sizeof *merged, by_rank);
+    for (uint32_t i = 0; i < n_merged && p->n_picks < p->want; i++) {
+        uint32_t c = model_row_cluster(m, merged[i].row);
+        if (try_pick(p, &merged[i], c))
+            given[c]++;
+    }
+done:
+    free(all.ranked);
+    free(merged);
+    return st;
+}
+
+/* Each pick's closest saved track (cosine) among those in its cluster, or among all. */
+static void explain(struct picking *p, const struct cluster_state *states)
+{
+    const struct model *m = p->model;
+    for (uint32_t i = 0; i < p->n_picks; i++) {
+        struct reco_pick *pick = &p->picks[i];
+        const struct cluster_state *cs = &states[pick->cluster];
+        uint32_t first = cs->saved ? cs->first : 0;
+        uint32_t count = cs->saved ? cs->saved : p->n_resolved;
+        const float *v = m->rows + (size_t)pick->row * p->n_dims;
+        float best = -3.0f;
+        int32_t because = -1;
+        for (uint32_t j = first; j < first + count; j++) {
+            float s = dot(v, p->resolved[j].vec, p->n_dims) * p->resolved[j].inv_norm;
+            if (s > best) {
+                best = s;
+                because = (int32_t)p->resolved[j].index;
+            }
+        }
+        pick->because = because;
+    }
+}
+
+/* Playlist order: each cluster's picks by score, spread evenly through the list. */
+struct placed {
+    double position;
+    uint32_t cluster_size;
+    struct reco_pick pick;
+};
+
+static int by_cluster_then_rank(const void *a, const void *b)
+{
+    const struct reco_pick *x = a, *y = b;
+    if (x->cluster != y->cluster)
+        return x->cluster < y->cluster ? -1 : 1;
+    struct candidate cx = {x->score, x->row}, cy = {y->score, y->row};
+    return by_rank(&cx, &cy);
+}
+
+static int by_position(const void *a, const void *b)
+{
+    const struct placed *x = a, *y = b;
+    if (x->position != y->position)
+        return x->position < y->position ? -1 : 1;
+    if (x->cluster_size != y->cluster_size)
+        return x->cluster_size > y->cluster_size ? -1 : 1;
+    return x->pick.cluster < y->pick.cluster ? -1 : (x->pick.cluster > y->pick.cluster);
+}
+
+static enum reco_status interleave(struct picking *p)
+{
+    qsort(p->picks, p->n_picks, sizeof *p->picks, by_cluster_then_rank);
+    struct placed *placed = malloc((p->n_picks + 1) * sizeof *placed);
+    if (!placed)
+        return RECO_ERR_NOMEM;
+    for (uint32_t i = 0; i < p->n_picks;) {
+        uint32_t j = i;
+        while (j < p->n_picks && p->picks[j].cluster == p->picks[i].cluster)
+            j++;
+        for (uint32_t t = i; t < j; t++)
+            placed[t] = (struct placed){.position = ((double)(t - i) + 0.5) / (double)(j - i),
+                                        .cluster_size = j - i,
+                                        .pick = p->picks[t]};
+        i = j;
+    }
+    qsort(placed, p->n_picks, sizeof *placed, by_position);
+    for (uint32_t i = 0; i < p->n_picks; i++)
+        p->picks[i] = placed[i].pick;
+    free(placed);
+    return RECO_OK;
+}
+
+enum reco_status recommend(const struct model *model, const struct reco_saved *saved,
+                           size_t n_saved, const struct reco_options *options,
+                           struct reco_result *out, char *err, size_t err_len)
+{
+    memset(out, 0, sizeof *out);
+    enum reco_status status = validate(model, saved, n_saved, options, err, err_len);
+    if (status != RECO_OK)
+        return status;
+    status = RECO_ERR_NOMEM;
+    const uint32_t k = model->k, nd = model->n_dims;
+    struct picking p = {
+        .model = model,
+        .saved = saved,
+        .n_dims = nd,
+        .ranking = options->ranking == RECO_RANK_DEFAULT ? RECO_DEFAULT_RANKING : options->ranking,
+        .variety = options->variety,
+        .max_per_artist =
+            options->max_per_artist ? options->max_per_artist : RECO_DEFAULT_MAX_PER_ARTIST,
+        .want = options->n ? options->n : RECO_DEFAULT_N,
+    };
+    struct reco_stats stats = {0};
+    uint32_t *counts = calloc(k, sizeof *counts);
+    uint32_t *alloc = calloc(k, sizeof *alloc);
+    uint32_t *given = calloc(k, sizeof *given);
+    struct cluster_state *states = calloc(k, sizeof *states);
+    p.resolved = malloc(n_saved * sizeof *p.resolved);
+    p.feature_vecs = malloc(n_saved * nd * sizeof *p.feature_vecs);
+    p.global_mean = calloc(nd, sizeof *p.global_mean);
+    p.scratch = malloc((2 + NN_MAX_ANCHORS) * nd * sizeof *p.scratch);
+    p.saved_songs = malloc(2 * n_saved * sizeof *p.saved_songs);
+    p.picks = malloc(p.want * sizeof *p.picks);
+    p.pick_title = malloc(p.want * sizeof *p.pick_title);
+    p.pick_next = malloc(p.want * sizeof *p.pick_next);
+    if (!counts || !alloc || !given || !states || !p.resolved || !p.feature_vecs ||
+        !p.global_mean || !p.scratch || !p.saved_songs || !p.picks || !p.pick_title ||
+        !p.pick_next || !row_set_init(&p.excluded, 2 * n_saved) ||
+        !row_set_init(&p.picked_rows, p.want) ||
+        !artist_map_init(&p.artists, 2 * n_saved + p.want)) {
+        say(err, err_len, "out of memory");
+        goto done;
+    }
+
+    status = resolve_all(&p, n_saved, &stats, counts);
+    if (status != RECO_OK) {
+        say(err, err_len, "out of memory");
+        goto done;
+    }
+    if (p.n_resolved == 0) {
+        say(err, err_len,
+            "saved: none of the %zu saved tracks matched the catalog by id, ISRC, title and "
+            "artist, or audio features",
+            n_saved);
+        status = RECO_ERR_NO_MATCH;
+        goto done;
+    }
+    mean_of(&p, 0, p.n_resolved, p.global_mean);
+
+    /* Saved rows per cluster, so each pass keeps enough candidates past them. */
+    for (uint32_t i = 0; i < p.n_saved_songs; i++)
+        states[model_row_cluster(model, p.saved_songs[i].row)].excluded++;
+    uint32_t first = 0;
+    for (uint32_t c = 0; c < k; c++) {
+        states[c].cluster = c;
+        states[c].saved = counts[c];
+        states[c].first = first;
+        first += counts[c];
+    }
+
+    /* Step 3: share the slots; clusters that run short hand their leftover on. */
+    reco_apportion(counts, k, p.want, alloc);
+    for (uint32_t c = 0; c < k; c++)
+        states[c].slots = alloc[c];
+    for (;;) {
+        for (uint32_t c = 0; c < k; c++) {
+            if (states[c].saved == 0 || states[c].exhausted)
+                continue;
+            status = fill(&p, &states[c]);
+            if (status != RECO_OK) {
+                say(err, err_len, "out of memory");
+                goto done;
+            }
+        }
+        uint32_t leftover = 0;
+        bool any_open = false;
+        for (uint32_t c = 0; c < k; c++) {
+            if (states[c].saved == 0)
+                continue;
+            if (states[c].exhausted) {
+                leftover += states[c].slots - states[c].got;
+                states[c].slots = states[c].got;
+                counts[c] = 0;
+            } else {
+                any_open = true;
+            }
+        }
+        if (leftover == 0 || !any_open || p.n_picks >= p.want)
+            break;
+        reco_apportion(counts, k, leftover, alloc);
+        for (uint32_t c = 0; c < k; c++)
+            states[c].slots += alloc[c];
+    }
+    if (p.n_picks < p.want) {
+        status = fill_from_other_clusters(&p, states, given);
+        if (status != RECO_OK) {
+            say(err, err_len, "out of memory");
+            goto done;
+        }
+    }
+
+    /* Steps 5 and 6: interleave, and say which saved track each pick is closest to. */
+    explain(&p, states);
+    status = interleave(&p);
+    if (status != RECO_OK) {
+        say(err, err_len, "out of memory");
+        goto done;
+    }
+    uint32_t n_shares = 0;
+    for (uint32_t c = 0; c < k; c++)
+        if (states[c].saved > 0 || states[c].got > 0 || given[c] > 0)
+            n_shares++;
+    struct reco_cluster_share *shares = malloc((n_shares + 1) * sizeof *shares);
+    if (!shares) {
+        status = RECO_ERR_NOMEM;
+        say(err, err_len, "out of memory");
+        goto done;
+    }
+    n_shares = 0;
+    for (uint32_t c = 0; c < k; c++)
+        if (states[c].saved > 0 || states[c].got > 0 || given[c] > 0)
+            shares[n_shares++] = (struct reco_cluster_share){
+                .cluster = c, .saved = states[c].saved, .slots = states[c].got + given[c]};
+    out->picks = p.picks;
+    out->n_picks = p.n_picks;
+    p.picks = NULL;
+    out->clusters = shares;
+    out->n_clusters = n_shares;
+    out->stats = stats;
+    status = RECO_OK;
+done:
+    if (status != RECO_OK)
+        memset(out, 0, sizeof *out);
+    if (states)
+        for (uint32_t c = 0; c < k; c++)
+            free(states[c].ranked);
+    free(states);
+    free(counts);
+    free(alloc);
+    free(given);
+    free(p.resolved);
+    free(p.feature_vecs);
+    free(p.global_mean);
+    free(p.scratch);
+    free(p.saved_songs);
+    free(p.picks);
+    free(p.pick_title);
+    free(p.pick_next);
+    free(p.excluded.slots);
+    free(p.picked_rows.slots);
+    free(p.artists.slots);
+    return status;
+}
+
+void reco_result_free(struct reco_result *result)
+{
+    if (!result)
+        return;
+    free(result->picks);
+    free(result->clusters);
+    memset(result, 0, sizeof *result);
+}

@@ -1,0 +1,458 @@
+/* Tests of the recommendation on a small model written in code: the apportionment sums to n
+ * and stays within one slot of each quota; no saved song and no song twice in any output; the
+ * artist cap; shares and hand-over; determinism and variety; resolution by id, ISRC, title
+ * and features; the limits and the no-saved / none-matched statuses. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "model_build.h"
+#include "recommend.h"
+
+#define K        4u
+#define PER      100u /* rows in clusters 0..2 */
+#define SMALL    6u   /* rows in cluster 3: it runs short */
+#define N_ROWS   (3 * PER + SMALL + 1)
+#define LIVE_ROW (N_ROWS - 1) /* "Song 1 (Live)": the same song as row 1 */
+#define DIMS     4u
+
+static const float CENTERS[K][DIMS] = {{3, 0, 0, 0}, {0, 3, 0, 0}, {0, 0, 3, 0}, {0, 0, 0, 3}};
+
+struct fixture {
+    char path[256];
+    struct model *model;
+    char ids[N_ROWS][23];
+    char isrcs[N_ROWS][16];
+    char names[N_ROWS][32];
+    char artist_names[N_ROWS][32];
+    const char *artist_lists[N_ROWS][1];
+};
+
+static uint64_t rng = 88172645463325252ull;
+
+static double noise(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (double)(rng % 2001) / 1000.0 - 1.0; /* -1..1 */
+}
+
+static uint32_t cluster_of_row(uint32_t r)
+{
+    if (r == LIVE_ROW)
+        return 0;
+    return r < 3 * PER ? r / PER : 3;
+}
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof *f);
+    static struct model_build_row rows[N_ROWS];
+    static float scaled[N_ROWS * DIMS];
+    static float centroids[K * DIMS];
+    for (uint32_t r = 0; r < N_ROWS; r++) {
+        uint32_t c = cluster_of_row(r);
+        snprintf(f->ids[r], sizeof f->ids[r], "T%021u", r);
+        snprintf(f->isrcs[r], sizeof f->isrcs[r], "QZTST%07u", r);
+        if (r == LIVE_ROW)
+            snprintf(f->names[r], sizeof f->names[r], "Song 1 (Live)");
+        else
+            snprintf(f->names[r], sizeof f->names[r], "Song %u", r);
+        if (r < 20 || r == LIVE_ROW || r == 1)
+            snprintf(f->artist_names[r], sizeof f->artist_names[r], "Prolific");
+        else
+            snprintf(f->artist_names[r], sizeof f->artist_names[r], "Artist %u", r % 37);
+        f->artist_lists[r][0] = f->artist_names[r];
+        rows[r] = (struct model_build_row){
+            .id = f->ids[r],
+            .name = f->names[r],
+            .genre = "test",
+            .isrc = f->isrcs[r],
+            .artists = f->artist_lists[r],
+            .n_artists = 1,
+            .year = (uint16_t)(1960 + r % 60),
+            .popularity = 50,
+            .duration_ms = 180000 + r * 1000,
+            .cluster = c,
+        };
+        for (uint32_t d = 0; d < DIMS; d++)
+            scaled[r * DIMS + d] = CENTERS[c][d] + (float)noise();
+    }
+    /* The live version sits right next to the studio one. */
+    for (uint32_t d = 0; d < DIMS; d++)
+        scaled[LIVE_ROW * DIMS + d] = scaled[1 * DIMS + d] + 0.01f;
+    memcpy(centroids, CENTERS, sizeof CENTERS);
+    struct model_build b;
+    memset(&b, 0, sizeof b);
+    b.n_rows = N_ROWS;
+    b.n_dims = DIMS;
+    b.k = K;
+    static const enum model_feature features[DIMS] = {FEAT_VALENCE, FEAT_ENERGY, FEAT_DANCEABILITY,
+                                                      FEAT_TEMPO};
+    for (uint32_t d = 0; d < DIMS; d++)
+        b.dims[d] = (struct model_build_dim){features[d], MODEL_DIM_LINEAR, 0.0, 1.0, 1.0};
+    b.centroids = centroids;
+    b.scaled = scaled;
+    b.rows = rows;
+    b.seed = 1;
+    b.built_unix = 1700000000;
+    b.source = "recommend_test";
+    b.schema = "test";
+    b.k_choice = "fixed";
+    b.tolerance_ms = 5000;
+    b.binary_weight = 1.0;
+    char err[256];
+    snprintf(f->path, sizeof f->path, "/tmp/recommend_test_%d.model", (int)getpid());
+    if (model_write(&b, f->path, err, sizeof err) != MODEL_OK ||
+        model_open(f->path, &f->model, err, sizeof err) != MODEL_OK) {
+        fprintf(stderr, "test model: %s\n", err);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    model_close(f->model);
+    unlink(f->path);
+    free(f);
+    return 0;
+}
+
+static void test_apportion_random(void **state)
+{
+    (void)state;
+    uint32_t counts[40], alloc[40];
+    for (int trial = 0; trial < 5000; trial++) {
+        size_t groups = 1 + (size_t)(rng % 40);
+        uint32_t slots = (uint32_t)(noise() * 250 + 251); /* 1..501 */
+        uint64_t total = 0;
+        for (size_t g = 0; g < groups; g++) {
+            counts[g] = (rng % 3 == 0) ? 0 : (uint32_t)(rng % 5000);
+            noise();
+            total += counts[g];
+        }
+        reco_apportion(counts, groups, slots, alloc);
+        uint64_t sum = 0;
+        for (size_t g = 0; g < groups; g++) {
+            sum += alloc[g];
+            if (total) {
+                double exact = (double)slots * counts[g] / (double)total;
+                if (fabs(alloc[g] - exact) >= 1.0)
+                    fail_msg("trial %d group %zu: %u slots for a quota of %.3f", trial, g, alloc[g],
+                             exact);
+            }
+        }
+        assert_int_equal(sum, total ? slots : 0);
+    }
+    /* Ties go to the lower index. */
+    uint32_t even[3] = {1, 1, 1}, out[3];
+    reco_apportion(even, 3, 4, out);
+    assert_int_equal(out[0], 2);
+    assert_int_equal(out[1], 1);
+    assert_int_equal(out[2], 1);
+}
+
+/* Saved tracks by id: `count` rows starting at `first`. */
+static size_t saved_by_id(const struct fixture *f, struct reco_saved *saved, size_t at,
+                          uint32_t first, uint32_t count)
+{
+    for (uint32_t i = 0; i < count; i++) {
+        memset(&saved[at + i], 0, sizeof saved[0]);
+        saved[at + i].id = f->ids[first + i];
+    }
+    return at + count;
+}
+
+static uint64_t song_key(const struct model *m, uint32_t row)
+{
+    char title[256], artist[256];
+    model_normalize(model_row_name(m, row), true, title, sizeof title);
+    model_normalize(model_row_artists(m, row), false, artist, sizeof artist);
+    uint64_t h = 1469598103934665603ull;
+    for (const char *p = title; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ull;
+    h = (h ^ 0xff) * 1099511628211ull;
+    for (const char *p = artist; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ull;
+    return h;
+}
+
+/* The rules every output must keep: no saved song, no song twice, the artist cap. */
+static void check_rules(const struct fixture *f, const struct reco_saved *saved, size_t n_saved,
+                        const struct reco_result *res, uint32_t cap)
+{
+    const struct model *m = f->model;
+    for (uint32_t i = 0; i < res->n_picks; i++) {
+        uint32_t row = res->picks[i].row;
+        assert_true(row < m->n_rows);
+        uint64_t key = song_key(m, row);
+        for (size_t s = 0; s < n_saved; s++) {
+            uint32_t saved_row = saved[s].id ? model_find_id(m, saved[s].id) : MODEL_NO_ROW;
+            if (saved_row != MODEL_NO_ROW && song_key(m, saved_row) == key)
+                fail_msg("pick %u (%s) is saved track %zu", i, model_row_name(m, row), s);
+        }
+        uint32_t same_artist = 0;
+        for (uint32_t j = 0; j < res->n_picks; j++) {
+            if (j != i && song_key(m, res->picks[j].row) == key)
+                fail_msg("picks %u and %u are the same song", i, j);
+            if (model_row_artist_key(m, res->picks[j].row) == model_row_artist_key(m, row))
+                same_artist++;
+        }
+        if (same_artist > cap)
+            fail_msg("%u picks by %s, cap %u", same_artist, model_row_artists(m, row), cap);
+        assert_true(res->picks[i].cluster == model_row_cluster(m, row));
+        assert_true(res->picks[i].because >= 0 && (size_t)res->picks[i].because < n_saved);
+    }
+}
+
+static void test_shares_rules_and_order(void **state)
+{
+    struct fixture *f = *state;
+    static struct reco_saved saved[64];
+    size_t n = saved_by_id(f, saved, 0, 0, 30);   /* cluster 0, incl. the Prolific ones */
+    n = saved_by_id(f, saved, n, PER + 10, 15);   /* cluster 1 */
+    n = saved_by_id(f, saved, n, 2 * PER + 5, 5); /* cluster 2 */
+    struct reco_options opts = {.n = 20};
+    struct reco_result res;
+    char err[256];
+    assert_int_equal(recommend(f->model, saved, n, &opts, &res, err, sizeof err), RECO_OK);
+    assert_int_equal(res.n_picks, 20);
+    check_rules(f, saved, n, &res, RECO_DEFAULT_MAX_PER_ARTIST);
+    assert_int_equal(res.stats.saved, 50);
+    assert_int_equal(res.stats.by_id, 50);
+    /* Shares 30:15:5 of 20 slots: 12, 6, 2. */
+    uint32_t per_cluster[K] = {0};
+    for (uint32_t i = 0; i < res.n_picks; i++)
+        per_cluster[res.picks[i].cluster]++;
+    assert_int_equal(per_cluster[0], 12);
+    assert_int_equal(per_cluster[1], 6);
+    assert_int_equal(per_cluster[2], 2);
+    assert_int_equal(res.n_clusters, 3);
+    for (uint32_t c = 0; c < res.n_clusters; c++)
+        assert_int_equal(res.clusters[c].slots, per_cluster[res.clusters[c].cluster]);
+    /* Interleaved: no cluster fills the first five places, and within a cluster the order
+     * is by score. */
+    uint32_t first_five_c0 = 0;
+    for (uint32_t i = 0; i < 5; i++)
+        first_five_c0 += res.picks[i].cluster == 0;
+    assert_true(first_five_c0 < 5);
+    for (uint32_t i = 0; i < res.n_picks; i++)
+        for (uint32_t j = i + 1; j < res.n_picks; j++)
+            if (res.picks[i].cluster == res.picks[j].cluster)
+                assert_true(res.picks[i].score >= res.picks[j].score);
+    reco_result_free(&res);
+}
+
+static void test_artist_cap_and_same_song(void **state)
+{
+    struct fixture *f = *state;
+    /* Saving row 1 ("Song 1" by Prolific) must keep out "Song 1 (Live)"; the Prolific rows
+     * 0..19 are all near the user's mean. */
+    static struct reco_saved saved[4];
+    size_t n = saved_by_id(f, saved, 0, 1, 1);
+    n = saved_by_id(f, saved, n, 21, 2);
+    static const uint32_t caps[] = {1, 3, 10};
+    for (size_t c = 0; c < sizeof caps / sizeof caps[0]; c++) {
+        struct reco_options opts = {.n = 30, .max_per_artist = caps[c]};
+        struct reco_result res;
+        char err[256];
+        assert_int_equal(recommend(f->model, saved, n, &opts, &res, err, sizeof err), RECO_OK);
+        assert_int_equal(res.n_picks, 30);
+        check_rules(f, saved, n, &res, caps[c]);
+        for (uint32_t i = 0; i < res.n_picks; i++)
+            assert_int_not_equal(res.picks[i].row, model_find_id(f->model, f->ids[LIVE_ROW]));
+        reco_result_free(&res);
+    }
+}
+
+static void test_hand_over(void **state)
+{
+    struct fixture *f = *state;
+    /* Half the user's tracks sit in the 6-row cluster 3: it cannot give its share (25), so the
+     * rest goes to cluster 0 and the playlist still has 50. */
+    static struct reco_saved saved[16];
+    size_t n = saved_by_id(f, saved, 0, 3 * PER, 4);
+    n = saved_by_id(f, saved, n, 40, 4);
+    struct reco_options opts = {.n = 50};
+    struct reco_result res;
+    char err[256];
+    assert_int_equal(recommend(f->model, saved, n, &opts, &res, err, sizeof err), RECO_OK);
+    assert_int_equal(res.n_picks, 50);
+    check_rules(f, saved, n, &res, RECO_DEFAULT_MAX_PER_ARTIST);
+    uint32_t in_small = 0;
+    for (uint32_t i = 0; i < res.n_picks; i++)
+        in_small += res.picks[i].cluster == 3;
+    assert_int_equal(in_small, SMALL - 4); /* everything left there */
+    reco_result_free(&res);
+
+    /* More than the whole catalog can give: every eligible song, and no more. */
+    opts.n = RECO_MAX_N;
+    opts.max_per_artist = 1000;
+    assert_int_equal(recommend(f->model, saved, n, &opts, &res, err, sizeof err), RECO_OK);
+    /* All but the 8 saved, and the studio and live "Song 1" count as one song. */
+    assert_int_equal(res.n_picks, N_ROWS - 8 - 1);
+    check_rules(f, saved, n, &res, 1000);
+    reco_result_free(&res);
+}
+
+static void test_rankings_determinism_variety(void **state)
+{
+    struct fixture *f = *state;
+    static struct reco_saved saved[32];
+    size_t n = saved_by_id(f, saved, 0, 30, 10);
+    n = saved_by_id(f, saved, n, PER + 50, 10);
+    for (int ranking = RECO_RANK_DEFAULT; ranking <= RECO_RANK_NEAREST_NEIGHBOURS; ranking++) {
+        struct reco_options opts = {.n = 30, .ranking = (enum reco_ranking)ranking};
+        struct reco_result a, b, v1, v2;
+        char err[256];
+        assert_int_equal(recommend(f->model, saved, n, &opts, &a, err, sizeof err), RECO_OK);
+        assert_int_equal(recommend(f->model, saved, n, &opts, &b, err, sizeof err), RECO_OK);
+        assert_int_equal(a.n_picks, 30);
+        check_rules(f, saved, n, &a, RECO_DEFAULT_MAX_PER_ARTIST);
+        assert_memory_equal(a.picks, b.picks, a.n_picks * sizeof a.picks[0]);
+        opts.variety = 12345;
+        assert_int_equal(recommend(f->model, saved, n, &opts, &v1, err, sizeof err), RECO_OK);
+        assert_int_equal(recommend(f->model, saved, n, &opts, &v2, err, sizeof err), RECO_OK);
+        assert_int_equal(v1.n_picks, 30);
+        check_rules(f, saved, n, &v1, RECO_DEFAULT_MAX_PER_ARTIST);
+        assert_memory_equal(v1.picks, v2.picks, v1.n_picks * sizeof v1.picks[0]);
+        uint32_t differ = 0;
+        for (uint32_t i = 0; i < a.n_picks; i++) {
+            bool found = false;
+            for (uint32_t j = 0; j < v1.n_picks; j++)
+                found = found || v1.picks[j].row == a.picks[i].row;
+            differ += !found;
+        }
+        if (differ < 5)
+            fail_msg("ranking %d: variety changed only %u of 30 picks", ranking, differ);
+        reco_result_free(&a);
+        reco_result_free(&b);
+        reco_result_free(&v1);
+        reco_result_free(&v2);
+    }
+}
+
+static void test_resolution(void **state)
+{
+    struct fixture *f = *state;
+    static struct reco_saved saved[6];
+    memset(saved, 0, sizeof saved);
+    saved[0].id = f->ids[PER + 1];          /* by id */
+    saved[1].id = "0000000000000000000000"; /* unknown id, known ISRC */
+    saved[1].isrc = f->isrcs[PER + 2];
+    saved[2].name = "song 103"; /* by title + artist */
+    saved[2].artists[0] = f->artist_names[PER + 3];
+    saved[2].n_artists = 1;
+    saved[3].raw.present = (1u << FEAT_VALENCE) | (1u << FEAT_ENERGY); /* by features */
+    saved[3].raw.value[FEAT_VALENCE] = 0.1;
+    saved[3].raw.value[FEAT_ENERGY] = 2.9;
+    saved[4].name = "Nothing Like It"; /* unmatched */
+    saved[4].raw.present = 1u << FEAT_YEAR;
+    saved[4].raw.value[FEAT_YEAR] = 1999;
+    struct reco_options opts = {0};
+    struct reco_result res;
+    char err[256];
+    assert_int_equal(recommend(f->model, saved, 5, &opts, &res, err, sizeof err), RECO_OK);
+    assert_int_equal(res.stats.saved, 5);
+    assert_int_equal(res.stats.by_id, 1);
+    assert_int_equal(res.stats.by_isrc, 1);
+    assert_int_equal(res.stats.by_title, 1);
+    assert_int_equal(res.stats.by_features, 1);
+    assert_int_equal(res.stats.unmatched, 1);
+    assert_int_equal(res.n_picks, RECO_DEFAULT_N);
+    for (uint32_t i = 0; i < res.n_picks; i++) {
+        assert_int_equal(res.picks[i].cluster, 1); /* everything resolved is in cluster 1 */
+        assert_true(res.picks[i].row != model_find_id(f->model, f->ids[PER + 1]));
+        assert_true(res.picks[i].row != model_find_id(f->model, f->ids[PER + 2]));
+        assert_true(res.picks[i].row != model_find_id(f->model, f->ids[PER + 3]));
+        assert_true(res.picks[i].because != 4);
+    }
+    reco_result_free(&res);
+}
+
+static void test_statuses_and_limits(void **state)
+{
+    struct fixture *f = *state;
+    static struct reco_saved saved[RECO_MAX_SAVED + 1];
+    memset(saved, 0, sizeof saved);
+    char long_text[RECO_MAX_TEXT + 2];
+    memset(long_text, 'x', sizeof long_text - 1);
+    long_text[sizeof long_text - 1] = '\0';
+    struct reco_saved unknown = {.id = "zzzzzzzzzzzzzzzzzzzzzz"};
+    struct reco_saved good = {.id = f->ids[5]};
+    struct reco_saved long_name = {.id = f->ids[5], .name = long_text};
+    struct reco_saved many_artists = {.id = f->ids[5], .n_artists = RECO_MAX_ARTISTS + 1};
+    struct reco_saved not_finite = {.id = f->ids[5]};
+    not_finite.raw.present = 1u << FEAT_TEMPO;
+    not_finite.raw.value[FEAT_TEMPO] = NAN;
+    const struct {
+        const char *what;
+        const struct reco_saved *saved;
+        size_t n;
+        struct reco_options opts;
+        enum reco_status want;
+        const char *says;
+    } cases[] = {
+        {"no saved", &good, 0, {0}, RECO_ERR_NO_SAVED, "saved: no saved tracks"},
+        {"none resolve", &unknown, 1, {0}, RECO_ERR_NO_MATCH, "none of the 1 saved"},
+        {"too many saved",
+         saved,
+         RECO_MAX_SAVED + 1,
+         {0},
+         RECO_ERR_TOO_LARGE,
+         "exceeds the limit of 20000"},
+        {"n too big",
+         &good,
+         1,
+         {.n = RECO_MAX_N + 1},
+         RECO_ERR_INVALID,
+         "n: 501 exceeds the limit of 500"},
+        {"long name", &long_name, 1, {0}, RECO_ERR_INVALID, "saved[0].name: longer than"},
+        {"many artists",
+         &many_artists,
+         1,
+         {0},
+         RECO_ERR_INVALID,
+         "saved[0].artists: 17 exceeds the limit of 16"},
+        {"not finite", &not_finite, 1, {0}, RECO_ERR_INVALID, "saved[0].features.tempo"},
+        {"bad ranking", &good, 1, {.ranking = (enum reco_ranking)9}, RECO_ERR_INVALID, "ranking"},
+        {"n at the limit", &good, 1, {.n = RECO_MAX_N}, RECO_OK, ""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct reco_result res;
+        char err[256] = "";
+        enum reco_status st =
+            recommend(f->model, cases[i].saved, cases[i].n, &cases[i].opts, &res, err, sizeof err);
+        if (st != cases[i].want || !strstr(err, cases[i].says))
+            fail_msg("%s: got %s '%s'", cases[i].what, reco_strerror(st), err);
+        if (st != RECO_OK)
+            assert_null(res.picks);
+        reco_result_free(&res);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_apportion_random),
+        cmocka_unit_test(test_shares_rules_and_order),
+        cmocka_unit_test(test_artist_cap_and_same_song),
+        cmocka_unit_test(test_hand_over),
+        cmocka_unit_test(test_rankings_determinism_variety),
+        cmocka_unit_test(test_resolution),
+        cmocka_unit_test(test_statuses_and_limits),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
