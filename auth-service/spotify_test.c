@@ -1,0 +1,202 @@
+/* The pure parts of the Spotify client: Retry-After, backoff, paging arithmetic, `next` host
+ * checks, saved-track page parsing and 403 classification. The network parts are tested
+ * against the emulator in tests/integration/auth. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "spotify.h"
+
+static void test_retry_after(void **state)
+{
+    (void)state;
+    const int64_t now = 1784000000; /* 2026-07-14T03:33:20Z */
+    static const struct {
+        const char *value;
+        long want_ms;
+    } cases[] = {
+        {"3", 3000},
+        {" 0", 0},
+        {"7\r\n", 7000},
+        {"120", 120000},
+        {"999999", SPOTIFY_MAX_RETRY_AFTER_S * 1000L},
+        {"-4", 1000},
+        {"soon", 1000},
+        {"", 1000},
+        {NULL, 1000},
+        {"2.5", 1000},
+        {"Tue, 14 Jul 2026 03:33:30 GMT", 10000},
+        {"Tue, 14 Jul 2026 03:33:00 GMT", 0}, /* in the past: go now */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        long got = spotify_retry_after_ms(cases[i].value, now);
+        if (got != cases[i].want_ms)
+            fail_msg("case %zu '%s': got %ld want %ld", i, cases[i].value ? cases[i].value : "NULL",
+                     got, cases[i].want_ms);
+    }
+}
+
+static void test_backoff(void **state)
+{
+    (void)state;
+    static const struct {
+        int attempt;
+        double unit;
+        long want;
+    } cases[] = {
+        {0, 0.0, 125},   {0, 0.999, 249}, {1, 0.0, 250},   {1, 0.5, 375},
+        {2, 0.0, 500},   {5, 0.0, 4000},  {6, 0.0, 4000},  {6, 0.999, 7996},
+        {30, 0.0, 4000}, {-1, 0.0, 125},  {3, -1.0, 1000}, {3, 7.0, 1999},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        long got = spotify_backoff_ms(cases[i].attempt, cases[i].unit);
+        if (got != cases[i].want)
+            fail_msg("case %zu: got %ld want %ld", i, got, cases[i].want);
+    }
+}
+
+static void test_paging(void **state)
+{
+    (void)state;
+    static const struct {
+        size_t total, max, limit, to_read, pages;
+    } cases[] = {
+        {0, 20000, 50, 0, 1},           {1, 20000, 50, 1, 1},        {50, 20000, 50, 50, 1},
+        {51, 20000, 50, 51, 2},         {3000, 20000, 50, 3000, 60}, {2001, 20000, 50, 2001, 41},
+        {25000, 20000, 50, 20000, 400}, {120, 100, 50, 100, 2},      {99, 100, 50, 99, 2},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t to_read = 0, pages = 0;
+        spotify_paging(cases[i].total, cases[i].max, cases[i].limit, &to_read, &pages);
+        assert_int_equal(to_read, cases[i].to_read);
+        assert_int_equal(pages, cases[i].pages);
+    }
+}
+
+static void test_url_on_origin(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *url;
+        bool want;
+    } cases[] = {
+        {"https://api.spotify.com/v1/me/tracks?offset=50&limit=50", true},
+        {"https://api.spotify.com", false},
+        {"https://api.spotify.com.evil.example/v1/me/tracks", false},
+        {"https://api.spotify.com@evil.example/v1/me/tracks", false},
+        {"https://api.spotify.com:8443/v1/me/tracks", false},
+        {"http://api.spotify.com/v1/me/tracks", false},
+        {"https://evil.example/https://api.spotify.com/", false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        assert_int_equal(spotify_url_on_origin(cases[i].url, "https://api.spotify.com"),
+                         cases[i].want);
+}
+
+static const char PAGE[] =
+    "{\"href\":\"https://api.spotify.com/v1/me/tracks?offset=0&limit=50\",\"limit\":50,"
+    "\"next\":\"https://api.spotify.com/v1/me/tracks?offset=3&limit=3\",\"offset\":0,"
+    "\"previous\":null,\"total\":7,\"items\":["
+    "{\"added_at\":\"2026-01-01T00:00:00Z\",\"track\":{\"id\":\"4uLU6hMCjMI75M1A2tKUQC\","
+    "\"name\":\"Never Gonna\",\"uri\":\"spotify:track:4uLU6hMCjMI75M1A2tKUQC\",\"is_local\":false,"
+    "\"artists\":[{\"id\":\"a\",\"name\":\"Ada Lane\"},{\"id\":\"b\",\"name\":\"The Quiet "
+    "Hours\"}],"
+    "\"album\":{\"name\":\"X\",\"release_date\":\"1987-05-12\",\"release_date_precision\":\"day\"},"
+    "\"duration_ms\":213000,\"explicit\":true,\"external_ids\":{\"isrc\":\"GBARL8700123\"}}},"
+    "{\"added_at\":\"2026-01-01T00:00:00Z\",\"track\":{\"id\":null,\"name\":\"home demo\","
+    "\"uri\":\"spotify:local:::home+demo:100\",\"is_local\":true,\"artists\":[],"
+    "\"album\":{\"name\":null,\"release_date\":null},\"duration_ms\":100000,\"explicit\":false,"
+    "\"external_ids\":{}}},"
+    "{\"added_at\":\"2026-01-01T00:00:00Z\",\"track\":null},"
+    "{\"added_at\":\"2026-01-01T00:00:00Z\",\"track\":{\"id\":\"0000000000000000000001\","
+    "\"name\":\"Year Only\",\"artists\":[{\"name\":\"Solo\"}],\"album\":{\"release_date\":"
+    "\"1999\"},\"duration_ms\":-5,\"explicit\":false}}]}";
+
+static void test_parse_page(void **state)
+{
+    (void)state;
+    struct saved_track tracks[SPOTIFY_PAGE_LIMIT];
+    size_t n = 0, total = 0;
+    assert_int_equal(spotify_parse_saved_page(PAGE, strlen(PAGE), "https://api.spotify.com", tracks,
+                                              SPOTIFY_PAGE_LIMIT, &n, &total),
+                     SPOTIFY_OK);
+    assert_int_equal(total, 7);
+    assert_int_equal(n, 3); /* the null track is skipped */
+    assert_string_equal(tracks[0].id, "4uLU6hMCjMI75M1A2tKUQC");
+    assert_string_equal(tracks[0].name, "Never Gonna");
+    assert_int_equal(tracks[0].n_artists, 2);
+    assert_string_equal(tracks[0].artists[1], "The Quiet Hours");
+    assert_int_equal(tracks[0].year, 1987);
+    assert_int_equal(tracks[0].duration_ms, 213000);
+    assert_true(tracks[0].explicit_lyrics);
+    assert_string_equal(tracks[0].isrc, "GBARL8700123");
+    assert_string_equal(tracks[1].id, "");
+    assert_true(tracks[1].is_local);
+    assert_string_equal(tracks[1].name, "home demo");
+    assert_int_equal(tracks[1].year, 0);
+    assert_int_equal(tracks[2].year, 1999);
+    assert_int_equal(tracks[2].duration_ms, 0);
+    struct saved_library lib = {.tracks = malloc(sizeof tracks), .count = n};
+    memcpy(lib.tracks, tracks, n * sizeof *tracks);
+    spotify_library_free(&lib);
+
+    /* Room for only one: the rest are not parsed. */
+    assert_int_equal(spotify_parse_saved_page(PAGE, strlen(PAGE), "https://api.spotify.com", tracks,
+                                              1, &n, &total),
+                     SPOTIFY_OK);
+    assert_int_equal(n, 1);
+    lib = (struct saved_library){.tracks = malloc(sizeof tracks[0]), .count = 1};
+    lib.tracks[0] = tracks[0];
+    spotify_library_free(&lib);
+
+    /* A `next` off the configured host is refused. */
+    assert_int_equal(spotify_parse_saved_page(PAGE, strlen(PAGE), "http://127.0.0.1:9", tracks,
+                                              SPOTIFY_PAGE_LIMIT, &n, &total),
+                     SPOTIFY_ERR_BAD_HOST);
+    static const char *const bad[] = {"",
+                                      "[]",
+                                      "{\"items\":[]}",
+                                      "{\"total\":-1,\"items\":[]}",
+                                      "{\"total\":3,\"items\":{}}",
+                                      "{\"total\":3"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(spotify_parse_saved_page(bad[i], strlen(bad[i]), "https://x", tracks,
+                                                  SPOTIFY_PAGE_LIMIT, &n, &total),
+                         SPOTIFY_ERR_BAD_RESPONSE);
+}
+
+static void test_classify_403(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *body;
+        enum spotify_status want;
+    } cases[] = {
+        {"{\"error\":{\"status\":403,\"message\":\"User not registered in the Developer "
+         "Dashboard\"}}",
+         SPOTIFY_ERR_NOT_ALLOWLISTED},
+        {"{\"error\":{\"status\":403,\"message\":\"Active premium subscription required for the "
+         "owner of the app.\"}}",
+         SPOTIFY_ERR_NO_PREMIUM},
+        {"{\"error\":{\"status\":403,\"message\":\"Insufficient client scope\"}}",
+         SPOTIFY_ERR_SCOPE},
+        {"{\"error\":{\"status\":403,\"message\":\"Forbidden\"}}", SPOTIFY_ERR_FORBIDDEN},
+        {"", SPOTIFY_ERR_FORBIDDEN},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        assert_int_equal(spotify_classify_403(cases[i].body, strlen(cases[i].body)), cases[i].want);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_retry_after), cmocka_unit_test(test_backoff),
+        cmocka_unit_test(test_paging),      cmocka_unit_test(test_url_on_origin),
+        cmocka_unit_test(test_parse_page),  cmocka_unit_test(test_classify_403),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
