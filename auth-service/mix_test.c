@@ -1,0 +1,104 @@
+/* The RecommendRequest built from saved tracks: every field Spotify gave us is carried, local
+ * files go by title, and an empty library is refused before any call. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "mix.h"
+#include "reco.pb-c.h"
+
+static void test_request_fields(void **state)
+{
+    (void)state;
+    struct saved_track tracks[2] = {0};
+    memcpy(tracks[0].id, "4uLU6hMCjMI75M1A2tKUQC", 23);
+    memcpy(tracks[0].isrc, "GBARL8700123", 13);
+    tracks[0].name = "Never Gonna";
+    tracks[0].artists[0] = "Ada Lane";
+    tracks[0].artists[1] = "The Quiet Hours";
+    tracks[0].n_artists = 2;
+    tracks[0].duration_ms = 213000;
+    tracks[0].year = 1987;
+    tracks[0].explicit_lyrics = true;
+    tracks[0].has_features = true;
+    for (int k = 0; k < SPOTIFY_N_FEATURES; k++)
+        tracks[0].features[k] = k * 0.1;
+    tracks[1].name = "home demo"; /* a local file: no id */
+    tracks[1].is_local = true;
+    struct saved_library lib = {.tracks = tracks, .count = 2};
+    struct mix_params params = {.n = 50, .variety = 7};
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    assert_int_equal(mix_build_request(&lib, &params, &bytes, &len), MIX_OK);
+    Mixtape__Reco__RecommendRequest *req =
+        mixtape__reco__recommend_request__unpack(NULL, len, bytes);
+    assert_non_null(req);
+    assert_int_equal(req->n_saved, 2);
+    assert_int_equal(req->n, 50);
+    assert_int_equal(req->variety, 7);
+    const Mixtape__Reco__SavedTrack *a = req->saved[0];
+    assert_string_equal(a->id, "4uLU6hMCjMI75M1A2tKUQC");
+    assert_string_equal(a->isrc, "GBARL8700123");
+    assert_string_equal(a->name, "Never Gonna");
+    assert_int_equal(a->n_artists, 2);
+    assert_string_equal(a->artists[0], "Ada Lane");
+    assert_int_equal(a->duration_ms, 213000);
+    assert_int_equal(a->year, 1987);
+    assert_true(a->explicit_);
+    assert_int_equal(a->n_features, SPOTIFY_N_FEATURES);
+    assert_string_equal(a->features[10]->name, "tempo");
+    const Mixtape__Reco__SavedTrack *b = req->saved[1];
+    assert_null(b->id);
+    assert_null(b->isrc);
+    assert_string_equal(b->name, "home demo");
+    assert_false(b->has_year);
+    assert_int_equal(b->n_features, 0);
+    mixtape__reco__recommend_request__free_unpacked(req, NULL);
+    free(bytes);
+
+    struct saved_library empty = {0};
+    bytes = NULL;
+    assert_int_equal(mix_build_request(&empty, &params, &bytes, &len), MIX_ERR_EMPTY_LIBRARY);
+    assert_null(bytes);
+}
+
+static void test_result_json(void **state)
+{
+    (void)state;
+    struct mix_pick picks[1] = {{.id = "0000000000000000000001",
+                                 .name = "Song",
+                                 .artists = "A, B",
+                                 .year = 1999,
+                                 .score = 0.5f,
+                                 .cluster = 3,
+                                 .because = "Never Gonna"}};
+    struct mix_cluster clusters[1] = {{.cluster = 3, .saved = 10, .slots = 1}};
+    struct mix_result r = {.picks = picks,
+                           .n_picks = 1,
+                           .clusters = clusters,
+                           .n_clusters = 1,
+                           .stats = {.saved = 12, .by_id = 10, .unmatched = 2}};
+    cJSON *obj = cJSON_CreateObject();
+    mix_result_to_json(&r, obj);
+    const cJSON *t = cJSON_GetArrayItem(cJSON_GetObjectItem(obj, "tracks"), 0);
+    assert_string_equal(cJSON_GetObjectItem(t, "id")->valuestring, "0000000000000000000001");
+    assert_string_equal(cJSON_GetObjectItem(t, "because")->valuestring, "Never Gonna");
+    assert_int_equal(cJSON_GetObjectItem(t, "year")->valueint, 1999);
+    const cJSON *stats = cJSON_GetObjectItem(obj, "stats");
+    assert_int_equal(cJSON_GetObjectItem(stats, "matched")->valueint, 10);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(obj, "clusters")), 1);
+    cJSON_Delete(obj);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_request_fields),
+        cmocka_unit_test(test_result_json),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
