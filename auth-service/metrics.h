@@ -1,0 +1,28 @@
+/* auth-service's metrics in Prometheus text format: requests by route and status, Spotify
+ * calls by endpoint and status, and a latency histogram of RPC calls to reco-service.
+ * Process-wide counters behind one lock (metrics_lock); every function is thread-safe. */
+#ifndef MIXTAPE_AUTH_METRICS_H
+#define MIXTAPE_AUTH_METRICS_H
+
+#include <stddef.h>
+
+/* Series kept per family; further label combinations are counted under status "other". */
+#define METRICS_MAX_SERIES 128
+
+/* Counts one answered request. route is a fixed label such as "/api/mix" (the pointer is kept:
+ * pass string literals). */
+void metrics_request(const char *route, int status);
+
+/* Counts one Spotify call; status 0 means no HTTP answer (timeout, refused connection). */
+void metrics_spotify(const char *endpoint, long status);
+
+/* Records one RPC call's latency in seconds; code is rpc_code_name()'s text (a literal). */
+void metrics_rpc(const char *method, const char *code, double seconds);
+
+/* The whole exposition as text (malloc'd, caller frees), or NULL when out of memory. */
+char *metrics_render(void);
+
+/* Forgets every series (for tests). */
+void metrics_reset(void);
+
+#endif
