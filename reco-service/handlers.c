@@ -1,0 +1,327 @@
+/* The RPC methods of reco-service: see handlers.h. */
+#include "handlers.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "reco.pb-c.h"
+
+static void say(char *err, size_t err_len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void say(char *err, size_t err_len, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, err_len, fmt, ap);
+    va_end(ap);
+}
+
+static void *xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size);
+    if (!p) {
+        fputs("reco-service: out of memory\n", stderr);
+        abort();
+    }
+    return p;
+}
+
+enum rpc_code recommend_call_decode(const uint8_t *payload, size_t len,
+                                    const struct handler_limits *limits,
+                                    struct recommend_call *call, char *err, size_t err_len)
+{
+    enum rpc_code code = RPC_INVALID_ARGUMENT;
+    memset(call, 0, sizeof *call);
+    Mixtape__Reco__RecommendRequest *msg =
+        mixtape__reco__recommend_request__unpack(NULL, len, payload);
+    struct reco_saved *saved = NULL;
+    if (!msg) {
+        say(err, err_len, "payload: %zu bytes are not a mixtape.reco.RecommendRequest", len);
+        goto done;
+    }
+    if (msg->n_saved > limits->max_saved) {
+        say(err, err_len, "saved: %zu tracks exceeds the limit of %u (--max-saved)", msg->n_saved,
+            limits->max_saved);
+        code = RPC_RESOURCE_EXHAUSTED;
+        goto done;
+    }
+    uint32_t n =
+        msg->has_n ? msg->n : (RECO_DEFAULT_N < limits->max_n ? RECO_DEFAULT_N : limits->max_n);
+    if (n == 0 || n > limits->max_n) {
+        say(err, err_len, "n: %u is outside 1..%u (--max-n)", n, limits->max_n);
+        goto done;
+    }
+    if (msg->has_max_per_artist && msg->max_per_artist == 0) {
+        say(err, err_len, "max_per_artist: must be at least 1");
+        goto done;
+    }
+    if (msg->has_ranking && (msg->ranking < MIXTAPE__RECO__RANKING__RANKING_DEFAULT ||
+                             msg->ranking > MIXTAPE__RECO__RANKING__RANKING_NEAREST_NEIGHBOURS)) {
+        say(err, err_len, "ranking: %d is not a known ranking (0..3)", (int)msg->ranking);
+        goto done;
+    }
+    saved = xcalloc(msg->n_saved, sizeof *saved);
+    for (size_t i = 0; i < msg->n_saved; i++) {
+        const Mixtape__Reco__SavedTrack *t = msg->saved[i];
+        struct reco_saved *s = &saved[i];
+        s->id = t->id;
+        s->isrc = t->isrc;
+        s->name = t->name;
+        s->n_artists = t->n_artists < RECO_MAX_ARTISTS ? (uint32_t)t->n_artists : RECO_MAX_ARTISTS;
+        for (uint32_t a = 0; a < s->n_artists; a++)
+            s->artists[a] = t->artists[a];
+        if (t->has_duration_ms) {
+            s->duration_ms = t->duration_ms;
+            s->raw.value[FEAT_DURATION_MS] = t->duration_ms;
+            s->raw.present |= 1u << FEAT_DURATION_MS;
+        }
+        if (t->has_year && t->year > 0) {
+            s->raw.value[FEAT_YEAR] = t->year;
+            s->raw.present |= 1u << FEAT_YEAR;
+        }
+        if (t->has_explicit_) {
+            s->raw.value[FEAT_EXPLICIT] = t->explicit_ ? 1.0 : 0.0;
+            s->raw.present |= 1u << FEAT_EXPLICIT;
+        }
+        for (size_t f = 0; f < t->n_features; f++) {
+            enum model_feature feature;
+            if (model_feature_from_name(t->features[f]->name, &feature) != 0)
+                continue;
+            if (!isfinite(t->features[f]->value)) {
+                say(err, err_len, "saved[%zu].features.%s: not a finite number", i,
+                    model_feature_name(feature));
+                goto done;
+            }
+            s->raw.value[feature] = t->features[f]->value;
+            s->raw.present |= 1u << feature;
+        }
+    }
+    call->saved = saved;
+    call->n_saved = msg->n_saved;
+    call->options = (struct reco_options){
+        .n = n,
+        .variety = msg->variety,
+        .max_per_artist = msg->has_max_per_artist ? msg->max_per_artist : 0,
+        .ranking = (enum reco_ranking)msg->ranking,
+    };
+    call->decoded = msg;
+    saved = NULL;
+    msg = NULL;
+    code = RPC_OK;
+done:
+    free(saved);
+    if (msg)
+        mixtape__reco__recommend_request__free_unpacked(msg, NULL);
+    return code;
+}
+
+void recommend_call_free(struct recommend_call *call)
+{
+    free(call->saved);
+    if (call->decoded)
+        mixtape__reco__recommend_request__free_unpacked(call->decoded, NULL);
+    memset(call, 0, sizeof *call);
+}
+
+static enum rpc_code code_of(enum reco_status status)
+{
+    switch (status) {
+    case RECO_OK:
+        return RPC_OK;
+    case RECO_ERR_INVALID:
+        return RPC_INVALID_ARGUMENT;
+    case RECO_ERR_TOO_LARGE:
+    case RECO_ERR_NOMEM:
+        return RPC_RESOURCE_EXHAUSTED;
+    case RECO_ERR_NO_SAVED:
+        return RPC_FAILED_PRECONDITION;
+    case RECO_ERR_NO_MATCH:
+        return RPC_NOT_FOUND;
+    }
+    return RPC_INTERNAL;
+}
+
+/* Casts away const for protobuf-c, which only reads these while packing. */
+static char *text(const char *s)
+{
+    return (char *)(uintptr_t)s;
+}
+
+static void pack_reply(const ProtobufCMessage *msg, struct handler_outcome *out)
+{
+    size_t size = protobuf_c_message_get_packed_size(msg);
+    out->payload = malloc(size ? size : 1);
+    if (!out->payload) {
+        fputs("reco-service: out of memory\n", stderr);
+        abort();
+    }
+    out->payload_len = protobuf_c_message_pack(msg, out->payload);
+}
+
+static void do_recommend(const uint8_t *payload, size_t len, const struct model *model,
+                         const struct handler_limits *limits, struct handler_outcome *out)
+{
+    struct recommend_call call;
+    out->code =
+        recommend_call_decode(payload, len, limits, &call, out->message, sizeof out->message);
+    if (out->code != RPC_OK)
+        return;
+    out->saved = (uint32_t)call.n_saved;
+    struct reco_result result;
+    enum reco_status status = recommend(model, call.saved, call.n_saved, &call.options, &result,
+                                        out->message, sizeof out->message);
+    out->code = code_of(status);
+    if (status != RECO_OK) {
+        recommend_call_free(&call);
+        return;
+    }
+    Mixtape__Reco__Pick *picks = xcalloc(result.n_picks, sizeof *picks);
+    Mixtape__Reco__Pick **pick_ptrs = xcalloc(result.n_picks, sizeof *pick_ptrs);
+    char ***artist_lists = xcalloc(result.n_picks, sizeof *artist_lists);
+    Mixtape__Reco__ClusterShare *shares = xcalloc(result.n_clusters, sizeof *shares);
+    Mixtape__Reco__ClusterShare **share_ptrs = xcalloc(result.n_clusters, sizeof *share_ptrs);
+    for (uint32_t i = 0; i < result.n_picks; i++) {
+        const struct reco_pick *rp = &result.picks[i];
+        Mixtape__Reco__Pick *p = &picks[i];
+        mixtape__reco__pick__init(p);
+        p->id = text(model_row_id(model, rp->row));
+        p->name = text(model_row_name(model, rp->row));
+        const char *artists = model_row_artists(model, rp->row);
+        size_t n_artists = 0;
+        for (const char *a = artists; *a; a += strlen(a) + 1)
+            n_artists++;
+        artist_lists[i] = xcalloc(n_artists, sizeof *artist_lists[i]);
+        n_artists = 0;
+        for (const char *a = artists; *a; a += strlen(a) + 1)
+            artist_lists[i][n_artists++] = text(a);
+        p->artists = artist_lists[i];
+        p->n_artists = n_artists;
+        uint16_t year = model_row_year(model, rp->row);
+        p->has_year = year > 0;
+        p->year = year;
+        p->score = rp->score;
+        p->cluster = rp->cluster;
+        if (rp->because >= 0) {
+            const struct reco_saved *s = &call.saved[rp->because];
+            p->has_because = 1;
+            p->because = rp->because;
+            const char *because_name = s->name;
+            if ((!because_name || !because_name[0]) && s->id) {
+                uint32_t row = model_find_id(model, s->id);
+                if (row != MODEL_NO_ROW)
+                    because_name = model_row_name(model, row);
+            }
+            p->because_name = text(because_name);
+        }
+        uint8_t popularity = model_row_popularity(model, rp->row);
+        p->has_popularity = popularity != 255;
+        p->popularity = popularity;
+        p->has_duration_ms = 1;
+        p->duration_ms = model_row_duration_ms(model, rp->row);
+        pick_ptrs[i] = p;
+    }
+    for (uint32_t c = 0; c < result.n_clusters; c++) {
+        mixtape__reco__cluster_share__init(&shares[c]);
+        shares[c].cluster = result.clusters[c].cluster;
+        shares[c].saved = result.clusters[c].saved;
+        shares[c].slots = result.clusters[c].slots;
+        share_ptrs[c] = &shares[c];
+    }
+    Mixtape__Reco__MatchStats stats = MIXTAPE__RECO__MATCH_STATS__INIT;
+    stats.saved = result.stats.saved;
+    stats.by_id = result.stats.by_id;
+    stats.by_isrc = result.stats.by_isrc;
+    stats.by_title = result.stats.by_title;
+    stats.by_features = result.stats.by_features;
+    stats.unmatched = result.stats.unmatched;
+    Mixtape__Reco__RecommendReply reply = MIXTAPE__RECO__RECOMMEND_REPLY__INIT;
+    reply.picks = pick_ptrs;
+    reply.n_picks = result.n_picks;
+    reply.stats = &stats;
+    reply.clusters = share_ptrs;
+    reply.n_clusters = result.n_clusters;
+    reply.model_version = text(model->version);
+    pack_reply(&reply.base, out);
+    for (uint32_t i = 0; i < result.n_picks; i++)
+        free(artist_lists[i]);
+    free(artist_lists);
+    free(picks);
+    free(pick_ptrs);
+    free(shares);
+    free(share_ptrs);
+    reco_result_free(&result);
+    recommend_call_free(&call);
+}
+
+static void do_info(const uint8_t *payload, size_t len, const struct model *model,
+                    struct handler_outcome *out)
+{
+    Mixtape__Reco__InfoRequest *req = mixtape__reco__info_request__unpack(NULL, len, payload);
+    if (!req) {
+        out->code = RPC_INVALID_ARGUMENT;
+        say(out->message, sizeof out->message,
+            "payload: %zu bytes are not a mixtape.reco.InfoRequest", len);
+        return;
+    }
+    mixtape__reco__info_request__free_unpacked(req, NULL);
+    char *features[FEAT_COUNT];
+    for (uint32_t f = 0; f < model->n_features && f < FEAT_COUNT; f++)
+        features[f] = text(model_feature_name(model->features[f]));
+    Mixtape__Reco__InfoReply reply = MIXTAPE__RECO__INFO_REPLY__INIT;
+    reply.model_version = text(model->version);
+    reply.tracks = model->n_rows;
+    reply.features = features;
+    reply.n_features = model->n_features < FEAT_COUNT ? model->n_features : FEAT_COUNT;
+    reply.k = model->k;
+    reply.source = text(model->source);
+    reply.has_built_unix = 1;
+    reply.built_unix = model->built_unix;
+    reply.has_ids = 1;
+    reply.ids = model->n_ids;
+    pack_reply(&reply.base, out);
+    out->code = RPC_OK;
+}
+
+static void do_health(const uint8_t *payload, size_t len, const struct model *model,
+                      const struct handler_state *state, struct handler_outcome *out)
+{
+    Mixtape__Reco__HealthRequest *req = mixtape__reco__health_request__unpack(NULL, len, payload);
+    if (!req) {
+        out->code = RPC_INVALID_ARGUMENT;
+        say(out->message, sizeof out->message,
+            "payload: %zu bytes are not a mixtape.reco.HealthRequest", len);
+        return;
+    }
+    mixtape__reco__health_request__free_unpacked(req, NULL);
+    Mixtape__Reco__HealthReply reply = MIXTAPE__RECO__HEALTH_REPLY__INIT;
+    reply.serving = state->serving;
+    reply.has_uptime_ms = 1;
+    reply.uptime_ms = state->uptime_ms;
+    reply.has_requests = 1;
+    reply.requests = state->requests;
+    reply.model_version = text(model->version);
+    pack_reply(&reply.base, out);
+    out->code = RPC_OK;
+}
+
+void handle_method(const char *method, const uint8_t *payload, size_t len,
+                   const struct model *model, const struct handler_limits *limits,
+                   const struct handler_state *state, struct handler_outcome *out)
+{
+    memset(out, 0, sizeof *out);
+    if (strcmp(method, "Recommend") == 0) {
+        do_recommend(payload, len, model, limits, out);
+    } else if (strcmp(method, "Info") == 0) {
+        do_info(payload, len, model, out);
+    } else if (strcmp(method, "Health") == 0) {
+        do_health(payload, len, model, state, out);
+    } else {
+        out->code = RPC_UNIMPLEMENTED;
+        say(out->message, sizeof out->message,
+            "method: '%.64s' is not a reco-service method (Recommend, Info, Health)", method);
+    }
+}
