@@ -1,0 +1,851 @@
+/* Catalog loading (catalog.h): schema detection from the header, row parsing with range
+ * checks, repeated-id removal, and duplicate-release collapse. Strings live in one arena that
+ * catalog_free releases at once. */
+#include "catalog.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "csv.h"
+
+const char *catalog_strerror(enum catalog_status status)
+{
+    switch (status) {
+    case CATALOG_OK:
+        return "ok";
+    case CATALOG_ERR_IO:
+        return "cannot read the catalog";
+    case CATALOG_ERR_SCHEMA:
+        return "unknown catalog schema";
+    case CATALOG_ERR_EMPTY:
+        return "catalog has no usable rows";
+    case CATALOG_ERR_LIMIT:
+        return "catalog too large";
+    case CATALOG_ERR_NOMEM:
+        return "out of memory";
+    }
+    return "unknown catalog status";
+}
+
+static void say(char *err, size_t err_len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void say(char *err, size_t err_len, const char *fmt, ...)
+{
+    if (!err || err_len == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, err_len, fmt, ap);
+    va_end(ap);
+}
+
+/* ---- arena ------------------------------------------------------------------------------- */
+
+struct arena_block {
+    struct arena_block *next;
+    size_t used, cap;
+    _Alignas(8) unsigned char bytes[];
+};
+
+struct storage {
+    struct arena_block *blocks;
+    uint32_t *id_slots; /* id -> track index + 1, open addressing */
+    size_t id_cap;
+};
+
+static void *arena_alloc(struct storage *s, size_t n)
+{
+    n = (n + 7) & ~(size_t)7;
+    struct arena_block *b = s->blocks;
+    if (!b || b->cap - b->used < n) {
+        size_t cap = n > (1u << 20) ? n : (1u << 20);
+        b = malloc(sizeof *b + cap);
+        if (!b)
+            return NULL;
+        b->next = s->blocks;
+        b->used = 0;
+        b->cap = cap;
+        s->blocks = b;
+    }
+    void *p = b->bytes + b->used;
+    b->used += n;
+    return p;
+}
+
+static const char *arena_strdup(struct storage *s, const char *text, size_t len)
+{
+    if (len == 0)
+        return "";
+    char *p = arena_alloc(s, len + 1);
+    if (!p)
+        return NULL;
+    memcpy(p, text, len);
+    p[len] = '\0';
+    return p;
+}
+
+/* ---- schemas ----------------------------------------------------------------------------- */
+
+enum role {
+    R_IGNORE,
+    R_ID,
+    R_URI, /* spotify:track:<id> */
+    R_NAME,
+    R_ARTISTS_LIST, /* Python list literal */
+    R_ARTISTS_SEMI, /* "A;B" */
+    R_ARTIST,       /* one name */
+    R_GENRE,
+    R_ISRC,
+    R_RELEASE_DATE, /* YYYY, YYYY-MM or YYYY-MM-DD: the year */
+    R_FEATURE,      /* + enum model_feature */
+};
+
+struct column {
+    const char *name;
+    int role;
+    bool required;
+};
+
+#define F(name, feat)                                                                              \
+    {                                                                                              \
+        name, R_FEATURE + (feat), true                                                             \
+    }
+#define AUDIO_FEATURES                                                                             \
+    F("danceability", FEAT_DANCEABILITY), F("energy", FEAT_ENERGY), F("key", FEAT_KEY),            \
+        F("loudness", FEAT_LOUDNESS), F("mode", FEAT_MODE), F("speechiness", FEAT_SPEECHINESS),    \
+        F("acousticness", FEAT_ACOUSTICNESS), F("instrumentalness", FEAT_INSTRUMENTALNESS),        \
+        F("liveness", FEAT_LIVENESS), F("valence", FEAT_VALENCE), F("tempo", FEAT_TEMPO),          \
+        F("duration_ms", FEAT_DURATION_MS)
+
+#define MAX_COLUMNS 24
+
+struct schema {
+    const char *name;
+    bool na_is_empty; /* the literal NA marks a missing text value */
+    struct column columns[MAX_COLUMNS];
+};
+
+static const struct schema SCHEMAS[] = {
+    {"kaggle-1921-2020",
+     false,
+     {AUDIO_FEATURES,
+      F("year", FEAT_YEAR),
+      F("popularity", FEAT_POPULARITY),
+      F("explicit", FEAT_EXPLICIT),
+      {"id", R_ID, true},
+      {"name", R_NAME, true},
+      {"artists", R_ARTISTS_LIST, true},
+      {"release_date", R_IGNORE, true},
+      {"genre", R_GENRE, false},
+      {"isrc", R_ISRC, false}}},
+    {"tracks-114k",
+     false,
+     {AUDIO_FEATURES,
+      F("popularity", FEAT_POPULARITY),
+      F("explicit", FEAT_EXPLICIT),
+      {"track_id", R_ID, true},
+      {"track_name", R_NAME, true},
+      {"artists", R_ARTISTS_SEMI, true},
+      {"album_name", R_IGNORE, true},
+      {"track_genre", R_GENRE, true}}},
+    {"tidytuesday-2020",
+     true,
+     {AUDIO_FEATURES,
+      F("track_popularity", FEAT_POPULARITY),
+      {"track_id", R_ID, true},
+      {"track_name", R_NAME, true},
+      {"track_artist", R_ARTIST, true},
+      {"track_album_release_date", R_RELEASE_DATE, true},
+      {"playlist_genre", R_GENRE, true}}},
+    {"hit-predictor-1960-2019",
+     false,
+     {AUDIO_FEATURES,
+      {"track", R_NAME, true},
+      {"artist", R_ARTIST, true},
+      {"uri", R_URI, true},
+      {"target", R_IGNORE, true}}},
+    {"genre-search-2024",
+     false,
+     {AUDIO_FEATURES,
+      F("popularity", FEAT_POPULARITY),
+      F("explicit", FEAT_EXPLICIT),
+      {"track_id", R_ID, true},
+      {"track_name", R_NAME, true},
+      {"artist_name", R_ARTIST, true},
+      {"release_date", R_RELEASE_DATE, true},
+      {"search_genre", R_GENRE, true}}},
+};
+#define N_SCHEMAS (sizeof SCHEMAS / sizeof SCHEMAS[0])
+
+/* Valid range of each feature's raw value. */
+static const struct {
+    double min, max;
+} RANGE[FEAT_COUNT] = {
+    [FEAT_VALENCE] = {0, 1},      [FEAT_YEAR] = {1000, 2100},   [FEAT_ACOUSTICNESS] = {0, 1},
+    [FEAT_POPULARITY] = {0, 100}, [FEAT_DANCEABILITY] = {0, 1}, [FEAT_DURATION_MS] = {1, 86400000},
+    [FEAT_ENERGY] = {0, 1},       [FEAT_EXPLICIT] = {0, 1},     [FEAT_INSTRUMENTALNESS] = {0, 1},
+    [FEAT_KEY] = {-1, 11},        [FEAT_LIVENESS] = {0, 1},     [FEAT_LOUDNESS] = {-100, 10},
+    [FEAT_MODE] = {0, 1},         [FEAT_SPEECHINESS] = {0, 1},  [FEAT_TEMPO] = {0, 1000},
+};
+
+/* Column index of each column of the chosen schema in the file, or -1. */
+struct layout {
+    const struct schema *schema;
+    int index[MAX_COLUMNS];
+    size_t n_header;
+};
+
+static void trim(const char **text, size_t *len)
+{
+    while (*len && isspace((unsigned char)(*text)[0])) {
+        (*text)++;
+        (*len)--;
+    }
+    while (*len && isspace((unsigned char)(*text)[*len - 1]))
+        (*len)--;
+}
+
+static int header_find(const struct csv_record *header, const char *name)
+{
+    for (size_t i = 0; i < header->n_fields; i++) {
+        const char *h = header->field[i];
+        size_t len = header->field_len[i];
+        if (i == 0 && len >= 3 && memcmp(h, "\xef\xbb\xbf", 3) == 0) {
+            h += 3; /* UTF-8 byte order mark */
+            len -= 3;
+        }
+        trim(&h, &len);
+        if (len == strlen(name) && memcmp(h, name, len) == 0)
+            return (int)i;
+    }
+    return -1;
+}
+
+static bool detect_schema(const struct csv_record *header, struct layout *out, char *err,
+                          size_t err_len)
+{
+    size_t best_missing = SIZE_MAX;
+    const struct schema *closest = NULL;
+    for (size_t s = 0; s < N_SCHEMAS; s++) {
+        const struct schema *schema = &SCHEMAS[s];
+        size_t missing = 0;
+        struct layout layout = {schema, {0}, header->n_fields};
+        for (int c = 0; c < MAX_COLUMNS && schema->columns[c].name; c++) {
+            layout.index[c] = header_find(header, schema->columns[c].name);
+            if (layout.index[c] < 0 && schema->columns[c].required)
+                missing++;
+        }
+        if (missing == 0) {
+            *out = layout;
+            return true;
+        }
+        if (missing < best_missing) {
+            best_missing = missing;
+            closest = schema;
+        }
+    }
+    char list[512] = "";
+    size_t used = 0;
+    for (int c = 0; c < MAX_COLUMNS && closest->columns[c].name; c++) {
+        if (!closest->columns[c].required || header_find(header, closest->columns[c].name) >= 0)
+            continue;
+        int n = snprintf(list + used, sizeof list - used, "%s%s", used ? ", " : "",
+                         closest->columns[c].name);
+        if (n < 0 || (size_t)n >= sizeof list - used)
+            break;
+        used += (size_t)n;
+    }
+    say(err, err_len, "unknown catalog schema: closest is %s, missing columns: %s", closest->name,
+        list);
+    return false;
+}
+
+/* ---- values ------------------------------------------------------------------------------ */
+
+static bool parse_number(const char *text, double *out)
+{
+    if (!*text)
+        return false;
+    if (strcmp(text, "True") == 0 || strcmp(text, "true") == 0 || strcmp(text, "TRUE") == 0) {
+        *out = 1;
+        return true;
+    }
+    if (strcmp(text, "False") == 0 || strcmp(text, "false") == 0 || strcmp(text, "FALSE") == 0) {
+        *out = 0;
+        return true;
+    }
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(text, &end);
+    while (end && isspace((unsigned char)*end))
+        end++;
+    if (errno != 0 || end == text || *end != '\0' || !isfinite(v))
+        return false;
+    *out = v;
+    return true;
+}
+
+static bool valid_id(const char *id, size_t len)
+{
+    if (len == 0 || len > CATALOG_MAX_ID)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (!isalnum((unsigned char)id[i]))
+            return false;
+    return true;
+}
+
+int catalog_parse_list(const char *literal, const char **items, int max, char *out_text,
+                       size_t text_len)
+{
+    const char *p = literal;
+    size_t used = 0;
+    int count = 0;
+    while (isspace((unsigned char)*p))
+        p++;
+    if (*p++ != '[')
+        return -1;
+    for (;;) {
+        while (isspace((unsigned char)*p))
+            p++;
+        if (*p == ']' && count == 0) {
+            p++;
+            break;
+        }
+        char quote = *p++;
+        if (quote != '\'' && quote != '"')
+            return -1;
+        if (count >= max)
+            return -1;
+        items[count] = out_text + used;
+        for (;;) {
+            char c = *p++;
+            if (c == '\0')
+                return -1;
+            if (c == quote)
+                break;
+            if (c == '\\') {
+                c = *p++;
+                if (c == '\0')
+                    return -1;
+                if (c == 'n')
+                    c = '\n';
+                else if (c == 't')
+                    c = '\t';
+            }
+            if (used + 2 > text_len)
+                return -1;
+            out_text[used++] = c;
+        }
+        if (used + 1 > text_len)
+            return -1;
+        out_text[used++] = '\0';
+        count++;
+        while (isspace((unsigned char)*p))
+            p++;
+        if (*p == ',') {
+            p++;
+            continue;
+        }
+        if (*p == ']') {
+            p++;
+            break;
+        }
+        return -1;
+    }
+    while (isspace((unsigned char)*p))
+        p++;
+    return *p == '\0' ? count : -1;
+}
+
+/* ---- loading ----------------------------------------------------------------------------- */
+
+struct loader {
+    struct catalog *catalog;
+    struct storage *storage;
+    struct layout layout;
+    uint32_t cap_tracks;
+};
+
+static void report(struct catalog *c, uint64_t line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void report(struct catalog *c, uint64_t line, const char *fmt, ...)
+{
+    c->n_malformed++;
+    if (c->n_reports >= CATALOG_MAX_REPORTED)
+        return;
+    char *out = c->reports[c->n_reports++];
+    int n = snprintf(out, sizeof c->reports[0], "line %llu: ", (unsigned long long)line);
+    if (n < 0 || (size_t)n >= sizeof c->reports[0])
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(out + n, sizeof c->reports[0] - (size_t)n, fmt, ap);
+    va_end(ap);
+}
+
+static uint64_t hash_text(const char *text)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++)
+        h = (h ^ *p) * 0x100000001b3ull;
+    return h;
+}
+
+/* Finds an id among the loaded tracks; returns its slot (free or holding that id). */
+static size_t id_slot(const struct loader *l, const char *id)
+{
+    size_t mask = l->storage->id_cap - 1;
+    for (size_t i = hash_text(id) & mask;; i = (i + 1) & mask) {
+        uint32_t held = l->storage->id_slots[i];
+        if (held == 0 || strcmp(l->catalog->tracks[held - 1].id, id) == 0)
+            return i;
+    }
+}
+
+static bool id_index_grow(struct loader *l)
+{
+    struct storage *s = l->storage;
+    size_t cap = s->id_cap ? s->id_cap * 2 : 1024;
+    uint32_t *old = s->id_slots;
+    size_t old_cap = s->id_cap;
+    s->id_slots = calloc(cap, sizeof *s->id_slots);
+    if (!s->id_slots) {
+        s->id_slots = old;
+        return false;
+    }
+    s->id_cap = cap;
+    for (size_t i = 0; i < old_cap; i++)
+        if (old[i])
+            s->id_slots[id_slot(l, l->catalog->tracks[old[i] - 1].id)] = old[i];
+    free(old);
+    return true;
+}
+
+static const char *text_field(const struct loader *l, const struct csv_record *rec, int column,
+                              size_t *len)
+{
+    int index = l->layout.index[column];
+    if (index < 0 || (size_t)index >= rec->n_fields) {
+        *len = 0;
+        return "";
+    }
+    const char *text = rec->field[index];
+    *len = strlen(text);
+    trim(&text, len);
+    if (l->layout.schema->na_is_empty && *len == 2 && memcmp(text, "NA", 2) == 0)
+        *len = 0;
+    return text;
+}
+
+/* Parses one record into a track; returns 1 added, 0 skipped (malformed or repeated id),
+ * -1 out of memory. */
+static int add_record(struct loader *l, const struct csv_record *rec)
+{
+    struct catalog *c = l->catalog;
+    const struct schema *schema = l->layout.schema;
+    struct catalog_track t = {.popularity = 255, .line = rec->line};
+    const char *artist_text[CATALOG_MAX_ARTISTS];
+    size_t artist_len[CATALOG_MAX_ARTISTS];
+    char list_text[CATALOG_MAX_TEXT * 4];
+    uint32_t n_artists = 0;
+    const char *id = NULL;
+    size_t id_len = 0;
+
+    if (rec->n_fields != l->layout.n_header) {
+        report(c, rec->line, "%zu fields, the header has %zu", rec->n_fields, l->layout.n_header);
+        return 0;
+    }
+    for (int col = 0; col < MAX_COLUMNS && schema->columns[col].name; col++) {
+        const char *name = schema->columns[col].name;
+        int role = schema->columns[col].role;
+        size_t len;
+        const char *text = text_field(l, rec, col, &len);
+        if (role >= R_FEATURE) {
+            enum model_feature f = (enum model_feature)(role - R_FEATURE);
+            double v;
+            char number[64];
+            if (len >= sizeof number) {
+                report(c, rec->line, "%s is longer than %zu bytes", name, sizeof number - 1);
+                return 0;
+            }
+            memcpy(number, text, len);
+            number[len] = '\0';
+            if (!parse_number(number, &v) || v < RANGE[f].min || v > RANGE[f].max) {
+                report(c, rec->line, "%s '%.40s' is not a number in %g..%g", name, number,
+                       RANGE[f].min, RANGE[f].max);
+                return 0;
+            }
+            if (f == FEAT_KEY && v < 0)
+                continue; /* -1: no key detected */
+            t.value[f] = v;
+            t.present |= 1u << f;
+            continue;
+        }
+        if (len > CATALOG_MAX_TEXT && role != R_IGNORE) {
+            report(c, rec->line, "%s is longer than %u bytes", name, CATALOG_MAX_TEXT);
+            return 0;
+        }
+        switch (role) {
+        case R_ID:
+        case R_URI:
+            if (role == R_URI) {
+                static const char PREFIX[] = "spotify:track:";
+                if (len < sizeof PREFIX || memcmp(text, PREFIX, sizeof PREFIX - 1) != 0) {
+                    report(c, rec->line, "uri '%.60s' is not spotify:track:<id>", text);
+                    return 0;
+                }
+                text += sizeof PREFIX - 1;
+                len -= sizeof PREFIX - 1;
+            }
+            if (!valid_id(text, len)) {
+                report(c, rec->line, "%s '%.40s' is not 1..%u letters and digits", name, text,
+                       CATALOG_MAX_ID);
+                return 0;
+            }
+            id = text;
+            id_len = len;
+            break;
+        case R_NAME:
+            t.name = arena_strdup(l->storage, text, len);
+            if (!t.name)
+                return -1;
+            break;
+        case R_GENRE:
+            t.genre = arena_strdup(l->storage, text, len);
+            if (!t.genre)
+                return -1;
+            break;
+        case R_ISRC:
+            t.isrc = arena_strdup(l->storage, text, len);
+            if (!t.isrc)
+                return -1;
+            break;
+        case R_RELEASE_DATE:
+            if (len >= 4 && isdigit((unsigned char)text[0]) && isdigit((unsigned char)text[1]) &&
+                isdigit((unsigned char)text[2]) && isdigit((unsigned char)text[3])) {
+                int year = (text[0] - '0') * 1000 + (text[1] - '0') * 100 + (text[2] - '0') * 10 +
+                           (text[3] - '0');
+                if (year >= RANGE[FEAT_YEAR].min && year <= RANGE[FEAT_YEAR].max) {
+                    t.value[FEAT_YEAR] = year;
+                    t.present |= 1u << FEAT_YEAR;
+                }
+            }
+            break;
+        case R_ARTIST:
+            if (len) {
+                artist_text[0] = text;
+                artist_len[0] = len;
+                n_artists = 1;
+            }
+            break;
+        case R_ARTISTS_SEMI:
+            while (len) {
+                const char *semi = memchr(text, ';', len);
+                size_t part = semi ? (size_t)(semi - text) : len;
+                const char *a = text;
+                size_t alen = part;
+                trim(&a, &alen);
+                if (alen) {
+                    if (n_artists >= CATALOG_MAX_ARTISTS) {
+                        report(c, rec->line, "artists: more than %u", CATALOG_MAX_ARTISTS);
+                        return 0;
+                    }
+                    artist_text[n_artists] = a;
+                    artist_len[n_artists++] = alen;
+                }
+                if (!semi)
+                    break;
+                text += part + 1;
+                len -= part + 1;
+            }
+            break;
+        case R_ARTISTS_LIST: {
+            char literal[CATALOG_MAX_TEXT + 1];
+            memcpy(literal, text, len);
+            literal[len] = '\0';
+            if (len && text[0] != '[') {
+                artist_text[0] = text; /* a plain name where a list was expected */
+                artist_len[0] = len;
+                n_artists = 1;
+                break;
+            }
+            int n = catalog_parse_list(literal, artist_text, CATALOG_MAX_ARTISTS, list_text,
+                                       sizeof list_text);
+            if (n < 0) {
+                report(c, rec->line, "artists '%.60s' is not a list of at most %u quoted names",
+                       literal, CATALOG_MAX_ARTISTS);
+                return 0;
+            }
+            n_artists = 0;
+            for (int i = 0; i < n; i++) {
+                size_t alen = strlen(artist_text[i]);
+                const char *a = artist_text[i];
+                trim(&a, &alen);
+                if (alen) {
+                    artist_text[n_artists] = a;
+                    artist_len[n_artists++] = alen;
+                }
+            }
+            break;
+        }
+        default:
+            break;
+        }
+    }
+    if (!id) {
+        report(c, rec->line, "no track id");
+        return 0;
+    }
+
+    /* A repeated id keeps its first row. */
+    if ((uint64_t)(c->n_tracks + 1) * 2 > l->storage->id_cap && !id_index_grow(l))
+        return -1;
+    char id_copy[CATALOG_MAX_ID + 1];
+    memcpy(id_copy, id, id_len);
+    id_copy[id_len] = '\0';
+    size_t slot = id_slot(l, id_copy);
+    if (l->storage->id_slots[slot] != 0) {
+        c->n_repeated_ids++;
+        return 0;
+    }
+    if (c->n_tracks >= CATALOG_MAX_ROWS)
+        return -2;
+
+    t.id = arena_strdup(l->storage, id_copy, id_len);
+    if (!t.name)
+        t.name = "";
+    if (!t.genre)
+        t.genre = "";
+    if (!t.isrc)
+        t.isrc = "";
+    t.artists = arena_alloc(l->storage, (n_artists ? n_artists : 1) * sizeof *t.artists);
+    if (!t.id || !t.artists)
+        return -1;
+    for (uint32_t i = 0; i < n_artists; i++) {
+        t.artists[i] = arena_strdup(l->storage, artist_text[i], artist_len[i]);
+        if (!t.artists[i])
+            return -1;
+    }
+    t.n_artists = n_artists;
+    if (t.present & (1u << FEAT_YEAR))
+        t.year = (uint16_t)t.value[FEAT_YEAR];
+    if (t.present & (1u << FEAT_POPULARITY))
+        t.popularity = (uint8_t)lround(t.value[FEAT_POPULARITY]);
+    if (t.present & (1u << FEAT_DURATION_MS))
+        t.duration_ms = (uint32_t)lround(t.value[FEAT_DURATION_MS]);
+
+    if (c->n_tracks == l->cap_tracks) {
+        uint32_t cap = l->cap_tracks ? l->cap_tracks * 2 : 4096;
+        struct catalog_track *grown = realloc(c->tracks, cap * sizeof *grown);
+        if (!grown)
+            return -1;
+        c->tracks = grown;
+        l->cap_tracks = cap;
+    }
+    t.canonical = c->n_tracks;
+    c->tracks[c->n_tracks] = t;
+    l->storage->id_slots[slot] = ++c->n_tracks;
+    return 1;
+}
+
+static enum catalog_status load(struct csv_reader *reader, const char *name, struct catalog **out,
+                                char *err, size_t err_len)
+{
+    enum catalog_status status = CATALOG_ERR_NOMEM;
+    struct catalog *c = calloc(1, sizeof *c);
+    struct storage *s = calloc(1, sizeof *s);
+    struct loader l = {.catalog = c, .storage = s};
+    struct csv_record rec;
+    char why[256];
+    if (!c || !s) {
+        free(s);
+        s = NULL;
+        say(err, err_len, "%s: out of memory", name);
+        goto done;
+    }
+    c->storage = s;
+
+    /* The header: the first record that parses. */
+    enum csv_status cs = csv_next(reader, &rec, why, sizeof why);
+    if (cs != CSV_OK) {
+        status = cs == CSV_END ? CATALOG_ERR_EMPTY : CATALOG_ERR_IO;
+        say(err, err_len, "%s: %s", name, cs == CSV_END ? "empty file, no header" : why);
+        goto done;
+    }
+    if (!detect_schema(&rec, &l.layout, why, sizeof why)) {
+        status = CATALOG_ERR_SCHEMA;
+        say(err, err_len, "%s: %s", name, why);
+        goto done;
+    }
+    c->schema = l.layout.schema->name;
+    for (int col = 0; col < MAX_COLUMNS && l.layout.schema->columns[col].name; col++) {
+        int role = l.layout.schema->columns[col].role;
+        if (l.layout.index[col] < 0)
+            continue;
+        if (role >= R_FEATURE)
+            c->available |= 1u << (role - R_FEATURE);
+        if (role == R_RELEASE_DATE)
+            c->available |= 1u << FEAT_YEAR;
+    }
+
+    for (;;) {
+        cs = csv_next(reader, &rec, why, sizeof why);
+        if (cs == CSV_END)
+            break;
+        if (cs == CSV_ERR_IO || cs == CSV_ERR_NOMEM) {
+            status = cs == CSV_ERR_IO ? CATALOG_ERR_IO : CATALOG_ERR_NOMEM;
+            say(err, err_len, "%s: %s", name, why);
+            goto done;
+        }
+        c->n_records++;
+        if (cs != CSV_OK) {
+            report(c, rec.line, "%s", strchr(why, ':') ? strchr(why, ':') + 2 : why);
+            continue;
+        }
+        int added = add_record(&l, &rec);
+        if (added == -1) {
+            say(err, err_len, "%s: out of memory at line %llu", name, (unsigned long long)rec.line);
+            goto done;
+        }
+        if (added == -2) {
+            status = CATALOG_ERR_LIMIT;
+            say(err, err_len, "%s: more than %u tracks (line %llu)", name, CATALOG_MAX_ROWS,
+                (unsigned long long)rec.line);
+            goto done;
+        }
+    }
+    if (c->n_tracks == 0) {
+        status = CATALOG_ERR_EMPTY;
+        say(err, err_len, "%s: no well-formed rows (%llu read, %u malformed%s%s)", name,
+            (unsigned long long)c->n_records, c->n_malformed, c->n_reports ? "; first: " : "",
+            c->n_reports ? c->reports[0] : "");
+        goto done;
+    }
+    free(s->id_slots);
+    s->id_slots = NULL;
+    *out = c;
+    c = NULL;
+    status = CATALOG_OK;
+done:
+    catalog_free(c);
+    return status;
+}
+
+enum catalog_status catalog_load(const char *path, struct catalog **out, char *err, size_t err_len)
+{
+    struct csv_reader *reader = NULL;
+    if (csv_open_file(path, NULL, &reader, err, err_len) != CSV_OK)
+        return CATALOG_ERR_IO;
+    enum catalog_status status = load(reader, path, out, err, err_len);
+    csv_close(reader);
+    return status;
+}
+
+enum catalog_status catalog_load_memory(const void *bytes, size_t len, const char *name,
+                                        struct catalog **out, char *err, size_t err_len)
+{
+    struct csv_reader *reader = NULL;
+    if (csv_open_memory(bytes, len, NULL, &reader) != CSV_OK) {
+        say(err, err_len, "%s: out of memory", name);
+        return CATALOG_ERR_NOMEM;
+    }
+    enum catalog_status status = load(reader, name, out, err, err_len);
+    csv_close(reader);
+    return status;
+}
+
+void catalog_free(struct catalog *c)
+{
+    if (!c)
+        return;
+    struct storage *s = c->storage;
+    if (s) {
+        while (s->blocks) {
+            struct arena_block *next = s->blocks->next;
+            free(s->blocks);
+            s->blocks = next;
+        }
+        free(s->id_slots);
+        free(s);
+    }
+    free(c->tracks);
+    free(c);
+}
+
+/* ---- duplicate releases ------------------------------------------------------------------ */
+
+int catalog_collapse(struct catalog *c, uint32_t tolerance_ms)
+{
+    int result = -1;
+    size_t cap = 16;
+    while (cap < (size_t)c->n_tracks * 2)
+        cap *= 2;
+    uint32_t *head = calloc(cap, sizeof *head); /* key -> first canonical + 1 */
+    uint32_t *next = malloc((c->n_tracks ? c->n_tracks : 1) * sizeof *next);
+    char **keys = calloc(c->n_tracks ? c->n_tracks : 1, sizeof *keys);
+    if (!head || !next || !keys)
+        goto done;
+    uint32_t collapsed = 0;
+    uint32_t *canonical = malloc((c->n_tracks ? c->n_tracks : 1) * sizeof *canonical);
+    if (!canonical)
+        goto done;
+    for (uint32_t i = 0; i < c->n_tracks; i++) {
+        struct catalog_track *t = &c->tracks[i];
+        canonical[i] = i;
+        next[i] = UINT32_MAX;
+        char key[1024];
+        size_t n = model_normalize(t->name, true, key, sizeof key / 2);
+        if (n == 0)
+            continue;
+        key[n++] = '\x1f';
+        model_normalize(t->n_artists ? t->artists[0] : "", false, key + n, sizeof key - n);
+        keys[i] = strdup(key);
+        if (!keys[i]) {
+            free(canonical);
+            goto done;
+        }
+        size_t mask = cap - 1;
+        size_t slot = hash_text(key) & mask;
+        while (head[slot] && strcmp(keys[head[slot] - 1], key) != 0)
+            slot = (slot + 1) & mask;
+        if (!head[slot]) {
+            head[slot] = i + 1;
+            continue;
+        }
+        uint32_t last = UINT32_MAX;
+        for (uint32_t j = head[slot] - 1; j != UINT32_MAX; j = next[j]) {
+            uint32_t a = c->tracks[j].duration_ms, b = t->duration_ms;
+            uint32_t gap = a > b ? a - b : b - a;
+            if (a == 0 || b == 0 || gap <= tolerance_ms) {
+                canonical[i] = j;
+                collapsed++;
+                break;
+            }
+            last = j;
+        }
+        if (canonical[i] == i && last != UINT32_MAX)
+            next[last] = i;
+    }
+    for (uint32_t i = 0; i < c->n_tracks; i++)
+        c->tracks[i].canonical = canonical[i];
+    c->n_collapsed = collapsed;
+    free(canonical);
+    result = 0;
+done:
+    if (keys)
+        for (uint32_t i = 0; i < c->n_tracks; i++)
+            free(keys[i]);
+    free(keys);
+    free(next);
+    free(head);
+    return result;
+}
