@@ -177,8 +177,12 @@ static enum mix_status take_reply(const Mixtape__Reco__RecommendReply *reply,
 
 enum mix_status mix_run(struct rpc_client *rpc, uint32_t timeout_ms,
                         const struct saved_library *lib, const struct mix_params *p,
-                        struct mix_result *out, char *err, size_t err_len)
+                        struct mix_result *out, struct mix_call *call, char *err, size_t err_len)
 {
+    struct mix_call ignored;
+    if (!call)
+        call = &ignored;
+    *call = (struct mix_call){.code = RPC_OK, .called = false};
     uint8_t *request = NULL, *reply_bytes = NULL;
     size_t request_len = 0, reply_len = 0;
     char *message = NULL;
@@ -194,6 +198,7 @@ enum mix_status mix_run(struct rpc_client *rpc, uint32_t timeout_ms,
     enum rpc_code code = rpc_call(rpc, "Recommend", request, request_len, timeout_ms, &reply_bytes,
                                   &reply_len, &message, &request_id);
     uint32_t took = elapsed_ms(&start);
+    *call = (struct mix_call){.code = code, .seconds = took / 1000.0, .called = true};
     log_info("reco_call", "method=Recommend request_id=%llu code=%s ms=%u saved=%zu",
              (unsigned long long)request_id, rpc_code_name(code), took, lib->count);
     switch (code) {

@@ -5,6 +5,7 @@
 #define MIXTAPE_AUTH_MIX_H
 
 #include <cjson/cJSON.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -65,12 +66,19 @@ struct mix_result {
 enum mix_status mix_build_request(const struct saved_library *lib, const struct mix_params *p,
                                   uint8_t **out, size_t *len);
 
+/* How the Recommend call went, for metrics. */
+struct mix_call {
+    enum rpc_code code;
+    double seconds;
+    bool called; /* false when no call was made (empty library) */
+};
+
 /* Builds the request, calls "Recommend" within timeout_ms and fills *out (caller frees with
- * mix_result_free). On failure err holds a message for the user. Blocks; thread-safe (the
- * RPC client is). */
+ * mix_result_free). On failure err holds a message for the user. *call (may be NULL) is
+ * always written. Blocks; thread-safe (the RPC client is). */
 enum mix_status mix_run(struct rpc_client *rpc, uint32_t timeout_ms,
                         const struct saved_library *lib, const struct mix_params *p,
-                        struct mix_result *out, char *err, size_t err_len);
+                        struct mix_result *out, struct mix_call *call, char *err, size_t err_len);
 
 void mix_result_free(struct mix_result *result);
 

@@ -1,0 +1,122 @@
+/* auth-service: the mixtape web front. Reads the options, starts CivetWeb with the routes,
+ * prints `ready addr=http://HOST:PORT`, and stops cleanly on SIGTERM or SIGINT (CivetWeb
+ * finishes the requests in flight before mg_stop returns). */
+#include <civetweb.h>
+#include <curl/curl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "log.h"
+#include "routes.h"
+#include "rpc.h"
+
+/* CivetWeb's own messages may quote a request line, and a request line may hold a sign-in
+ * code: keep only the text before any '?'. */
+static int on_civetweb_log(const struct mg_connection *conn, const char *message)
+{
+    (void)conn;
+    char safe[256];
+    snprintf(safe, sizeof safe, "%s", message);
+    safe[strcspn(safe, "?\r\n\"")] = '\0';
+    log_warn("civetweb", "message=\"%s\"", safe);
+    return 1;
+}
+
+int main(int argc, char **argv)
+{
+    struct auth_config cfg;
+    char err[768] = "";
+    enum config_status cs = config_load(&cfg, argc, argv, err, sizeof err);
+    if (cs == CONFIG_HELP)
+        return 0;
+    if (cs != CONFIG_OK) {
+        fprintf(stderr, "auth-service: %s\n", err);
+        log_error("config_invalid", "reason=\"%s\"", err);
+        return 2;
+    }
+    if (cfg.keys_ephemeral)
+        log_warn("session_keys_ephemeral",
+                 "note=\"SESSION_KEYS unset: a random key was made; sessions end on restart and "
+                 "are not shared between fronts\"");
+
+    /* Block the stop signals in every thread; main waits for them with sigwait. */
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        log_error("startup_failed", "reason=\"curl_global_init failed\"");
+        return 1;
+    }
+    int exit_code = 1;
+    struct rpc_client *rpc = NULL;
+    struct mg_context *ctx = NULL;
+    if (rpc_client_open(&rpc, cfg.reco_endpoints, err, sizeof err) != RPC_OK) {
+        fprintf(stderr, "auth-service: RECO_ENDPOINTS: %s\n", err);
+        log_error("config_invalid", "option=RECO_ENDPOINTS reason=\"%s\"", err);
+        exit_code = 2;
+        goto done;
+    }
+    static struct app app;
+    routes_init(&app, &cfg, rpc);
+
+    mg_init_library(0);
+    char threads[16];
+    snprintf(threads, sizeof threads, "%lld", cfg.threads);
+    const char *options[] = {"listening_ports",
+                             cfg.listen,
+                             "num_threads",
+                             threads,
+                             "enable_keep_alive",
+                             "yes",
+                             "keep_alive_timeout_ms",
+                             "5000",
+                             "request_timeout_ms",
+                             "60000",
+                             NULL};
+    struct mg_callbacks callbacks;
+    memset(&callbacks, 0, sizeof callbacks);
+    callbacks.log_message = on_civetweb_log;
+    ctx = mg_start(&callbacks, NULL, options);
+    if (!ctx) {
+        fprintf(stderr, "auth-service: cannot listen on %s (LISTEN)\n", cfg.listen);
+        log_error("startup_failed", "reason=\"cannot listen\" listen=%s", cfg.listen);
+        goto done;
+    }
+    routes_register(ctx, &app);
+    struct mg_server_port ports[4];
+    int n_ports = mg_get_server_ports(ctx, 4, ports);
+    if (n_ports < 1) {
+        log_error("startup_failed", "reason=\"no listening port\"");
+        goto done;
+    }
+    config_set_bound_port(&cfg, ports[0].port);
+    const char *host = strcmp(cfg.listen_host, "0.0.0.0") == 0 ? "127.0.0.1" : cfg.listen_host;
+    log_info("started",
+             "listen=%s:%d public=%s redirect_uri=%s accounts=%s api=%s reco=%s threads=%lld", host,
+             ports[0].port, cfg.public_origin, cfg.redirect_uri, cfg.accounts_base, cfg.api_base,
+             cfg.reco_endpoints, cfg.threads);
+    printf("ready addr=http://%s:%d redirect_uri=%s\n", host, ports[0].port, cfg.redirect_uri);
+    fflush(stdout);
+
+    int signal_number = 0;
+    sigwait(&stop_signals, &signal_number);
+    log_info("stopping", "signal=%d", signal_number);
+    exit_code = 0;
+done:
+    if (ctx)
+        mg_stop(ctx);
+    rpc_client_close(rpc);
+    curl_global_cleanup();
+    mg_exit_library();
+    if (exit_code == 0)
+        log_info("stopped", "outcome=clean");
+    return exit_code;
+}
