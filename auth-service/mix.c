@@ -199,7 +199,7 @@ enum mix_status mix_run(struct rpc_client *rpc, uint32_t timeout_ms,
                                   &reply_len, &message, &request_id);
     uint32_t took = elapsed_ms(&start);
     *call = (struct mix_call){.code = code, .seconds = took / 1000.0, .called = true};
-    log_info("reco_call", "method=Recommend request_id=%llu code=%s ms=%u saved=%zu",
+    log_info("reco_call", "method=Recommend request_id=%llu rpc_code=%s ms=%u saved=%zu",
              (unsigned long long)request_id, rpc_code_name(code), took, lib->count);
     switch (code) {
     case RPC_OK:
