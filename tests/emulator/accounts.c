@@ -161,10 +161,9 @@ static int check_authorize(struct emu_server *server, struct mg_connection *conn
 {
     if (strcmp(request->client_id, server->client_id) != 0)
         return send_page(conn, 400, "Error", "INVALID_CLIENT: Invalid client");
-    bool registered = false;
-    for (size_t i = 0; i < server->n_redirect_uris; i++)
-        registered = registered || strcmp(server->redirect_uris[i], request->redirect_uri) == 0;
-    if (!registered)
+    struct emu_config config;
+    emu_state_get_config(&server->state, &config);
+    if (!emu_config_redirect_registered(&config, request->redirect_uri))
         return send_page(conn, 400, "Error", "INVALID_CLIENT: Invalid redirect URI");
     if (strcmp(request->response_type, "code") != 0) {
         const char *pairs[] = {"error", "unsupported_response_type", NULL};

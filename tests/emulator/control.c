@@ -23,6 +23,9 @@ static cJSON *config_json(const struct emu_config *config)
     cJSON_AddBoolToObject(object, "quota_exceeded", config->quota_exceeded);
     cJSON_AddBoolToObject(object, "legacy_audio_features", config->legacy_audio_features);
     cJSON_AddBoolToObject(object, "foreign_next", config->foreign_next);
+    cJSON *uris = cJSON_AddArrayToObject(object, "redirect_uris");
+    for (size_t i = 0; i < config->n_redirect_uris; i++)
+        cJSON_AddItemToArray(uris, cJSON_CreateString(config->redirect_uris[i]));
     return object;
 }
 
@@ -53,7 +56,17 @@ static const char *apply(struct emu_config *config, const cJSON *item)
         {"legacy_audio_features", 0, 1, offsetof(struct emu_config, legacy_audio_features), 2},
         {"foreign_next", 0, 1, offsetof(struct emu_config, foreign_next), 2},
     };
-    static char message[160];
+    static _Thread_local char message[480];
+    if (strcmp(item->string, "redirect_uris") == 0) {
+        char problem[400];
+        if (!cJSON_IsString(item))
+            return "a comma-separated string of URIs";
+        if (emu_config_set_redirect_uris(config, item->valuestring, problem, sizeof problem) != 0) {
+            snprintf(message, sizeof message, "%s", problem);
+            return message;
+        }
+        return NULL;
+    }
     for (size_t k = 0; k < sizeof KEYS / sizeof KEYS[0]; k++) {
         if (strcmp(item->string, KEYS[k].key) != 0)
             continue;
@@ -78,7 +91,7 @@ static const char *apply(struct emu_config *config, const cJSON *item)
         return NULL;
     }
     return "unknown key (known: rate_429, rate_5xx, latency_ms, token_lifetime, code_lifetime, "
-           "retry_after, quota_exceeded, legacy_audio_features, foreign_next)";
+           "retry_after, quota_exceeded, legacy_audio_features, foreign_next, redirect_uris)";
 }
 
 static int config_request(struct emu_server *server, struct mg_connection *conn, bool post)
@@ -105,7 +118,7 @@ static int config_request(struct emu_server *server, struct mg_connection *conn,
     {
         const char *problem = apply(&config, item);
         if (problem) {
-            char message[320];
+            char message[600];
             snprintf(message, sizeof message, "%.64s: %s", item->string, problem);
             status = control_error(conn, 400, message);
             goto done;

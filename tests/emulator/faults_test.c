@@ -151,6 +151,8 @@ static void test_config_validation(void **state)
         {"{\"token_lifetime\":2.5}", "token_lifetime"},
         {"{\"quota_exceeded\":1}", "quota_exceeded"},
         {"{\"teleport\":true}", "teleport"},
+        {"{\"redirect_uris\":\"http://localhost:7/callback\"}", "localhost"},
+        {"{\"redirect_uris\":\"\"}", "at least one"},
         {"[1,2]", "JSON object"},
         {"{", "JSON object"},
     };
@@ -164,6 +166,19 @@ static void test_config_validation(void **state)
     assert_int_equal(emu_request("GET", base, "/_emu/config", NULL, NULL, &answer), 0);
     assert_non_null(strstr(answer.body, "\"rate_429\":0,"));
     assert_non_null(strstr(answer.body, "\"token_lifetime\":3600"));
+    emu_response_free(&answer);
+    /* Registering another redirect URI at run time (as in the dashboard) lets it through. */
+    const char *path = "/authorize?client_id=" EMU_CLIENT_ID
+                       "&response_type=code&redirect_uri=http%3A%2F%2F127.0.0.1%3A7%2Fcb";
+    assert_int_equal(emu_request("GET", base, path, NULL, NULL, &answer), 0);
+    assert_int_equal(answer.status, 400);
+    emu_response_free(&answer);
+    assert_int_equal(configure("{\"redirect_uris\":\"" EMU_CLIENT_REDIRECT_URI
+                               ",http://127.0.0.1:7/cb\"}",
+                               NULL, 0),
+                     200);
+    assert_int_equal(emu_request("GET", base, path, NULL, NULL, &answer), 0);
+    assert_int_equal(answer.status, 200);
     emu_response_free(&answer);
 }
 

@@ -20,42 +20,6 @@ static void on_signal(int signal_number)
     stopping = 1;
 }
 
-/* Splits the comma-separated redirect URIs into server->redirect_uris, refusing what Spotify's
- * dashboard refuses. Returns 0, or -1 after printing why. */
-static int set_redirect_uris(struct emu_server *server, const char *list)
-{
-    const char *p = list;
-    while (*p) {
-        size_t len = strcspn(p, ",");
-        if (len == 0 || len >= EMU_URI_MAX || server->n_redirect_uris == EMU_MAX_REDIRECT_URIS) {
-            fprintf(stderr, "option --redirect-uri: at most %d URIs of at most %d bytes each\n",
-                    EMU_MAX_REDIRECT_URIS, EMU_URI_MAX - 1);
-            return -1;
-        }
-        char *uri = server->redirect_uris[server->n_redirect_uris++];
-        memcpy(uri, p, len);
-        uri[len] = '\0';
-        bool loopback =
-            strncmp(uri, "http://127.0.0.1", 16) == 0 || strncmp(uri, "http://[::1]", 12) == 0;
-        if (strncmp(uri, "https://", 8) != 0 && !loopback) {
-            fprintf(stderr,
-                    "option --redirect-uri: '%s' is refused, as Spotify refuses it: use https:// "
-                    "or plain http:// on a loopback literal such as "
-                    "http://127.0.0.1:8080/callback (not localhost)\n",
-                    uri);
-            return -1;
-        }
-        p += len;
-        if (*p == ',')
-            p++;
-    }
-    if (server->n_redirect_uris == 0) {
-        fprintf(stderr, "option --redirect-uri is required\n");
-        return -1;
-    }
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
     const char *listen = NULL, *catalog_path = NULL, *client_id = NULL, *client_secret = NULL;
@@ -128,14 +92,6 @@ int main(int argc, char **argv)
     static struct emu_server server;
     server.client_id = client_id;
     server.client_secret = client_secret && client_secret[0] ? client_secret : NULL;
-    if (set_redirect_uris(&server, redirect_uris) != 0)
-        return 2;
-    enum emu_catalog_status loaded = emu_catalog_load(catalog_path, &server.catalog);
-    if (loaded != EMU_CATALOG_OK) {
-        fprintf(stderr, "spotify-emu: %s: %s\n", catalog_path, emu_catalog_strerror(loaded));
-        return 1;
-    }
-    emu_library_build(&server.catalog, (size_t)library_size, (uint64_t)seed, &server.library);
     struct emu_config config = {
         .rate_429 = rate_429,
         .rate_5xx = rate_5xx,
@@ -146,6 +102,17 @@ int main(int argc, char **argv)
         .quota_exceeded = quota_exceeded,
         .legacy_audio_features = legacy_audio_features,
     };
+    char problem[400];
+    if (emu_config_set_redirect_uris(&config, redirect_uris, problem, sizeof problem) != 0) {
+        fprintf(stderr, "option --redirect-uri: %s\n", problem);
+        return 2;
+    }
+    enum emu_catalog_status loaded = emu_catalog_load(catalog_path, &server.catalog);
+    if (loaded != EMU_CATALOG_OK) {
+        fprintf(stderr, "spotify-emu: %s: %s\n", catalog_path, emu_catalog_strerror(loaded));
+        return 1;
+    }
+    emu_library_build(&server.catalog, (size_t)library_size, (uint64_t)seed, &server.library);
     emu_state_init(&server.state, &config, (uint64_t)seed);
 
     struct sigaction action;

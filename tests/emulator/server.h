@@ -15,9 +15,8 @@
 #include "library.h"
 #include "state.h"
 
-#define EMU_MAX_REDIRECT_URIS 8
-#define EMU_FORM_LIMIT        8192  /* bytes of a form body (/authorize, /api/token) */
-#define EMU_JSON_LIMIT        65536 /* bytes of a JSON body (Web API, control API) */
+#define EMU_FORM_LIMIT 8192  /* bytes of a form body (/authorize, /api/token) */
+#define EMU_JSON_LIMIT 65536 /* bytes of a JSON body (Web API, control API) */
 
 struct emu_server {
     struct emu_catalog catalog;
@@ -25,9 +24,7 @@ struct emu_server {
     struct emu_state state;
     const char *client_id;
     const char *client_secret; /* NULL: the app has no secret (PKCE only) */
-    char redirect_uris[EMU_MAX_REDIRECT_URIS][EMU_URI_MAX];
-    size_t n_redirect_uris;
-    char base_url[96]; /* "http://127.0.0.1:PORT", known once listening */
+    char base_url[96];         /* "http://127.0.0.1:PORT", known once listening */
 };
 
 /* The CivetWeb request handler for every path; cbdata is the struct emu_server. Returns the

@@ -107,6 +107,51 @@ static void new_secret(const char *prefix, char out[EMU_TOKEN_LEN + 1])
         }                                                                                          \
     } while (0)
 
+int emu_config_set_redirect_uris(struct emu_config *config, const char *list, char *err,
+                                 size_t err_len)
+{
+    char uris[EMU_MAX_REDIRECT_URIS][EMU_URI_MAX];
+    size_t n = 0;
+    for (const char *p = list; *p;) {
+        size_t len = strcspn(p, ",");
+        if (len == 0 || len >= EMU_URI_MAX || n == EMU_MAX_REDIRECT_URIS) {
+            snprintf(err, err_len, "at most %d URIs of 1..%d bytes each", EMU_MAX_REDIRECT_URIS,
+                     EMU_URI_MAX - 1);
+            return -1;
+        }
+        memcpy(uris[n], p, len);
+        uris[n][len] = '\0';
+        bool loopback = strncmp(uris[n], "http://127.0.0.1", 16) == 0 ||
+                        strncmp(uris[n], "http://[::1]", 12) == 0;
+        if (strncmp(uris[n], "https://", 8) != 0 && !loopback) {
+            snprintf(err, err_len,
+                     "'%.200s' is refused, as Spotify refuses it: use https:// or plain http:// on "
+                     "a loopback literal such as http://127.0.0.1:8080/callback (not localhost)",
+                     uris[n]);
+            return -1;
+        }
+        n++;
+        p += len;
+        if (*p == ',')
+            p++;
+    }
+    if (n == 0) {
+        snprintf(err, err_len, "at least one redirect URI is required");
+        return -1;
+    }
+    memcpy(config->redirect_uris, uris, sizeof uris);
+    config->n_redirect_uris = n;
+    return 0;
+}
+
+bool emu_config_redirect_registered(const struct emu_config *config, const char *uri)
+{
+    for (size_t i = 0; i < config->n_redirect_uris; i++)
+        if (strcmp(config->redirect_uris[i], uri) == 0)
+            return true;
+    return false;
+}
+
 void emu_state_init(struct emu_state *state, const struct emu_config *config, uint64_t seed)
 {
     memset(state, 0, sizeof *state);

@@ -15,12 +15,13 @@
 #include "catalog.h"
 #include "library.h"
 
-#define EMU_TOKEN_LEN     66    /* "BQ" or "AQ" + 64 base64url characters */
-#define EMU_SCOPE_MAX     512   /* longest scope string accepted at /authorize */
-#define EMU_URI_MAX       512   /* longest redirect URI or client id kept */
-#define EMU_PLAYLIST_MAX  10000 /* items a playlist may hold, as on Spotify */
-#define EMU_MAX_PLAYLISTS 100000
-#define EMU_MAX_TOKENS    200000
+#define EMU_TOKEN_LEN         66    /* "BQ" or "AQ" + 64 base64url characters */
+#define EMU_SCOPE_MAX         512   /* longest scope string accepted at /authorize */
+#define EMU_URI_MAX           512   /* longest redirect URI or client id kept */
+#define EMU_PLAYLIST_MAX      10000 /* items a playlist may hold, as on Spotify */
+#define EMU_MAX_PLAYLISTS     100000
+#define EMU_MAX_TOKENS        200000
+#define EMU_MAX_REDIRECT_URIS 8
 
 /* Faults and lifetimes, changeable at run time through /_emu/config. */
 struct emu_config {
@@ -33,7 +34,19 @@ struct emu_config {
     bool quota_exceeded;        /* every Web API call answers 429 with reason QUOTA_EXCEEDED */
     bool legacy_audio_features; /* /v1/audio-features answers instead of 403 */
     bool foreign_next;          /* paging `next` URLs point at another host (tests the check) */
+    char redirect_uris[EMU_MAX_REDIRECT_URIS][EMU_URI_MAX]; /* registered, matched exactly */
+    size_t n_redirect_uris;
 };
+
+/* Replaces config's registered redirect URIs with the comma-separated list, refusing what
+ * Spotify's dashboard refuses (anything but https:// or http:// on a loopback literal, so
+ * `localhost` too). Returns 0, or -1 with a message naming the rule in err; config is
+ * unchanged then. */
+int emu_config_set_redirect_uris(struct emu_config *config, const char *list, char *err,
+                                 size_t err_len);
+
+/* True if uri is one of config's registered redirect URIs. */
+bool emu_config_redirect_registered(const struct emu_config *config, const char *uri);
 
 enum emu_status {
     EMU_OK = 0,
