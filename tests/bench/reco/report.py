@@ -7,7 +7,7 @@ import sys
 
 
 def parse(path):
-    facts, rows = {}, []
+    facts, rows, server, profile = {}, [], {}, {}
     with open(path) as f:
         for line in f:
             parts = line.split()
@@ -16,13 +16,21 @@ def parse(path):
             if parts[0] == "fact":
                 key, _, value = line[5:].rstrip("\n").partition("=")
                 facts[key] = value
+            elif parts[0] == "profile":
+                kv = dict(p.partition("=")[::2] for p in parts[1:])
+                profile.setdefault((kv["catalog"], int(kv["saved"])), []).append(
+                    (kv["fn"], int(kv["ir_per_request"]), float(kv["share"])))
+            elif parts[0] == "server":
+                kv = dict(p.partition("=")[::2] for p in parts[1:])
+                server.setdefault((kv["catalog"], int(kv["saved"])), []).append(
+                    int(kv["us"]) / 1e3)
             elif parts[0] == "result":
                 row = {}
                 for kv in parts[1:]:
                     k, _, v = kv.partition("=")
                     row[k] = v
                 rows.append(row)
-    return facts, rows
+    return facts, rows, server, profile
 
 
 def find(rows, impl, catalog, saved=None, **extra):
@@ -36,6 +44,13 @@ def find(rows, impl, catalog, saved=None, **extra):
 
 def ms(r, key="p50_ms"):
     return float(r[key]) if r is not None else None
+
+
+def median(values):
+    if not values:
+        return None
+    s = sorted(values)
+    return s[(len(s) - 1) // 2]
 
 
 def fmt_ms(v):
@@ -66,7 +81,7 @@ def main():
     ap.add_argument("--synth-label", default="1.7M")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
-    facts, rows = parse(args.results)
+    facts, rows, server, profile = parse(args.results)
     catalogs = [c for c in (args.real_label, args.synth_label)
                 if find(rows, "reco_service", c) is not None]
     sizes = sorted({int(r["saved"]) for r in rows if r.get("impl") == "reco_service"})
@@ -97,9 +112,13 @@ def main():
       "catalog scaled and grouped offline.\n")
 
     w("## Latency (ms per request)\n")
-    w("| catalog | saved | reco-service p50 | p99 | mean | requests | notebook vectorised p50 "
-      "| notebook as written | faster than vectorised | faster than as written |")
-    w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    w("*Of which in the service*: the median of the service's own time per request (its "
+      "`event=request ... us=` log line: decode, recommend, encode); the rest of the "
+      "reco-service p50 is the RPC (NNG over TCP loopback, both ends) and the client.\n")
+    w("| catalog | saved | reco-service p50 | p99 | mean | requests | of which in the service "
+      "(p50) | notebook vectorised p50 | notebook as written | faster than vectorised "
+      "| faster than as written |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     ratios_vec, ratios_written = [], []
     for c in catalogs:
         for n in sizes:
@@ -117,7 +136,7 @@ def main():
                 f" ({wr['requests']} runs)")
             w(f"| {c} | {n:,} | {fmt_ms(ms(svc))} | {fmt_ms(ms(svc, 'p99_ms'))} | "
               f"{fmt_ms(ms(svc, 'mean_ms'))} | {svc['requests'] if svc else '–'} | "
-              f"{fmt_ms(ms(vec))} | {wr_text} | {fmt_x(rv)} | {fmt_x(rw)} |")
+              f"{fmt_ms(median(server.get((c, n))))} | {fmt_ms(ms(vec))} | {wr_text} | {fmt_x(rv)} | {fmt_x(rw)} |")
     w("")
 
     w("## Throughput at 200 saved tracks (client threads share one rpc_client)\n")
@@ -146,6 +165,20 @@ def main():
         w(f"| {c} | {model:,.1f} MiB | {idle:,.1f} MiB | {rss:,.1f} MiB | {hwm:,.1f} MiB | "
           f"{model + bar_mib:,.1f} MiB |")
     w("")
+
+    if profile:
+        w("## Where the time goes inside the service (callgrind)\n")
+        w("Instructions per Recommend request, inclusive, counted only inside the service's "
+          "request handler (`handle_method`: decode, recommend, encode), from "
+          "`tests/bench/reco/profile.sh` on the same model and saved list. Instruction counts "
+          "are not time, but they do not depend on the machine's load.\n")
+        for (c, n), fns in sorted(profile.items()):
+            w(f"**{c}, {n:,} saved**\n")
+            w("| function | instructions / request | share of the handler |")
+            w("|---|---:|---:|")
+            for fn, ir, share in fns:
+                w(f"| `{fn}` | {ir:,} | {share:.1%} |")
+            w("")
 
     w("## Against the targets\n")
     w("| target | measured | verdict |")

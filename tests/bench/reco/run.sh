@@ -8,19 +8,21 @@
 #   --build-dir DIR   Release build tree (default build/bench)
 #   --no-deps         skip deploy/deps.sh bench
 #   --fresh           rebuild the models and the synthetic catalog even if present
+#   --no-profile      skip the callgrind breakdown of a request (profile.sh)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../../.." && pwd)
 cd "$repo"
 
-quick=0 deps=1 fresh=0 build=build/bench
+quick=0 deps=1 fresh=0 profile=1 build=build/bench
 while [ $# -gt 0 ]; do
     case "$1" in
     --quick) quick=1 ;;
     --no-deps) deps=0 ;;
     --fresh) fresh=1 ;;
+    --no-profile) profile=0 ;;
     --build-dir) build=$2; shift ;;
-    -h | --help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
     shift
@@ -136,6 +138,22 @@ bench_catalog() {
     fact "rss_kb_$label" "$(rss_kb "$service_pid" VmRSS)"
     fact "hwm_kb_$label" "$(rss_kb "$service_pid" VmHWM)"
     stop_service
+    # The service's own time per request (its request log line), to split RPC from compute.
+    awk -v c="$label" '/event=request/ && /method=Recommend/ && /status=OK/ {
+        us = ""; s = ""
+        for (i = 1; i <= NF; i++) {
+            if ($i ~ /^us=/) us = substr($i, 4)
+            if ($i ~ /^saved=/) s = substr($i, 7)
+        }
+        if (us != "" && s != "") print "server catalog=" c " saved=" s " us=" us
+    }' "$work/service.log" >>"$results"
+    cp "$work/service.log" "$work/service_$label.log"
+
+    if [ $profile -eq 1 ]; then
+        log "$label: callgrind breakdown of a request at 1,000 and 10,000 saved"
+        "$here/profile.sh" "$bin" "$model" "$work/saved_${label}_1000.tsv" 10 "$label" >>"$results"
+        "$here/profile.sh" "$bin" "$model" "$work/saved_${label}_10000.tsv" 3 "$label" >>"$results"
+    fi
 
     log "$label: the notebook in Python on the same saved lists"
     "$python" "$here/notebook.py" --catalog "$catalog" --label "$label" "${saved_files[@]}" \
