@@ -189,7 +189,7 @@ static const struct {
     double min, max;
 } RANGE[FEAT_COUNT] = {
     [FEAT_VALENCE] = {0, 1},      [FEAT_YEAR] = {1000, 2100},   [FEAT_ACOUSTICNESS] = {0, 1},
-    [FEAT_POPULARITY] = {0, 100}, [FEAT_DANCEABILITY] = {0, 1}, [FEAT_DURATION_MS] = {1, 86400000},
+    [FEAT_POPULARITY] = {0, 100}, [FEAT_DANCEABILITY] = {0, 1}, [FEAT_DURATION_MS] = {0, 86400000},
     [FEAT_ENERGY] = {0, 1},       [FEAT_EXPLICIT] = {0, 1},     [FEAT_INSTRUMENTALNESS] = {0, 1},
     [FEAT_KEY] = {-1, 11},        [FEAT_LIVENESS] = {0, 1},     [FEAT_LOUDNESS] = {-100, 10},
     [FEAT_MODE] = {0, 1},         [FEAT_SPEECHINESS] = {0, 1},  [FEAT_TEMPO] = {0, 1000},
@@ -455,7 +455,7 @@ static int add_record(struct loader *l, const struct csv_record *rec)
     struct catalog_track t = {.popularity = 255, .line = rec->line};
     const char *artist_text[CATALOG_MAX_ARTISTS];
     size_t artist_len[CATALOG_MAX_ARTISTS];
-    char list_text[CATALOG_MAX_TEXT * 4];
+    char list_text[CATALOG_MAX_ARTISTS_TEXT + CATALOG_MAX_ARTISTS];
     uint32_t n_artists = 0;
     const char *id = NULL;
     size_t id_len = 0;
@@ -490,8 +490,10 @@ static int add_record(struct loader *l, const struct csv_record *rec)
             t.present |= 1u << f;
             continue;
         }
-        if (len > CATALOG_MAX_TEXT && role != R_IGNORE) {
-            report(c, rec->line, "%s is longer than %u bytes", name, CATALOG_MAX_TEXT);
+        bool artists = role == R_ARTISTS_LIST || role == R_ARTISTS_SEMI;
+        size_t limit = artists ? CATALOG_MAX_ARTISTS_TEXT : CATALOG_MAX_TEXT;
+        if (len > limit && role != R_IGNORE) {
+            report(c, rec->line, "%s is longer than %zu bytes", name, limit);
             return 0;
         }
         switch (role) {
@@ -569,7 +571,7 @@ static int add_record(struct loader *l, const struct csv_record *rec)
             }
             break;
         case R_ARTISTS_LIST: {
-            char literal[CATALOG_MAX_TEXT + 1];
+            char literal[CATALOG_MAX_ARTISTS_TEXT + 1];
             memcpy(literal, text, len);
             literal[len] = '\0';
             if (len && text[0] != '[') {

@@ -15,7 +15,8 @@
 #define CATALOG_MAX_ROWS             20000000u /* tracks in one catalog */
 #define CATALOG_MAX_ID               64u       /* bytes of a track id */
 #define CATALOG_MAX_TEXT             1024u     /* bytes of a title, artist, genre or ISRC */
-#define CATALOG_MAX_ARTISTS          32u       /* artists of one track */
+#define CATALOG_MAX_ARTISTS_TEXT     4096u     /* bytes of a whole artists field */
+#define CATALOG_MAX_ARTISTS          64u       /* artists of one track (a model keeps 32) */
 #define CATALOG_MAX_REPORTED         10u       /* malformed-row messages kept (all are counted) */
 #define CATALOG_DEFAULT_TOLERANCE_MS 10000u
 

@@ -596,18 +596,30 @@ enum kmeans_status kmeans_choose_k(const float *x, uint32_t n, uint32_t d, uint3
             k_max);
         return KMEANS_ERR_INVALID;
     }
-    /* An evenly spaced sample, so the choice is deterministic and cheap. */
+    /* A random sample drawn with the seed (a partial Fisher-Yates shuffle), so the choice is
+     * deterministic, cheap, and blind to any order in the catalog. */
     uint32_t m = n < sample_rows ? n : sample_rows;
     float *sample = malloc((size_t)m * d * sizeof *sample);
     double *inertia = calloc(k_max + 1, sizeof *inertia);
-    if (!sample || !inertia) {
+    uint32_t *pick = malloc((size_t)n * sizeof *pick);
+    if (!sample || !inertia || !pick) {
         say(reason, reason_len, "k-means: out of memory");
+        free(pick);
         goto done;
     }
+    uint64_t rng = o->seed ^ 0xa5a5a5a5a5a5a5a5ull;
+    for (uint32_t i = 0; i < n; i++)
+        pick[i] = i;
     for (uint32_t i = 0; i < m; i++) {
-        uint64_t from = (uint64_t)i * n / m;
-        memcpy(sample + (size_t)i * d, x + from * d, d * sizeof(float));
+        uint32_t j = i + (uint32_t)(next_uniform(&rng) * (n - i));
+        if (j >= n)
+            j = n - 1;
+        uint32_t swap = pick[i];
+        pick[i] = pick[j];
+        pick[j] = swap;
+        memcpy(sample + (size_t)i * d, x + (size_t)pick[i] * d, d * sizeof(float));
     }
+    free(pick);
     for (uint32_t k = k_min; k <= k_max; k++) {
         struct kmeans_options ko = *o;
         struct kmeans_result r = {0};

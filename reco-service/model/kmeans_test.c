@@ -1,0 +1,251 @@
+/* Tests of k-means: it recovers well-separated clusters, inertia never rises between Lloyd
+ * iterations, a seed gives bit-identical results on 1, 2 and 3 threads, degenerate data
+ * (fewer distinct points than k) is handled, bad input is refused, and --k auto finds the
+ * number of blobs. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "kmeans.h"
+
+static uint64_t rng_state;
+
+static double uniform(void)
+{
+    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return (double)((z ^ (z >> 31)) >> 11) / 9007199254740992.0;
+}
+
+static double normal(void)
+{
+    return sqrt(-2.0 * log(uniform() + 1e-300)) * cos(6.283185307179586 * uniform());
+}
+
+/* n points around `blobs` centres spaced 10 apart on a diagonal lattice, sd 0.5. */
+static float *make_blobs(uint32_t n, uint32_t d, uint32_t blobs, uint32_t *truth, float *centres)
+{
+    float *x = malloc((size_t)n * d * sizeof *x);
+    rng_state = 12345;
+    for (uint32_t b = 0; b < blobs; b++)
+        for (uint32_t j = 0; j < d; j++)
+            centres[b * d + j] = (float)(10.0 * ((b >> (j % 3)) & 1) + 7.0 * b * (j == 0));
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t b = i % blobs;
+        truth[i] = b;
+        for (uint32_t j = 0; j < d; j++)
+            x[(size_t)i * d + j] = centres[b * d + j] + (float)(0.5 * normal());
+    }
+    return x;
+}
+
+static void test_recovers_separated_clusters(void **state)
+{
+    (void)state;
+    static const struct {
+        uint32_t n, d, k, restarts;
+    } CASES[] = {{5000, 4, 5, 1}, {3000, 15, 8, 3}, {999, 2, 3, 2}};
+    for (size_t c = 0; c < sizeof CASES / sizeof CASES[0]; c++) {
+        uint32_t n = CASES[c].n, d = CASES[c].d, k = CASES[c].k;
+        uint32_t *truth = malloc(n * sizeof *truth);
+        float *centres = malloc((size_t)k * d * sizeof *centres);
+        float *x = make_blobs(n, d, k, truth, centres);
+        struct kmeans_options o = {.k = k, .restarts = CASES[c].restarts, .seed = 7};
+        struct kmeans_result r = {0};
+        char err[256];
+        assert_int_equal(kmeans_run(x, n, d, &o, &r, err, sizeof err), KMEANS_OK);
+        /* Each true cluster maps to exactly one label, and the mapping is one-to-one. */
+        uint32_t *label_of = malloc(k * sizeof *label_of);
+        for (uint32_t b = 0; b < k; b++)
+            label_of[b] = UINT32_MAX;
+        for (uint32_t i = 0; i < n; i++) {
+            if (label_of[truth[i]] == UINT32_MAX)
+                label_of[truth[i]] = r.labels[i];
+            assert_int_equal(r.labels[i], label_of[truth[i]]);
+        }
+        for (uint32_t a = 0; a < k; a++)
+            for (uint32_t b = a + 1; b < k; b++)
+                assert_int_not_equal(label_of[a], label_of[b]);
+        /* Centroids sit on the true centres; inertia is about n * d * 0.25. */
+        for (uint32_t b = 0; b < k; b++)
+            for (uint32_t j = 0; j < d; j++)
+                assert_true(fabsf(r.centroids[label_of[b] * d + j] - centres[b * d + j]) < 0.1f);
+        double expected = n * d * 0.25;
+        assert_true(r.inertia > 0.9 * expected && r.inertia < 1.1 * expected);
+        kmeans_result_free(&r);
+        free(label_of);
+        free(x);
+        free(centres);
+        free(truth);
+    }
+}
+
+struct history {
+    double last[16];
+    uint32_t calls;
+    uint32_t rises;
+    double worst;
+};
+
+static void record(void *ctx, uint32_t restart, uint32_t iteration, double inertia)
+{
+    struct history *h = ctx;
+    h->calls++;
+    if (iteration > 0 && inertia > h->last[restart] * (1 + 1e-6)) {
+        h->rises++;
+        h->worst = inertia - h->last[restart];
+    }
+    h->last[restart] = inertia;
+}
+
+static void test_inertia_never_rises(void **state)
+{
+    (void)state;
+    /* Unstructured data takes many iterations: the hardest case for monotonicity. */
+    static const struct {
+        uint32_t n, d, k;
+    } CASES[] = {{8000, 6, 12}, {3000, 15, 20}, {2000, 3, 40}};
+    for (size_t c = 0; c < sizeof CASES / sizeof CASES[0]; c++) {
+        uint32_t n = CASES[c].n, d = CASES[c].d;
+        float *x = malloc((size_t)n * d * sizeof *x);
+        rng_state = 99 + c;
+        for (size_t i = 0; i < (size_t)n * d; i++)
+            x[i] = (float)uniform();
+        struct history h = {0};
+        struct kmeans_options o = {.k = CASES[c].k,
+                                   .restarts = 3,
+                                   .seed = 1,
+                                   .tol = -1,
+                                   .on_iteration = record,
+                                   .ctx = &h};
+        struct kmeans_result r = {0};
+        char err[256];
+        assert_int_equal(kmeans_run(x, n, d, &o, &r, err, sizeof err), KMEANS_OK);
+        if (h.rises)
+            fail_msg("case %zu: inertia rose %u times (by up to %g)", c, h.rises, h.worst);
+        assert_true(h.calls > 3 * 5); /* it really iterated */
+        assert_true(r.inertia <= h.last[r.restart] * (1 + 1e-6));
+        kmeans_result_free(&r);
+        free(x);
+    }
+}
+
+static void test_deterministic_across_threads(void **state)
+{
+    (void)state;
+    uint32_t n = 12000, d = 7, k = 9;
+    float *x = malloc((size_t)n * d * sizeof *x);
+    rng_state = 4242;
+    for (size_t i = 0; i < (size_t)n * d; i++)
+        x[i] = (float)normal();
+    struct kmeans_result first = {0};
+    char err[256];
+    static const uint32_t THREADS[] = {1, 2, 3};
+    for (size_t t = 0; t < 3; t++) {
+        struct kmeans_options o = {.k = k, .restarts = 2, .seed = 5, .threads = THREADS[t]};
+        struct kmeans_result r = {0};
+        assert_int_equal(kmeans_run(x, n, d, &o, &r, err, sizeof err), KMEANS_OK);
+        if (t == 0) {
+            first = r;
+            continue;
+        }
+        assert_memory_equal(r.labels, first.labels, n * sizeof *r.labels);
+        assert_memory_equal(r.centroids, first.centroids, (size_t)k * d * sizeof(float));
+        assert_true(r.inertia == first.inertia);
+        assert_int_equal(r.iterations, first.iterations);
+        kmeans_result_free(&r);
+    }
+    /* Another seed explores another start. */
+    struct kmeans_options o = {.k = k, .restarts = 1, .seed = 6};
+    struct kmeans_result other = {0};
+    assert_int_equal(kmeans_run(x, n, d, &o, &other, err, sizeof err), KMEANS_OK);
+    assert_true(memcmp(other.centroids, first.centroids, (size_t)k * d * sizeof(float)) != 0);
+    kmeans_result_free(&other);
+    kmeans_result_free(&first);
+    free(x);
+}
+
+static void test_fewer_distinct_points_than_k(void **state)
+{
+    (void)state;
+    float x[12][2];
+    for (int i = 0; i < 12; i++) {
+        x[i][0] = (float)(i % 3);
+        x[i][1] = (float)(i % 3) * 2.0f;
+    }
+    struct kmeans_options o = {.k = 5, .restarts = 2, .seed = 3};
+    struct kmeans_result r = {0};
+    char err[256];
+    assert_int_equal(kmeans_run(&x[0][0], 12, 2, &o, &r, err, sizeof err), KMEANS_OK);
+    assert_true(r.inertia < 1e-9);
+    for (int i = 0; i < 12; i++)
+        assert_true(r.labels[i] < 5);
+    kmeans_result_free(&r);
+}
+
+static void test_refuses_bad_input(void **state)
+{
+    (void)state;
+    float x[8] = {0};
+    static const struct {
+        uint32_t n, d, k;
+    } CASES[] = {{4, 2, 0}, {4, 2, 5}, {0, 2, 1}, {4, 0, 1}, {4, KMEANS_MAX_DIMS + 1, 1}};
+    for (size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++) {
+        struct kmeans_options o = {.k = CASES[i].k};
+        struct kmeans_result r = {0};
+        char err[256] = "";
+        assert_int_equal(kmeans_run(x, CASES[i].n, CASES[i].d, &o, &r, err, sizeof err),
+                         KMEANS_ERR_INVALID);
+        assert_non_null(strstr(err, "k "));
+        assert_null(r.labels);
+    }
+}
+
+static void test_choose_k_finds_the_blobs(void **state)
+{
+    (void)state;
+    static const uint32_t BLOBS[] = {4, 6};
+    for (size_t c = 0; c < 2; c++) {
+        uint32_t n = 6000, d = 5, blobs = BLOBS[c];
+        uint32_t *truth = malloc(n * sizeof *truth);
+        float *centres = malloc((size_t)blobs * d * sizeof *centres);
+        float *x = make_blobs(n, d, blobs, truth, centres);
+        struct kmeans_options o = {.restarts = 2, .seed = 11};
+        uint32_t k = 0;
+        char reason[512];
+        assert_int_equal(kmeans_choose_k(x, n, d, 2, 16, 3000, &o, &k, reason, sizeof reason),
+                         KMEANS_OK);
+        if (k != blobs)
+            fail_msg("chose k=%u for %u blobs: %s", k, blobs, reason);
+        assert_non_null(strstr(reason, "elbow"));
+        free(x);
+        free(centres);
+        free(truth);
+    }
+    float x[4] = {0};
+    struct kmeans_options o = {0};
+    uint32_t k;
+    char reason[256];
+    assert_int_equal(kmeans_choose_k(x, 3, 1, 2, 30, 100, &o, &k, reason, sizeof reason),
+                     KMEANS_ERR_INVALID);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_recovers_separated_clusters),
+        cmocka_unit_test(test_inertia_never_rises),
+        cmocka_unit_test(test_deterministic_across_threads),
+        cmocka_unit_test(test_fewer_distinct_points_than_k),
+        cmocka_unit_test(test_refuses_bad_input),
+        cmocka_unit_test(test_choose_k_finds_the_blobs),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
