@@ -60,7 +60,11 @@ fact nproc "$(nproc)"
 fact cpu "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
 fact mem_gib "$(awk '/MemTotal/ {printf "%.0f", $2 / 1048576}' /proc/meminfo)"
 fact load_before "$(cut -d' ' -f1-3 /proc/loadavg)"
-fact commit "$(git rev-parse --short HEAD)"
+commit=${MIXTAPE_COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}
+if [ -z "${MIXTAPE_COMMIT:-}" ] && [ -n "$(git status --porcelain -- . 2>/dev/null | grep -v '^??' || true)" ]; then
+    commit+=" + uncommitted changes"
+fi
+fact commit "$commit"
 fact quick "$quick"
 
 # Builds MODEL from CATALOG unless a model newer than both the catalog and reco-model exists.
