@@ -13,7 +13,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define MAX_INPUT (1u << 20)
+#define FUZZ_MAX_INPUT (1u << 20)
 
 struct corpus {
     uint8_t **inputs;
@@ -37,8 +37,8 @@ static void add_file(struct corpus *c, const char *path)
     FILE *f = fopen(path, "rb");
     if (!f)
         return;
-    uint8_t *bytes = malloc(MAX_INPUT);
-    size_t n = bytes ? fread(bytes, 1, MAX_INPUT, f) : 0;
+    uint8_t *bytes = malloc(FUZZ_MAX_INPUT);
+    size_t n = bytes ? fread(bytes, 1, FUZZ_MAX_INPUT, f) : 0;
     fclose(f);
     if (!bytes)
         return;
@@ -97,7 +97,7 @@ static size_t mutate(uint8_t *buf, size_t size, const struct corpus *c)
             }
             break;
         case 3: /* insert random bytes */
-            if (size + 16 < MAX_INPUT) {
+            if (size + 16 < FUZZ_MAX_INPUT) {
                 size_t at = size ? next_random() % size : 0;
                 size_t n = 1 + next_random() % 16;
                 memmove(buf + at + n, buf + at, size - at);
@@ -114,7 +114,7 @@ static size_t mutate(uint8_t *buf, size_t size, const struct corpus *c)
                 size_t at = size ? next_random() % size : 0;
                 if (n > 256)
                     n = 256;
-                if (at + n < MAX_INPUT) {
+                if (at + n < FUZZ_MAX_INPUT) {
                     memcpy(buf + at, c->inputs[other] + from, n);
                     if (at + n > size)
                         size = at + n;
@@ -122,7 +122,7 @@ static size_t mutate(uint8_t *buf, size_t size, const struct corpus *c)
             }
             break;
         default: /* duplicate a chunk */
-            if (size && size * 2 < MAX_INPUT) {
+            if (size && size * 2 < FUZZ_MAX_INPUT) {
                 size_t from = next_random() % size;
                 size_t n = (size - from) > 64 ? 64 : size - from;
                 memmove(buf + from + n, buf + from, size - from);
@@ -148,7 +148,7 @@ int main(int argc, char **argv)
 
     const char *env = getenv("MIXTAPE_FUZZ_ITERATIONS");
     long iterations = env ? strtol(env, NULL, 10) : 20000;
-    uint8_t *buf = malloc(MAX_INPUT);
+    uint8_t *buf = malloc(FUZZ_MAX_INPUT);
     if (!buf)
         return 2;
     for (long round = 0; round < iterations; round++) {
