@@ -1,0 +1,29 @@
+/* Fuzz target: the parser of Spotify's saved-tracks pages (GET /v1/me/tracks), which reads
+ * whatever the configured API host sends, and the Retry-After parser. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "spotify.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct saved_track tracks[SPOTIFY_PAGE_LIMIT];
+    size_t n = 0, total = 0;
+    if (spotify_parse_saved_page((const char *)data, size, "https://api.spotify.com", tracks,
+                                 SPOTIFY_PAGE_LIMIT, &n, &total) == SPOTIFY_OK) {
+        struct saved_library lib = {.tracks = malloc(n ? n * sizeof *tracks : 1), .count = n};
+        if (lib.tracks)
+            memcpy(lib.tracks, tracks, n * sizeof *tracks);
+        spotify_library_free(&lib);
+    }
+    spotify_classify_403((const char *)data, size);
+    char header[64];
+    size_t h = size < sizeof header - 1 ? size : sizeof header - 1;
+    memcpy(header, data, h);
+    header[h] = '\0';
+    spotify_retry_after_ms(header, 1800000000);
+    return 0;
+}
