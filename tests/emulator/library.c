@@ -1,6 +1,7 @@
 /* Deterministic users and libraries over the catalog: see library.h. */
 #include "library.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,21 +149,27 @@ static void build_user(const struct emu_catalog *catalog, struct genre_group *gr
     user->saved = size ? calloc(size, sizeof *user->saved) : NULL;
     if (size && !user->saved)
         abort();
-    /* Which genres: a seeded choice among the larger ones. */
+    /* Which genres: a seeded choice among the larger ones that can supply the user's share
+     * (the largest remaining one when none can). */
     size_t chosen[6];
     int n_chosen = spec->n_genres < (int)n_groups ? spec->n_genres : (int)n_groups;
     size_t pool = n_groups < 12 ? n_groups : 12;
     for (int g = 0; g < n_chosen; g++) {
-        size_t pick;
-        bool taken;
-        do {
-            pick = emu_random_next(rng) % pool;
-            taken = false;
+        size_t need = (size_t)((double)size * spec->shares[g]);
+        size_t candidates[12], n_candidates = 0, fallback = SIZE_MAX;
+        for (size_t c = 0; c < n_groups; c++) {
+            bool taken = false;
             for (int k = 0; k < g; k++)
-                taken = taken || chosen[k] == pick;
-        } while (taken);
-        chosen[g] = pick;
-        shuffle(groups[pick].rows, groups[pick].n_rows, rng);
+                taken = taken || chosen[k] == c;
+            if (taken)
+                continue;
+            if (fallback == SIZE_MAX)
+                fallback = c; /* groups are sorted largest first */
+            if (groups[c].n_rows >= need && n_candidates < pool)
+                candidates[n_candidates++] = c;
+        }
+        chosen[g] = n_candidates ? candidates[emu_random_next(rng) % n_candidates] : fallback;
+        shuffle(groups[chosen[g]].rows, groups[chosen[g]].n_rows, rng);
     }
     size_t used[6] = {0};
     size_t n = 0;
@@ -182,6 +189,9 @@ static void build_user(const struct emu_catalog *catalog, struct genre_group *gr
                 if (x < acc)
                     break;
             }
+            /* A genre that ran out hands over to the next one with songs left. */
+            for (int k = 0; k < n_chosen && used[g] >= groups[chosen[g]].n_rows; k++)
+                g = (g + 1) % n_chosen;
             const struct genre_group *group = &groups[chosen[g]];
             if (used[g] >= group->n_rows) {
                 invent_track(library, saved, EMU_SAVED_FRESH, i, rng);

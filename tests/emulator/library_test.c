@@ -178,6 +178,21 @@ static void test_demo_taste_is_uneven(void **state)
     emu_library_free(&library);
 }
 
+static void test_small_genres_hand_over_instead_of_inventing(void **state)
+{
+    (void)state;
+    /* 150 tracks at 60/30/10 need 90 songs of one genre; the fixture's genres have 64 each.
+     * The overflow goes to the user's other genres, not to invented songs. */
+    struct emu_library library;
+    emu_library_build(&catalog, 150, 3, &library);
+    const struct emu_user *demo = &library.users[0];
+    size_t fresh = 0;
+    for (size_t i = 0; i < demo->n_saved; i++)
+        fresh += demo->saved[i].kind == EMU_SAVED_FRESH;
+    assert_true(fresh * 100 <= demo->n_saved * 8);
+    emu_library_free(&library);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -185,6 +200,7 @@ int main(void)
         cmocka_unit_test(test_missing_and_bad_files),
         cmocka_unit_test(test_libraries_are_deterministic_and_mixed),
         cmocka_unit_test(test_demo_taste_is_uneven),
+        cmocka_unit_test(test_small_genres_hand_over_instead_of_inventing),
     };
     return cmocka_run_group_tests(tests, load, unload);
 }
