@@ -26,6 +26,11 @@
 
 /* How long SIGTERM waits for requests in flight before closing anyway. */
 #define DRAIN_TIMEOUT_MS 30000
+/* After the last reply is handed to nng, time for it to reach the wire before closing. */
+#define LINGER_MS 50
+/* nng 1.5.2 can deadlock in nng_close while peers keep sending (nng issue #1813, fixed in
+ * 1.8): the close gets this long, then the process exits without it. */
+#define CLOSE_TIMEOUT_MS 3000
 #define MAX_WORKERS      1024
 
 /* The open model, shared by the requests that use it; the last one out closes it. */
@@ -242,6 +247,40 @@ static void bound_address(nng_listener listener, const char *url, char *out, siz
     snprintf(out, out_len, "%.*s:%d", (int)(colon - url), url, port);
 }
 
+struct closer {
+    nng_socket socket;
+    atomic_bool done;
+};
+
+static void *close_socket(void *arg)
+{
+    struct closer *closer = arg;
+    nng_close(closer->socket);
+    atomic_store(&closer->done, true);
+    return NULL;
+}
+
+/* Closes the socket, giving up after CLOSE_TIMEOUT_MS. Returns true if it closed. */
+static bool close_with_timeout(nng_socket socket)
+{
+    static struct closer closer; /* outlives a stuck close thread */
+    closer.socket = socket;
+    atomic_store(&closer.done, false);
+    pthread_t thread;
+    if (pthread_create(&thread, NULL, close_socket, &closer) != 0) {
+        nng_close(socket);
+        return true;
+    }
+    for (int waited = 0; !atomic_load(&closer.done) && waited < CLOSE_TIMEOUT_MS; waited += 5)
+        nng_msleep(5);
+    if (!atomic_load(&closer.done)) {
+        pthread_detach(thread);
+        return false;
+    }
+    pthread_join(thread, NULL);
+    return true;
+}
+
 static long long default_workers(void)
 {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -393,8 +432,14 @@ int main(int argc, char **argv)
     for (int waited = 0; atomic_load(&s.in_flight) > 0 && waited < DRAIN_TIMEOUT_MS; waited += 5)
         nng_msleep(5);
     exit_code = atomic_load(&s.in_flight) == 0 ? 0 : 1;
+    nng_msleep(LINGER_MS);
     log_info("stopped", "requests=%llu in_flight=%d", (unsigned long long)atomic_load(&s.requests),
              atomic_load(&s.in_flight));
+    if (!close_with_timeout(s.socket)) {
+        log_warn("close_stuck", "waited_ms=%d action=exit", CLOSE_TIMEOUT_MS);
+        _exit(exit_code); /* every request was answered; only the library's teardown is left */
+    }
+    socket_open = false;
 done:
     if (socket_open)
         nng_close(s.socket);
