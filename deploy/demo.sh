@@ -89,6 +89,7 @@ front_env=(LISTEN="127.0.0.1:$port" PUBLIC_URL="http://127.0.0.1:$port"
            RECO_ENDPOINTS="$reco" SESSION_KEYS_FILE="$keys")
 if [ -n "${SPOTIFY_CLIENT_ID:-}" ]; then
   mode="real Spotify (client id from SPOTIFY_CLIENT_ID)"
+  [ -n "${MIXTAPE_CATALOG:-}" ] || echo "demo: warning: real Spotify with the synthetic catalog; set MIXTAPE_CATALOG to a real one" >&2
   unset SPOTIFY_ACCOUNTS_URL SPOTIFY_API_URL
 else
   client_id=mixtape-demo
@@ -115,7 +116,8 @@ cat <<TEXT
        (Development Mode: the owner needs Premium; at most 5 users).
     2. Run again with your client id (the emulator is then not started, and SPOTIFY_ACCOUNTS_URL
        and SPOTIFY_API_URL are left unset so the real services are used):
-         SPOTIFY_CLIENT_ID=<your client id> ./deploy/run.sh
+         SPOTIFY_CLIENT_ID=<your client id> MIXTAPE_CATALOG=/path/to/catalog.csv.gz ./deploy/run.sh
+       (a real catalog, because a real library matches nothing in the synthetic one)
   With a real catalog (e.g. a Kaggle CSV with audio features) instead of the synthetic one:
          MIXTAPE_CATALOG=/path/to/catalog.csv.gz ./deploy/run.sh
 
