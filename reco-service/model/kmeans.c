@@ -80,6 +80,14 @@ struct work {
     double *inertia;   /* n_blocks */
     uint32_t *changed; /* n_blocks */
     bool update_sums;
+    /* Hamerly bounds */
+    const float *xnorm; /* n: |x|^2 */
+    double *lower;      /* n: lower bound on the distance to the second-closest centre */
+    double *half_gap;   /* k: half the distance to the nearest other centre */
+    double *moved;      /* k: how far each centre moved in the last update */
+    double max_shift;   /* the largest of moved[] */
+    bool bounds_valid;  /* lower[] holds bounds for the current labels */
+    uint32_t *scanned;  /* n_blocks: rows that needed a full scan */
     /* seeding */
     const float *candidates; /* n_cand x dp */
     uint32_t n_cand;
@@ -106,56 +114,92 @@ static inline float sq_dist(const float *restrict a, const float *restrict b, ui
     return s;
 }
 
+/* Scores row xi against every centre; writes the best and second-best centre's squared
+ * distances (from |x|^2 + |c|^2 - 2 x.c, so approximate) and returns the best centre. */
+static uint32_t scan_centers(const struct work *w, const float *restrict xi, float xnorm,
+                             float *second_d2)
+{
+    const uint32_t kp = w->kp;
+    float acc[TILE];
+    uint32_t best = 0;
+    float best_score = INFINITY, second_score = INFINITY;
+    for (uint32_t tile = 0; tile < kp; tile += TILE) {
+        uint32_t tn = kp - tile < TILE ? kp - tile : TILE;
+        const float *restrict cn = w->cnorm + tile;
+        for (uint32_t c = 0; c < tn; c++)
+            acc[c] = cn[c];
+        for (uint32_t j = 0; j < w->d; j++) {
+            const float xj = -2.0f * xi[j];
+            const float *restrict ct = w->ct + (size_t)j * kp + tile;
+            for (uint32_t c = 0; c < tn; c++)
+                acc[c] += xj * ct[c];
+        }
+        for (uint32_t c = 0; c < tn; c++) {
+            if (acc[c] < best_score) {
+                second_score = best_score;
+                best_score = acc[c];
+                best = tile + c;
+            } else if (acc[c] < second_score) {
+                second_score = acc[c];
+            }
+        }
+    }
+    *second_d2 = second_score + xnorm;
+    return best;
+}
+
+/* One block of the assignment step, Hamerly's way: each row keeps an upper bound on the
+ * distance to its centre and a lower bound on the distance to any other; when the exact
+ * distance to its centre is below both the lower bound and half the gap to the nearest other
+ * centre, no other centre can be closer and the scan is skipped. The labels are Lloyd's. */
 static void assign_block(struct work *w, uint32_t b)
 {
     uint32_t lo = b * w->block;
     uint32_t hi = lo + w->block < w->n ? lo + w->block : w->n;
-    const uint32_t dp = w->dp, kp = w->kp, k = w->k;
+    const uint32_t dp = w->dp, k = w->k;
     double *sums = w->sums + (size_t)b * k * dp;
     uint32_t *counts = w->counts + (size_t)b * k;
     double inertia = 0.0;
-    uint32_t changed = 0;
+    uint32_t changed = 0, scanned = 0;
     if (w->update_sums) {
         memset(sums, 0, (size_t)k * dp * sizeof *sums);
         memset(counts, 0, (size_t)k * sizeof *counts);
     }
-    float acc[TILE];
     for (uint32_t i = lo; i < hi; i++) {
         const float *restrict xi = w->x + (size_t)i * dp;
-        uint32_t best = 0;
-        float best_score = INFINITY;
-        for (uint32_t tile = 0; tile < kp; tile += TILE) {
-            uint32_t tn = kp - tile < TILE ? kp - tile : TILE;
-            const float *restrict cn = w->cnorm + tile;
-            for (uint32_t c = 0; c < tn; c++)
-                acc[c] = cn[c];
-            for (uint32_t j = 0; j < w->d; j++) {
-                const float xj = -2.0f * xi[j];
-                const float *restrict ct = w->ct + (size_t)j * kp + tile;
-                for (uint32_t c = 0; c < tn; c++)
-                    acc[c] += xj * ct[c];
-            }
-            for (uint32_t c = 0; c < tn; c++) {
-                if (acc[c] < best_score) {
-                    best_score = acc[c];
-                    best = tile + c;
-                }
-            }
+        uint32_t label = w->labels[i];
+        float d2;
+        bool scan = !w->bounds_valid || label >= k;
+        if (!scan) {
+            d2 = sq_dist(xi, w->centers + (size_t)label * dp, dp);
+            double upper = sqrt((double)d2);
+            double lower = w->lower[i] - w->max_shift;
+            double bound = lower > w->half_gap[label] ? lower : w->half_gap[label];
+            w->lower[i] = lower;
+            scan = upper >= bound * (1.0 - 1e-5) - 1e-7;
         }
-        float d2 = sq_dist(xi, w->centers + (size_t)best * dp, dp);
+        if (scan) {
+            float second_d2;
+            uint32_t best = scan_centers(w, xi, w->xnorm[i], &second_d2);
+            d2 = sq_dist(xi, w->centers + (size_t)best * dp, dp);
+            w->lower[i] = second_d2 > 0 ? sqrt((double)second_d2) : 0.0;
+            changed += label != best;
+            label = best;
+            scanned++;
+        }
+        w->labels[i] = label;
         w->dist[i] = d2;
         inertia += d2;
-        changed += w->labels[i] != best;
-        w->labels[i] = best;
         if (w->update_sums) {
-            double *s = sums + (size_t)best * dp;
+            double *sum = sums + (size_t)label * dp;
             for (uint32_t j = 0; j < dp; j++)
-                s[j] += xi[j];
-            counts[best]++;
+                sum[j] += xi[j];
+            counts[label]++;
         }
     }
     w->inertia[b] = inertia;
     w->changed[b] = changed;
+    w->scanned[b] = scanned;
 }
 
 static void seed_block(struct work *w, uint32_t b)
@@ -237,6 +281,24 @@ static void prepare_centers(struct work *w, const float *centers, float *ct, flo
         }
         cnorm[c] = norm;
     }
+    /* Half the distance from each centre to its nearest other centre. */
+    for (uint32_t c = 0; c < w->k; c++)
+        w->half_gap[c] = INFINITY;
+    for (uint32_t a = 0; a < w->k; a++) {
+        for (uint32_t b = a + 1; b < w->k; b++) {
+            double d2 = 0.0;
+            for (uint32_t j = 0; j < w->dp; j++) {
+                double diff =
+                    (double)centers[(size_t)a * w->dp + j] - centers[(size_t)b * w->dp + j];
+                d2 += diff * diff;
+            }
+            double half = 0.5 * sqrt(d2);
+            if (half < w->half_gap[a])
+                w->half_gap[a] = half;
+            if (half < w->half_gap[b])
+                w->half_gap[b] = half;
+        }
+    }
     w->ct = ct;
     w->cnorm = cnorm;
     w->centers = centers;
@@ -317,7 +379,7 @@ static void seed_plus_plus(struct work *w, struct scratch *s, uint64_t *rng)
 static double update_centers(struct work *w, struct scratch *s)
 {
     const uint32_t k = w->k, dp = w->dp;
-    double shift = 0.0;
+    double shift = 0.0, max_moved = 0.0;
     double total[KMEANS_MAX_DIMS + 8];
     for (uint32_t c = 0; c < k; c++) {
         uint64_t count = 0;
@@ -346,11 +408,17 @@ static double update_centers(struct work *w, struct scratch *s)
                 out[j] = (float)(total[j] / (double)count);
         }
         const float *old = s->centers + (size_t)c * dp;
+        double moved = 0.0;
         for (uint32_t j = 0; j < dp; j++) {
             double diff = (double)out[j] - old[j];
-            shift += diff * diff;
+            moved += diff * diff;
         }
+        shift += moved;
+        w->moved[c] = sqrt(moved);
+        if (w->moved[c] > max_moved)
+            max_moved = w->moved[c];
     }
+    w->max_shift = max_moved;
     return shift;
 }
 
@@ -380,11 +448,13 @@ static double run_once(struct work *w, struct scratch *s, const struct kmeans_op
     uint32_t max_iter = o->max_iter ? o->max_iter : KMEANS_DEFAULT_ITER;
     for (uint32_t i = 0; i < w->n; i++)
         w->labels[i] = UINT32_MAX;
+    w->bounds_valid = false;
     bool strict = false;
     uint32_t it = 0;
     while (it < max_iter) {
         uint32_t changed = 0;
         double inertia = assign(w, s, s->centers, true, &changed);
+        w->bounds_valid = true;
         if (o->on_iteration)
             o->on_iteration(o->ctx, restart, it, inertia);
         double shift = update_centers(w, s);
@@ -448,6 +518,12 @@ enum kmeans_status kmeans_run(const float *x, uint32_t n, uint32_t d,
     w.inertia = malloc(w.n_blocks * sizeof *w.inertia);
     w.changed = malloc(w.n_blocks * sizeof *w.changed);
     w.pot = malloc((size_t)w.n_blocks * trials * sizeof *w.pot);
+    float *xnorm = malloc((size_t)n * sizeof *xnorm);
+    w.xnorm = xnorm;
+    w.lower = malloc((size_t)n * sizeof *w.lower);
+    w.half_gap = malloc((size_t)w.k * sizeof *w.half_gap);
+    w.moved = malloc((size_t)w.k * sizeof *w.moved);
+    w.scanned = malloc(w.n_blocks * sizeof *w.scanned);
     s.centers = calloc((size_t)w.k * w.dp, sizeof(float));
     s.new_centers = calloc((size_t)w.k * w.dp, sizeof(float));
     s.ct = malloc((size_t)w.dp * w.kp * sizeof(float));
@@ -458,9 +534,10 @@ enum kmeans_status kmeans_run(const float *x, uint32_t n, uint32_t d,
     s.cumsum = malloc((size_t)n * sizeof(double));
     best_centers = malloc((size_t)w.k * w.dp * sizeof(float));
     best_labels = malloc((size_t)n * sizeof *best_labels);
-    if (!padded || !w.labels || !w.dist || !w.sums || !w.counts || !w.inertia || !w.changed ||
-        !w.pot || !s.centers || !s.new_centers || !s.ct || !s.cnorm || !s.closest || !s.cand_dist ||
-        !s.candidates || !s.cumsum || !best_centers || !best_labels) {
+    if (!padded || !xnorm || !w.lower || !w.half_gap || !w.moved || !w.scanned || !w.labels ||
+        !w.dist || !w.sums || !w.counts || !w.inertia || !w.changed || !w.pot || !s.centers ||
+        !s.new_centers || !s.ct || !s.cnorm || !s.closest || !s.cand_dist || !s.candidates ||
+        !s.cumsum || !best_centers || !best_labels) {
         say(err, err_len, "k-means: out of memory for %u x %u rows", n, d);
         goto done;
     }
@@ -479,8 +556,13 @@ enum kmeans_status kmeans_run(const float *x, uint32_t n, uint32_t d,
     mean_var /= d;
     double tol = o->tol == 0 ? KMEANS_DEFAULT_TOL : (o->tol < 0 ? 0.0 : o->tol);
     double tol_abs = tol * mean_var;
-    for (uint32_t i = 0; i < n; i++)
+    for (uint32_t i = 0; i < n; i++) {
         memcpy(padded + (size_t)i * w.dp, x + (size_t)i * d, d * sizeof(float));
+        float norm = 0.0f;
+        for (uint32_t j = 0; j < d; j++)
+            norm += x[(size_t)i * d + j] * x[(size_t)i * d + j];
+        xnorm[i] = norm;
+    }
     w.x = padded;
 
     uint32_t want = o->threads ? o->threads : online_cores();
@@ -555,6 +637,11 @@ done:
         pthread_cond_destroy(&w.ready_cond);
     }
     free(padded);
+    free(xnorm);
+    free(w.lower);
+    free(w.half_gap);
+    free(w.moved);
+    free(w.scanned);
     free(w.labels);
     free(w.dist);
     free(w.sums);

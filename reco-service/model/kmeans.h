@@ -1,6 +1,7 @@
 /* k-means on a dense float matrix: greedy k-means++ seeding (as scikit-learn does it: 2 +
  * log(k) local trials per centre), Lloyd iterations until the centres move less than a
- * tolerance, several restarts keeping the lowest inertia. Runs on every core with a fixed
+ * tolerance (Hamerly's bounds skip rows that cannot change centre), several restarts keeping
+ * the lowest inertia. Runs on every core with a fixed
  * partition of rows into blocks reduced in block order, so a seed gives the same result on
  * any number of threads. */
 #ifndef MIXTAPE_KMEANS_H
