@@ -126,7 +126,7 @@ static int command(struct wd *wd, const char *method, const char *path, const cJ
 
 static int session_path(struct wd *wd, char *path, size_t len, const char *suffix)
 {
-    snprintf(path, len, "/session/%s%s", wd->session, suffix);
+    snprintf(path, len, "/session/%.127s%.600s", wd->session, suffix);
     return 0;
 }
 
@@ -231,7 +231,7 @@ static int remove_entry(const char *path, const struct stat *info, int flag, str
 void wd_stop(struct wd *wd)
 {
     if (wd->session[0]) {
-        char path[256];
+        char path[1024];
         session_path(wd, path, sizeof path, "");
         command(wd, "DELETE", path, NULL, NULL);
         wd->session[0] = '\0';
@@ -262,7 +262,7 @@ void wd_stop(struct wd *wd)
 
 int wd_navigate(struct wd *wd, const char *url)
 {
-    char path[256];
+    char path[1024];
     session_path(wd, path, sizeof path, "/url");
     cJSON *body = cJSON_CreateObject();
     cJSON_AddStringToObject(body, "url", url);
@@ -273,7 +273,7 @@ int wd_navigate(struct wd *wd, const char *url)
 
 int wd_current_url(struct wd *wd, char *url, size_t len)
 {
-    char path[256];
+    char path[1024];
     session_path(wd, path, sizeof path, "/url");
     cJSON *value = NULL;
     int outcome = command(wd, "GET", path, NULL, &value);
@@ -287,7 +287,7 @@ int wd_current_url(struct wd *wd, char *url, size_t len)
 
 int wd_find(struct wd *wd, const char *css, char element[WD_ELEMENT_LEN])
 {
-    char path[256];
+    char path[1024];
     session_path(wd, path, sizeof path, "/element");
     cJSON *body = cJSON_CreateObject();
     cJSON_AddStringToObject(body, "using", "css selector");
@@ -317,7 +317,7 @@ int wd_wait(struct wd *wd, const char *css, int timeout_ms, char element[WD_ELEM
 
 int wd_count(struct wd *wd, const char *css)
 {
-    char path[256];
+    char path[1024];
     session_path(wd, path, sizeof path, "/elements");
     cJSON *body = cJSON_CreateObject();
     cJSON_AddStringToObject(body, "using", "css selector");
@@ -332,7 +332,7 @@ int wd_count(struct wd *wd, const char *css)
 
 int wd_click(struct wd *wd, const char *element)
 {
-    char path[400];
+    char path[1024];
     char suffix[300];
     snprintf(suffix, sizeof suffix, "/element/%s/click", element);
     session_path(wd, path, sizeof path, suffix);
@@ -341,7 +341,7 @@ int wd_click(struct wd *wd, const char *element)
 
 static int read_string(struct wd *wd, const char *suffix, char *out, size_t len)
 {
-    char path[512];
+    char path[1024];
     session_path(wd, path, sizeof path, suffix);
     cJSON *value = NULL;
     int outcome = command(wd, "GET", path, NULL, &value);
@@ -367,7 +367,7 @@ int wd_attribute(struct wd *wd, const char *element, const char *name, char *val
 
 int wd_script(struct wd *wd, const char *script, char *out, size_t len)
 {
-    char path[256];
+    char path[1024];
     session_path(wd, path, sizeof path, "/execute/sync");
     cJSON *body = cJSON_CreateObject();
     cJSON_AddStringToObject(body, "script", script);
@@ -390,7 +390,7 @@ int wd_script(struct wd *wd, const char *script, char *out, size_t len)
 
 int wd_corrupt_cookies(struct wd *wd)
 {
-    char path[256];
+    char path[1024];
     session_path(wd, path, sizeof path, "/cookie");
     cJSON *cookies = NULL;
     if (command(wd, "GET", path, NULL, &cookies) != 0 || !cJSON_IsArray(cookies)) {
@@ -421,14 +421,14 @@ int wd_corrupt_cookies(struct wd *wd)
 
 int wd_delete_cookies(struct wd *wd)
 {
-    char path[256];
+    char path[1024];
     session_path(wd, path, sizeof path, "/cookie");
     return command(wd, "DELETE", path, NULL, NULL);
 }
 
 int wd_screenshot(struct wd *wd, const char *file)
 {
-    char path[256];
+    char path[1024];
     session_path(wd, path, sizeof path, "/screenshot");
     cJSON *value = NULL;
     int outcome = command(wd, "GET", path, NULL, &value);

@@ -345,9 +345,10 @@ static int basic_credentials(struct mg_connection *conn, char *id, size_t id_len
     char *colon = strchr((char *)decoded, ':');
     if (!colon || (size_t)(colon - (char *)decoded) >= id_len || strlen(colon + 1) >= secret_len)
         return -1;
-    *colon = '\0';
-    snprintf(id, id_len, "%s", (char *)decoded);
-    snprintf(secret, secret_len, "%s", colon + 1);
+    size_t id_n = (size_t)(colon - (char *)decoded), secret_n = strlen(colon + 1);
+    memcpy(id, decoded, id_n);
+    id[id_n] = '\0';
+    memcpy(secret, colon + 1, secret_n + 1);
     return 1;
 }
 
