@@ -28,12 +28,18 @@ import sys
 import time
 import warnings
 
-import numpy as np
-import pandas as pd
-from scipy.spatial.distance import cdist
-from sklearn.cluster import KMeans
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import StandardScaler
+# One request is one thread on both sides of the comparison (reco-service answers each request
+# on one worker thread). BLAS and OpenMP thread pools also stall badly on a shared 2-core
+# machine. Set these variables in the environment to measure otherwise.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import numpy as np  # noqa: E402 (after the thread settings, which numpy reads at import)
+import pandas as pd  # noqa: E402
+from scipy.spatial.distance import cdist  # noqa: E402
+from sklearn.cluster import KMeans  # noqa: E402
+from sklearn.pipeline import Pipeline  # noqa: E402
+from sklearn.preprocessing import StandardScaler  # noqa: E402
 
 # The notebook's 15 numeric columns (those present in a catalog are used).
 NOTEBOOK_FEATURES = ["valence", "year", "acousticness", "danceability", "duration_ms", "energy",

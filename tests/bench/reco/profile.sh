@@ -6,7 +6,7 @@
 set -euo pipefail
 bin=$1 model=$2 saved=$3 requests=$4 label=$5
 command -v valgrind >/dev/null || { echo "profile.sh: valgrind not installed, skipped" >&2; exit 0; }
-tmp=$(mktemp -d)
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/reco-profile.XXXXXX")
 pid=""
 cleanup() {
     if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
@@ -23,7 +23,7 @@ valgrind --tool=callgrind --toggle-collect=handle_method --callgrind-out-file="$
     --model "$model" --listen tcp://127.0.0.1:0 >"$tmp/out" 2>"$tmp/log" &
 pid=$!
 addr=""
-for _ in $(seq 1 600); do
+for _ in $(seq 1 6000); do
     addr=$(sed -n 's/^ready addr=\([^ ]*\).*/\1/p' "$tmp/out" | head -1)
     [ -n "$addr" ] && break
     sleep 0.1

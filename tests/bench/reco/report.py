@@ -109,7 +109,10 @@ def main():
       "song costs one full scan) and the rest is run in full: those rows say *extrapolated*.")
     w("- Notebook vectorised: the saved tracks' feature rows known by index; one "
       "`scaler.transform` + `kmeans.predict` for the batch, per-cluster numpy cosine over a "
-      "catalog scaled and grouped offline.\n")
+      "catalog scaled and grouped offline.")
+    w("- Both notebook versions run with one BLAS/OpenMP thread (OPENBLAS_NUM_THREADS=1, "
+      "OMP_NUM_THREADS=1), as the service answers each request on one thread; fitting the "
+      "k-means (n_init=1) and pickling are offline and not timed.\n")
 
     w("## Latency (ms per request)\n")
     w("*Of which in the service*: the median of the service's own time per request (its "

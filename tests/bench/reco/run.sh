@@ -155,8 +155,10 @@ bench_catalog() {
 
     if [ $profile -eq 1 ]; then
         log "$label: callgrind breakdown of a request at 1,000 and 10,000 saved"
-        "$here/profile.sh" "$bin" "$model" "$work/saved_${label}_1000.tsv" 10 "$label" >>"$results"
-        "$here/profile.sh" "$bin" "$model" "$work/saved_${label}_10000.tsv" 3 "$label" >>"$results"
+        TMPDIR=$work "$here/profile.sh" "$bin" "$model" "$work/saved_${label}_1000.tsv" 5 \
+            "$label" >>"$results"
+        TMPDIR=$work "$here/profile.sh" "$bin" "$model" "$work/saved_${label}_10000.tsv" 2 \
+            "$label" >>"$results"
     fi
 
     log "$label: the notebook in Python on the same saved lists"

@@ -5,7 +5,7 @@
 #   smoke.sh BUILD_DIR
 set -euo pipefail
 bin=$1/bin
-tmp=$(mktemp -d)
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/reco-bench-smoke.XXXXXX")
 service_pid=""
 cleanup() {
     if [ -n "$service_pid" ] && kill -0 "$service_pid" 2>/dev/null; then
