@@ -202,7 +202,9 @@ static void wait_for_tracks(void)
     char element[WD_ELEMENT_LEN];
     expect("#tracks li", 90000, element);
     assert_int_equal(wd_count(&wd, "#tracks li"), PLAYLIST_LEN);
-    assert_true(wd_count(&wd, "#progress li[data-step]") > 0);
+    /* The progress was streamed: reading steps, then matching. */
+    assert_true(wd_count(&wd, "#progress li[data-step=\"read\"]") > 0);
+    assert_true(wd_count(&wd, "#progress li[data-step=\"match\"]") > 0);
 }
 
 static cJSON *emu_get(const char *path)
