@@ -18,10 +18,11 @@
 /* Nearest-neighbour ranking compares each row with at most this many of the user's tracks in
  * the cluster (an even sample when there are more), so its cost stays bounded. */
 #define NN_MAX_ANCHORS 64u
-/* Candidates kept per cluster pass: this many per slot, plus the saved rows in the cluster and
- * a margin; a cluster that needs more is passed over again with four times as many. */
+/* Candidates kept per cluster pass (saved rows never enter): this many per slot plus a margin
+ * for the artist and same-song rules; a cluster that needs more is passed over again with four
+ * times as many. */
 #define CANDIDATES_PER_SLOT 4u
-#define CANDIDATE_MARGIN    32u
+#define CANDIDATE_MARGIN    8u
 /* Longest normalised title compared for "same song". */
 #define TITLE_BYTES 1024u
 
@@ -227,7 +228,6 @@ struct cluster_state {
     uint32_t first; /* their range in the cluster-sorted resolved array */
     uint32_t slots; /* picks it should give */
     uint32_t got;   /* picks it gave */
-    uint32_t excluded;
     bool exhausted;
     struct candidate *ranked; /* best first */
     uint32_t n_ranked, cursor, kept;
@@ -347,20 +347,32 @@ static float norm_of(const float *v, uint32_t n)
     return sqrtf(sum);
 }
 
-static float dot(const float *a, const float *b, uint32_t n)
+/* Four floats at a time (SSE on x86-64, NEON on arm64) through the compilers' portable vector
+ * extension; rows are not aligned, so the loads go through memcpy. */
+typedef float v4f __attribute__((vector_size(16)));
+
+static inline v4f load4(const float *p)
 {
-    /* Four accumulators so the compiler can overlap the multiplies. */
-    float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    v4f v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline float dot(const float *a, const float *b, uint32_t n)
+{
+    v4f acc0 = {0, 0, 0, 0}, acc1 = {0, 0, 0, 0};
     uint32_t d = 0;
-    for (; d + 4 <= n; d += 4) {
-        s0 += a[d] * b[d];
-        s1 += a[d + 1] * b[d + 1];
-        s2 += a[d + 2] * b[d + 2];
-        s3 += a[d + 3] * b[d + 3];
+    for (; d + 8 <= n; d += 8) {
+        acc0 += load4(a + d) * load4(b + d);
+        acc1 += load4(a + d + 4) * load4(b + d + 4);
     }
+    for (; d + 4 <= n; d += 4)
+        acc0 += load4(a + d) * load4(b + d);
+    acc0 += acc1;
+    float s = (acc0[0] + acc0[1]) + (acc0[2] + acc0[3]);
     for (; d < n; d++)
-        s0 += a[d] * b[d];
-    return (s0 + s1) + (s2 + s3);
+        s += a[d] * b[d];
+    return s;
 }
 
 static uint64_t row_title_hash(const struct model *model, uint32_t row)
@@ -586,7 +598,7 @@ static enum reco_status rank_rows(struct picking *p, struct cluster_state *cs, u
         for (uint32_t row = start; row < end; row++) {
             float rn = m->row_norms[row];
             float s = rn > 0 ? dot(m->rows + (size_t)row * nd, u, nd) * inv_u / rn : 0.0f;
-            if (n < keep || s > heap[0].score)
+            if ((n < keep || s > heap[0].score) && !row_set_has(&p->excluded, row))
                 heap_push(heap, &n, keep, (struct candidate){s, row});
         }
     } else if (ranking == RECO_RANK_CENTROID_COSINE) {
@@ -600,7 +612,7 @@ static enum reco_status rank_rows(struct picking *p, struct cluster_state *cs, u
                 len2 += diff * diff;
             }
             float s = len2 > 0 ? along * inv_w / sqrtf(len2) : 0.0f;
-            if (n < keep || s > heap[0].score)
+            if ((n < keep || s > heap[0].score) && !row_set_has(&p->excluded, row))
                 heap_push(heap, &n, keep, (struct candidate){s, row});
         }
     } else {
@@ -614,7 +626,7 @@ static enum reco_status rank_rows(struct picking *p, struct cluster_state *cs, u
                     best = s;
             }
             float s = rn > 0 ? best / rn : 0.0f;
-            if (n < keep || s > heap[0].score)
+            if ((n < keep || s > heap[0].score) && !row_set_has(&p->excluded, row))
                 heap_push(heap, &n, keep, (struct candidate){s, row});
         }
     }
@@ -623,7 +635,7 @@ sorted:
     cs->n_ranked = n;
     cs->kept = keep;
     cs->cursor = 0;
-    cs->complete = keep == end - start;
+    cs->complete = keep == end - start || n < keep; /* every eligible row is in */
     return RECO_OK;
 }
 
@@ -692,9 +704,8 @@ static enum reco_status fill(struct picking *p, struct cluster_state *cs)
                 cs->exhausted = true;
                 break;
             }
-            uint32_t keep = cs->ranked
-                                ? cs->kept * 4
-                                : cs->slots * CANDIDATES_PER_SLOT + cs->excluded + CANDIDATE_MARGIN;
+            uint32_t keep =
+                cs->ranked ? cs->kept * 4 : cs->slots * CANDIDATES_PER_SLOT + CANDIDATE_MARGIN;
             enum reco_status st = rank_rows(p, cs, start, end, keep);
             if (st != RECO_OK)
                 return st;
@@ -879,9 +890,6 @@ enum reco_status recommend(const struct model *model, const struct reco_saved *s
     }
     mean_of(&p, 0, p.n_resolved, p.global_mean);
 
-    /* Saved rows per cluster, so each pass keeps enough candidates past them. */
-    for (uint32_t i = 0; i < p.n_saved_songs; i++)
-        states[model_row_cluster(model, p.saved_songs[i].row)].excluded++;
     uint32_t first = 0;
     for (uint32_t c = 0; c < k; c++) {
         states[c].cluster = c;
