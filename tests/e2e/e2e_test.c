@@ -191,6 +191,11 @@ static void sign_in_to_tracks(const char *decision)
     expect("select#user option[selected]", 1000, option);
     assert_int_equal(wd_attribute(&wd, option, "value", selected, sizeof selected), 0);
     assert_string_equal(selected, "demo");
+    static bool consent_shot;
+    if (!consent_shot) {
+        screenshot("e2e-consent");
+        consent_shot = true;
+    }
     char selector[64];
     snprintf(selector, sizeof selector, "#%s", decision);
     expect(selector, 1000, element);
