@@ -18,6 +18,12 @@
 /* Nearest-neighbour ranking compares each row with at most this many of the user's tracks in
  * the cluster (an even sample when there are more), so its cost stays bounded. */
 #define NN_MAX_ANCHORS 64u
+/* Neighbour votes: each of at most VOTE_MAX_ANCHORS of the user's tracks in a cluster (an even
+ * sample) names its VOTE_NEIGHBOURS nearest unsaved rows there; a song by an artist the user
+ * saved counts VOTE_ARTIST_BONUS votes more where the ranking asks for it (see rank_by_votes). */
+#define VOTE_MAX_ANCHORS  256u
+#define VOTE_NEIGHBOURS   10u
+#define VOTE_ARTIST_BONUS 3.0f
 /* Candidates kept per cluster pass (saved rows never enter): this many per slot plus a margin
  * for the artist and same-song rules; a cluster that needs more is passed over again with four
  * times as many. */
@@ -301,8 +307,9 @@ static enum reco_status validate(const struct model *model, const struct reco_sa
         say(err, err_len, "n: %u exceeds the limit of %u", options->n, RECO_MAX_N);
         return RECO_ERR_INVALID;
     }
-    if (options->ranking > RECO_RANK_NEAREST_NEIGHBOURS) {
-        say(err, err_len, "ranking: %d is not a known ranking (0..3)", (int)options->ranking);
+    if (options->ranking > RECO_RANK_VOTES_AND_ARTISTS) {
+        say(err, err_len, "ranking: %d is not a known ranking (0..%d)", (int)options->ranking,
+            (int)RECO_RANK_VOTES_AND_ARTISTS);
         return RECO_ERR_INVALID;
     }
     if (model->n_dims == 0 || model->k == 0) {
@@ -551,6 +558,126 @@ static void mean_of(const struct picking *p, uint32_t first, uint32_t count, flo
         out[d] /= (float)count;
 }
 
+/* One row an anchor names among its nearest neighbours. */
+struct vote {
+    uint32_t row;
+    float distance2;
+};
+
+static int by_vote_row(const void *a, const void *b)
+{
+    const struct vote *x = a, *y = b;
+    if (x->row != y->row)
+        return x->row < y->row ? -1 : 1;
+    return (x->distance2 > y->distance2) - (x->distance2 < y->distance2);
+}
+
+static int same_vote_row(const void *a, const void *b)
+{
+    const struct vote *x = a, *y = b;
+    return (x->row > y->row) - (x->row < y->row);
+}
+
+/* True when the user saved a song by the row's primary artist. */
+static bool by_saved_artist(struct picking *p, uint32_t row)
+{
+    const struct artist_entry *e =
+        artist_map_get(&p->artists, model_row_artist_key(p->model, row), false);
+    return e && e->first_saved != UINT32_MAX;
+}
+
+/* RECO_RANK_NEIGHBOUR_VOTES and RECO_RANK_VOTES_AND_ARTISTS inside one cluster: each anchor (an
+ * even sample of at most VOTE_MAX_ANCHORS of the user's tracks in the cluster) names its
+ * VOTE_NEIGHBOURS nearest unsaved rows of the cluster (squared Euclidean, scaled space). A named
+ * row scores its votes + 1 / (1 + distance to its nearest voter); any other row
+ * 1 / (1 + distance to its nearest anchor), so rows several of the user's tracks agree on come
+ * first. With artists, a row by the primary artist of a saved song scores VOTE_ARTIST_BONUS
+ * more. One pass over the cluster; memory is proportional to the anchors and keep. Fills heap
+ * (capacity keep) and *n_out. */
+static enum reco_status rank_by_votes(struct picking *p, const struct cluster_state *cs,
+                                      uint32_t start, uint32_t end, uint32_t keep, bool artists,
+                                      struct candidate *heap, uint32_t *n_out)
+{
+    const struct model *m = p->model;
+    const uint32_t nd = p->n_dims;
+    const uint32_t n_anchors = cs->saved < VOTE_MAX_ANCHORS ? cs->saved : VOTE_MAX_ANCHORS;
+    const size_t n_named = (size_t)n_anchors * VOTE_NEIGHBOURS;
+    enum reco_status status = RECO_ERR_NOMEM;
+    float *anchors = malloc(((size_t)n_anchors * nd + 1) * sizeof *anchors);
+    struct vote *named = malloc((n_named + 1) * sizeof *named);
+    struct candidate *merged = malloc((n_named + keep + 1) * sizeof *merged);
+    uint32_t n = 0;
+    if (!anchors || !named || !merged)
+        goto done;
+    for (uint32_t a = 0; a < n_anchors; a++) {
+        const struct resolved *r =
+            &p->resolved[cs->first + (uint32_t)(((uint64_t)a * cs->saved) / n_anchors)];
+        memcpy(anchors + (size_t)a * nd, r->vec, nd * sizeof *anchors);
+    }
+    /* named[a * VOTE_NEIGHBOURS ...] holds anchor a's nearest rows, nearest first. */
+    for (size_t i = 0; i < n_named; i++)
+        named[i] = (struct vote){MODEL_NO_ROW, INFINITY};
+    for (uint32_t row = start; row < end; row++) {
+        if (row_set_has(&p->excluded, row))
+            continue;
+        const float *v = m->rows + (size_t)row * nd;
+        float nearest = INFINITY;
+        for (uint32_t a = 0; a < n_anchors; a++) {
+            const float *x = anchors + (size_t)a * nd;
+            float d2 = 0;
+            for (uint32_t d = 0; d < nd; d++) {
+                float diff = v[d] - x[d];
+                d2 += diff * diff;
+            }
+            if (d2 < nearest)
+                nearest = d2;
+            struct vote *list = named + (size_t)a * VOTE_NEIGHBOURS;
+            if (!(d2 < list[VOTE_NEIGHBOURS - 1].distance2))
+                continue;
+            uint32_t at = VOTE_NEIGHBOURS - 1;
+            while (at > 0 && d2 < list[at - 1].distance2) {
+                list[at] = list[at - 1];
+                at--;
+            }
+            list[at] = (struct vote){row, d2};
+        }
+        float s = 1.0f / (1.0f + sqrtf(nearest));
+        if (artists && by_saved_artist(p, row))
+            s += VOTE_ARTIST_BONUS;
+        if ((n < keep || s > heap[0].score) && !row_set_has(&p->excluded, row))
+            heap_push(heap, &n, keep, (struct candidate){s, row});
+    }
+    /* Count the votes: sorted by row, each run is one named row, its nearest voter first. */
+    qsort(named, n_named, sizeof *named, by_vote_row);
+    uint32_t n_merged = 0;
+    for (size_t i = 0; i < n_named && named[i].row != MODEL_NO_ROW;) {
+        size_t j = i;
+        while (j < n_named && named[j].row == named[i].row)
+            j++;
+        float s = (float)(j - i) + 1.0f / (1.0f + sqrtf(named[i].distance2));
+        if (artists && by_saved_artist(p, named[i].row))
+            s += VOTE_ARTIST_BONUS;
+        merged[n_merged++] = (struct candidate){s, named[i].row};
+        i = j;
+    }
+    /* The unnamed rows the pass kept follow by their own score. */
+    for (uint32_t i = 0; i < n; i++) {
+        struct vote probe = {heap[i].row, 0};
+        if (!bsearch(&probe, named, n_named, sizeof *named, same_vote_row))
+            merged[n_merged++] = heap[i];
+    }
+    qsort(merged, n_merged, sizeof *merged, by_rank);
+    n = n_merged < keep ? n_merged : keep;
+    memcpy(heap, merged, n * sizeof *heap);
+    status = RECO_OK;
+done:
+    *n_out = n;
+    free(anchors);
+    free(named);
+    free(merged);
+    return status;
+}
+
 /* Scores rows [start, end) against the user's tracks in one pass and keeps the best `keep`
  * in cs->ranked, best first. Clusters without saved tracks (the fall-back) are scored against
  * the mean of everything the user saved. */
@@ -615,6 +742,11 @@ static enum reco_status rank_rows(struct picking *p, struct cluster_state *cs, u
             if ((n < keep || s > heap[0].score) && !row_set_has(&p->excluded, row))
                 heap_push(heap, &n, keep, (struct candidate){s, row});
         }
+    } else if (ranking == RECO_RANK_NEIGHBOUR_VOTES || ranking == RECO_RANK_VOTES_AND_ARTISTS) {
+        enum reco_status st = rank_by_votes(p, cs, start, end, keep,
+                                            ranking == RECO_RANK_VOTES_AND_ARTISTS, heap, &n);
+        if (st != RECO_OK)
+            return st;
     } else {
         for (uint32_t row = start; row < end; row++) {
             float rn = m->row_norms[row];

@@ -38,10 +38,13 @@ enum reco_status {
 const char *reco_strerror(enum reco_status status);
 
 enum reco_ranking {
-    RECO_RANK_DEFAULT = 0,       /* the default the quality evaluation chose (see README) */
-    RECO_RANK_MEAN_COSINE,       /* cosine to the mean of the user's tracks in the cluster */
-    RECO_RANK_CENTROID_COSINE,   /* cosine measured from the cluster centroid */
-    RECO_RANK_NEAREST_NEIGHBOURS /* nearest neighbours of the user's tracks in the cluster */
+    RECO_RANK_DEFAULT = 0,        /* the default the quality evaluation chose (see README) */
+    RECO_RANK_MEAN_COSINE,        /* cosine to the mean of the user's tracks in the cluster */
+    RECO_RANK_CENTROID_COSINE,    /* cosine measured from the cluster centroid */
+    RECO_RANK_NEAREST_NEIGHBOURS, /* nearest neighbours of the user's tracks in the cluster */
+    RECO_RANK_NEIGHBOUR_VOTES,    /* rows most of the user's tracks in the cluster name among
+                                     their nearest neighbours (see recommend.c) */
+    RECO_RANK_VOTES_AND_ARTISTS   /* the same, and songs by artists the user saved first */
 };
 
 enum reco_match {

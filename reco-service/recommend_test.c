@@ -313,7 +313,7 @@ static void test_rankings_determinism_variety(void **state)
     static struct reco_saved saved[32];
     size_t n = saved_by_id(f, saved, 0, 30, 10);
     n = saved_by_id(f, saved, n, PER + 50, 10);
-    for (int ranking = RECO_RANK_DEFAULT; ranking <= RECO_RANK_NEAREST_NEIGHBOURS; ranking++) {
+    for (int ranking = RECO_RANK_DEFAULT; ranking <= RECO_RANK_VOTES_AND_ARTISTS; ranking++) {
         struct reco_options opts = {.n = 30, .ranking = (enum reco_ranking)ranking};
         struct reco_result a, b, v1, v2;
         char err[256];
