@@ -27,6 +27,7 @@
 #include "reco.pb-c.h"
 #include "rpc.h"
 #include "rpc_envelope.h"
+#include "saved_file.h"
 #include "test_model.h"
 
 #define ROWS 20000u
@@ -41,13 +42,14 @@ static char *mutable(const char *s)
     return (char *)(uintptr_t)s;
 }
 
-static char cli_bin[4096], service_bin[4096];
+static char cli_bin[4096], service_bin[4096], model_bin[4096];
 
 static int setup(void **state)
 {
     (void)state;
     snprintf(cli_bin, sizeof cli_bin, "%s", harness_binary("bin/reco-cli"));
     snprintf(service_bin, sizeof service_bin, "%s", harness_binary("bin/reco-service"));
+    snprintf(model_bin, sizeof model_bin, "%s", harness_binary("bin/reco-model"));
     snprintf(work_dir, sizeof work_dir, "/tmp/reco_it_%d", (int)getpid());
     if (mkdir(work_dir, 0700) != 0)
         return -1;
@@ -621,12 +623,91 @@ static void test_reload_and_term(void **state)
     free(still);
 }
 
+/* The whole pipeline on reco-model's own output: a synthetic catalog (with duplicate releases
+ * of the same song under several ids), a model built from it, and reco-cli reading 40 rows of
+ * that catalog as the user's saved tracks. */
+static void test_reco_model_pipeline(void **state)
+{
+    (void)state;
+    char csv[320], model[320], saved_path[320];
+    snprintf(csv, sizeof csv, "%s/synth.csv", work_dir);
+    snprintf(model, sizeof model, "%s/synth.model", work_dir);
+    snprintf(saved_path, sizeof saved_path, "%s/saved.csv", work_dir);
+    static char out[1 << 18], err[1 << 14];
+    char *synth_argv[] = {model_bin, "synth", "--rows", "4000", "--seed", "7", "--out", csv, NULL};
+    if (harness_run(synth_argv, out, sizeof out, err, sizeof err, 60000) != 0)
+        fail_msg("reco-model synth: %s", err);
+    char *build_argv[] = {model_bin, "build", "--catalog",  csv, "--out", model,
+                          "--k",     "6",     "--restarts", "1", NULL};
+    if (harness_run(build_argv, out, sizeof out, err, sizeof err, 120000) != 0)
+        fail_msg("reco-model build: %s", err);
+
+    /* The header and 40 rows of the catalog are the saved tracks. */
+    FILE *in = fopen(csv, "r");
+    FILE *saved_file = fopen(saved_path, "w");
+    assert_non_null(in);
+    assert_non_null(saved_file);
+    static char line[8192];
+    for (int i = 0; i <= 40 && fgets(line, sizeof line, in); i++)
+        fputs(line, saved_file);
+    fclose(in);
+    fclose(saved_file);
+    struct saved_list saved = {0};
+    assert_int_equal(saved_file_read(saved_path, &saved, err, sizeof err), 0);
+    assert_int_equal(saved.n, 40);
+
+    struct harness_proc proc;
+    start_service(&proc, model, NULL);
+    char *argv[] = {cli_bin,  "--endpoint", proc.addr, "recommend", saved_path,
+                    "--json", "-n",         "30",      NULL};
+    int rc = harness_run(argv, out, sizeof out, err, sizeof err, 30000);
+    if (rc != 0)
+        fail_msg("reco-cli: exit %d: %s", rc, err);
+    cJSON *root = cJSON_Parse(out);
+    assert_non_null(root);
+    const cJSON *stats = cJSON_GetObjectItemCaseSensitive(root, "stats");
+    assert_int_equal(cJSON_GetObjectItemCaseSensitive(stats, "by_id")->valueint, 40);
+    const cJSON *tracks = cJSON_GetObjectItemCaseSensitive(root, "tracks");
+    assert_int_equal(cJSON_GetArraySize(tracks), 30);
+    const cJSON *t;
+    int index = 0;
+    cJSON_ArrayForEach(t, tracks)
+    {
+        const char *id = cJSON_GetObjectItemCaseSensitive(t, "id")->valuestring;
+        const char *name = cJSON_GetObjectItemCaseSensitive(t, "name")->valuestring;
+        const cJSON *artists = cJSON_GetObjectItemCaseSensitive(t, "artists");
+        const char *artist = cJSON_GetArrayItem(artists, 0)->valuestring;
+        for (size_t s = 0; s < saved.n; s++) {
+            if (strcmp(id, saved.items[s].id) == 0)
+                fail_msg("pick %d is saved track %s", index, id);
+            if (strcmp(name, saved.items[s].name) == 0 &&
+                strcmp(artist, saved.items[s].artists[0]) == 0)
+                fail_msg("pick %d (%s by %s) is a release of a saved song", index, name, artist);
+        }
+        int later = 0;
+        const cJSON *u;
+        cJSON_ArrayForEach(u, tracks)
+        {
+            if (later++ <= index)
+                continue;
+            if (strcmp(name, cJSON_GetObjectItemCaseSensitive(u, "name")->valuestring) == 0 &&
+                strcmp(artist, cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(u, "artists"), 0)
+                                   ->valuestring) == 0)
+                fail_msg("'%s' by %s is in the playlist twice", name, artist);
+        }
+        index++;
+    }
+    cJSON_Delete(root);
+    saved_list_free(&saved);
+    harness_stop(&proc, 10000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_client_methods),  cmocka_unit_test(test_cli),
         cmocka_unit_test(test_bad_messages),    cmocka_unit_test(test_failover),
-        cmocka_unit_test(test_reload_and_term),
+        cmocka_unit_test(test_reload_and_term), cmocka_unit_test(test_reco_model_pipeline),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
