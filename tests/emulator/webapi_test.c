@@ -302,6 +302,16 @@ static void test_playlist_create_and_items(void **state)
         assert_non_null(strstr(error_message(json), BAD[i].message));
         cJSON_Delete(json);
     }
+    /* A JSON body over the 65536-byte limit is refused before it is parsed. */
+    char *huge = malloc(70001);
+    memset(huge, ' ', 70000);
+    huge[0] = '{';
+    memcpy(huge + 69998, "}", 2);
+    json = call("POST", path, &demo, huge, &status);
+    free(huge);
+    assert_int_equal(status, 413);
+    assert_non_null(strstr(error_message(json), "65536"));
+    cJSON_Delete(json);
     json = call("POST", "/v1/playlists/0000000000000000000000/items", &demo,
                 "{\"uris\":[\"spotify:track:wYYh6CaZipkGgpdh5sRL5N\"]}", &status);
     assert_int_equal(status, 404);
