@@ -1,9 +1,11 @@
 /* reco-bench: the load generator of the reco-service benchmark (tests/bench/reco/run.sh).
  * `sample` draws saved-track lists from a model file deterministically; `latency` times
  * sequential Recommend calls through the RPC client; `throughput` runs concurrent client
- * threads for a fixed time. Results go to stdout as `result key=value ...` lines. */
+ * threads for a fixed time; `kernels` times one scoring pass over a model's rows, scalar and
+ * SIMD. Results go to stdout as `result ...` / `kernel ...` key=value lines. */
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -39,8 +41,7 @@ static double opt_seconds;
 static bool opt_ids_only;
 
 static const struct option_spec SPECS[] = {
-    {"model", 0, NULL, OPTION_STRING, NULL, 0, 0, "sample: the model file to draw tracks from",
-     &opt_model},
+    {"model", 0, NULL, OPTION_STRING, NULL, 0, 0, "sample, kernels: the model file", &opt_model},
     {"count", 0, NULL, OPTION_INT, "1000", 1, MAX_SAVED_FILE, "sample: how many tracks",
      &opt_count},
     {"seed", 0, NULL, OPTION_INT, "1", 0, 1e15, "sample: seed of the draw", &opt_seed},
@@ -71,7 +72,8 @@ static const struct option_spec SPECS[] = {
 static const char USAGE[] =
     "usage: reco-bench sample --model MODEL --count N [--seed S]      (prints a saved list)\n"
     "       reco-bench latency --endpoint URL --saved FILE [--seconds S] [--label L]\n"
-    "       reco-bench throughput --endpoint URL --saved FILE --threads T [--seconds S]";
+    "       reco-bench throughput --endpoint URL --saved FILE --threads T [--seconds S]\n"
+    "       reco-bench kernels --model MODEL [--label L]   (cost of one scoring pass)";
 
 static double now_ms(void)
 {
@@ -492,6 +494,198 @@ out:
     return rc;
 }
 
+/* `kernels`: what one scoring pass over every row of a model costs on this machine, the way
+ * recommend.c does it (scalar dot product with four accumulators, one call per row) and with
+ * SIMD over a zero-padded query (GCC vector extensions, SSE everywhere and an AVX2 clone), next
+ * to a plain read of the same bytes (the memory-bandwidth floor). Evidence for the service's
+ * profile: the pass is where a Recommend call spends its time. */
+typedef float vec4 __attribute__((vector_size(16)));
+typedef float vec8 __attribute__((vector_size(32)));
+
+#define KERNEL_PAD 16u /* the SIMD kernels read 16 floats per row: models of up to 16 dims */
+
+__attribute__((noinline)) static float scalar_dot(const float *a, const float *b, uint32_t n)
+{
+    float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    uint32_t d = 0;
+    for (; d + 4 <= n; d += 4) {
+        s0 += a[d] * b[d];
+        s1 += a[d + 1] * b[d + 1];
+        s2 += a[d + 2] * b[d + 2];
+        s3 += a[d + 3] * b[d + 3];
+    }
+    for (; d < n; d++)
+        s0 += a[d] * b[d];
+    return (s0 + s1) + (s2 + s3);
+}
+
+static float cosine_of(float dot, float norm, float inv_u)
+{
+    return norm > 0 ? dot * inv_u / norm : 0.0f;
+}
+
+static void pass_scalar(const struct model *m, const float *u, float inv_u, float *out)
+{
+    for (uint32_t i = 0; i < m->n_rows; i++)
+        out[i] = cosine_of(scalar_dot(m->rows + (size_t)i * m->n_dims, u, m->n_dims),
+                           m->row_norms[i], inv_u);
+}
+
+/* How many leading rows can be read KERNEL_PAD floats at a time (past their end into the next
+ * row, which the zero padding of u cancels) without reading past the matrix; the rest are
+ * scored with the scalar dot. */
+static uint32_t simd_rows(const struct model *m)
+{
+    size_t total = (size_t)m->n_rows * m->n_dims;
+    return total >= KERNEL_PAD ? (uint32_t)((total - KERNEL_PAD) / m->n_dims + 1) : 0;
+}
+
+static void pass_vec4(const struct model *m, const float *u, float inv_u, float *out)
+{
+    vec4 u0, u1, u2, u3;
+    memcpy(&u0, u, sizeof u0);
+    memcpy(&u1, u + 4, sizeof u1);
+    memcpy(&u2, u + 8, sizeof u2);
+    memcpy(&u3, u + 12, sizeof u3);
+    uint32_t vector_rows = simd_rows(m);
+    for (uint32_t i = 0; i < vector_rows; i++) {
+        const float *v = m->rows + (size_t)i * m->n_dims;
+        vec4 a0, a1, a2, a3;
+        memcpy(&a0, v, sizeof a0);
+        memcpy(&a1, v + 4, sizeof a1);
+        memcpy(&a2, v + 8, sizeof a2);
+        memcpy(&a3, v + 12, sizeof a3);
+        vec4 s = a0 * u0 + a1 * u1 + a2 * u2 + a3 * u3;
+        out[i] = cosine_of((s[0] + s[1]) + (s[2] + s[3]), m->row_norms[i], inv_u);
+    }
+    for (uint32_t i = vector_rows; i < m->n_rows; i++)
+        out[i] = cosine_of(scalar_dot(m->rows + (size_t)i * m->n_dims, u, m->n_dims),
+                           m->row_norms[i], inv_u);
+}
+
+__attribute__((target_clones("avx2", "default"))) static void
+pass_vec8(const struct model *m, const float *u, float inv_u, float *out)
+{
+    vec8 u0, u1;
+    memcpy(&u0, u, sizeof u0);
+    memcpy(&u1, u + 8, sizeof u1);
+    uint32_t vector_rows = simd_rows(m);
+    for (uint32_t i = 0; i < vector_rows; i++) {
+        const float *v = m->rows + (size_t)i * m->n_dims;
+        vec8 a0, a1;
+        memcpy(&a0, v, sizeof a0);
+        memcpy(&a1, v + 8, sizeof a1);
+        vec8 s = a0 * u0 + a1 * u1;
+        float dot = ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
+        out[i] = cosine_of(dot, m->row_norms[i], inv_u);
+    }
+    for (uint32_t i = vector_rows; i < m->n_rows; i++)
+        out[i] = cosine_of(scalar_dot(m->rows + (size_t)i * m->n_dims, u, m->n_dims),
+                           m->row_norms[i], inv_u);
+}
+
+/* Sums every float of the matrix: the cost of only reading it. */
+static void pass_read(const struct model *m, const float *u, float inv_u, float *out)
+{
+    vec4 a0 = {0, 0, 0, 0}, a1 = a0, a2 = a0, a3 = a0; /* independent sums: not add-bound */
+    size_t n = (size_t)m->n_rows * m->n_dims, i = 0;
+    for (; i + 16 <= n; i += 16) {
+        vec4 v0, v1, v2, v3;
+        memcpy(&v0, m->rows + i, sizeof v0);
+        memcpy(&v1, m->rows + i + 4, sizeof v1);
+        memcpy(&v2, m->rows + i + 8, sizeof v2);
+        memcpy(&v3, m->rows + i + 12, sizeof v3);
+        a0 += v0;
+        a1 += v1;
+        a2 += v2;
+        a3 += v3;
+    }
+    vec4 acc = (a0 + a1) + (a2 + a3);
+    float total = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    for (; i < n; i++)
+        total += m->rows[i];
+    out[0] = total * inv_u + u[0];
+}
+
+static int run_kernels(void)
+{
+    int rc = 1;
+    struct model *model = NULL;
+    float *reference = NULL, *scores = NULL;
+    char err[512];
+    if (opt_model == NULL) {
+        fprintf(stderr, "reco-bench kernels: --model is required\n");
+        goto out;
+    }
+    if (model_open(opt_model, &model, err, sizeof err) != MODEL_OK) {
+        fprintf(stderr, "reco-bench kernels: %s\n", err);
+        goto out;
+    }
+    if (model->n_dims > KERNEL_PAD || model->n_rows < 4) {
+        fprintf(stderr, "reco-bench kernels: needs at most %u dims and 4 rows\n", KERNEL_PAD);
+        goto out;
+    }
+    /* The query: the mean of an even sample of rows, as a user's cluster mean would be. */
+    float u[KERNEL_PAD] = {0};
+    uint32_t step = model->n_rows / 1000 + 1, taken = 0;
+    for (uint32_t i = 0; i < model->n_rows; i += step, taken++)
+        for (uint32_t d = 0; d < model->n_dims; d++)
+            u[d] += model->rows[(size_t)i * model->n_dims + d];
+    float norm = 0;
+    for (uint32_t d = 0; d < model->n_dims; d++) {
+        u[d] /= (float)taken;
+        norm += u[d] * u[d];
+    }
+    float inv_u = norm > 0 ? 1.0f / sqrtf(norm) : 0.0f;
+    reference = malloc((size_t)model->n_rows * sizeof *reference);
+    scores = malloc((size_t)model->n_rows * sizeof *scores);
+    const int repeats = 30;
+    if (reference == NULL || scores == NULL)
+        goto out;
+    pass_scalar(model, u, inv_u, reference);
+    static const struct {
+        const char *name;
+        void (*pass)(const struct model *, const float *, float, float *);
+        bool compare;
+    } KERNELS[] = {
+        {"scalar_dot_per_row", pass_scalar, true},
+        {"simd_sse_vec4", pass_vec4, true},
+        {"simd_avx2_vec8", pass_vec8, true},
+        {"read_only_floor", pass_read, false},
+    };
+    for (size_t k = 0; k < sizeof KERNELS / sizeof KERNELS[0]; k++) {
+        double best = 1e300;
+        for (int r = 0; r < repeats; r++) {
+            double start = now_ms();
+            KERNELS[k].pass(model, u, inv_u, scores);
+            double ms = now_ms() - start;
+            if (ms < best)
+                best = ms;
+        }
+        double worst_diff = 0;
+        for (uint32_t i = 0; KERNELS[k].compare && i < model->n_rows; i++) {
+            double diff = fabs((double)scores[i] - (double)reference[i]);
+            if (diff > worst_diff)
+                worst_diff = diff;
+        }
+        if (worst_diff > 1e-4) {
+            fprintf(stderr, "reco-bench kernels: %s disagrees with the scalar pass by %g\n",
+                    KERNELS[k].name, worst_diff);
+            goto out;
+        }
+        printf("kernel catalog=%s name=%s rows=%" PRIu32 " dims=%" PRIu32
+               " best_ms=%.4f ns_per_row=%.2f max_diff=%.1e\n",
+               opt_label, KERNELS[k].name, model->n_rows, model->n_dims, best,
+               best * 1e6 / model->n_rows, worst_diff);
+    }
+    rc = 0;
+out:
+    free(reference);
+    free(scores);
+    model_close(model);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     char **positional = calloc((size_t)argc + 1, sizeof *positional);
@@ -517,6 +711,8 @@ int main(int argc, char **argv)
         rc = run_latency();
     else if (strcmp(positional[0], "throughput") == 0)
         rc = run_throughput();
+    else if (strcmp(positional[0], "kernels") == 0)
+        rc = run_kernels();
     else
         fprintf(stderr, "reco-bench: unknown command '%s'\n%s\n", positional[0], USAGE);
 out:

@@ -7,7 +7,7 @@ import sys
 
 
 def parse(path):
-    facts, rows, server, profile = {}, [], {}, {}
+    facts, rows, server, profile, kernels = {}, [], {}, {}, []
     with open(path) as f:
         for line in f:
             parts = line.split()
@@ -16,6 +16,8 @@ def parse(path):
             if parts[0] == "fact":
                 key, _, value = line[5:].rstrip("\n").partition("=")
                 facts[key] = value
+            elif parts[0] == "kernel":
+                kernels.append(dict(p.partition("=")[::2] for p in parts[1:]))
             elif parts[0] == "profile":
                 kv = dict(p.partition("=")[::2] for p in parts[1:])
                 profile.setdefault((kv["catalog"], int(kv["saved"])), []).append(
@@ -30,7 +32,7 @@ def parse(path):
                     k, _, v = kv.partition("=")
                     row[k] = v
                 rows.append(row)
-    return facts, rows, server, profile
+    return facts, rows, server, profile, kernels
 
 
 def find(rows, impl, catalog, saved=None, **extra):
@@ -81,7 +83,7 @@ def main():
     ap.add_argument("--synth-label", default="1.7M")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
-    facts, rows, server, profile = parse(args.results)
+    facts, rows, server, profile, kernels = parse(args.results)
     catalogs = [c for c in (args.real_label, args.synth_label)
                 if find(rows, "reco_service", c) is not None]
     sizes = sorted({int(r["saved"]) for r in rows if r.get("impl") == "reco_service"})
@@ -136,11 +138,21 @@ def main():
                 ratios_written.append((rw, c, n))
             wr_text = "–" if wr is None else fmt_ms(ms(wr)) + (
                 " (extrapolated)" if wr.get("method") == "extrapolated" else
-                f" ({wr['requests']} runs)")
+                f" ({wr['requests']} run{'s' if wr['requests'] != '1' else ''})")
             w(f"| {c} | {n:,} | {fmt_ms(ms(svc))} | {fmt_ms(ms(svc, 'p99_ms'))} | "
               f"{fmt_ms(ms(svc, 'mean_ms'))} | {svc['requests'] if svc else '–'} | "
               f"{fmt_ms(median(server.get((c, n))))} | {fmt_ms(ms(vec))} | {wr_text} | {fmt_x(rv)} | {fmt_x(rw)} |")
     w("")
+
+    overlaps = [(r["catalog"], int(r["saved"]), float(r["overlap_with_vectorised"]))
+                for r in rows if r.get("impl") == "notebook_written" and
+                "overlap_with_vectorised" in r]
+    if overlaps:
+        w("Share of the as-written playlist that the vectorised one also has (same algorithm; "
+          "the as-written lookup by title + year/artists takes the first catalog row with that "
+          "key, which is another song when the key is not unique, as often in the synthetic "
+          "catalog, and ties between duplicate rows may break differently): "
+          + ", ".join(f"{c} {n:,} saved {o:.0%}" for c, n, o in overlaps) + ".\n")
 
     w("## Throughput at 200 saved tracks (client threads share one rpc_client)\n")
     w("| catalog | client threads | requests/s | p50 | p99 | errors |")
@@ -182,6 +194,20 @@ def main():
             for fn, ir, share in fns:
                 w(f"| `{fn}` | {ir:,} | {share:.1%} |")
             w("")
+
+    if kernels:
+        w("## One scoring pass over every row of the model (`reco-bench kernels`)\n")
+        w("A Recommend call with a few hundred saved tracks or more touches nearly every "
+          "cluster, so it pays about one pass over the whole scaled catalog. Best of 30, one "
+          "thread, on the model file the service ran: *scalar_dot_per_row* is the way "
+          "`reco-service/recommend.c` scores today (`dot()` called per row); the SIMD passes "
+          "compute the same cosines (checked to 1e-4); *read_only_floor* only reads the bytes.\n")
+        w("| catalog | rows x dims | pass | ms | ns per row |")
+        w("|---|---|---|---:|---:|")
+        for k in kernels:
+            w(f"| {k['catalog']} | {int(k['rows']):,} x {k['dims']} | {k['name']} | "
+              f"{float(k['best_ms']):.3f} | {float(k['ns_per_row']):.2f} |")
+        w("")
 
     w("## Against the targets\n")
     w("| target | measured | verdict |")

@@ -153,6 +153,9 @@ bench_catalog() {
     }' "$work/service.log" >>"$results"
     cp "$work/service.log" "$work/service_$label.log"
 
+    log "$label: one scoring pass over the model, scalar and SIMD (reco-bench kernels)"
+    "$bin/reco-bench" kernels --model "$model" --label "$label" | tee -a "$results"
+
     if [ $profile -eq 1 ]; then
         log "$label: callgrind breakdown of a request at 1,000 and 10,000 saved"
         TMPDIR=$work "$here/profile.sh" "$bin" "$model" "$work/saved_${label}_1000.tsv" 5 \

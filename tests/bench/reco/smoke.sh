@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # ctest's short run of the benchmark's load generator (reco_bench_smoke), so run.sh keeps
 # working: a small synthetic model, a deterministic saved list, a real reco-service, one
-# latency and one throughput run whose result lines must show OK replies with full playlists.
+# latency and one throughput run whose result lines must show OK replies with full playlists,
+# and the scoring kernels, which must agree with the scalar pass.
 #   smoke.sh BUILD_DIR
 set -euo pipefail
 bin=$1/bin
@@ -57,4 +58,8 @@ throughput=$("$bin/reco-bench" throughput --endpoint "$addr" --saved "$tmp/saved
 echo "$throughput"
 echo "$throughput" | grep -Eq '^result impl=reco_service_throughput .*threads=2 .*errors=0$' ||
     fail "throughput: expected a result line without errors"
+kernels=$("$bin/reco-bench" kernels --model "$tmp/model.mxm" --label smoke)
+echo "$kernels"
+[ "$(echo "$kernels" | grep -c '^kernel catalog=smoke name=')" -eq 4 ] ||
+    fail "kernels: expected four passes that agree with the scalar one"
 echo "reco_bench_smoke: ok"
