@@ -8,6 +8,7 @@
 #include <curl/curl.h>
 #include <math.h>
 #include <openssl/rand.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -598,6 +599,29 @@ static enum verdict judge(struct spotify_client *c, struct call *call, CURLcode 
 typedef enum spotify_status (*on_success_fn)(struct spotify_client *c, struct call *call,
                                              void *ctx);
 
+/* Starts waiting calls whose time has come while fewer than limit are in flight, and lowers
+ * *next_wake to the earliest time a call still waiting may start. Returns 0 or -1. */
+static int start_ready(struct spotify_client *c, CURLM *multi, struct call *calls, size_t n,
+                       int limit, int *active, int64_t pause_until, int64_t *next_wake)
+{
+    int64_t now = now_ms();
+    for (size_t i = 0; i < n; i++) {
+        struct call *call = &calls[i];
+        if (call->state != CALL_WAITING)
+            continue;
+        int64_t ready = call->ready_at > pause_until ? call->ready_at : pause_until;
+        if (ready > now || *active >= limit) {
+            if (ready < *next_wake)
+                *next_wake = ready;
+            continue;
+        }
+        if (call_start(c, multi, call) != 0)
+            return -1;
+        (*active)++;
+    }
+    return 0;
+}
+
 /* Runs calls[0..n) with at most settings->connections in flight, retrying within
  * settings->budget_ms. Returns SPOTIFY_OK when every call succeeded (and on_success accepted
  * it), else the first failure; transfers still in flight are abandoned. */
@@ -612,25 +636,12 @@ static enum spotify_status run_calls(struct spotify_client *c, struct call *call
     curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)limit);
     int64_t deadline = now_ms() + c->settings->budget_ms;
     int64_t pause_until = 0;
+    int64_t next_wake = INT64_MAX;
     size_t done = 0;
     int active = 0;
+    if (start_ready(c, multi, calls, n, limit, &active, pause_until, &next_wake) != 0)
+        goto done;
     while (done < n) {
-        int64_t now = now_ms();
-        int64_t next_wake = now + 1000;
-        for (size_t i = 0; i < n && active < limit; i++) {
-            struct call *call = &calls[i];
-            if (call->state != CALL_WAITING)
-                continue;
-            int64_t ready = call->ready_at > pause_until ? call->ready_at : pause_until;
-            if (ready > now) {
-                if (ready < next_wake)
-                    next_wake = ready;
-                continue;
-            }
-            if (call_start(c, multi, call) != 0)
-                goto done;
-            active++;
-        }
         int running = 0;
         if (curl_multi_perform(multi, &running) != CURLM_OK)
             goto done;
@@ -644,9 +655,14 @@ static enum spotify_status run_calls(struct spotify_client *c, struct call *call
             CURLcode code = msg->data.result;
             curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&call);
             curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &call->http_status);
+            curl_off_t took_us = 0;
+            curl_easy_getinfo(easy, CURLINFO_TOTAL_TIME_T, &took_us);
             curl_multi_remove_handle(multi, easy);
             call_release(call);
             active--;
+            log_debug("spotify_call", "endpoint=%s status=%ld attempt=%d ms=%.1f", call->endpoint,
+                      code == CURLE_OK ? call->http_status : 0L, call->attempts,
+                      (double)took_us / 1000.0);
             if (c->settings->on_call)
                 c->settings->on_call(call->endpoint, code == CURLE_OK ? call->http_status : 0);
             enum verdict v = judge(c, call, code, deadline, &pause_until);
@@ -670,11 +686,17 @@ static enum spotify_status run_calls(struct spotify_client *c, struct call *call
         }
         if (done == n)
             break;
-        long wait = (long)(next_wake - now_ms());
-        if (active > 0 && wait > 100)
-            wait = 100;
+        /* Start successors now, so the poll below already waits on their transfers. */
+        next_wake = INT64_MAX;
+        if (start_ready(c, multi, calls, n, limit, &active, pause_until, &next_wake) != 0)
+            goto done;
+        int64_t wait = active > 0 ? 100 : next_wake - now_ms();
+        if (active > 0 && next_wake != INT64_MAX && next_wake - now_ms() < wait)
+            wait = next_wake - now_ms();
         if (wait < 0)
             wait = 0;
+        if (wait > 1000)
+            wait = 1000;
         if (curl_multi_poll(multi, NULL, 0, (int)wait, NULL) != CURLM_OK)
             goto done;
     }
