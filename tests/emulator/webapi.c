@@ -136,6 +136,20 @@ static cJSON *artists_json(const struct emu_server *server, const struct emu_tra
     return artists;
 }
 
+/* Appends text to a local file's uri as Spotify writes it: URL-encoded with '+' for spaces,
+ * then ':'. */
+static void local_uri_part(char *uri, size_t size, const char *text)
+{
+    for (const char *p = text; *p; p++) {
+        char one[2] = {*p, '\0'};
+        if (*p == ' ')
+            strncat(uri, "+", size - strlen(uri) - 1);
+        else
+            emu_http_url_encode(uri, size, one);
+    }
+    strncat(uri, ":", size - strlen(uri) - 1);
+}
+
 /* A track object as Development Mode serves it: no popularity, available_markets, linked_from. */
 static cJSON *track_json(const struct emu_server *server, const struct emu_track *track)
 {
@@ -179,13 +193,11 @@ static cJSON *track_json(const struct emu_server *server, const struct emu_track
     cJSON_AddStringToObject(object, "type", "track");
     if (local) {
         char uri[1024] = "spotify:local:";
-        emu_http_url_encode(uri, sizeof uri, track->artists[0]);
-        strncat(uri, ":", sizeof uri - strlen(uri) - 1);
-        emu_http_url_encode(uri, sizeof uri, track->album);
-        strncat(uri, ":", sizeof uri - strlen(uri) - 1);
-        emu_http_url_encode(uri, sizeof uri, track->name);
+        local_uri_part(uri, sizeof uri, track->artists[0]);
+        local_uri_part(uri, sizeof uri, track->album);
+        local_uri_part(uri, sizeof uri, track->name);
         size_t used = strlen(uri);
-        snprintf(uri + used, sizeof uri - used, ":%d", track->duration_ms / 1000);
+        snprintf(uri + used, sizeof uri - used, "%d", track->duration_ms / 1000);
         cJSON_AddStringToObject(object, "uri", uri);
     } else {
         add_uri(object, "track", id);

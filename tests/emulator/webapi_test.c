@@ -153,8 +153,15 @@ static void test_whole_library_reads_back_every_saved_id(void **state)
             with_isrc += cJSON_HasObjectItem(cJSON_GetObjectItem(track, "external_ids"), "isrc");
             if (cJSON_IsTrue(cJSON_GetObjectItem(track, "is_local"))) {
                 assert_true(cJSON_IsNull(cJSON_GetObjectItem(track, "id")));
-                assert_true(strncmp(cJSON_GetStringValue(cJSON_GetObjectItem(track, "uri")),
-                                    "spotify:local:", 14) == 0);
+                /* spotify:local:ARTIST:ALBUM:TITLE:SECONDS, '+' for spaces. */
+                const char *uri = cJSON_GetStringValue(cJSON_GetObjectItem(track, "uri"));
+                assert_true(strncmp(uri, "spotify:local:", 14) == 0);
+                int colons = 0;
+                for (const char *p = uri; *p; p++)
+                    colons += *p == ':';
+                assert_int_equal(colons, 5);
+                assert_null(strchr(uri, ' '));
+                assert_null(strstr(uri, "::"));
                 local++;
                 continue;
             }
