@@ -20,6 +20,8 @@ const char *baseline_name(enum baseline baseline)
         return "notebook";
     case BASELINE_KNN_UNION:
         return "knn-union";
+    case BASELINE_KNN_UNION_ARTISTS:
+        return "knn-union-artists";
     case BASELINE_RANDOM_GENRE:
         return "random-genre";
     case BASELINE_RANDOM_CATALOG:
@@ -202,11 +204,18 @@ static void knn_block(const struct model *model, const uint32_t *queries, uint32
     }
 }
 
+static int compare_keys(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
 static uint32_t run_knn_union(const struct model *model, const uint32_t *saved_rows,
-                              uint32_t n_saved_rows, uint32_t n, struct baseline_scratch *scratch,
-                              uint32_t *picks)
+                              uint32_t n_saved_rows, uint32_t n, int artists,
+                              struct baseline_scratch *scratch, uint32_t *picks)
 {
     uint32_t n_touched = 0, got = 0;
+    uint32_t *saved_artists = NULL;
     for (uint32_t i = 0; i < n_saved_rows; i++)
         scratch->mark[saved_rows[i]] = 1;
     for (uint32_t b = 0; b < n_saved_rows; b += KNN_BLOCK) {
@@ -227,6 +236,26 @@ static uint32_t run_knn_union(const struct model *model, const uint32_t *saved_r
                 scratch->score[r] += sqrtf(best_d[j][i]);
             }
     }
+    if (artists) {
+        /* Every unsaved song by a saved artist joins with the bonus (and no distance). */
+        saved_artists = malloc((n_saved_rows ? n_saved_rows : 1) * sizeof *saved_artists);
+        if (!saved_artists)
+            goto done;
+        for (uint32_t i = 0; i < n_saved_rows; i++)
+            saved_artists[i] = model_row_artist_key(model, saved_rows[i]);
+        qsort(saved_artists, n_saved_rows, sizeof *saved_artists, compare_keys);
+        for (uint32_t r = 0; r < model->n_rows; r++) {
+            uint32_t key = model_row_artist_key(model, r);
+            if (scratch->mark[r] ||
+                !bsearch(&key, saved_artists, n_saved_rows, sizeof *saved_artists, compare_keys))
+                continue;
+            if (scratch->votes[r] == 0) {
+                scratch->touched[n_touched++] = r;
+                scratch->score[r] = FLT_MAX / 4;
+            }
+            scratch->votes[r] += BASELINE_ARTIST_BONUS;
+        }
+    }
     struct voted *voted = malloc((n_touched ? n_touched : 1) * sizeof *voted);
     if (voted) {
         for (uint32_t i = 0; i < n_touched; i++) {
@@ -234,10 +263,17 @@ static uint32_t run_knn_union(const struct model *model, const uint32_t *saved_r
             voted[i] = (struct voted){r, scratch->votes[r], scratch->score[r] / scratch->votes[r]};
         }
         qsort(voted, n_touched, sizeof *voted, compare_voted);
-        for (got = 0; got < n && got < n_touched; got++)
-            picks[got] = voted[got].row;
+        for (uint32_t i = 0; i < n_touched && got < n; i++) {
+            uint32_t key = model_row_artist_key(model, voted[i].row), same = 0;
+            for (uint32_t j = 0; artists && j < got; j++)
+                same += model_row_artist_key(model, picks[j]) == key;
+            if (same < BASELINE_MAX_PER_ARTIST)
+                picks[got++] = voted[i].row;
+        }
         free(voted);
     }
+done:
+    free(saved_artists);
     for (uint32_t i = 0; i < n_touched; i++)
         scratch->votes[scratch->touched[i]] = 0;
     for (uint32_t i = 0; i < n_saved_rows; i++)
@@ -299,7 +335,9 @@ uint32_t baseline_run(enum baseline baseline, const struct model *model,
     case BASELINE_NOTEBOOK:
         return run_notebook(model, saved_rows, n_saved_rows, n, scratch, picks);
     case BASELINE_KNN_UNION:
-        return run_knn_union(model, saved_rows, n_saved_rows, n, scratch, picks);
+        return run_knn_union(model, saved_rows, n_saved_rows, n, 0, scratch, picks);
+    case BASELINE_KNN_UNION_ARTISTS:
+        return run_knn_union(model, saved_rows, n_saved_rows, n, 1, scratch, picks);
     case BASELINE_RANDOM_GENRE:
         return run_random(model, labels, user, saved_rows, n_saved_rows, n, 1, rng, scratch, picks);
     case BASELINE_RANDOM_CATALOG:

@@ -12,21 +12,28 @@
 
 #define BASELINE_KNN_NEIGHBOURS 10u /* neighbours taken per saved track by the kNN union */
 #define BASELINE_MAX_DIMS       64u /* dimensions of the scaled space the baselines handle */
+#define BASELINE_ARTIST_BONUS   3u  /* as recommend.c's VOTE_ARTIST_BONUS */
+#define BASELINE_MAX_PER_ARTIST 3u  /* as RECO_DEFAULT_MAX_PER_ARTIST */
 
 enum baseline {
-    BASELINE_MEAN,            /* cosine to the mean of all saved rows; saved rows excluded */
-    BASELINE_MEAN_UNFILTERED, /* the same, nothing excluded */
-    BASELINE_NOTEBOOK,        /* per cluster: round(n * share) slots, cosine to the user's mean
+    BASELINE_MEAN,              /* cosine to the mean of all saved rows; saved rows excluded */
+    BASELINE_MEAN_UNFILTERED,   /* the same, nothing excluded */
+    BASELINE_NOTEBOOK,          /* per cluster: round(n * share) slots, cosine to the user's mean
                                 there, nothing excluded (Python's round: half to even) */
-    BASELINE_KNN_UNION,       /* each saved row votes for its BASELINE_KNN_NEIGHBOURS nearest
+    BASELINE_KNN_UNION,         /* each saved row votes for its BASELINE_KNN_NEIGHBOURS nearest
                                 unsaved rows (Euclidean, scaled space); most votes first, then
                                 smallest mean distance */
-    BASELINE_RANDOM_GENRE,    /* random unsaved rows of the user's genres, in the user's shares */
-    BASELINE_RANDOM_CATALOG,  /* random unsaved rows of the whole catalog */
+    BASELINE_KNN_UNION_ARTISTS, /* the kNN union where a song by an artist the user saved
+                                   counts BASELINE_ARTIST_BONUS votes more, at most
+                                   BASELINE_MAX_PER_ARTIST picks per primary artist: a check on
+                                   how much of RECO_RANK_VOTES_AND_ARTISTS is the artist signal */
+    BASELINE_RANDOM_GENRE,      /* random unsaved rows of the user's genres, in the user's shares */
+    BASELINE_RANDOM_CATALOG,    /* random unsaved rows of the whole catalog */
     BASELINE_COUNT
 };
 
-/* "mean", "mean-unfiltered", "notebook", "knn-union", "random-genre", "random-catalog". */
+/* "mean", "mean-unfiltered", "notebook", "knn-union", "knn-union-artists", "random-genre",
+ * "random-catalog". */
 const char *baseline_name(enum baseline baseline);
 
 /* Per-thread working memory sized for one model. */

@@ -35,10 +35,13 @@ static const struct method METHODS[] = {
     {"reco-mean", 0, RECO_RANK_MEAN_COSINE, 0, 1},
     {"reco-centroid", 0, RECO_RANK_CENTROID_COSINE, 0, 1},
     {"reco-nn", 0, RECO_RANK_NEAREST_NEIGHBOURS, 0, 1},
+    {"reco-votes", 0, RECO_RANK_NEIGHBOUR_VOTES, 0, 1},
+    {"reco-votes-artists", 0, RECO_RANK_VOTES_AND_ARTISTS, 0, 1},
     {"mean", 1, 0, BASELINE_MEAN, 1},
     {"mean-unfiltered", 1, 0, BASELINE_MEAN_UNFILTERED, 0},
     {"notebook", 1, 0, BASELINE_NOTEBOOK, 0},
     {"knn-union", 1, 0, BASELINE_KNN_UNION, 1},
+    {"knn-union-artists", 1, 0, BASELINE_KNN_UNION_ARTISTS, 1},
     {"random-genre", 1, 0, BASELINE_RANDOM_GENRE, 1},
     {"random-catalog", 1, 0, BASELINE_RANDOM_CATALOG, 1},
 };
@@ -49,7 +52,7 @@ struct evaluation {
     const struct labels *labels;
     const struct method *methods[MAX_METHODS];
     uint32_t n_methods;
-    uint32_t users_per_type, n_users, n, min_pool;
+    uint32_t users_per_type, n_users, n, min_pool, max_per_artist;
     uint64_t seed;
     struct metrics *results; /* n_methods * n_users */
     double *seconds;         /* n_methods * n_threads */
@@ -80,7 +83,8 @@ static uint32_t run_method(const struct evaluation *ev, const struct method *met
     if (method->is_baseline)
         return baseline_run(method->baseline, ev->model, ev->labels, user, saved_rows, n_saved_rows,
                             ev->n, rng, scratch, picks);
-    struct reco_options options = {.n = ev->n, .ranking = method->ranking};
+    struct reco_options options = {
+        .n = ev->n, .max_per_artist = ev->max_per_artist, .ranking = method->ranking};
     struct reco_result result = {0};
     char err[256];
     enum reco_status status =
@@ -260,7 +264,7 @@ int main(int argc, char **argv)
 {
     const char *model_path = NULL, *catalog_path = NULL, *methods = NULL, *label = NULL,
                *genre_column = NULL, *log_level = NULL;
-    long long users_per_type = 0, seed = 0, n = 0, threads = 0, min_pool = 0;
+    long long users_per_type = 0, seed = 0, n = 0, threads = 0, min_pool = 0, max_per_artist = 0;
     bool check = false, header = false;
     const struct option_spec specs[] = {
         {"model", 0, NULL, OPTION_STRING, NULL, 0, 0, "model file (reco-model build)", &model_path},
@@ -271,14 +275,18 @@ int main(int argc, char **argv)
          "genre column (default: track_genre, genre, playlist_genre or search_genre)",
          &genre_column},
         {"methods", 0, NULL, OPTION_STRING, "reco", 0, 0,
-         "comma list of reco-default, reco-mean, reco-centroid, reco-nn, mean, "
-         "mean-unfiltered, notebook, knn-union, random-genre, random-catalog, or the groups "
+         "comma list of reco-default, reco-mean, reco-centroid, reco-nn, reco-votes, "
+         "reco-votes-artists, mean, "
+         "mean-unfiltered, notebook, knn-union, knn-union-artists, random-genre, random-catalog, "
+         "or the groups "
          "reco, baselines, all",
          &methods},
         {"users", 0, NULL, OPTION_INT, "200", 1, 100000, "simulated users per user type",
          &users_per_type},
         {"seed", 0, NULL, OPTION_INT, "7", 0, 1e15, "seed of the simulated users", &seed},
         {"n", 'n', NULL, OPTION_INT, "50", 1, RECO_MAX_N, "playlist length", &n},
+        {"max-per-artist", 0, NULL, OPTION_INT, "0", 0, RECO_MAX_N,
+         "recommend()'s cap on picks per primary artist (0: its default)", &max_per_artist},
         {"min-genre-size", 0, NULL, OPTION_INT, "20", 1, 1e9,
          "a genre needs this many catalog ids to be given to a user", &min_pool},
         {"threads", 0, NULL, OPTION_INT, "2", 1, MAX_THREADS, "worker threads", &threads},
@@ -349,6 +357,7 @@ int main(int argc, char **argv)
     ev.n_users = ev.users_per_type * USER_N_TYPES;
     ev.n = (uint32_t)n;
     ev.min_pool = (uint32_t)min_pool;
+    ev.max_per_artist = (uint32_t)max_per_artist;
     ev.seed = (uint64_t)seed;
     ev.n_threads = (uint32_t)threads;
     ev.results = calloc((size_t)ev.n_methods * ev.n_users, sizeof *ev.results);
