@@ -132,6 +132,27 @@ static void test_inertia_never_rises(void **state)
             fail_msg("case %zu: inertia rose %u times (by up to %g)", c, h.rises, h.worst);
         assert_true(h.calls > 3 * 5); /* it really iterated */
         assert_true(r.inertia <= h.last[r.restart] * (1 + 1e-6));
+        /* Every row carries its nearest centroid (the bounds skipped no real change), and the
+         * inertia is the sum of those distances. */
+        double total = 0.0;
+        for (uint32_t i = 0; i < n; i++) {
+            double best = INFINITY, mine = 0.0;
+            for (uint32_t cc = 0; cc < CASES[c].k; cc++) {
+                double d2 = 0.0;
+                for (uint32_t j = 0; j < d; j++) {
+                    double diff = (double)x[(size_t)i * d + j] - r.centroids[cc * d + j];
+                    d2 += diff * diff;
+                }
+                if (d2 < best)
+                    best = d2;
+                if (cc == r.labels[i])
+                    mine = d2;
+            }
+            if (mine > best * (1 + 1e-5) + 1e-9)
+                fail_msg("case %zu row %u: label at %g, nearest at %g", c, i, mine, best);
+            total += mine;
+        }
+        assert_true(fabs(total - r.inertia) < 1e-4 * total);
         kmeans_result_free(&r);
         free(x);
     }
