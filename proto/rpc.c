@@ -34,6 +34,7 @@ struct rpc_client {
     size_t n_endpoints;
     char *endpoints; /* the list as given, for messages */
     atomic_int connected;
+    atomic_int calls; /* in progress, so close can wait for them to leave */
     atomic_uint_fast64_t next_id;
 };
 
@@ -147,7 +148,9 @@ void rpc_client_close(struct rpc_client *client)
 {
     if (!client)
         return;
-    nng_close(client->socket);
+    nng_close(client->socket); /* calls waiting on it end with NNG_ECLOSED */
+    while (atomic_load(&client->calls) > 0)
+        nng_msleep(1);
     free(client->endpoints);
     free(client);
 }
@@ -238,10 +241,12 @@ enum rpc_code rpc_call(struct rpc_client *client, const char *method, const uint
 
     if (request_id)
         *request_id = id;
+    atomic_fetch_add(&client->calls, 1);
     for (;;) {
         int64_t remaining = deadline - now_ms();
         if (remaining <= 0) {
             code = RPC_DEADLINE_EXCEEDED;
+            free(explanation);
             explanation = message_printf("%s: no answer within %u ms from %s (%d attempts)", method,
                                          timeout_ms, client->endpoints, attempts);
             break;
@@ -251,11 +256,13 @@ enum rpc_code rpc_call(struct rpc_client *client, const char *method, const uint
         if (rpc_request_encode(id, method, (uint32_t)remaining, request, request_len, &envelope,
                                &envelope_len) != 0) {
             code = RPC_INVALID_ARGUMENT;
+            free(explanation);
             explanation = message_printf("method: must be 1..%u bytes", RPC_MAX_METHOD);
             break;
         }
         if (envelope_len > RPC_MAX_MESSAGE_BYTES) {
             code = RPC_RESOURCE_EXHAUSTED;
+            free(explanation);
             explanation = message_printf("request: %zu bytes exceeds the limit of %u bytes",
                                          envelope_len, RPC_MAX_MESSAGE_BYTES);
             break;
@@ -266,10 +273,12 @@ enum rpc_code rpc_call(struct rpc_client *client, const char *method, const uint
         if (rv == NNG_ETIMEDOUT) {
             if (atomic_load(&client->connected) == 0) {
                 code = RPC_UNAVAILABLE;
+                free(explanation);
                 explanation = message_printf("%s: no instance reachable at %s within %u ms", method,
                                              client->endpoints, timeout_ms);
             } else {
                 code = RPC_DEADLINE_EXCEEDED;
+                free(explanation);
                 explanation = message_printf("%s: no answer within %u ms from %s", method,
                                              timeout_ms, client->endpoints);
             }
@@ -277,6 +286,7 @@ enum rpc_code rpc_call(struct rpc_client *client, const char *method, const uint
         }
         if (rv == NNG_ECLOSED) {
             code = RPC_UNAVAILABLE;
+            free(explanation);
             explanation = message_printf("%s: client closed", method);
             break;
         }
@@ -296,6 +306,7 @@ enum rpc_code rpc_call(struct rpc_client *client, const char *method, const uint
         nng_msg_free(reply_msg);
         if (envelope_code != RPC_OK) {
             code = envelope_code;
+            free(explanation);
             explanation = message_printf("%s: %s", method, err);
             break;
         }
@@ -334,5 +345,6 @@ enum rpc_code rpc_call(struct rpc_client *client, const char *method, const uint
         *message = explanation;
     else
         free(explanation);
+    atomic_fetch_sub(&client->calls, 1);
     return code;
 }

@@ -355,6 +355,60 @@ static void test_client_errors(void **state)
     free(message);
     rpc_client_close(client);
     server_stop(&silent);
+
+    /* Only an instance that answers UNAVAILABLE: retried until the deadline, then the last
+     * answer is reported (and nothing leaks on the way). */
+    struct test_server draining;
+    server_start(&draining, "inproc://only-draining", SERVE_UNAVAILABLE, "draining");
+    assert_int_equal(rpc_client_open(&client, "inproc://only-draining", err, sizeof err), RPC_OK);
+    message = NULL;
+    enum rpc_code code =
+        rpc_call(client, "Health", NULL, 0, 150, &reply, &reply_len, &message, NULL);
+    assert_true(code == RPC_UNAVAILABLE || code == RPC_DEADLINE_EXCEEDED);
+    assert_non_null(message);
+    assert_true(atomic_load(&draining.received) >= 2);
+    free(message);
+    rpc_client_close(client);
+    server_stop(&draining);
+}
+
+struct pending_call {
+    struct rpc_client *client;
+    enum rpc_code code;
+};
+
+static void *call_and_wait(void *arg)
+{
+    struct pending_call *call = arg;
+    uint8_t *reply = NULL;
+    size_t reply_len = 0;
+    char *message = NULL;
+    call->code =
+        rpc_call(call->client, "Health", NULL, 0, 5000, &reply, &reply_len, &message, NULL);
+    free(reply);
+    free(message);
+    return NULL;
+}
+
+/* Closing the client ends a call that is waiting, at once, with UNAVAILABLE. */
+static void test_close_ends_calls(void **state)
+{
+    (void)state;
+    struct test_server silent;
+    server_start(&silent, "inproc://close-ends", SERVE_HANG, "silent");
+    struct pending_call call = {.code = RPC_OK};
+    char err[256];
+    assert_int_equal(rpc_client_open(&call.client, "inproc://close-ends", err, sizeof err), RPC_OK);
+    pthread_t thread;
+    assert_int_equal(pthread_create(&thread, NULL, call_and_wait, &call), 0);
+    while (atomic_load(&silent.received) == 0)
+        nng_msleep(5);
+    nng_time start = nng_clock();
+    rpc_client_close(call.client);
+    pthread_join(thread, NULL);
+    assert_true(nng_clock() - start < 1000);
+    assert_int_equal(call.code, RPC_UNAVAILABLE);
+    server_stop(&silent);
 }
 
 int main(void)
@@ -366,6 +420,7 @@ int main(void)
         cmocka_unit_test(test_client_spreads_calls),
         cmocka_unit_test(test_client_retries_elsewhere),
         cmocka_unit_test(test_client_errors),
+        cmocka_unit_test(test_close_ends_calls),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
