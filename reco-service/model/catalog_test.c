@@ -7,7 +7,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "catalog.h"
@@ -309,6 +311,42 @@ static void test_collapse(void **state)
     }
 }
 
+/* The real catalogs in /work/shared/data (or $MIXTAPE_DATA), when present: each is detected,
+ * every row is well-formed, and the distinct ids match the counts their README gives. */
+static void test_real_catalogs(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *file, *schema;
+        uint32_t ids;
+    } CASES[] = {
+        {"spotify_tracks_114k.csv.gz", "tracks-114k", 89741},
+        {"spotify_songs_tidytuesday_2020.csv.gz", "tidytuesday-2020", 28356},
+        {"spotify_hit_predictor_1960_2019.csv.gz", "hit-predictor-1960-2019", 40560},
+        {"spotify_genre_search_2024.csv.gz", "genre-search-2024", 63382},
+    };
+    const char *dir = getenv("MIXTAPE_DATA") ? getenv("MIXTAPE_DATA") : "/work/shared/data";
+    int found = 0;
+    for (size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++) {
+        char path[512], err[512];
+        snprintf(path, sizeof path, "%s/%s", dir, CASES[i].file);
+        if (access(path, R_OK) != 0)
+            continue;
+        found++;
+        struct catalog *c = NULL;
+        if (catalog_load(path, &c, err, sizeof err) != CATALOG_OK)
+            fail_msg("%s", err);
+        assert_string_equal(c->schema, CASES[i].schema);
+        assert_int_equal(c->n_malformed, 0);
+        assert_int_equal(c->n_tracks, CASES[i].ids);
+        assert_int_equal(catalog_collapse(c, CATALOG_DEFAULT_TOLERANCE_MS), 0);
+        assert_true(c->n_collapsed > 0 && c->n_collapsed < c->n_tracks / 5);
+        catalog_free(c);
+    }
+    if (!found)
+        skip();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -318,6 +356,7 @@ int main(void)
         cmocka_unit_test(test_malformed_rows_are_reported_by_line),
         cmocka_unit_test(test_parse_list),
         cmocka_unit_test(test_collapse),
+        cmocka_unit_test(test_real_catalogs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
