@@ -7,7 +7,10 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../../.." && pwd)"
 build="${MIXTAPE_BENCH_BUILD:-$root/build/auth-bench}"
-cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DMIXTAPE_SANITIZE=OFF >/dev/null
+# Warnings stay warnings here: -O2 finds format-truncation cases the Debug build does not,
+# and a benchmark should not stop on another component's warning.
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DMIXTAPE_SANITIZE=OFF \
+  -DMIXTAPE_WERROR=OFF >/dev/null
 cmake --build "$build" -j2 --target auth-bench auth-service spotify-emu reco-service reco-model \
   >/dev/null
 echo "commit $(git -C "$root" rev-parse --short HEAD) $(date -u +%Y-%m-%dT%H:%M:%SZ) $(nproc) cores"
