@@ -190,7 +190,8 @@ static int cmd_build(void)
         goto done;
     }
     for (uint32_t i = 0; i < catalog->n_reports; i++)
-        log_warn("catalog_malformed_row", "catalog=%s %s", opt_catalog, catalog->reports[i]);
+        log_warn("catalog_malformed_row", "catalog=%s detail=\"%s\"", opt_catalog,
+                 catalog->reports[i]);
     if (catalog_collapse(catalog, (uint32_t)opt_tolerance_ms) != 0) {
         fprintf(stderr, "reco-model build: out of memory collapsing duplicates\n");
         goto done;
