@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "catalog.h"
 #include "harness.h"
 #include "model.h"
 
@@ -100,6 +101,23 @@ static void test_synth_build_info(void **state)
     assert_int_equal(m->n_ids, 3000);
     assert_true(m->n_rows < 3000); /* duplicate releases collapsed */
     assert_int_equal(m->k, 8);
+    /* Every catalog id resolves; a duplicate release resolves to a song of the same title and
+     * primary artist. */
+    struct catalog *c = NULL;
+    assert_int_equal(catalog_load(catalog, &c, err, sizeof err), CATALOG_OK);
+    uint32_t aliases = 0;
+    for (uint32_t i = 0; i < c->n_tracks; i++) {
+        uint32_t row = model_find_id(m, c->tracks[i].id);
+        assert_int_not_equal(row, MODEL_NO_ROW);
+        if (strcmp(model_row_id(m, row), c->tracks[i].id) == 0)
+            continue;
+        aliases++;
+        assert_string_equal(model_row_name(m, row), c->tracks[i].name);
+        assert_string_equal(model_row_artists(m, row), c->tracks[i].artists[0]);
+        assert_int_equal(model_find_isrc(m, c->tracks[i].isrc), row);
+    }
+    assert_int_equal(aliases, 3000 - m->n_rows);
+    catalog_free(c);
     model_close(m);
 
     /* The .npy dump: magic, then the shape of the matrix. */
