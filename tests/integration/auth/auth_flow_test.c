@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <cmocka.h>
 
@@ -588,6 +589,52 @@ static void test_health_and_metrics(void **state)
     browser_close(&b);
 }
 
+/* A second front with the same keys serves the same user (no server-side sessions), and its
+ * AUTO_SAVE option saves every playlist it makes, showing the embed at once. */
+static void test_second_front_shares_sessions_and_auto_saves(void **state)
+{
+    (void)state;
+    int port = fixture_free_port();
+    char config[512];
+    snprintf(config, sizeof config,
+             "{\"redirect_uris\":\"http://127.0.0.1:%d/callback,http://127.0.0.1:%d/callback\"}",
+             world.auth_port, port);
+    assert_int_equal(fixture_emu_config(&world, config), 0);
+    const char *env[] = {"AUTO_SAVE=true", NULL};
+    struct harness_proc front;
+    assert_int_equal(fixture_start_front(&world, &front, port, env), 0);
+    struct browser b = signed_in("eclectic"); /* on the first front */
+    char url[512];
+    snprintf(url, sizeof url, "%s/api/mix", front.addr);
+    const char *headers[] = {"Content-Type: application/json", NULL};
+    struct reply r;
+    assert_int_equal(browser_request(&b, "POST", url, headers, "", &r), 0);
+    assert_int_equal(r.status, 200);
+    cJSON *answer = cJSON_Parse(r.body);
+    reply_free(&r);
+    const cJSON *saved = cJSON_GetObjectItem(answer, "saved");
+    assert_non_null(saved);
+    const char *playlist = cJSON_GetObjectItem(saved, "id")->valuestring;
+    snprintf(url, sizeof url, "%s/_emu/playlists", world.emu_base);
+    struct browser emu;
+    assert_int_equal(browser_open(&emu), 0);
+    assert_int_equal(browser_request(&emu, "GET", url, NULL, NULL, &r), 0);
+    browser_close(&emu);
+    assert_non_null(strstr(r.body, playlist));
+    reply_free(&r);
+    snprintf(url, sizeof url, "%s/mix", front.addr);
+    assert_int_equal(browser_request(&b, "GET", url, NULL, NULL, &r), 0);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "<iframe id=\"embed\""));
+    assert_non_null(strstr(r.body, "https://open.spotify.com/embed/playlist/"));
+    assert_non_null(strstr(r.body, "<button id=\"save\" type=\"button\" disabled>"));
+    reply_free(&r);
+    cJSON_Delete(answer);
+    browser_close(&b);
+    int status = harness_stop(&front, 10000);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 /* Last: nothing any test saw (tokens, codes, cookies) is in auth-service's log. */
 static void test_no_secret_in_log(void **state)
 {
@@ -625,6 +672,7 @@ int main(void)
         cmocka_unit_test(test_not_allowlisted),
         cmocka_unit_test(test_empty_library),
         cmocka_unit_test(test_health_and_metrics),
+        cmocka_unit_test(test_second_front_shares_sessions_and_auto_saves),
         cmocka_unit_test(test_no_secret_in_log),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -11,6 +11,8 @@
 #include <sys/wait.h>
 #include <cmocka.h>
 
+#include <curl/curl.h>
+
 #include "harness.h"
 
 static const char *const OPTION_ENV[] = {"SPOTIFY_CLIENT_ID", "PUBLIC_URL",     "LISTEN",
@@ -96,12 +98,52 @@ static void test_ready_and_clean_stop(void **state)
     assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+static size_t keep_headers(char *line, size_t size, size_t n, void *userdata)
+{
+    char *all = userdata;
+    size_t len = size * n, used = strlen(all);
+    if (used + len < 8192) {
+        memcpy(all + used, line, len);
+        all[used + len] = '\0';
+    }
+    return len;
+}
+
+/* Behind https (PUBLIC_URL), every cookie is also Secure. */
+static void test_secure_cookies_behind_https(void **state)
+{
+    (void)state;
+    clear_options();
+    char bin[512];
+    snprintf(bin, sizeof bin, "%s", harness_binary("bin/auth-service"));
+    char *argv[] = {bin, NULL};
+    char *env[] = {"SPOTIFY_CLIENT_ID=abc", "LISTEN=127.0.0.1:0",
+                   "PUBLIC_URL=https://mixtape.example.org", NULL};
+    struct harness_proc proc;
+    assert_int_equal(harness_start(&proc, argv, env, 20000), 0);
+    assert_non_null(strstr(proc.ready_line, "redirect_uri=https://mixtape.example.org/callback"));
+    char url[320], headers[8192] = "";
+    snprintf(url, sizeof url, "%s/login", proc.addr);
+    CURL *c = curl_easy_init();
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, keep_headers);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, headers);
+    assert_int_equal(curl_easy_perform(c), CURLE_OK);
+    curl_easy_cleanup(c);
+    assert_non_null(strstr(headers, "Set-Cookie: mixtape_login="));
+    assert_non_null(strstr(headers, "; HttpOnly; SameSite=Lax; Secure\r\n"));
+    assert_non_null(strstr(headers, "redirect_uri=https%3A%2F%2Fmixtape.example.org%2Fcallback"));
+    int status = harness_stop(&proc, 10000);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_help),
         cmocka_unit_test(test_ready_and_clean_stop),
+        cmocka_unit_test(test_secure_cookies_behind_https),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

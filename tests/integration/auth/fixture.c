@@ -10,7 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static int free_port(void)
+int fixture_free_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = 0};
@@ -40,11 +40,10 @@ int fixture_start(struct fixture *f, int catalog_rows, int library_size, char *c
     if (session_keyring_parse(&f->keys, FIXTURE_SESSION_KEY, err, sizeof err) != SESSION_OK)
         return -1;
 
-    char model_tool[512], reco_bin[512], emu_bin[512], auth_bin[512];
+    char model_tool[512], reco_bin[512], emu_bin[512];
     snprintf(model_tool, sizeof model_tool, "%s", harness_binary("bin/reco-model"));
     snprintf(reco_bin, sizeof reco_bin, "%s", harness_binary("bin/reco-service"));
     snprintf(emu_bin, sizeof emu_bin, "%s", harness_binary("bin/spotify-emu"));
-    snprintf(auth_bin, sizeof auth_bin, "%s", harness_binary("bin/auth-service"));
     char rows[16];
     snprintf(rows, sizeof rows, "%d", catalog_rows);
     char *synth[] = {model_tool, "synth", "--rows", rows, "--out", f->catalog, "--seed", "5", NULL};
@@ -61,7 +60,7 @@ int fixture_start(struct fixture *f, int catalog_rows, int library_size, char *c
     f->reco_running = true;
     snprintf(f->reco_addr, sizeof f->reco_addr, "%s", f->reco.addr);
 
-    f->auth_port = free_port();
+    f->auth_port = fixture_free_port();
     char redirect[128], library[16];
     snprintf(redirect, sizeof redirect, "http://127.0.0.1:%d/callback", f->auth_port);
     snprintf(library, sizeof library, "%d", library_size);
@@ -78,33 +77,7 @@ int fixture_start(struct fixture *f, int catalog_rows, int library_size, char *c
     f->emu_running = true;
     snprintf(f->emu_base, sizeof f->emu_base, "http://%s", f->emu.addr);
 
-    static char env[24][512];
-    char *auth_env_all[32];
-    int e = 0;
-    snprintf(env[e], sizeof env[e], "SPOTIFY_CLIENT_ID=%s", FIXTURE_CLIENT_ID);
-    auth_env_all[e] = env[e], e++;
-    snprintf(env[e], sizeof env[e], "LISTEN=127.0.0.1:%d", f->auth_port);
-    auth_env_all[e] = env[e], e++;
-    snprintf(env[e], sizeof env[e], "PUBLIC_URL=http://127.0.0.1:%d", f->auth_port);
-    auth_env_all[e] = env[e], e++;
-    snprintf(env[e], sizeof env[e], "RECO_ENDPOINTS=%s", f->reco_addr);
-    auth_env_all[e] = env[e], e++;
-    snprintf(env[e], sizeof env[e], "SPOTIFY_ACCOUNTS_URL=%s", f->emu_base);
-    auth_env_all[e] = env[e], e++;
-    snprintf(env[e], sizeof env[e], "SPOTIFY_API_URL=%s", f->emu_base);
-    auth_env_all[e] = env[e], e++;
-    snprintf(env[e], sizeof env[e], "SESSION_KEYS=%s", FIXTURE_SESSION_KEY);
-    auth_env_all[e] = env[e], e++;
-    snprintf(env[e], sizeof env[e], "AUTH_IT_LOG=%s", f->auth_log);
-    auth_env_all[e] = env[e], e++;
-    for (int i = 0; auth_env && auth_env[i] && e < 23; i++) {
-        snprintf(env[e], sizeof env[e], "%s", auth_env[i]);
-        auth_env_all[e] = env[e], e++;
-    }
-    auth_env_all[e] = NULL;
-    /* Through a shell only to send stderr to a file the tests can search for secrets. */
-    char *auth[] = {"/bin/sh", "-c", "exec \"$0\" 2>>\"$AUTH_IT_LOG\"", auth_bin, NULL};
-    if (harness_start(&f->auth, auth, auth_env_all, 20000) != 0)
+    if (fixture_start_front(f, &f->auth, f->auth_port, auth_env) != 0)
         goto fail;
     f->auth_running = true;
     snprintf(f->auth_base, sizeof f->auth_base, "%s", f->auth.addr);
@@ -113,6 +86,32 @@ fail:
     fprintf(stderr, "fixture: start-up failed\n");
     fixture_stop(f);
     return -1;
+}
+
+int fixture_start_front(struct fixture *f, struct harness_proc *proc, int port,
+                        const char *const *auth_env)
+{
+    char env[24][512];
+    char *all[32];
+    int e = 0;
+    snprintf(env[e++], sizeof env[0], "SPOTIFY_CLIENT_ID=%s", FIXTURE_CLIENT_ID);
+    snprintf(env[e++], sizeof env[0], "LISTEN=127.0.0.1:%d", port);
+    snprintf(env[e++], sizeof env[0], "PUBLIC_URL=http://127.0.0.1:%d", port);
+    snprintf(env[e++], sizeof env[0], "RECO_ENDPOINTS=%s", f->reco_addr);
+    snprintf(env[e++], sizeof env[0], "SPOTIFY_ACCOUNTS_URL=%s", f->emu_base);
+    snprintf(env[e++], sizeof env[0], "SPOTIFY_API_URL=%s", f->emu_base);
+    snprintf(env[e++], sizeof env[0], "SESSION_KEYS=%s", FIXTURE_SESSION_KEY);
+    snprintf(env[e++], sizeof env[0], "AUTH_IT_LOG=%s", f->auth_log);
+    for (int i = 0; auth_env && auth_env[i] && e < 23; i++)
+        snprintf(env[e++], sizeof env[0], "%s", auth_env[i]);
+    for (int i = 0; i < e; i++)
+        all[i] = env[i];
+    all[e] = NULL;
+    char auth_bin[512];
+    snprintf(auth_bin, sizeof auth_bin, "%s", harness_binary("bin/auth-service"));
+    /* Through a shell only to send stderr to a file the tests can search for secrets. */
+    char *argv[] = {"/bin/sh", "-c", "exec \"$0\" 2>>\"$AUTH_IT_LOG\"", auth_bin, NULL};
+    return harness_start(proc, argv, all, 20000);
 }
 
 void fixture_stop(struct fixture *f)

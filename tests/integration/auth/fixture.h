@@ -34,6 +34,14 @@ struct fixture {
 int fixture_start(struct fixture *f, int catalog_rows, int library_size, char *const *emu_args,
                   const char *const *auth_env);
 
+/* Starts one more auth-service front on port with the same settings (and auth_env added),
+ * logging to the same file. Returns 0 with *proc running (stop it with harness_stop). */
+int fixture_start_front(struct fixture *f, struct harness_proc *proc, int port,
+                        const char *const *auth_env);
+
+/* A port that was free a moment ago on 127.0.0.1. */
+int fixture_free_port(void);
+
 /* Stops whatever runs and removes the temporary directory. */
 void fixture_stop(struct fixture *f);
 
