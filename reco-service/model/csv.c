@@ -143,9 +143,11 @@ static bool refill(struct csv_reader *r)
     }
     int n = gzread(r->gz, r->chunk, INPUT_CHUNK);
     if (n <= 0) {
-        int code = 0;
-        if (n < 0 || (gzerror(r->gz, &code), code != Z_OK && code != Z_BUF_ERROR))
-            r->io_error = n < 0 || code != Z_OK;
+        /* A clean end leaves Z_OK; a gzip stream cut short leaves Z_BUF_ERROR, and damaged
+         * data Z_DATA_ERROR: both are read errors, never a silently shorter catalog. */
+        int code = Z_OK;
+        gzerror(r->gz, &code);
+        r->io_error = n < 0 || code != Z_OK;
         r->eof = true;
         return false;
     }

@@ -144,12 +144,37 @@ static void test_corrupt_gzip_is_an_io_error(void **state)
     assert_non_null(strstr(err, "read error"));
 }
 
+static void test_truncated_gzip_is_an_io_error(void **state)
+{
+    (void)state;
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/csv_test_cut_%d.csv.gz", (int)getpid());
+    gzFile g = gzopen(path, "wb");
+    for (int i = 0; i < 5000; i++)
+        gzprintf(g, "row%d,value%d\n", i, i * 7919);
+    gzclose(g);
+    FILE *f = fopen(path, "r+b");
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fclose(f);
+    assert_int_equal(truncate(path, size / 2), 0);
+    struct csv_reader *r = NULL;
+    char err[256] = "", got[262144];
+    assert_int_equal(csv_open_file(path, NULL, &r, err, sizeof err), CSV_OK);
+    transcript(r, got, sizeof got, err);
+    csv_close(r);
+    remove(path);
+    assert_non_null(strstr(got, ":E2;"));
+    assert_non_null(strstr(err, "read error"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_table),
         cmocka_unit_test(test_files_plain_and_gzip),
         cmocka_unit_test(test_corrupt_gzip_is_an_io_error),
+        cmocka_unit_test(test_truncated_gzip_is_an_io_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
