@@ -785,9 +785,9 @@ void catalog_free(struct catalog *c)
 
 /* ---- duplicate releases ------------------------------------------------------------------ */
 
-int catalog_collapse(struct catalog *c, uint32_t tolerance_ms)
+enum catalog_status catalog_collapse(struct catalog *c, uint32_t tolerance_ms)
 {
-    int result = -1;
+    enum catalog_status result = CATALOG_ERR_NOMEM;
     size_t cap = 16;
     while (cap < (size_t)c->n_tracks * 2)
         cap *= 2;
@@ -841,7 +841,7 @@ int catalog_collapse(struct catalog *c, uint32_t tolerance_ms)
         c->tracks[i].canonical = canonical[i];
     c->n_collapsed = collapsed;
     free(canonical);
-    result = 0;
+    result = CATALOG_OK;
 done:
     if (keys)
         for (uint32_t i = 0; i < c->n_tracks; i++)

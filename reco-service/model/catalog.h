@@ -74,8 +74,8 @@ enum catalog_status catalog_load_memory(const void *bytes, size_t len, const cha
 /* Collapses duplicate releases: tracks with the same normalised title and primary artist whose
  * durations differ by at most tolerance_ms (or are unknown) become one song; the first in file
  * order stays canonical and the others point to it through canonical. Sets n_collapsed.
- * Returns 0, or -1 when out of memory (the catalog is then unchanged). */
-int catalog_collapse(struct catalog *catalog, uint32_t tolerance_ms);
+ * Returns CATALOG_OK, or CATALOG_ERR_NOMEM (the catalog is then unchanged). */
+enum catalog_status catalog_collapse(struct catalog *catalog, uint32_t tolerance_ms);
 
 /* Parses a Python list literal of strings such as ['A', "B's"] into at most max items,
  * copying each (NUL-terminated) into out_text (capacity text_len) and pointing items[] at

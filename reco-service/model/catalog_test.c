@@ -301,7 +301,7 @@ static void test_collapse(void **state)
         char err[256];
         assert_int_equal(catalog_load_memory(TEXT, strlen(TEXT), "c.csv", &c, err, sizeof err),
                          CATALOG_OK);
-        assert_int_equal(catalog_collapse(c, CASES[i].tolerance_ms), 0);
+        assert_int_equal(catalog_collapse(c, CASES[i].tolerance_ms), CATALOG_OK);
         assert_int_equal(c->n_collapsed, CASES[i].collapsed);
         for (uint32_t j = 0; j < 6; j++)
             if (c->tracks[j].canonical != CASES[i].canonical[j])
@@ -339,7 +339,7 @@ static void test_real_catalogs(void **state)
         assert_string_equal(c->schema, CASES[i].schema);
         assert_int_equal(c->n_malformed, 0);
         assert_int_equal(c->n_tracks, CASES[i].ids);
-        assert_int_equal(catalog_collapse(c, CATALOG_DEFAULT_TOLERANCE_MS), 0);
+        assert_int_equal(catalog_collapse(c, CATALOG_DEFAULT_TOLERANCE_MS), CATALOG_OK);
         assert_true(c->n_collapsed > 0 && c->n_collapsed < c->n_tracks / 5);
         catalog_free(c);
     }

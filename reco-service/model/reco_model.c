@@ -177,7 +177,7 @@ static int cmd_build(void)
                 opt_key_encoding);
         return 2;
     }
-    if (scale_parse_features(opt_features, &fo.requested, err, sizeof err) != 0) {
+    if (scale_parse_features(opt_features, &fo.requested, err, sizeof err) != SCALE_OK) {
         fprintf(stderr, "reco-model build: %s\n", err);
         return 2;
     }
@@ -192,7 +192,7 @@ static int cmd_build(void)
     for (uint32_t i = 0; i < catalog->n_reports; i++)
         log_warn("catalog_malformed_row", "catalog=%s detail=\"%s\"", opt_catalog,
                  catalog->reports[i]);
-    if (catalog_collapse(catalog, (uint32_t)opt_tolerance_ms) != 0) {
+    if (catalog_collapse(catalog, (uint32_t)opt_tolerance_ms) != CATALOG_OK) {
         fprintf(stderr, "reco-model build: out of memory collapsing duplicates\n");
         goto done;
     }
@@ -203,7 +203,7 @@ static int cmd_build(void)
              opt_catalog, catalog->schema, catalog->n_records, catalog->n_tracks,
              catalog->n_malformed, catalog->n_repeated_ids, catalog->n_collapsed, t_load - t0);
 
-    if (scale_build(catalog, &fo, &features, err, sizeof err) != 0) {
+    if (scale_build(catalog, &fo, &features, err, sizeof err) != SCALE_OK) {
         fprintf(stderr, "reco-model build: %s\n", err);
         goto done;
     }
@@ -389,10 +389,10 @@ static int cmd_synth(void)
         return 2;
     }
     double t0 = now_seconds();
-    int rc = synth_write(opt_out, (uint64_t)opt_rows, (uint64_t)opt_seed,
-                         progress_on ? on_synth : NULL, NULL, err, sizeof err);
+    enum synth_status status = synth_write(opt_out, (uint64_t)opt_rows, (uint64_t)opt_seed,
+                                           progress_on ? on_synth : NULL, NULL, err, sizeof err);
     progress_done();
-    if (rc != 0) {
+    if (status != SYNTH_OK) {
         fprintf(stderr, "reco-model synth: %s\n", err);
         return 1;
     }

@@ -23,12 +23,27 @@ static void say(char *err, size_t err_len, const char *fmt, ...)
     va_end(ap);
 }
 
-int scale_parse_features(const char *list, uint32_t *mask, char *err, size_t err_len)
+const char *scale_strerror(enum scale_status status)
+{
+    switch (status) {
+    case SCALE_OK:
+        return "ok";
+    case SCALE_ERR_INVALID:
+        return "unknown feature";
+    case SCALE_ERR_NO_FEATURE:
+        return "no usable feature";
+    case SCALE_ERR_NOMEM:
+        return "out of memory";
+    }
+    return "unknown scale status";
+}
+
+enum scale_status scale_parse_features(const char *list, uint32_t *mask, char *err, size_t err_len)
 {
     uint32_t result = 0;
     if (strcmp(list, "all") == 0) {
         *mask = SCALE_ALL_FEATURES;
-        return 0;
+        return SCALE_OK;
     }
     const char *p = list;
     while (*p) {
@@ -38,23 +53,23 @@ int scale_parse_features(const char *list, uint32_t *mask, char *err, size_t err
         enum model_feature f;
         if (len == 0 || len >= sizeof name) {
             say(err, err_len, "--features: empty or overlong name in '%s'", list);
-            return -1;
+            return SCALE_ERR_INVALID;
         }
         memcpy(name, p, len);
         name[len] = '\0';
         if (model_feature_from_name(name, &f) != 0) {
             say(err, err_len, "--features: unknown feature '%s' (known: valence, year, ...)", name);
-            return -1;
+            return SCALE_ERR_INVALID;
         }
         result |= 1u << f;
         p += len + (comma ? 1 : 0);
     }
     if (!result) {
         say(err, err_len, "--features: no feature named");
-        return -1;
+        return SCALE_ERR_INVALID;
     }
     *mask = result;
-    return 0;
+    return SCALE_OK;
 }
 
 /* The source value of dimension kind for a raw value. */
@@ -67,8 +82,8 @@ static double source_value(enum model_dim_kind kind, double v)
     return v;
 }
 
-int scale_build(const struct catalog *c, const struct scale_options *o, struct scale *out,
-                char *err, size_t err_len)
+enum scale_status scale_build(const struct catalog *c, const struct scale_options *o,
+                              struct scale *out, char *err, size_t err_len)
 {
     memset(out, 0, sizeof *out);
     uint32_t requested = o->requested ? o->requested : SCALE_ALL_FEATURES;
@@ -142,7 +157,7 @@ int scale_build(const struct catalog *c, const struct scale_options *o, struct s
             "no usable feature: the catalog (schema %s) has none of the requested "
             "ones, or they are constant",
             c->schema);
-        return -1;
+        return SCALE_ERR_NO_FEATURE;
     }
 
     out->matrix = malloc((size_t)n_rows * kept * sizeof *out->matrix);
@@ -150,7 +165,7 @@ int scale_build(const struct catalog *c, const struct scale_options *o, struct s
     if (!out->matrix || !out->rows) {
         scale_free(out);
         say(err, err_len, "out of memory for a %u x %u matrix", n_rows, kept);
-        return -1;
+        return SCALE_ERR_NOMEM;
     }
     uint32_t r = 0;
     for (uint32_t i = 0; i < c->n_tracks; i++) {
@@ -170,7 +185,7 @@ int scale_build(const struct catalog *c, const struct scale_options *o, struct s
         out->rows[r++] = i;
     }
     out->n_rows = n_rows;
-    return 0;
+    return SCALE_OK;
 }
 
 void scale_free(struct scale *f)

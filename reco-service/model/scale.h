@@ -13,6 +13,16 @@
 
 #define SCALE_ALL_FEATURES ((1u << FEAT_COUNT) - 1u)
 
+enum scale_status {
+    SCALE_OK = 0,
+    SCALE_ERR_INVALID,    /* a feature list names no or an unknown feature */
+    SCALE_ERR_NO_FEATURE, /* the catalog has none of the requested features (or only constant) */
+    SCALE_ERR_NOMEM,
+};
+
+/* "ok", "unknown feature", ...; never NULL. */
+const char *scale_strerror(enum scale_status status);
+
 struct scale_options {
     uint32_t requested;   /* bit (1u << feature); 0 means all 15 */
     bool key_circle;      /* key as sin and cos of 2 pi key / 12 */
@@ -31,15 +41,15 @@ struct scale {
     uint32_t n_rows;
 };
 
-/* Parses "valence,energy,..." (or "all") into a feature mask. Returns 0, or -1 with err naming
- * the unknown feature. */
-int scale_parse_features(const char *list, uint32_t *mask, char *err, size_t err_len);
+/* Parses "valence,energy,..." (or "all") into a feature mask. Returns SCALE_OK, or
+ * SCALE_ERR_INVALID with err naming the unknown feature. */
+enum scale_status scale_parse_features(const char *list, uint32_t *mask, char *err, size_t err_len);
 
 /* Computes means and standard deviations over the canonical tracks (a missing value counts as
- * the mean) and the scaled matrix. Returns 0, or -1 with err (no usable feature, out of
- * memory). */
-int scale_build(const struct catalog *catalog, const struct scale_options *options,
-                struct scale *out, char *err, size_t err_len);
+ * the mean) and the scaled matrix. Returns SCALE_OK (free *out with scale_free), or an error
+ * with a reason in err. */
+enum scale_status scale_build(const struct catalog *catalog, const struct scale_options *options,
+                              struct scale *out, char *err, size_t err_len);
 
 void scale_free(struct scale *features);
 

@@ -17,24 +17,24 @@ static void test_parse_features(void **state)
     (void)state;
     static const struct {
         const char *list;
-        int rc;
+        enum scale_status rc;
         uint32_t mask;
         const char *err_has;
     } CASES[] = {
-        {"all", 0, SCALE_ALL_FEATURES, NULL},
-        {"valence", 0, 1u << FEAT_VALENCE, NULL},
-        {"tempo,key,valence", 0, (1u << FEAT_TEMPO) | (1u << FEAT_KEY) | (1u << FEAT_VALENCE),
-         NULL},
-        {"tempo,nope", -1, 0, "unknown feature 'nope'"},
-        {"tempo,,key", -1, 0, "empty"},
-        {"", -1, 0, "no feature"},
-        {"averyveryveryveryverylongfeaturename", -1, 0, "overlong"},
+        {"all", SCALE_OK, SCALE_ALL_FEATURES, NULL},
+        {"valence", SCALE_OK, 1u << FEAT_VALENCE, NULL},
+        {"tempo,key,valence", SCALE_OK,
+         (1u << FEAT_TEMPO) | (1u << FEAT_KEY) | (1u << FEAT_VALENCE), NULL},
+        {"tempo,nope", SCALE_ERR_INVALID, 0, "unknown feature 'nope'"},
+        {"tempo,,key", SCALE_ERR_INVALID, 0, "empty"},
+        {"", SCALE_ERR_INVALID, 0, "no feature"},
+        {"averyveryveryveryverylongfeaturename", SCALE_ERR_INVALID, 0, "overlong"},
     };
     for (size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++) {
         uint32_t mask = 0;
         char err[256] = "";
         assert_int_equal(scale_parse_features(CASES[i].list, &mask, err, sizeof err), CASES[i].rc);
-        if (CASES[i].rc == 0)
+        if (CASES[i].rc == SCALE_OK)
             assert_int_equal(mask, CASES[i].mask);
         else if (!strstr(err, CASES[i].err_has))
             fail_msg("case %zu: '%s' lacks '%s'", i, err, CASES[i].err_has);
@@ -75,7 +75,7 @@ static void test_standardisation(void **state)
     struct scale_options o = {.requested = 0, .key_circle = false, .binary_weight = 2.0};
     struct scale s;
     char err[256];
-    assert_int_equal(scale_build(&CATALOG, &o, &s, err, sizeof err), 0);
+    assert_int_equal(scale_build(&CATALOG, &o, &s, err, sizeof err), SCALE_OK);
     /* Used: valence, key, mode (tempo is constant); dropped: tempo and the 11 the catalog lacks. */
     assert_int_equal(s.n_dims, 3);
     assert_int_equal(s.used, (1u << FEAT_VALENCE) | (1u << FEAT_KEY) | (1u << FEAT_MODE));
@@ -109,21 +109,21 @@ static void test_key_circle_and_subsets(void **state)
     static const struct {
         uint32_t requested;
         bool circle;
-        int rc;
+        enum scale_status rc;
         uint32_t n_dims;
     } CASES[] = {
-        {(1u << FEAT_KEY), true, 0, 2},
-        {(1u << FEAT_KEY) | (1u << FEAT_VALENCE), true, 0, 3},
-        {(1u << FEAT_KEY) | (1u << FEAT_VALENCE), false, 0, 2},
-        {(1u << FEAT_YEAR), false, -1, 0},  /* the catalog has no year */
-        {(1u << FEAT_TEMPO), false, -1, 0}, /* constant */
+        {(1u << FEAT_KEY), true, SCALE_OK, 2},
+        {(1u << FEAT_KEY) | (1u << FEAT_VALENCE), true, SCALE_OK, 3},
+        {(1u << FEAT_KEY) | (1u << FEAT_VALENCE), false, SCALE_OK, 2},
+        {(1u << FEAT_YEAR), false, SCALE_ERR_NO_FEATURE, 0},  /* the catalog has no year */
+        {(1u << FEAT_TEMPO), false, SCALE_ERR_NO_FEATURE, 0}, /* constant */
     };
     for (size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++) {
         struct scale_options o = {.requested = CASES[i].requested, .key_circle = CASES[i].circle};
         struct scale s;
         char err[256] = "";
         assert_int_equal(scale_build(&CATALOG, &o, &s, err, sizeof err), CASES[i].rc);
-        if (CASES[i].rc != 0) {
+        if (CASES[i].rc != SCALE_OK) {
             assert_non_null(strstr(err, "no usable feature"));
             continue;
         }

@@ -332,17 +332,32 @@ static int write_song(gzFile out, const struct song *s)
     return gzwrite(out, line, (unsigned)at) == (int)at ? 0 : -1;
 }
 
-int synth_write(const char *path, uint64_t rows, uint64_t seed,
-                void (*progress)(void *ctx, uint64_t done, uint64_t total), void *ctx, char *err,
-                size_t err_len)
+const char *synth_strerror(enum synth_status status)
 {
-    int result = -1;
+    switch (status) {
+    case SYNTH_OK:
+        return "ok";
+    case SYNTH_ERR_INVALID:
+        return "invalid synth request";
+    case SYNTH_ERR_IO:
+        return "cannot write the catalog";
+    case SYNTH_ERR_NOMEM:
+        return "out of memory";
+    }
+    return "unknown synth status";
+}
+
+enum synth_status synth_write(const char *path, uint64_t rows, uint64_t seed,
+                              void (*progress)(void *ctx, uint64_t done, uint64_t total), void *ctx,
+                              char *err, size_t err_len)
+{
+    enum synth_status result = SYNTH_ERR_IO;
     struct artist *pool = NULL;
     gzFile out = NULL;
     if (rows == 0 || rows > SYNTH_MAX_ROWS) {
         say(err, err_len, "synth: --rows %llu outside 1..%u", (unsigned long long)rows,
             SYNTH_MAX_ROWS);
-        return -1;
+        return SYNTH_ERR_INVALID;
     }
     size_t len = strlen(path);
     bool gz = len > 3 && strcmp(path + len - 3, ".gz") == 0;
@@ -351,7 +366,7 @@ int synth_write(const char *path, uint64_t rows, uint64_t seed,
     if (!out) {
         say(err, err_len, "synth: cannot create %s: %s", path,
             errno ? strerror(errno) : "zlib could not open it");
-        return -1;
+        return SYNTH_ERR_IO;
     }
     gzbuffer(out, 1u << 20);
 
@@ -360,6 +375,7 @@ int synth_write(const char *path, uint64_t rows, uint64_t seed,
     pool = malloc(n_pool * sizeof *pool);
     if (!pool) {
         say(err, err_len, "synth: out of memory for %u artists", n_pool);
+        result = SYNTH_ERR_NOMEM;
         goto done;
     }
     for (uint32_t i = 0; i < n_pool; i++)
@@ -394,7 +410,7 @@ int synth_write(const char *path, uint64_t rows, uint64_t seed,
     out = NULL;
     if (progress)
         progress(ctx, rows, rows);
-    result = 0;
+    result = SYNTH_OK;
     goto done;
 write_failed:
     say(err, err_len, "synth: cannot write %s: %s", path, errno ? strerror(errno) : "zlib error");

@@ -41,9 +41,9 @@ static void test_deterministic(void **state)
     path_for(a, sizeof a, "a.csv");
     path_for(b, sizeof b, "b.csv");
     path_for(c, sizeof c, "c.csv");
-    assert_int_equal(synth_write(a, 2000, 9, NULL, NULL, err, sizeof err), 0);
-    assert_int_equal(synth_write(b, 2000, 9, NULL, NULL, err, sizeof err), 0);
-    assert_int_equal(synth_write(c, 2000, 10, NULL, NULL, err, sizeof err), 0);
+    assert_int_equal(synth_write(a, 2000, 9, NULL, NULL, err, sizeof err), SYNTH_OK);
+    assert_int_equal(synth_write(b, 2000, 9, NULL, NULL, err, sizeof err), SYNTH_OK);
+    assert_int_equal(synth_write(c, 2000, 10, NULL, NULL, err, sizeof err), SYNTH_OK);
     size_t la, lb, lc;
     char *ba = slurp(a, &la), *bb = slurp(b, &lb), *bc = slurp(c, &lc);
     assert_int_equal(la, lb);
@@ -71,7 +71,8 @@ static void test_loads_as_a_realistic_catalog(void **state)
     for (size_t t = 0; t < sizeof CASES / sizeof CASES[0]; t++) {
         char path[128], err[256];
         path_for(path, sizeof path, CASES[t].tag);
-        assert_int_equal(synth_write(path, CASES[t].rows, 1, NULL, NULL, err, sizeof err), 0);
+        assert_int_equal(synth_write(path, CASES[t].rows, 1, NULL, NULL, err, sizeof err),
+                         SYNTH_OK);
         struct catalog *c = NULL;
         if (catalog_load(path, &c, err, sizeof err) != CATALOG_OK)
             fail_msg("%s: %s", path, err);
@@ -105,7 +106,7 @@ static void test_loads_as_a_realistic_catalog(void **state)
         assert_true(with_feature > c->n_tracks / 20);
         assert_true(with_quote > 0);
         /* Duplicate releases: about SYNTH_DUP_RATE of songs, sharing title, artist and ISRC. */
-        assert_int_equal(catalog_collapse(c, CATALOG_DEFAULT_TOLERANCE_MS), 0);
+        assert_int_equal(catalog_collapse(c, CATALOG_DEFAULT_TOLERANCE_MS), CATALOG_OK);
         assert_true(c->n_collapsed > c->n_tracks * SYNTH_DUP_RATE * 0.6);
         assert_true(c->n_collapsed < c->n_tracks * SYNTH_DUP_RATE * 2.0);
         uint32_t same_isrc = 0;
@@ -123,9 +124,11 @@ static void test_refuses_bad_requests(void **state)
 {
     (void)state;
     char err[256] = "";
-    assert_int_equal(synth_write("/tmp/x.csv", 0, 1, NULL, NULL, err, sizeof err), -1);
+    assert_int_equal(synth_write("/tmp/x.csv", 0, 1, NULL, NULL, err, sizeof err),
+                     SYNTH_ERR_INVALID);
     assert_non_null(strstr(err, "--rows"));
-    assert_int_equal(synth_write("/nonexistent/dir/x.csv", 10, 1, NULL, NULL, err, sizeof err), -1);
+    assert_int_equal(synth_write("/nonexistent/dir/x.csv", 10, 1, NULL, NULL, err, sizeof err),
+                     SYNTH_ERR_IO);
     assert_non_null(strstr(err, "cannot create"));
 }
 
