@@ -25,7 +25,7 @@
 /* Resend a request that has had no answer for this long (bounded by the caller's deadline):
  * long enough that a busy instance is not asked twice, short enough to survive a hung one. */
 #define RESEND_MIN_MS 500
-#define RESEND_MAX_MS 2000
+#define RESEND_MAX_MS 1000
 /* Pause before retrying after an UNAVAILABLE reply. */
 #define RETRY_PAUSE_MS 5
 

@@ -702,12 +702,41 @@ static void test_reco_model_pipeline(void **state)
     harness_stop(&proc, 10000);
 }
 
+/* An instance that hangs (SIGSTOP) holding requests: each is sent again to the other one after
+ * the client's resend interval, within the deadline. */
+static void test_hung_instance(void **state)
+{
+    (void)state;
+    struct harness_proc a, b;
+    start_service(&a, model_path, NULL);
+    start_service(&b, model_path, NULL);
+    char endpoints[600];
+    snprintf(endpoints, sizeof endpoints, "%s,%s", a.addr, b.addr);
+    struct load load;
+    load_prepare(&load, endpoints, true);
+    kill(a.pid, SIGSTOP);
+    load.per_thread = 4;
+    load.timeout_ms = 5000;
+    pthread_t threads[2];
+    for (int t = 0; t < 2; t++)
+        assert_int_equal(pthread_create(&threads[t], NULL, load_thread, &load), 0);
+    for (int t = 0; t < 2; t++)
+        pthread_join(threads[t], NULL);
+    kill(a.pid, SIGCONT);
+    assert_int_equal(atomic_load(&load.done), 8);
+    assert_int_equal(atomic_load(&load.failed), 0);
+    load_free(&load);
+    harness_stop(&a, 10000);
+    harness_stop(&b, 10000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_client_methods),  cmocka_unit_test(test_cli),
-        cmocka_unit_test(test_bad_messages),    cmocka_unit_test(test_failover),
-        cmocka_unit_test(test_reload_and_term), cmocka_unit_test(test_reco_model_pipeline),
+        cmocka_unit_test(test_client_methods),      cmocka_unit_test(test_cli),
+        cmocka_unit_test(test_bad_messages),        cmocka_unit_test(test_failover),
+        cmocka_unit_test(test_hung_instance),       cmocka_unit_test(test_reload_and_term),
+        cmocka_unit_test(test_reco_model_pipeline),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
