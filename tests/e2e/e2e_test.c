@@ -134,7 +134,8 @@ static int start_all(void **state)
         return -1;
     char log_path[1100];
     snprintf(log_path, sizeof log_path, "%s/chromedriver.log", artifacts);
-    return wd_start(&wd, "/usr/bin/chromedriver", "/usr/bin/chromium", log_path, 1280, 2400);
+    return wd_start(&wd, "/usr/bin/chromedriver", "/usr/bin/chromium", log_path, 1280, 2400,
+                    "normal");
 }
 
 static int stop_all(void **state)
@@ -358,6 +359,38 @@ static void test_faults_still_end_with_a_playlist(void **state)
     assert_true(faults > 0);
 }
 
+/* The progress is streamed: with 300 ms added to every Spotify call, a browser that does not
+ * wait for the page to finish sees reading steps while no track is shown yet, then 50 tracks. */
+static void test_progress_is_streamed(void **state)
+{
+    (void)state;
+    struct wd watcher;
+    char log_path[1100];
+    snprintf(log_path, sizeof log_path, "%s/chromedriver-streaming.log", artifacts);
+    assert_int_equal(wd_start(&watcher, "/usr/bin/chromedriver", "/usr/bin/chromium", log_path,
+                              1280, 1600, "none"),
+                     0);
+    assert_int_equal(emu_config("{\"latency_ms\":300}"), 0);
+    char url[300], element[WD_ELEMENT_LEN];
+    snprintf(url, sizeof url, "%s/login", front_base);
+    assert_int_equal(wd_navigate(&watcher, url), 0);
+    assert_int_equal(wd_wait(&watcher, "#approve", 20000, element), 0);
+    assert_int_equal(wd_click(&watcher, element), 0);
+    assert_int_equal(wd_wait(&watcher, "#progress li[data-step=\"read\"]", 20000, element), 0);
+    int shown_while_reading = wd_count(&watcher, "#tracks li");
+    char first_step[200] = "";
+    wd_text(&watcher, element, first_step, sizeof first_step);
+    fprintf(stderr, "first progress line: %s; tracks shown then: %d\n", first_step,
+            shown_while_reading);
+    assert_int_equal(shown_while_reading, 0);
+    assert_int_equal(wd_wait(&watcher, "#tracks li", 60000, element), 0);
+    for (int i = 0; i < 50 && wd_count(&watcher, "#tracks li") < PLAYLIST_LEN; i++)
+        usleep(100 * 1000);
+    assert_int_equal(wd_count(&watcher, "#tracks li"), PLAYLIST_LEN);
+    wd_stop(&watcher);
+    assert_int_equal(emu_config("{\"latency_ms\":0}"), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -365,6 +398,7 @@ int main(void)
         cmocka_unit_test(test_deny_offers_retry),
         cmocka_unit_test(test_corrupted_session_cookie_is_signed_out),
         cmocka_unit_test(test_faults_still_end_with_a_playlist),
+        cmocka_unit_test(test_progress_is_streamed),
     };
     return cmocka_run_group_tests(tests, start_all, stop_all);
 }

@@ -25,14 +25,33 @@
 
 extern char **environ;
 
-static pid_t started_driver; /* stopped at exit if a test fails before wd_stop */
+/* Drivers started and not yet stopped (each leads its own process group), stopped at exit if a
+ * test fails before wd_stop. */
+#define MAX_DRIVERS 8
+static pid_t started_drivers[MAX_DRIVERS];
+
+static void track_driver(pid_t pid, bool add)
+{
+    for (int i = 0; i < MAX_DRIVERS; i++) {
+        if (add && started_drivers[i] == 0) {
+            started_drivers[i] = pid;
+            return;
+        }
+        if (!add && started_drivers[i] == pid) {
+            started_drivers[i] = 0;
+            return;
+        }
+    }
+}
 
 static void stop_at_exit(void)
 {
-    if (started_driver > 0) {
-        kill(-started_driver, SIGKILL);
-        waitpid(started_driver, NULL, 0);
-        started_driver = 0;
+    for (int i = 0; i < MAX_DRIVERS; i++) {
+        if (started_drivers[i] > 0) {
+            kill(-started_drivers[i], SIGKILL);
+            waitpid(started_drivers[i], NULL, 0);
+            started_drivers[i] = 0;
+        }
     }
 }
 
@@ -131,7 +150,7 @@ static int session_path(struct wd *wd, char *path, size_t len, const char *suffi
 }
 
 int wd_start(struct wd *wd, const char *driver, const char *browser, const char *log_path,
-             int width, int height)
+             int width, int height, const char *page_load)
 {
     memset(wd, 0, sizeof *wd);
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -160,7 +179,7 @@ int wd_start(struct wd *wd, const char *driver, const char *browser, const char 
         fprintf(stderr, "wd_start: cannot run %s: %s\n", driver, strerror(spawned));
         return -1;
     }
-    started_driver = wd->driver_pid;
+    track_driver(wd->driver_pid, true);
     static bool registered;
     if (!registered) {
         atexit(stop_at_exit);
@@ -199,7 +218,7 @@ int wd_start(struct wd *wd, const char *driver, const char *browser, const char 
     cJSON *always =
         cJSON_AddObjectToObject(cJSON_AddObjectToObject(request, "capabilities"), "alwaysMatch");
     cJSON_AddStringToObject(always, "browserName", "chrome");
-    cJSON_AddStringToObject(always, "pageLoadStrategy", "normal");
+    cJSON_AddStringToObject(always, "pageLoadStrategy", page_load);
     cJSON *options = cJSON_AddObjectToObject(always, "goog:chromeOptions");
     cJSON_AddStringToObject(options, "binary", browser);
     cJSON *args = cJSON_AddArrayToObject(options, "args");
@@ -236,23 +255,21 @@ void wd_stop(struct wd *wd)
         command(wd, "DELETE", path, NULL, NULL);
         wd->session[0] = '\0';
     }
-    if (wd->driver_pid > 0) {
-        kill(-wd->driver_pid, SIGTERM);
-        for (int i = 0; i < 50; i++) {
-            if (waitpid(wd->driver_pid, NULL, WNOHANG) == wd->driver_pid) {
-                wd->driver_pid = 0;
-                break;
-            }
-            sleep_ms(100);
+    pid_t group = wd->driver_pid; /* never 0 here: kill(-0) would hit our own group */
+    if (group > 0) {
+        kill(-group, SIGTERM);
+        bool reaped = false;
+        for (int i = 0; i < 50 && !reaped; i++) {
+            reaped = waitpid(group, NULL, WNOHANG) == group;
+            if (!reaped)
+                sleep_ms(100);
         }
-        if (wd->driver_pid > 0) {
-            kill(-wd->driver_pid, SIGKILL);
-            waitpid(wd->driver_pid, NULL, 0);
-        }
-        /* Browser processes left in the group, if any. */
-        kill(-started_driver, SIGKILL);
+        /* The driver, if still there, and browser processes left in its group. */
+        kill(-group, SIGKILL);
+        if (!reaped)
+            waitpid(group, NULL, 0);
+        track_driver(group, false);
         wd->driver_pid = 0;
-        started_driver = 0;
     }
     if (wd->profile[0]) {
         nftw(wd->profile, remove_entry, 16, FTW_DEPTH | FTW_PHYS);

@@ -23,9 +23,11 @@ struct wd {
 
 /* Starts chromedriver (binary driver, e.g. /usr/bin/chromedriver) writing its log to log_path,
  * and a headless session of browser (e.g. /usr/bin/chromium) with a window of width x height.
- * Returns 0, or -1 with the reason on stderr (everything started is stopped again). */
+ * page_load is the W3C page load strategy: "normal" (navigation and clicks that navigate wait
+ * for the whole page) or "none" (they return at once, so a streamed page can be watched while
+ * it loads). Returns 0, or -1 with the reason on stderr (everything started is stopped again). */
 int wd_start(struct wd *wd, const char *driver, const char *browser, const char *log_path,
-             int width, int height);
+             int width, int height, const char *page_load);
 
 /* Ends the session, stops chromedriver and the browser, removes the profile. Idempotent. */
 void wd_stop(struct wd *wd);
