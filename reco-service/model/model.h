@@ -140,7 +140,8 @@ uint32_t model_find_song(const struct model *model, const char *title, const cha
 
 /* Maps raw values into the scaled space: the model's feature transform (standardisation with
  * the catalog's mean and standard deviation, and any encoding or weight the build chose).
- * A feature absent from raw->present is taken as the catalog mean. out has n_dims floats. */
+ * A feature absent from raw->present (or not finite, or a key of -1, Spotify's "no key") is
+ * taken as the catalog mean. out has n_dims floats. */
 void model_transform(const struct model *model, const struct model_raw *raw, float *out);
 
 /* Index of the centroid nearest (squared Euclidean) to a scaled vector; *dist2 receives the

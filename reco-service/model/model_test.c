@@ -278,6 +278,11 @@ static void test_lookups(void **state)
     float d2 = -1;
     assert_int_equal(model_nearest_centroid(m, scaled, &d2), 0);
     assert_true(fabsf(d2 - 1.0f) < 1e-6f);
+    /* Spotify's key -1 ("no key") counts as unknown. */
+    raw.present |= 1u << FEAT_KEY;
+    raw.value[FEAT_KEY] = -1;
+    model_transform(m, &raw, scaled);
+    assert_true(scaled[1] == 0.0f && scaled[2] == 0.0f);
     float far[3] = {2, 2, 2};
     assert_int_equal(model_nearest_centroid(m, far, NULL), 1);
     model_close(m);
