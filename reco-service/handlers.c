@@ -59,11 +59,11 @@ enum rpc_code recommend_call_decode(const uint8_t *payload, size_t len,
         say(err, err_len, "max_per_artist: must be at least 1");
         goto done;
     }
-    if (msg->has_ranking && (msg->ranking < MIXTAPE__RECO__RANKING__RANKING_DEFAULT ||
-                             msg->ranking > MIXTAPE__RECO__RANKING__RANKING_NEAREST_NEIGHBOURS)) {
-        say(err, err_len, "ranking: %d is not a known ranking (0..3)", (int)msg->ranking);
+    if (msg->has_ranking && (int)msg->ranking < 0) {
+        say(err, err_len, "ranking: %d is not a known ranking", (int)msg->ranking);
         goto done;
     }
+    /* Larger values go through: recommend() knows which rankings exist. */
     saved = xcalloc(msg->n_saved, sizeof *saved);
     for (size_t i = 0; i < msg->n_saved; i++) {
         const Mixtape__Reco__SavedTrack *t = msg->saved[i];

@@ -28,8 +28,8 @@ struct recommend_call {
 };
 
 /* Decodes a RecommendRequest payload and checks it against limits. Returns RPC_OK with *call,
- * or RPC_INVALID_ARGUMENT (not a RecommendRequest; n outside 1..max_n; a feature value that is
- * not finite) or RPC_RESOURCE_EXHAUSTED (more than max_saved tracks) with a one-line reason
+ * or RPC_INVALID_ARGUMENT (not a RecommendRequest; n outside 1..max_n; max_per_artist 0; a
+ * feature value that is not finite; rankings are checked by recommend()) or RPC_RESOURCE_EXHAUSTED (more than max_saved tracks) with a one-line reason
  * naming the field and the limit in err, leaving *call empty. Artists past RECO_MAX_ARTISTS
  * per track are dropped; features with names the model does not know are ignored. */
 enum rpc_code recommend_call_decode(const uint8_t *payload, size_t len,
