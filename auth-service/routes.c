@@ -377,8 +377,12 @@ struct mix_job {
     enum page_error error;
     char detail[512];
     char saved_id[64];
-    /* streaming */
+    /* streaming (/mix): the headers wait for the first page of saved tracks, so a token
+     * refreshed on the way (401) still reaches the cookie */
     struct html *stream;
+    struct session *session;
+    bool stream_started;
+    char streamed_token[SESSION_MAX_TOKEN_LEN + 1]; /* access token when headers left */
     size_t last_reported;
 };
 
@@ -391,11 +395,27 @@ static void flush_stream(struct mix_job *job)
     h->len = 0;
 }
 
+static void begin_stream(struct mix_job *job)
+{
+    if (!job->stream || job->stream_started)
+        return;
+    struct request *r = job->r;
+    if (spotify_tokens_changed(job->client))
+        store_session(r, job->session, spotify_tokens(job->client));
+    snprintf(job->streamed_token, sizeof job->streamed_token, "%s",
+             spotify_tokens(job->client)->access_token);
+    send_head(r, 200, "text/html; charset=utf-8", -1, NULL);
+    pages_mix_start(job->stream, job->session->display_name);
+    job->stream_started = true;
+    flush_stream(job);
+}
+
 static void on_progress(void *ctx, size_t read, size_t total)
 {
     struct mix_job *job = ctx;
     if (!job->stream)
         return;
+    begin_stream(job);
     size_t step = total / 8 > SPOTIFY_PAGE_LIMIT ? total / 8 : SPOTIFY_PAGE_LIMIT;
     if (read < total && read - job->last_reported < step && job->last_reported != 0)
         return;
@@ -410,6 +430,7 @@ static void progress_line(struct mix_job *job, const char *step, const char *tex
 {
     if (!job->stream)
         return;
+    begin_stream(job);
     pages_mix_progress(job->stream, step, text);
     flush_stream(job);
 }
@@ -682,19 +703,29 @@ static void handle_mix_page(struct request *r)
         send_error_page(r, page_error_of(st), spotify_last_error(job.client));
         goto done;
     }
-    send_head(r, 200, "text/html; charset=utf-8", -1, NULL);
     job.stream = &h;
-    pages_mix_start(&h, s->display_name);
-    flush_stream(&job);
-    if (run_mix(&job)) {
+    job.session = s;
+    bool ok = run_mix(&job);
+    if (!job.stream_started) {
+        /* Failed before the first page: an ordinary error page, with its own status. */
+        if (job.error == PAGE_ERR_SIGNED_OUT)
+            clear_cookie(r, SESSION_COOKIE);
+        else if (spotify_tokens_changed(job.client))
+            store_session(r, s, spotify_tokens(job.client));
+        send_error_page(r, job.error, job.detail);
+        goto done;
+    }
+    if (ok) {
         pages_mix_result(&h, &job.result, job.lib.count, job.lib.total, job.lib.truncated,
                          random_variety(), job.saved_id[0] ? job.saved_id : NULL);
     } else {
         pages_mix_error(&h, job.error, job.detail);
         r->status = pages_error_info(job.error)->http_status; /* for metrics and the log */
     }
-    if (spotify_tokens_changed(job.client) && !r->set_cookies[0])
-        log_warn("tokens_refreshed_mid_stream", "note=\"new tokens used for this page only\"");
+    if (strcmp(job.streamed_token, spotify_tokens(job.client)->access_token) != 0)
+        log_warn("tokens_refreshed_mid_stream",
+                 "note=\"the token expired while the library was read; the cookie keeps the "
+                 "previous one\"");
     pages_mix_end(&h);
     flush_stream(&job);
     mg_send_chunk(r->conn, "", 0);

@@ -236,6 +236,27 @@ static void test_refresh_once_on_401(void **state)
     browser_close(&b);
 }
 
+/* The streamed page too: a 401 on the first page refreshes before the headers leave, so the
+ * rotated refresh token reaches the cookie and the next request still works. */
+static void test_mix_page_refresh_reaches_the_cookie(void **state)
+{
+    (void)state;
+    struct browser b;
+    assert_int_equal(browser_open(&b), 0);
+    assert_int_equal(browser_sign_in(&b, &world, "demo"), 0);
+    struct reply r = emu("POST", "/_emu/expire");
+    reply_free(&r);
+    r = call(&b, "GET", "/mix?variety=3", NULL);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.set_cookie, "mixtape_session="));
+    assert_int_equal(count_of(r.body, "<li data-id="), 50);
+    reply_free(&r);
+    r = call(&b, "POST", "/api/mix", "{\"n\":10}");
+    assert_int_equal(r.status, 200); /* the old refresh token is revoked: the new one was kept */
+    reply_free(&r);
+    browser_close(&b);
+}
+
 static void test_revoked_refresh_token_signs_out(void **state)
 {
     (void)state;
@@ -269,6 +290,7 @@ static void test_quota_exceeded_is_reported(void **state)
     assert_true(took < 5.0);                                   /* not waited out */
     assert_int_equal(emu_count("me_tracks", 429) - before, 1); /* not retried */
     r = call(&b, "GET", "/mix", NULL);
+    assert_int_equal(r.status, 429); /* failed before streaming began: a page of its own */
     assert_non_null(strstr(r.body, "data-code=\"quota_exceeded\""));
     reply_free(&r);
     assert_int_equal(fixture_emu_config(&world, "{\"quota_exceeded\":false}"), 0);
@@ -325,6 +347,7 @@ int main(void)
         cmocka_unit_test(test_audio_features_403_switches_them_off),
         cmocka_unit_test(test_faults_end_in_the_right_playlist),
         cmocka_unit_test(test_refresh_once_on_401),
+        cmocka_unit_test(test_mix_page_refresh_reaches_the_cookie),
         cmocka_unit_test(test_revoked_refresh_token_signs_out),
         cmocka_unit_test(test_quota_exceeded_is_reported),
         cmocka_unit_test(test_foreign_next_is_refused),
