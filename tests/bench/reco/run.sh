@@ -133,6 +133,7 @@ bench_catalog() {
         "$bin/reco-bench" latency --endpoint "$service_addr" --saved "$work/saved_${label}_$n.tsv" \
             --label "$label" --seconds "$lat_seconds" --min-requests 30 | tee -a "$results"
     done
+    fact "hwm_kb_after_latency_$label" "$(rss_kb "$service_pid" VmHWM)"
     for t in "${tput_threads[@]}"; do
         log "$label: throughput at $tput_saved saved, $t client threads"
         "$bin/reco-bench" throughput --endpoint "$service_addr" \
