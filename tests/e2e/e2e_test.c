@@ -42,7 +42,9 @@ static int run(char *const argv[], int timeout_ms)
 
 static void copy(char *dst, size_t len, const char *src)
 {
-    snprintf(dst, len, "%s", src);
+    size_t n = strnlen(src, len - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
 }
 
 static int emu_config(const char *json_text)
