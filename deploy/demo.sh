@@ -25,7 +25,8 @@ mkdir -p "$work/logs"
 if [ -n "${MIXTAPE_CATALOG:-}" ]; then
   catalog=$MIXTAPE_CATALOG
   [ -r "$catalog" ] || { echo "demo: MIXTAPE_CATALOG=$catalog cannot be read" >&2; exit 1; }
-  model="$work/$(basename "${catalog%%.*}").mxm"
+  name=$(basename "$catalog")
+  model="$work/${name%%.*}.mxm"
 else
   catalog="$work/catalog.csv"
   model="$work/model.mxm"
