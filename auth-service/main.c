@@ -70,17 +70,11 @@ int main(int argc, char **argv)
     mg_init_library(0);
     char threads[16];
     snprintf(threads, sizeof threads, "%lld", cfg.threads);
-    const char *options[] = {"listening_ports",
-                             cfg.listen,
-                             "num_threads",
-                             threads,
-                             "enable_keep_alive",
-                             "yes",
-                             "keep_alive_timeout_ms",
-                             "5000",
-                             "request_timeout_ms",
-                             "60000",
-                             NULL};
+    const char *options[] = {"listening_ports", cfg.listen, "num_threads", threads,
+                             "enable_keep_alive", "yes", "keep_alive_timeout_ms", "5000",
+                             "request_timeout_ms", "60000",
+                             /* the mix page streams small chunks: no Nagle delay on them */
+                             "tcp_nodelay", "1", NULL};
     struct mg_callbacks callbacks;
     memset(&callbacks, 0, sizeof callbacks);
     callbacks.log_message = on_civetweb_log;

@@ -656,13 +656,16 @@ static enum spotify_status run_calls(struct spotify_client *c, struct call *call
             curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&call);
             curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &call->http_status);
             curl_off_t took_us = 0;
+            long new_connections = 0;
             curl_easy_getinfo(easy, CURLINFO_TOTAL_TIME_T, &took_us);
+            curl_easy_getinfo(easy, CURLINFO_NUM_CONNECTS, &new_connections);
             curl_multi_remove_handle(multi, easy);
             call_release(call);
             active--;
-            log_debug("spotify_call", "endpoint=%s status=%ld attempt=%d ms=%.1f", call->endpoint,
-                      code == CURLE_OK ? call->http_status : 0L, call->attempts,
-                      (double)took_us / 1000.0);
+            log_debug("spotify_call",
+                      "endpoint=%s status=%ld attempt=%d ms=%.1f new_connections=%ld",
+                      call->endpoint, code == CURLE_OK ? call->http_status : 0L, call->attempts,
+                      (double)took_us / 1000.0, new_connections);
             if (c->settings->on_call)
                 c->settings->on_call(call->endpoint, code == CURLE_OK ? call->http_status : 0);
             enum verdict v = judge(c, call, code, deadline, &pause_until);
