@@ -610,11 +610,13 @@ static int start_ready(struct spotify_client *c, CURLM *multi, struct call *call
         if (call->state != CALL_WAITING)
             continue;
         int64_t ready = call->ready_at > pause_until ? call->ready_at : pause_until;
-        if (ready > now || *active >= limit) {
+        if (ready > now) {
             if (ready < *next_wake)
                 *next_wake = ready;
             continue;
         }
+        if (*active >= limit)
+            continue; /* started when a transfer finishes, which wakes the poll */
         if (call_start(c, multi, call) != 0)
             return -1;
         (*active)++;
