@@ -931,7 +931,7 @@ enum spotify_status spotify_fetch_saved(struct spotify_client *c, struct saved_l
     struct call *calls = NULL;
     size_t n_calls = 0;
     struct saved_track head[SPOTIFY_PAGE_LIMIT];
-    size_t head_n = 0, total = 0;
+    size_t head_n = 0, total = 0, pages = 0;
     struct fetch f = {.progress = progress, .progress_ctx = progress_ctx};
     char path[128];
     snprintf(path, sizeof path, "/v1/me/tracks?limit=%d&offset=0", SPOTIFY_PAGE_LIMIT);
@@ -950,7 +950,6 @@ enum spotify_status spotify_fetch_saved(struct spotify_client *c, struct saved_l
     size_t max = c->settings->max_tracks ? c->settings->max_tracks : SPOTIFY_MAX_TRACKS;
     if (max > SPOTIFY_MAX_TRACKS)
         max = SPOTIFY_MAX_TRACKS;
-    size_t pages = 0;
     spotify_paging(total, max, SPOTIFY_PAGE_LIMIT, &f.to_read, &pages);
     if (f.to_read < head_n)
         f.to_read = head_n; /* the library grew after `total` was counted: keep what we have */

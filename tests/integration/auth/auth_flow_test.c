@@ -24,8 +24,14 @@ static int n_secrets;
 
 static void remember_secret(const char *value)
 {
-    if (n_secrets < 64 && strlen(value) >= 8)
-        snprintf(secrets[n_secrets++], sizeof secrets[0], "%s", value);
+    size_t len = strlen(value);
+    if (n_secrets >= 64 || len < 8)
+        return;
+    /* A long secret is remembered by its first 1023 bytes: finding those in a log is enough. */
+    if (len >= sizeof secrets[0])
+        len = sizeof secrets[0] - 1;
+    memcpy(secrets[n_secrets], value, len);
+    secrets[n_secrets++][len] = '\0';
 }
 
 static int setup(void **state)
