@@ -19,11 +19,12 @@
  * the cluster (an even sample when there are more), so its cost stays bounded. */
 #define NN_MAX_ANCHORS 64u
 /* Neighbour votes: each of at most VOTE_MAX_ANCHORS of the user's tracks in a cluster (an even
- * sample) names its VOTE_NEIGHBOURS nearest unsaved rows there; a song by an artist the user
- * saved counts VOTE_ARTIST_BONUS votes more where the ranking asks for it (see rank_by_votes). */
+ * sample) names its VOTE_NEIGHBOURS nearest unsaved rows there; where the ranking asks for it, a
+ * song by an artist the user saved gets VOTE_ARTIST_BONUS, more than any vote count, so those
+ * songs come first (see rank_by_votes). */
 #define VOTE_MAX_ANCHORS  256u
 #define VOTE_NEIGHBOURS   10u
-#define VOTE_ARTIST_BONUS 3.0f
+#define VOTE_ARTIST_BONUS ((float)VOTE_MAX_ANCHORS + 1.0f)
 /* Candidates kept per cluster pass (saved rows never enter): this many per slot plus a margin
  * for the artist and same-song rules; a cluster that needs more is passed over again with four
  * times as many. */
@@ -592,7 +593,8 @@ static bool by_saved_artist(struct picking *p, uint32_t row)
  * row scores its votes + 1 / (1 + distance to its nearest voter); any other row
  * 1 / (1 + distance to its nearest anchor), so rows several of the user's tracks agree on come
  * first. With artists, a row by the primary artist of a saved song scores VOTE_ARTIST_BONUS
- * more. One pass over the cluster; memory is proportional to the anchors and keep. Fills heap
+ * more: songs by saved artists first, each group in vote order. One pass over the cluster;
+ * memory is proportional to the anchors and keep. Fills heap
  * (capacity keep) and *n_out. */
 static enum reco_status rank_by_votes(struct picking *p, const struct cluster_state *cs,
                                       uint32_t start, uint32_t end, uint32_t keep, bool artists,
