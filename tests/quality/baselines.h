@@ -10,10 +10,10 @@
 #include "model.h"
 #include "users.h"
 
-#define BASELINE_KNN_NEIGHBOURS 10u /* neighbours taken per saved track by the kNN union */
-#define BASELINE_MAX_DIMS       64u /* dimensions of the scaled space the baselines handle */
-#define BASELINE_ARTIST_BONUS   3u  /* as recommend.c's VOTE_ARTIST_BONUS */
-#define BASELINE_MAX_PER_ARTIST 3u  /* as RECO_DEFAULT_MAX_PER_ARTIST */
+#define BASELINE_KNN_NEIGHBOURS 10u     /* neighbours taken per saved track by the kNN union */
+#define BASELINE_MAX_DIMS       64u     /* dimensions of the scaled space the baselines handle */
+#define BASELINE_ARTIST_BONUS   100000u /* above any vote count: saved artists' songs first */
+#define BASELINE_MAX_PER_ARTIST 3u      /* as RECO_DEFAULT_MAX_PER_ARTIST */
 
 enum baseline {
     BASELINE_MEAN,              /* cosine to the mean of all saved rows; saved rows excluded */
@@ -23,8 +23,8 @@ enum baseline {
     BASELINE_KNN_UNION,         /* each saved row votes for its BASELINE_KNN_NEIGHBOURS nearest
                                 unsaved rows (Euclidean, scaled space); most votes first, then
                                 smallest mean distance */
-    BASELINE_KNN_UNION_ARTISTS, /* the kNN union where a song by an artist the user saved
-                                   counts BASELINE_ARTIST_BONUS votes more, at most
+    BASELINE_KNN_UNION_ARTISTS, /* the kNN union with songs by artists the user saved first
+                                   (BASELINE_ARTIST_BONUS votes more), at most
                                    BASELINE_MAX_PER_ARTIST picks per primary artist: a check on
                                    how much of RECO_RANK_VOTES_AND_ARTISTS is the artist signal */
     BASELINE_RANDOM_GENRE,      /* random unsaved rows of the user's genres, in the user's shares */
