@@ -39,7 +39,9 @@ struct rpc_client;
 enum rpc_code rpc_client_open(struct rpc_client **out, const char *endpoints, char *err,
                               size_t err_len);
 
-/* Closes every connection; calls in flight end with RPC_UNAVAILABLE. NULL is ignored. */
+/* Closes every connection; calls in flight end with RPC_UNAVAILABLE. NULL is ignored. Blocks
+ * until they have returned, at most about 2 s (nng 1.5.2 can hang closing a socket; then the
+ * socket is left behind rather than the caller). */
 void rpc_client_close(struct rpc_client *client);
 
 /* One call. Sends `method` with `request` (request_len bytes, may be 0) and waits at most
