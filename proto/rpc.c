@@ -11,6 +11,7 @@
 #include <nng/protocol/reqrep0/req.h>
 #include <nng/supplemental/util/platform.h>
 #include <stdarg.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,9 @@
 #define RESEND_MAX_MS 1000
 /* Pause before retrying after an UNAVAILABLE reply. */
 #define RETRY_PAUSE_MS 5
+/* nng 1.5.2 can deadlock in nng_close (nng issue #1813, fixed in 1.8): closing gets this long,
+ * then the socket is left to its stuck thread. */
+#define CLOSE_TIMEOUT_MS 2000
 
 struct rpc_client {
     nng_socket socket;
@@ -144,11 +148,44 @@ done:
     return code;
 }
 
+struct closing {
+    struct rpc_client *client;
+    atomic_bool done;
+};
+
+static void *close_socket(void *arg)
+{
+    struct closing *closing = arg;
+    nng_close(closing->client->socket); /* calls waiting on it end with NNG_ECLOSED */
+    atomic_store(&closing->done, true);
+    return NULL;
+}
+
 void rpc_client_close(struct rpc_client *client)
 {
     if (!client)
         return;
-    nng_close(client->socket); /* calls waiting on it end with NNG_ECLOSED */
+    struct closing *closing = malloc(sizeof *closing);
+    pthread_t thread;
+    if (closing) {
+        closing->client = client;
+        atomic_init(&closing->done, false);
+    }
+    if (!closing || pthread_create(&thread, NULL, close_socket, closing) != 0) {
+        free(closing);
+        nng_close(client->socket);
+    } else {
+        for (int waited = 0; !atomic_load(&closing->done) && waited < CLOSE_TIMEOUT_MS; waited++)
+            nng_msleep(1);
+        if (!atomic_load(&closing->done)) {
+            /* Stuck inside nng: the client stays allocated (its pipe callbacks may still run)
+             * and reachable from the closing thread. */
+            pthread_detach(thread);
+            return;
+        }
+        pthread_join(thread, NULL);
+        free(closing);
+    }
     while (atomic_load(&client->calls) > 0)
         nng_msleep(1);
     free(client->endpoints);
