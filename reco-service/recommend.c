@@ -13,7 +13,7 @@
 
 /* The ranking RECO_RANK_DEFAULT stands for: set from the quality evaluation's results
  * (tests/quality); the service README says which won and why. */
-#define RECO_DEFAULT_RANKING RECO_RANK_MEAN_COSINE
+#define RECO_DEFAULT_RANKING RECO_RANK_VOTES_AND_ARTISTS
 
 /* Nearest-neighbour ranking compares each row with at most this many of the user's tracks in
  * the cluster (an even sample when there are more), so its cost stays bounded. */
