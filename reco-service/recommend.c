@@ -605,16 +605,22 @@ static enum reco_status rank_by_votes(struct picking *p, const struct cluster_st
     const uint32_t n_anchors = cs->saved < VOTE_MAX_ANCHORS ? cs->saved : VOTE_MAX_ANCHORS;
     const size_t n_named = (size_t)n_anchors * VOTE_NEIGHBOURS;
     enum reco_status status = RECO_ERR_NOMEM;
-    float *anchors = malloc(((size_t)n_anchors * nd + 1) * sizeof *anchors);
+    /* Anchors stored dimension-major ([d][a], padded to a multiple of 16), so one row's squared
+     * distances to sixteen anchors are computed at once in four independent sums, each summed
+     * over d in the same order as a plain loop would (the results are the same floats). */
+    const uint32_t padded = (n_anchors + 15u) & ~15u;
+    float *anchors = calloc((size_t)padded * nd + 1, sizeof *anchors);
+    float *row_d2 = malloc(((size_t)padded + 1) * sizeof *row_d2);
     struct vote *named = malloc((n_named + 1) * sizeof *named);
     struct candidate *merged = malloc((n_named + keep + 1) * sizeof *merged);
     uint32_t n = 0;
-    if (!anchors || !named || !merged)
+    if (!anchors || !row_d2 || !named || !merged)
         goto done;
     for (uint32_t a = 0; a < n_anchors; a++) {
         const struct resolved *r =
             &p->resolved[cs->first + (uint32_t)(((uint64_t)a * cs->saved) / n_anchors)];
-        memcpy(anchors + (size_t)a * nd, r->vec, nd * sizeof *anchors);
+        for (uint32_t d = 0; d < nd; d++)
+            anchors[(size_t)d * padded + a] = r->vec[d];
     }
     /* named[a * VOTE_NEIGHBOURS ...] holds anchor a's nearest rows, nearest first. */
     for (size_t i = 0; i < n_named; i++)
@@ -623,14 +629,26 @@ static enum reco_status rank_by_votes(struct picking *p, const struct cluster_st
         if (row_set_has(&p->excluded, row))
             continue;
         const float *v = m->rows + (size_t)row * nd;
+        for (uint32_t a = 0; a < padded; a += 16) {
+            v4f s0 = {0, 0, 0, 0}, s1 = s0, s2 = s0, s3 = s0;
+            for (uint32_t d = 0; d < nd; d++) {
+                const float *x = anchors + (size_t)d * padded + a;
+                v4f here = {v[d], v[d], v[d], v[d]};
+                v4f d0 = here - load4(x), d1 = here - load4(x + 4);
+                v4f d2 = here - load4(x + 8), d3 = here - load4(x + 12);
+                s0 += d0 * d0;
+                s1 += d1 * d1;
+                s2 += d2 * d2;
+                s3 += d3 * d3;
+            }
+            memcpy(row_d2 + a, &s0, sizeof s0);
+            memcpy(row_d2 + a + 4, &s1, sizeof s1);
+            memcpy(row_d2 + a + 8, &s2, sizeof s2);
+            memcpy(row_d2 + a + 12, &s3, sizeof s3);
+        }
         float nearest = INFINITY;
         for (uint32_t a = 0; a < n_anchors; a++) {
-            const float *x = anchors + (size_t)a * nd;
-            float d2 = 0;
-            for (uint32_t d = 0; d < nd; d++) {
-                float diff = v[d] - x[d];
-                d2 += diff * diff;
-            }
+            float d2 = row_d2[a];
             if (d2 < nearest)
                 nearest = d2;
             struct vote *list = named + (size_t)a * VOTE_NEIGHBOURS;
@@ -675,6 +693,7 @@ static enum reco_status rank_by_votes(struct picking *p, const struct cluster_st
 done:
     *n_out = n;
     free(anchors);
+    free(row_d2);
     free(named);
     free(merged);
     return status;
