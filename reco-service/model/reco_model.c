@@ -52,7 +52,7 @@ static const struct option_spec OPTIONS[] = {
      "comma-separated features (valence,year,...) or all", &opt_features},
     {"key-encoding", 0, NULL, OPTION_STRING, "linear", 0, 0,
      "key as one linear dimension, or circle (sin and cos)", &opt_key_encoding},
-    {"binary-weight", 0, NULL, OPTION_DOUBLE, "1", 0.01, 100,
+    {"binary-weight", 0, NULL, OPTION_DOUBLE, "0.5", 0.01, 100,
      "weight of the explicit and mode dimensions", &opt_binary_weight},
     {"tolerance-ms", 0, NULL, OPTION_INT, "10000", 0, 600000,
      "duration tolerance of duplicate-release collapse", &opt_tolerance_ms},

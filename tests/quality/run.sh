@@ -27,16 +27,17 @@ all_features=valence,acousticness,popularity,danceability,duration_ms,energy,exp
 no_popularity=${all_features/popularity,/}
 # name -> reco-model build arguments. The k sweep uses the default features (the 14 the catalog
 # has); the feature options are tried one at a time at k=20, together at k=20, and the one that
-# helped (binary weight 0.5) at k=40 and k=80.
+# helped (binary weight 0.5, now reco-model's default) at k=40 and k=80. Every variant names its
+# binary weight, so the table means the same whatever the default is.
 declare -A variant_args=(
-  [k5]="--k 5"
-  [k10]="--k 10"
-  [k20]="--k 20"
-  [k40]="--k 40"
-  [k80]="--k 80"
-  [k160]="--k 160"
-  [k20-nopop]="--k 20 --features $no_popularity"
-  [k20-circle]="--k 20 --key-encoding circle"
+  [k5]="--k 5 --binary-weight 1"
+  [k10]="--k 10 --binary-weight 1"
+  [k20]="--k 20 --binary-weight 1"
+  [k40]="--k 40 --binary-weight 1"
+  [k80]="--k 80 --binary-weight 1"
+  [k160]="--k 160 --binary-weight 1"
+  [k20-nopop]="--k 20 --features $no_popularity --binary-weight 1"
+  [k20-circle]="--k 20 --key-encoding circle --binary-weight 1"
   [k20-bin05]="--k 20 --binary-weight 0.5"
   [k20-all3]="--k 20 --features $no_popularity --key-encoding circle --binary-weight 0.5"
   [k40-bin05]="--k 40 --binary-weight 0.5"
