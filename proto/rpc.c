@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "rpc_envelope.h"
+#include "xalloc.h"
 
 #define MAX_ENDPOINTS 64u
 #define MAX_ENDPOINT  512u
@@ -200,9 +201,7 @@ static char *message_printf(const char *fmt, ...)
     va_start(ap, fmt);
     int len = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
-    char *text = malloc(len > 0 ? (size_t)len + 1 : 1);
-    if (!text)
-        abort();
+    char *text = xmalloc(len > 0 ? (size_t)len + 1 : 1);
     va_start(ap, fmt);
     vsnprintf(text, (size_t)len + 1, fmt, ap);
     va_end(ap);

@@ -1,36 +1,14 @@
 /* Encoding and decoding the RPC envelopes (rpc.proto) with their limits: see rpc_envelope.h. */
 #include "rpc_envelope.h"
 
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "rpc.pb-c.h"
-
-static void say(char *err, size_t err_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void say(char *err, size_t err_len, const char *fmt, ...)
-{
-    if (!err || err_len == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_len, fmt, ap);
-    va_end(ap);
-}
-
-static void *xmalloc(size_t size)
-{
-    void *p = malloc(size ? size : 1);
-    if (!p) {
-        fputs("rpc: out of memory\n", stderr);
-        abort();
-    }
-    return p;
-}
+#include "errbuf.h"
+#include "xalloc.h"
 
 const char *rpc_code_name(enum rpc_code code)
 {
@@ -67,19 +45,21 @@ enum rpc_code rpc_request_decode(const uint8_t *bytes, size_t len, size_t max_by
 {
     memset(out, 0, sizeof *out);
     if (len > max_bytes) {
-        say(err, err_len, "message: %zu bytes exceeds the limit of %zu bytes", len, max_bytes);
+        errbuf_set(err, err_len, "message: %zu bytes exceeds the limit of %zu bytes", len,
+                   max_bytes);
         return RPC_RESOURCE_EXHAUSTED;
     }
     Mixtape__Rpc__Request *msg = mixtape__rpc__request__unpack(NULL, len, bytes);
     if (!msg) {
-        say(err, err_len,
+        errbuf_set(
+            err, err_len,
             "request envelope: %zu bytes are not a mixtape.rpc.Request (protobuf decode failed)",
             len);
         return RPC_INVALID_ARGUMENT;
     }
     size_t method_len = strlen(msg->method);
     if (method_len == 0 || method_len > RPC_MAX_METHOD) {
-        say(err, err_len, "method: %zu bytes, must be 1..%u", method_len, RPC_MAX_METHOD);
+        errbuf_set(err, err_len, "method: %zu bytes, must be 1..%u", method_len, RPC_MAX_METHOD);
         mixtape__rpc__request__free_unpacked(msg, NULL);
         return RPC_INVALID_ARGUMENT;
     }
@@ -127,13 +107,14 @@ enum rpc_code rpc_reply_decode(const uint8_t *bytes, size_t len, size_t max_byte
                                struct rpc_reply *out, char *err, size_t err_len)
 {
     if (len > max_bytes) {
-        say(err, err_len, "reply: %zu bytes exceeds the limit of %zu bytes", len, max_bytes);
+        errbuf_set(err, err_len, "reply: %zu bytes exceeds the limit of %zu bytes", len, max_bytes);
         return RPC_RESOURCE_EXHAUSTED;
     }
     Mixtape__Rpc__Reply *msg = mixtape__rpc__reply__unpack(NULL, len, bytes);
     if (!msg) {
-        say(err, err_len,
-            "reply envelope: %zu bytes are not a mixtape.rpc.Reply (protobuf decode failed)", len);
+        errbuf_set(err, err_len,
+                   "reply envelope: %zu bytes are not a mixtape.rpc.Reply (protobuf decode failed)",
+                   len);
         return RPC_INTERNAL;
     }
     struct rpc_reply reply = {.request_id = msg->request_id, .code = (enum rpc_code)msg->code};
@@ -144,9 +125,7 @@ enum rpc_code rpc_reply_decode(const uint8_t *bytes, size_t len, size_t max_byte
         snprintf(reply.message, n, "unknown status code %d: %s", (int)msg->code,
                  msg->message ? msg->message : "");
     } else if (msg->message) {
-        reply.message = strdup(msg->message);
-        if (!reply.message)
-            abort();
+        reply.message = xstrdup(msg->message);
     }
     if (msg->has_payload && msg->payload.len > 0) {
         reply.payload = xmalloc(msg->payload.len);

@@ -2,33 +2,13 @@
 #include "handlers.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "reco.pb-c.h"
-
-static void say(char *err, size_t err_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void say(char *err, size_t err_len, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_len, fmt, ap);
-    va_end(ap);
-}
-
-static void *xcalloc(size_t n, size_t size)
-{
-    void *p = calloc(n ? n : 1, size);
-    if (!p) {
-        fputs("reco-service: out of memory\n", stderr);
-        abort();
-    }
-    return p;
-}
+#include "errbuf.h"
+#include "xalloc.h"
 
 enum rpc_code recommend_call_decode(const uint8_t *payload, size_t len,
                                     const struct handler_limits *limits,
@@ -40,27 +20,27 @@ enum rpc_code recommend_call_decode(const uint8_t *payload, size_t len,
         mixtape__reco__recommend_request__unpack(NULL, len, payload);
     struct reco_saved *saved = NULL;
     if (!msg) {
-        say(err, err_len, "payload: %zu bytes are not a mixtape.reco.RecommendRequest", len);
+        errbuf_set(err, err_len, "payload: %zu bytes are not a mixtape.reco.RecommendRequest", len);
         goto done;
     }
     if (msg->n_saved > limits->max_saved) {
-        say(err, err_len, "saved: %zu tracks exceeds the limit of %u (--max-saved)", msg->n_saved,
-            limits->max_saved);
+        errbuf_set(err, err_len, "saved: %zu tracks exceeds the limit of %u (--max-saved)",
+                   msg->n_saved, limits->max_saved);
         code = RPC_RESOURCE_EXHAUSTED;
         goto done;
     }
     uint32_t n =
         msg->has_n ? msg->n : (RECO_DEFAULT_N < limits->max_n ? RECO_DEFAULT_N : limits->max_n);
     if (n == 0 || n > limits->max_n) {
-        say(err, err_len, "n: %u is outside 1..%u (--max-n)", n, limits->max_n);
+        errbuf_set(err, err_len, "n: %u is outside 1..%u (--max-n)", n, limits->max_n);
         goto done;
     }
     if (msg->has_max_per_artist && msg->max_per_artist == 0) {
-        say(err, err_len, "max_per_artist: must be at least 1");
+        errbuf_set(err, err_len, "max_per_artist: must be at least 1");
         goto done;
     }
     if (msg->has_ranking && (int)msg->ranking < 0) {
-        say(err, err_len, "ranking: %d is not a known ranking", (int)msg->ranking);
+        errbuf_set(err, err_len, "ranking: %d is not a known ranking", (int)msg->ranking);
         goto done;
     }
     /* Larger values go through: recommend() knows which rankings exist. */
@@ -92,8 +72,8 @@ enum rpc_code recommend_call_decode(const uint8_t *payload, size_t len,
             if (model_feature_from_name(t->features[f]->name, &feature) != 0)
                 continue;
             if (!isfinite(t->features[f]->value)) {
-                say(err, err_len, "saved[%zu].features.%s: not a finite number", i,
-                    model_feature_name(feature));
+                errbuf_set(err, err_len, "saved[%zu].features.%s: not a finite number", i,
+                           model_feature_name(feature));
                 goto done;
             }
             s->raw.value[feature] = t->features[f]->value;
@@ -154,11 +134,7 @@ static char *text(const char *s)
 static void pack_reply(const ProtobufCMessage *msg, struct handler_outcome *out)
 {
     size_t size = protobuf_c_message_get_packed_size(msg);
-    out->payload = malloc(size ? size : 1);
-    if (!out->payload) {
-        fputs("reco-service: out of memory\n", stderr);
-        abort();
-    }
+    out->payload = xmalloc(size);
     out->payload_len = protobuf_c_message_pack(msg, out->payload);
 }
 
@@ -263,8 +239,8 @@ static void do_info(const uint8_t *payload, size_t len, const struct model *mode
     Mixtape__Reco__InfoRequest *req = mixtape__reco__info_request__unpack(NULL, len, payload);
     if (!req) {
         out->code = RPC_INVALID_ARGUMENT;
-        say(out->message, sizeof out->message,
-            "payload: %zu bytes are not a mixtape.reco.InfoRequest", len);
+        errbuf_set(out->message, sizeof out->message,
+                   "payload: %zu bytes are not a mixtape.reco.InfoRequest", len);
         return;
     }
     mixtape__reco__info_request__free_unpacked(req, NULL);
@@ -292,8 +268,8 @@ static void do_health(const uint8_t *payload, size_t len, const struct model *mo
     Mixtape__Reco__HealthRequest *req = mixtape__reco__health_request__unpack(NULL, len, payload);
     if (!req) {
         out->code = RPC_INVALID_ARGUMENT;
-        say(out->message, sizeof out->message,
-            "payload: %zu bytes are not a mixtape.reco.HealthRequest", len);
+        errbuf_set(out->message, sizeof out->message,
+                   "payload: %zu bytes are not a mixtape.reco.HealthRequest", len);
         return;
     }
     mixtape__reco__health_request__free_unpacked(req, NULL);
@@ -321,7 +297,8 @@ void handle_method(const char *method, const uint8_t *payload, size_t len,
         do_health(payload, len, model, state, out);
     } else {
         out->code = RPC_UNIMPLEMENTED;
-        say(out->message, sizeof out->message,
-            "method: '%.64s' is not a reco-service method (Recommend, Info, Health)", method);
+        errbuf_set(out->message, sizeof out->message,
+                   "method: '%.64s' is not a reco-service method (Recommend, Info, Health)",
+                   method);
     }
 }

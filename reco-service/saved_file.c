@@ -4,32 +4,19 @@
 #include <cjson/cJSON.h>
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "errbuf.h"
+#include "xalloc.h"
+
 #define MAX_FIELD 4096u
-
-static void say(char *err, size_t err_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void say(char *err, size_t err_len, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_len, fmt, ap);
-    va_end(ap);
-}
 
 static char *dup_n(const char *s, size_t n)
 {
-    char *copy = malloc(n + 1);
-    if (!copy) {
-        fputs("reco-cli: out of memory\n", stderr);
-        abort();
-    }
+    char *copy = xmalloc(n + 1);
     memcpy(copy, s, n);
     copy[n] = '\0';
     return copy;
@@ -39,12 +26,7 @@ static struct saved_entry *append(struct saved_list *list)
 {
     if (list->n == list->cap) {
         size_t cap = list->cap ? list->cap * 2 : 64;
-        struct saved_entry *items = realloc(list->items, cap * sizeof *items);
-        if (!items) {
-            fputs("reco-cli: out of memory\n", stderr);
-            abort();
-        }
-        list->items = items;
+        list->items = xrealloc(list->items, cap * sizeof *list->items);
         list->cap = cap;
     }
     struct saved_entry *e = &list->items[list->n++];
@@ -268,16 +250,16 @@ static int parse_csv(const char *text, size_t len, struct saved_list *out, char 
     int rc = -1;
     char(*cells)[MAX_FIELD] = calloc(MAX_CELLS, MAX_FIELD);
     if (!cells) {
-        say(err, err_len, "out of memory");
+        errbuf_set(err, err_len, "out of memory");
         return -1;
     }
     struct csv c = {text, text + len, 1};
     struct header h;
     int n = csv_record(&c, cells, MAX_CELLS);
     if (n <= 0 || !csv_header(cells, n, &h)) {
-        say(err, err_len,
-            "line 1: a CSV header needs an id/track_id/uri column, or name and "
-            "artists columns");
+        errbuf_set(err, err_len,
+                   "line 1: a CSV header needs an id/track_id/uri column, or name and "
+                   "artists columns");
         goto done;
     }
     for (;;) {
@@ -286,7 +268,7 @@ static int parse_csv(const char *text, size_t len, struct saved_list *out, char 
         if (n == 0)
             break;
         if (n < 0) {
-            say(err, err_len, "line %zu: a quoted field never ends", line);
+            errbuf_set(err, err_len, "line %zu: a quoted field never ends", line);
             goto done;
         }
         if (n == 1 && cells[0][0] == '\0')
@@ -294,8 +276,8 @@ static int parse_csv(const char *text, size_t len, struct saved_list *out, char 
         char id[23] = "";
         if (h.id >= 0 && h.id < n && cells[h.id][0] &&
             saved_file_track_id(cells[h.id], strlen(cells[h.id]), id) != 0) {
-            say(err, err_len, "line %zu: '%.60s' is not a Spotify track id, URI or URL", line,
-                cells[h.id]);
+            errbuf_set(err, err_len, "line %zu: '%.60s' is not a Spotify track id, URI or URL",
+                       line, cells[h.id]);
             goto done;
         }
         const char *name = h.name >= 0 && h.name < n ? cells[h.name] : "";
@@ -340,7 +322,8 @@ static int parse_json(const char *text, size_t len, struct saved_list *out, char
     const char *stopped = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(text, len, &stopped, 0);
     if (!root) {
-        say(err, err_len, "not valid JSON (near byte %zu)", (size_t)(stopped ? stopped - text : 0));
+        errbuf_set(err, err_len, "not valid JSON (near byte %zu)",
+                   (size_t)(stopped ? stopped - text : 0));
         return -1;
     }
     const cJSON *tracks = root;
@@ -350,9 +333,9 @@ static int parse_json(const char *text, size_t len, struct saved_list *out, char
             tracks = cJSON_GetObjectItemCaseSensitive(root, "items");
     }
     if (!cJSON_IsArray(tracks)) {
-        say(err, err_len,
-            "tracks: expected an array of tracks (YourLibrary.json: "
-            "{\"tracks\":[{\"artist\",\"track\",\"uri\"}]})");
+        errbuf_set(err, err_len,
+                   "tracks: expected an array of tracks (YourLibrary.json: "
+                   "{\"tracks\":[{\"artist\",\"track\",\"uri\"}]})");
         cJSON_Delete(root);
         return -1;
     }
@@ -361,7 +344,7 @@ static int parse_json(const char *text, size_t len, struct saved_list *out, char
     cJSON_ArrayForEach(t, tracks)
     {
         if (!cJSON_IsObject(t)) {
-            say(err, err_len, "tracks[%zu]: expected an object", index);
+            errbuf_set(err, err_len, "tracks[%zu]: expected an object", index);
             cJSON_Delete(root);
             return -1;
         }
@@ -414,8 +397,8 @@ static int parse_lines(const char *text, size_t len, struct saved_list *out, cha
             char id[23];
             if (saved_file_track_id(a, (size_t)(eol - a), id) != 0) {
                 int shown = eol - a > 60 ? 60 : (int)(eol - a);
-                say(err, err_len, "line %zu: '%.*s' is not a Spotify track id, URI or URL", line,
-                    shown, a);
+                errbuf_set(err, err_len, "line %zu: '%.*s' is not a Spotify track id, URI or URL",
+                           line, shown, a);
                 return -1;
             }
             append(out)->id = dup_n(id, 22);
@@ -439,9 +422,7 @@ int saved_file_parse(const char *text, size_t len, struct saved_list *out, char 
     const char *eol = memchr(text, '\n', len);
     size_t first = eol ? (size_t)(eol - text) : len;
     if (memchr(text, ',', first)) {
-        char(*cells)[MAX_FIELD] = calloc(MAX_CELLS, MAX_FIELD);
-        if (!cells)
-            abort();
+        char(*cells)[MAX_FIELD] = xcalloc(MAX_CELLS, MAX_FIELD);
         struct csv c = {text, text + len, 1};
         int n = csv_record(&c, cells, MAX_CELLS);
         struct header h;
@@ -459,30 +440,31 @@ int saved_file_read(const char *path, struct saved_list *out, char *err, size_t 
     char *text = NULL;
     FILE *f = fopen(path, "rb");
     if (!f) {
-        say(err, err_len, "%s: %s", path, strerror(errno));
+        errbuf_set(err, err_len, "%s: %s", path, strerror(errno));
         goto done;
     }
     text = malloc(SAVED_FILE_MAX_BYTES + 1);
     if (!text) {
-        say(err, err_len, "%s: out of memory", path);
+        errbuf_set(err, err_len, "%s: out of memory", path);
         goto done;
     }
     size_t len = fread(text, 1, SAVED_FILE_MAX_BYTES + 1, f);
     if (ferror(f)) {
-        say(err, err_len, "%s: %s", path, strerror(errno));
+        errbuf_set(err, err_len, "%s: %s", path, strerror(errno));
         goto done;
     }
     if (len > SAVED_FILE_MAX_BYTES) {
-        say(err, err_len, "%s: larger than the limit of %u bytes", path, SAVED_FILE_MAX_BYTES);
+        errbuf_set(err, err_len, "%s: larger than the limit of %u bytes", path,
+                   SAVED_FILE_MAX_BYTES);
         goto done;
     }
     char reason[400];
     if (saved_file_parse(text, len, out, reason, sizeof reason) != 0) {
-        say(err, err_len, "%s: %s", path, reason);
+        errbuf_set(err, err_len, "%s: %s", path, reason);
         goto done;
     }
     if (out->n == 0) {
-        say(err, err_len, "%s: no tracks found", path);
+        errbuf_set(err, err_len, "%s: no tracks found", path);
         goto done;
     }
     rc = 0;

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "csv.h"
+#include "errbuf.h"
 
 const char *catalog_strerror(enum catalog_status status)
 {
@@ -31,19 +32,6 @@ const char *catalog_strerror(enum catalog_status status)
         return "out of memory";
     }
     return "unknown catalog status";
-}
-
-static void say(char *err, size_t err_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void say(char *err, size_t err_len, const char *fmt, ...)
-{
-    if (!err || err_len == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_len, fmt, ap);
-    va_end(ap);
 }
 
 /* ---- arena ------------------------------------------------------------------------------- */
@@ -262,8 +250,8 @@ static bool detect_schema(const struct csv_record *header, struct layout *out, c
             break;
         used += (size_t)n;
     }
-    say(err, err_len, "unknown catalog schema: closest is %s, missing columns: %s", closest->name,
-        list);
+    errbuf_set(err, err_len, "unknown catalog schema: closest is %s, missing columns: %s",
+               closest->name, list);
     return false;
 }
 
@@ -383,12 +371,10 @@ static void report(struct catalog *c, uint64_t line, const char *fmt, ...)
     if (c->n_reports >= CATALOG_MAX_REPORTED)
         return;
     char *out = c->reports[c->n_reports++];
-    int n = snprintf(out, sizeof c->reports[0], "line %llu: ", (unsigned long long)line);
-    if (n < 0 || (size_t)n >= sizeof c->reports[0])
-        return;
+    errbuf_set(out, sizeof c->reports[0], "line %llu: ", (unsigned long long)line);
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(out + n, sizeof c->reports[0] - (size_t)n, fmt, ap);
+    errbuf_vappend(out, sizeof c->reports[0], fmt, ap);
     va_end(ap);
 }
 
@@ -671,7 +657,7 @@ static enum catalog_status load(struct csv_reader *reader, const char *name, str
     if (!c || !s) {
         free(s);
         s = NULL;
-        say(err, err_len, "%s: out of memory", name);
+        errbuf_set(err, err_len, "%s: out of memory", name);
         goto done;
     }
     c->storage = s;
@@ -680,12 +666,12 @@ static enum catalog_status load(struct csv_reader *reader, const char *name, str
     enum csv_status cs = csv_next(reader, &rec, why, sizeof why);
     if (cs != CSV_OK) {
         status = cs == CSV_END ? CATALOG_ERR_EMPTY : CATALOG_ERR_IO;
-        say(err, err_len, "%s: %s", name, cs == CSV_END ? "empty file, no header" : why);
+        errbuf_set(err, err_len, "%s: %s", name, cs == CSV_END ? "empty file, no header" : why);
         goto done;
     }
     if (!detect_schema(&rec, &l.layout, why, sizeof why)) {
         status = CATALOG_ERR_SCHEMA;
-        say(err, err_len, "%s: %s", name, why);
+        errbuf_set(err, err_len, "%s: %s", name, why);
         goto done;
     }
     c->schema = l.layout.schema->name;
@@ -705,7 +691,7 @@ static enum catalog_status load(struct csv_reader *reader, const char *name, str
             break;
         if (cs == CSV_ERR_IO || cs == CSV_ERR_NOMEM) {
             status = cs == CSV_ERR_IO ? CATALOG_ERR_IO : CATALOG_ERR_NOMEM;
-            say(err, err_len, "%s: %s", name, why);
+            errbuf_set(err, err_len, "%s: %s", name, why);
             goto done;
         }
         c->n_records++;
@@ -715,21 +701,22 @@ static enum catalog_status load(struct csv_reader *reader, const char *name, str
         }
         int added = add_record(&l, &rec);
         if (added == -1) {
-            say(err, err_len, "%s: out of memory at line %llu", name, (unsigned long long)rec.line);
+            errbuf_set(err, err_len, "%s: out of memory at line %llu", name,
+                       (unsigned long long)rec.line);
             goto done;
         }
         if (added == -2) {
             status = CATALOG_ERR_LIMIT;
-            say(err, err_len, "%s: more than %u tracks (line %llu)", name, CATALOG_MAX_ROWS,
-                (unsigned long long)rec.line);
+            errbuf_set(err, err_len, "%s: more than %u tracks (line %llu)", name, CATALOG_MAX_ROWS,
+                       (unsigned long long)rec.line);
             goto done;
         }
     }
     if (c->n_tracks == 0) {
         status = CATALOG_ERR_EMPTY;
-        say(err, err_len, "%s: no well-formed rows (%llu read, %u malformed%s%s)", name,
-            (unsigned long long)c->n_records, c->n_malformed, c->n_reports ? "; first: " : "",
-            c->n_reports ? c->reports[0] : "");
+        errbuf_set(err, err_len, "%s: no well-formed rows (%llu read, %u malformed%s%s)", name,
+                   (unsigned long long)c->n_records, c->n_malformed,
+                   c->n_reports ? "; first: " : "", c->n_reports ? c->reports[0] : "");
         goto done;
     }
     free(s->id_slots);
@@ -757,7 +744,7 @@ enum catalog_status catalog_load_memory(const void *bytes, size_t len, const cha
 {
     struct csv_reader *reader = NULL;
     if (csv_open_memory(bytes, len, NULL, &reader) != CSV_OK) {
-        say(err, err_len, "%s: out of memory", name);
+        errbuf_set(err, err_len, "%s: out of memory", name);
         return CATALOG_ERR_NOMEM;
     }
     enum catalog_status status = load(reader, name, out, err, err_len);

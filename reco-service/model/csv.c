@@ -3,12 +3,13 @@
 #include "csv.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
+
+#include "errbuf.h"
 
 #define INPUT_CHUNK (256u * 1024u)
 
@@ -50,19 +51,6 @@ const char *csv_strerror(enum csv_status status)
     return "unknown csv status";
 }
 
-static void say(char *err, size_t err_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void say(char *err, size_t err_len, const char *fmt, ...)
-{
-    if (!err || err_len == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_len, fmt, ap);
-    va_end(ap);
-}
-
 static enum csv_status make_reader(const struct csv_limits *limits, struct csv_reader **out)
 {
     struct csv_reader *r = calloc(1, sizeof *r);
@@ -92,15 +80,16 @@ enum csv_status csv_open_file(const char *path, const struct csv_limits *limits,
     struct csv_reader *r = NULL;
     enum csv_status status = make_reader(limits, &r);
     if (status != CSV_OK) {
-        say(err, err_len, "%s: out of memory", path);
+        errbuf_set(err, err_len, "%s: out of memory", path);
         return status;
     }
     r->chunk = malloc(INPUT_CHUNK);
     errno = 0;
     r->gz = r->chunk ? gzopen(path, "rb") : NULL;
     if (!r->gz) {
-        say(err, err_len, "%s: cannot open: %s", path,
-            r->chunk ? (errno ? strerror(errno) : "zlib could not open it") : "out of memory");
+        errbuf_set(err, err_len, "%s: cannot open: %s", path,
+                   r->chunk ? (errno ? strerror(errno) : "zlib could not open it")
+                            : "out of memory");
         csv_close(r);
         return CSV_ERR_IO;
     }
@@ -191,14 +180,14 @@ enum csv_status csv_next(struct csv_reader *r, struct csv_record *record, char *
             int c = next_byte(r);
             if (c < 0) {
                 if (r->io_error) {
-                    say(err, err_len, "line %llu: read error (bad gzip data?)",
-                        (unsigned long long)r->line);
+                    errbuf_set(err, err_len, "line %llu: read error (bad gzip data?)",
+                               (unsigned long long)r->line);
                     return CSV_ERR_IO;
                 }
                 if (state == QUOTED && problem == CSV_OK) {
                     problem = CSV_ERR_QUOTE;
-                    say(err, err_len, "line %llu: quoted field never closed",
-                        (unsigned long long)start_line);
+                    errbuf_set(err, err_len, "line %llu: quoted field never closed",
+                               (unsigned long long)start_line);
                 }
                 if (!any && problem == CSV_OK)
                     return CSV_END;
@@ -257,8 +246,8 @@ enum csv_status csv_next(struct csv_reader *r, struct csv_record *record, char *
                     continue;
                 } else {
                     problem = CSV_ERR_QUOTE;
-                    say(err, err_len, "line %llu: text after a closing quote in field %zu",
-                        (unsigned long long)start_line, r->n_fields + 1);
+                    errbuf_set(err, err_len, "line %llu: text after a closing quote in field %zu",
+                               (unsigned long long)start_line, r->n_fields + 1);
                     state = SKIP_UNQUOTED;
                     continue;
                 }
@@ -269,12 +258,13 @@ enum csv_status csv_next(struct csv_reader *r, struct csv_record *record, char *
             if (!end_field) {
                 if (field_bytes + 1 > r->limits.max_field_bytes) {
                     problem = CSV_ERR_FIELD_LIMIT;
-                    say(err, err_len, "line %llu: field %zu longer than %zu bytes",
-                        (unsigned long long)start_line, r->n_fields + 1, r->limits.max_field_bytes);
+                    errbuf_set(err, err_len, "line %llu: field %zu longer than %zu bytes",
+                               (unsigned long long)start_line, r->n_fields + 1,
+                               r->limits.max_field_bytes);
                 } else if (r->record_len - r->n_fields + 1 > r->limits.max_record_bytes) {
                     problem = CSV_ERR_RECORD_LIMIT;
-                    say(err, err_len, "line %llu: record longer than %zu bytes",
-                        (unsigned long long)start_line, r->limits.max_record_bytes);
+                    errbuf_set(err, err_len, "line %llu: record longer than %zu bytes",
+                               (unsigned long long)start_line, r->limits.max_record_bytes);
                 }
                 if (problem != CSV_OK) {
                     state = state == QUOTED ? SKIP_QUOTED : SKIP_UNQUOTED;
@@ -289,8 +279,8 @@ enum csv_status csv_next(struct csv_reader *r, struct csv_record *record, char *
             /* Close the field. */
             if (r->n_fields + 1 > r->limits.max_fields) {
                 problem = CSV_ERR_FIELD_COUNT;
-                say(err, err_len, "line %llu: more than %zu fields", (unsigned long long)start_line,
-                    r->limits.max_fields);
+                errbuf_set(err, err_len, "line %llu: more than %zu fields",
+                           (unsigned long long)start_line, r->limits.max_fields);
                 if (end_record)
                     break;
                 state = SKIP_UNQUOTED;
@@ -314,8 +304,8 @@ enum csv_status csv_next(struct csv_reader *r, struct csv_record *record, char *
         if (!complete) {
             /* The input ended without a final newline: close the last field. */
             if (r->n_fields + 1 > r->limits.max_fields) {
-                say(err, err_len, "line %llu: more than %zu fields", (unsigned long long)start_line,
-                    r->limits.max_fields);
+                errbuf_set(err, err_len, "line %llu: more than %zu fields",
+                           (unsigned long long)start_line, r->limits.max_fields);
                 record->line = start_line;
                 return CSV_ERR_FIELD_COUNT;
             }

@@ -7,12 +7,13 @@
 
 #include <math.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "errbuf.h"
 
 #define MAX_THREADS 64u
 #define MAX_BLOCKS  512u
@@ -30,19 +31,6 @@ const char *kmeans_strerror(enum kmeans_status status)
         return "out of memory";
     }
     return "unknown k-means status";
-}
-
-static void say(char *err, size_t err_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void say(char *err, size_t err_len, const char *fmt, ...)
-{
-    if (!err || err_len == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_len, fmt, ap);
-    va_end(ap);
 }
 
 /* ---- random numbers (splitmix64) --------------------------------------------------------- */
@@ -497,8 +485,8 @@ enum kmeans_status kmeans_run(const float *x, uint32_t n, uint32_t d,
     bool barriers = false;
 
     if (n == 0 || d == 0 || d > KMEANS_MAX_DIMS || o->k == 0 || o->k > KMEANS_MAX_K || o->k > n) {
-        say(err, err_len, "k-means: k %u must be in 1..min(%u, rows %u); dims %u in 1..%u", o->k,
-            KMEANS_MAX_K, n, d, KMEANS_MAX_DIMS);
+        errbuf_set(err, err_len, "k-means: k %u must be in 1..min(%u, rows %u); dims %u in 1..%u",
+                   o->k, KMEANS_MAX_K, n, d, KMEANS_MAX_DIMS);
         return KMEANS_ERR_INVALID;
     }
     w.n = n;
@@ -538,7 +526,7 @@ enum kmeans_status kmeans_run(const float *x, uint32_t n, uint32_t d,
         !w.dist || !w.sums || !w.counts || !w.inertia || !w.changed || !w.pot || !s.centers ||
         !s.new_centers || !s.ct || !s.cnorm || !s.closest || !s.cand_dist || !s.candidates ||
         !s.cumsum || !best_centers || !best_labels) {
-        say(err, err_len, "k-means: out of memory for %u x %u rows", n, d);
+        errbuf_set(err, err_len, "k-means: out of memory for %u x %u rows", n, d);
         goto done;
     }
     double mean_var = 0.0;
@@ -609,7 +597,7 @@ enum kmeans_status kmeans_run(const float *x, uint32_t n, uint32_t d,
 
     out->centroids = malloc((size_t)w.k * d * sizeof(float));
     if (!out->centroids) {
-        say(err, err_len, "k-means: out of memory");
+        errbuf_set(err, err_len, "k-means: out of memory");
         goto done;
     }
     for (uint32_t c = 0; c < w.k; c++)
@@ -679,8 +667,8 @@ enum kmeans_status kmeans_choose_k(const float *x, uint32_t n, uint32_t d, uint3
     if (k_max > n)
         k_max = n;
     if (k_min < 1 || k_min + 2 > k_max || k_max > KMEANS_MAX_K) {
-        say(reason, reason_len, "k-means: --k auto needs at least 3 candidate k in %u..%u", k_min,
-            k_max);
+        errbuf_set(reason, reason_len, "k-means: --k auto needs at least 3 candidate k in %u..%u",
+                   k_min, k_max);
         return KMEANS_ERR_INVALID;
     }
     /* A random sample drawn with the seed (a partial Fisher-Yates shuffle), so the choice is
@@ -690,7 +678,7 @@ enum kmeans_status kmeans_choose_k(const float *x, uint32_t n, uint32_t d, uint3
     double *inertia = calloc(k_max + 1, sizeof *inertia);
     uint32_t *pick = malloc((size_t)n * sizeof *pick);
     if (!sample || !inertia || !pick) {
-        say(reason, reason_len, "k-means: out of memory");
+        errbuf_set(reason, reason_len, "k-means: out of memory");
         free(pick);
         goto done;
     }
@@ -733,11 +721,11 @@ enum kmeans_status kmeans_choose_k(const float *x, uint32_t n, uint32_t d, uint3
         }
     }
     *k_out = best;
-    say(reason, reason_len,
-        "auto: elbow of inertia over k=%u..%u on %u rows (k=%u lies %.3f below the chord; "
-        "inertia k=%u %.0f, k=%u %.0f, k=%u %.0f)",
-        k_min, k_max, m, best, best_gap, k_min, inertia[k_min], best, inertia[best], k_max,
-        inertia[k_max]);
+    errbuf_set(reason, reason_len,
+               "auto: elbow of inertia over k=%u..%u on %u rows (k=%u lies %.3f below the chord; "
+               "inertia k=%u %.0f, k=%u %.0f, k=%u %.0f)",
+               k_min, k_max, m, best, best_gap, k_min, inertia[k_min], best, inertia[best], k_max,
+               inertia[k_max]);
     status = KMEANS_OK;
 done:
     free(sample);

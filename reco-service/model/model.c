@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "errbuf.h"
 #include "model_build.h"
 #include "model_format.h"
 
@@ -147,14 +148,10 @@ static void say(char *err, size_t err_len, const char *path, const char *fmt, ..
 
 static void say(char *err, size_t err_len, const char *path, const char *fmt, ...)
 {
-    if (!err || err_len == 0)
-        return;
-    int n = snprintf(err, err_len, "model %s: ", path);
-    if (n < 0 || (size_t)n >= err_len)
-        return;
+    errbuf_set(err, err_len, "model %s: ", path);
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(err + n, err_len - (size_t)n, fmt, ap);
+    errbuf_vappend(err, err_len, fmt, ap);
     va_end(ap);
 }
 

@@ -4,25 +4,12 @@
 
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "model_format.h"
-
-static void say(char *err, size_t err_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void say(char *err, size_t err_len, const char *fmt, ...)
-{
-    if (!err || err_len == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_len, fmt, ap);
-    va_end(ap);
-}
+#include "errbuf.h"
 
 /* The strings section under construction. Offsets stay valid across growth. */
 struct pool {
@@ -113,51 +100,52 @@ static struct mf_slot *table_new(uint64_t n_slots)
 static bool build_valid(const struct model_build *b, char *err, size_t err_len)
 {
     if (b->n_rows == 0 || b->n_rows >= MF_EMPTY_SLOT - 1) {
-        say(err, err_len, "model_write: n_rows %u outside 1..%u", b->n_rows, MF_EMPTY_SLOT - 2);
+        errbuf_set(err, err_len, "model_write: n_rows %u outside 1..%u", b->n_rows,
+                   MF_EMPTY_SLOT - 2);
         return false;
     }
     if (b->k == 0 || b->k > MODEL_MAX_K || b->k > b->n_rows) {
-        say(err, err_len, "model_write: k %u outside 1..min(%u, n_rows %u)", b->k, MODEL_MAX_K,
-            b->n_rows);
+        errbuf_set(err, err_len, "model_write: k %u outside 1..min(%u, n_rows %u)", b->k,
+                   MODEL_MAX_K, b->n_rows);
         return false;
     }
     if (b->n_dims == 0 || b->n_dims > MODEL_MAX_DIMS) {
-        say(err, err_len, "model_write: n_dims %u outside 1..%u", b->n_dims, MODEL_MAX_DIMS);
+        errbuf_set(err, err_len, "model_write: n_dims %u outside 1..%u", b->n_dims, MODEL_MAX_DIMS);
         return false;
     }
     for (uint32_t d = 0; d < b->n_dims; d++) {
         const struct model_build_dim *x = &b->dims[d];
         if ((unsigned)x->feature >= FEAT_COUNT || !isfinite(x->mean) || !(x->std > 0) ||
             !isfinite(x->std) || !(x->weight > 0) || !isfinite(x->weight)) {
-            say(err, err_len, "model_write: dimension %u has a bad feature or scaler", d);
+            errbuf_set(err, err_len, "model_write: dimension %u has a bad feature or scaler", d);
             return false;
         }
     }
     for (uint32_t r = 0; r < b->n_rows; r++) {
         if (b->rows[r].cluster >= b->k) {
-            say(err, err_len, "model_write: row %u cluster %u >= k %u", r, b->rows[r].cluster,
-                b->k);
+            errbuf_set(err, err_len, "model_write: row %u cluster %u >= k %u", r,
+                       b->rows[r].cluster, b->k);
             return false;
         }
     }
     for (uint32_t a = 0; a < b->n_aliases; a++) {
         if (b->aliases[a].row >= b->n_rows) {
-            say(err, err_len, "model_write: alias %u row %u >= n_rows %u", a, b->aliases[a].row,
-                b->n_rows);
+            errbuf_set(err, err_len, "model_write: alias %u row %u >= n_rows %u", a,
+                       b->aliases[a].row, b->n_rows);
             return false;
         }
     }
     for (uint64_t i = 0; i < (uint64_t)b->n_rows * b->n_dims; i++) {
         if (!isfinite(b->scaled[i])) {
-            say(err, err_len, "model_write: scaled value %llu is not finite",
-                (unsigned long long)i);
+            errbuf_set(err, err_len, "model_write: scaled value %llu is not finite",
+                       (unsigned long long)i);
             return false;
         }
     }
     for (uint64_t i = 0; i < (uint64_t)b->k * b->n_dims; i++) {
         if (!isfinite(b->centroids[i])) {
-            say(err, err_len, "model_write: centroid value %llu is not finite",
-                (unsigned long long)i);
+            errbuf_set(err, err_len, "model_write: centroid value %llu is not finite",
+                       (unsigned long long)i);
             return false;
         }
     }
@@ -181,12 +169,12 @@ static enum model_status write_file(const char *path, const unsigned char *bytes
 {
     char tmp[4096];
     if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp) {
-        say(err, err_len, "model %s: path too long", path);
+        errbuf_set(err, err_len, "model %s: path too long", path);
         return MODEL_ERR_IO;
     }
     FILE *f = fopen(tmp, "wb");
     if (!f) {
-        say(err, err_len, "model %s: cannot create %s: %s", path, tmp, strerror(errno));
+        errbuf_set(err, err_len, "model %s: cannot create %s: %s", path, tmp, strerror(errno));
         return MODEL_ERR_IO;
     }
     bool ok = fwrite(bytes, 1, len, f) == len;
@@ -194,7 +182,8 @@ static enum model_status write_file(const char *path, const unsigned char *bytes
     int saved_errno = errno;
     ok = fclose(f) == 0 && ok;
     if (!ok || rename(tmp, path) != 0) {
-        say(err, err_len, "model %s: cannot write: %s", path, strerror(ok ? errno : saved_errno));
+        errbuf_set(err, err_len, "model %s: cannot write: %s", path,
+                   strerror(ok ? errno : saved_errno));
         remove(tmp);
         return MODEL_ERR_IO;
     }
@@ -425,7 +414,7 @@ enum model_status model_write(const struct model_build *b, const char *path, cha
     status = write_file(path, file, file_len, err, err_len);
 done:
     if (status == MODEL_ERR_NOMEM)
-        say(err, err_len, "model %s: out of memory while building", path);
+        errbuf_set(err, err_len, "model %s: out of memory while building", path);
     free(file);
     for (int i = 0; i < 3; i++)
         free(tables[i]);

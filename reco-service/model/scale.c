@@ -3,25 +3,13 @@
 #include "scale.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "errbuf.h"
+
 #define TWO_PI 6.283185307179586
-
-static void say(char *err, size_t err_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void say(char *err, size_t err_len, const char *fmt, ...)
-{
-    if (!err || err_len == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_len, fmt, ap);
-    va_end(ap);
-}
 
 const char *scale_strerror(enum scale_status status)
 {
@@ -52,20 +40,21 @@ enum scale_status scale_parse_features(const char *list, uint32_t *mask, char *e
         char name[32];
         enum model_feature f;
         if (len == 0 || len >= sizeof name) {
-            say(err, err_len, "--features: empty or overlong name in '%s'", list);
+            errbuf_set(err, err_len, "--features: empty or overlong name in '%s'", list);
             return SCALE_ERR_INVALID;
         }
         memcpy(name, p, len);
         name[len] = '\0';
         if (model_feature_from_name(name, &f) != 0) {
-            say(err, err_len, "--features: unknown feature '%s' (known: valence, year, ...)", name);
+            errbuf_set(err, err_len, "--features: unknown feature '%s' (known: valence, year, ...)",
+                       name);
             return SCALE_ERR_INVALID;
         }
         result |= 1u << f;
         p += len + (comma ? 1 : 0);
     }
     if (!result) {
-        say(err, err_len, "--features: no feature named");
+        errbuf_set(err, err_len, "--features: no feature named");
         return SCALE_ERR_INVALID;
     }
     *mask = result;
@@ -153,10 +142,10 @@ enum scale_status scale_build(const struct catalog *c, const struct scale_option
     }
     out->n_dims = kept;
     if (kept == 0) {
-        say(err, err_len,
-            "no usable feature: the catalog (schema %s) has none of the requested "
-            "ones, or they are constant",
-            c->schema);
+        errbuf_set(err, err_len,
+                   "no usable feature: the catalog (schema %s) has none of the requested "
+                   "ones, or they are constant",
+                   c->schema);
         return SCALE_ERR_NO_FEATURE;
     }
 
@@ -164,7 +153,7 @@ enum scale_status scale_build(const struct catalog *c, const struct scale_option
     out->rows = malloc((size_t)(n_rows ? n_rows : 1) * sizeof *out->rows);
     if (!out->matrix || !out->rows) {
         scale_free(out);
-        say(err, err_len, "out of memory for a %u x %u matrix", n_rows, kept);
+        errbuf_set(err, err_len, "out of memory for a %u x %u matrix", n_rows, kept);
         return SCALE_ERR_NOMEM;
     }
     uint32_t r = 0;

@@ -4,25 +4,13 @@
 
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
 
-static void say(char *err, size_t err_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void say(char *err, size_t err_len, const char *fmt, ...)
-{
-    if (!err || err_len == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_len, fmt, ap);
-    va_end(ap);
-}
+#include "errbuf.h"
 
 /* Feature profile of a genre: means (and the year spread); spreads are shared below. */
 struct genre {
@@ -355,8 +343,8 @@ enum synth_status synth_write(const char *path, uint64_t rows, uint64_t seed,
     struct artist *pool = NULL;
     gzFile out = NULL;
     if (rows == 0 || rows > SYNTH_MAX_ROWS) {
-        say(err, err_len, "synth: --rows %llu outside 1..%u", (unsigned long long)rows,
-            SYNTH_MAX_ROWS);
+        errbuf_set(err, err_len, "synth: --rows %llu outside 1..%u", (unsigned long long)rows,
+                   SYNTH_MAX_ROWS);
         return SYNTH_ERR_INVALID;
     }
     size_t len = strlen(path);
@@ -364,8 +352,8 @@ enum synth_status synth_write(const char *path, uint64_t rows, uint64_t seed,
     errno = 0;
     out = gzopen(path, gz ? "wb6" : "wbT");
     if (!out) {
-        say(err, err_len, "synth: cannot create %s: %s", path,
-            errno ? strerror(errno) : "zlib could not open it");
+        errbuf_set(err, err_len, "synth: cannot create %s: %s", path,
+                   errno ? strerror(errno) : "zlib could not open it");
         return SYNTH_ERR_IO;
     }
     gzbuffer(out, 1u << 20);
@@ -374,7 +362,7 @@ enum synth_status synth_write(const char *path, uint64_t rows, uint64_t seed,
     uint32_t n_pool = (uint32_t)(rows / 12 < 40 ? 40 : (rows / 12 > 2000000 ? 2000000 : rows / 12));
     pool = malloc(n_pool * sizeof *pool);
     if (!pool) {
-        say(err, err_len, "synth: out of memory for %u artists", n_pool);
+        errbuf_set(err, err_len, "synth: out of memory for %u artists", n_pool);
         result = SYNTH_ERR_NOMEM;
         goto done;
     }
@@ -413,7 +401,8 @@ enum synth_status synth_write(const char *path, uint64_t rows, uint64_t seed,
     result = SYNTH_OK;
     goto done;
 write_failed:
-    say(err, err_len, "synth: cannot write %s: %s", path, errno ? strerror(errno) : "zlib error");
+    errbuf_set(err, err_len, "synth: cannot write %s: %s", path,
+               errno ? strerror(errno) : "zlib error");
 done:
     if (out)
         gzclose(out);

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "pkce.h"
 #include "server.h"
+#include "xalloc.h"
 
 #define PAGE_LIMIT 32768
 
@@ -68,9 +69,7 @@ static void append(char *page, size_t size, const char *fmt, ...)
 
 static int send_page(struct mg_connection *conn, int status, const char *title, const char *message)
 {
-    char *page = calloc(1, PAGE_LIMIT);
-    if (!page)
-        abort();
+    char *page = xcalloc(1, PAGE_LIMIT);
     char escaped[2048] = "";
     emu_http_html_escape(escaped, sizeof escaped, message);
     append(page, PAGE_LIMIT,
@@ -203,9 +202,7 @@ static void hidden_field(char *page, const char *name, const char *value)
 static int consent_page(struct emu_server *server, struct mg_connection *conn,
                         const struct authorize_request *request)
 {
-    char *page = calloc(1, PAGE_LIMIT);
-    if (!page)
-        abort();
+    char *page = xcalloc(1, PAGE_LIMIT);
     char client[1024] = "", target[1024] = "";
     emu_http_html_escape(client, sizeof client, request->client_id);
     emu_http_html_escape(target, sizeof target, request->redirect_uri);

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "xalloc.h"
+
 #define MAX_ROWS   4000000
 #define MAX_FIELDS 64
 
@@ -83,13 +85,9 @@ static const char *keep(struct emu_catalog *catalog, const char *text)
 {
     if (catalog->n_strings == catalog->cap_strings) {
         catalog->cap_strings = catalog->cap_strings ? catalog->cap_strings * 2 : 1024;
-        catalog->strings = realloc(catalog->strings, catalog->cap_strings * sizeof(char *));
-        if (!catalog->strings)
-            abort();
+        catalog->strings = xrealloc(catalog->strings, catalog->cap_strings * sizeof(char *));
     }
-    char *copy = strdup(text);
-    if (!copy)
-        abort();
+    char *copy = xstrdup(text);
     catalog->strings[catalog->n_strings++] = copy;
     return copy;
 }
@@ -276,9 +274,7 @@ static void index_reserve(struct emu_catalog *catalog, size_t wanted)
     while (size < wanted * 2)
         size *= 2;
     free(catalog->index);
-    catalog->index = calloc(size, sizeof(uint32_t));
-    if (!catalog->index)
-        abort();
+    catalog->index = xcalloc(size, sizeof(uint32_t));
     catalog->index_size = size;
     for (size_t i = 0; i + 1 < wanted; i++)
         index_insert(catalog, i);
@@ -393,9 +389,7 @@ enum emu_catalog_status emu_catalog_load(const char *path, struct emu_catalog *o
                 goto done;
             }
             cap = cap ? cap * 2 : 4096;
-            catalog.tracks = realloc(catalog.tracks, cap * sizeof *catalog.tracks);
-            if (!catalog.tracks)
-                abort();
+            catalog.tracks = xrealloc(catalog.tracks, cap * sizeof *catalog.tracks);
         }
         if (!add_row(&catalog, line, &layout))
             catalog.skipped_rows++;

@@ -6,15 +6,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "xalloc.h"
+
 enum emu_http_status emu_http_read_body(struct mg_connection *conn, size_t limit, char **body,
                                         size_t *len)
 {
     const struct mg_request_info *request = mg_get_request_info(conn);
     if (request->content_length > (long long)limit)
         return EMU_HTTP_TOO_LARGE;
-    char *buffer = malloc(limit + 2);
-    if (!buffer)
-        abort();
+    char *buffer = xmalloc(limit + 2);
     size_t used = 0;
     for (;;) {
         int n = mg_read(conn, buffer + used, limit + 1 - used);

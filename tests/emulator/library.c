@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "xalloc.h"
+
 #define LIBRARY_EPOCH 1767225600LL /* 2026-01-01T00:00:00Z: the newest added_at */
 
 struct user_spec {
@@ -34,13 +36,9 @@ static const char *keep(struct emu_library *library, const char *text)
 {
     if (library->n_strings == library->cap_strings) {
         library->cap_strings = library->cap_strings ? library->cap_strings * 2 : 256;
-        library->strings = realloc(library->strings, library->cap_strings * sizeof(char *));
-        if (!library->strings)
-            abort();
+        library->strings = xrealloc(library->strings, library->cap_strings * sizeof(char *));
     }
-    char *copy = strdup(text);
-    if (!copy)
-        abort();
+    char *copy = xstrdup(text);
     library->strings[library->n_strings++] = copy;
     return copy;
 }
@@ -71,21 +69,15 @@ static size_t group_catalog(const struct emu_catalog *catalog, struct genre_grou
         while (g < n && strcmp(groups[g].name, name) != 0)
             g++;
         if (g == n) {
-            groups = realloc(groups, (n + 1) * sizeof *groups);
-            if (!groups)
-                abort();
+            groups = xrealloc(groups, (n + 1) * sizeof *groups);
             memset(&groups[n], 0, sizeof groups[n]);
-            groups[n].name = strdup(name);
-            if (!groups[n].name)
-                abort();
+            groups[n].name = xstrdup(name);
             n++;
         }
         struct genre_group *group = &groups[g];
         if (group->n_rows == group->cap_rows) {
             group->cap_rows = group->cap_rows ? group->cap_rows * 2 : 64;
-            group->rows = realloc(group->rows, group->cap_rows * sizeof(size_t));
-            if (!group->rows)
-                abort();
+            group->rows = xrealloc(group->rows, group->cap_rows * sizeof(size_t));
         }
         group->rows[group->n_rows++] = i;
     }
@@ -146,9 +138,7 @@ static void build_user(const struct emu_catalog *catalog, struct genre_group *gr
     user->id = spec->id;
     user->display_name = spec->display_name;
     user->allow_listed = spec->allow_listed;
-    user->saved = size ? calloc(size, sizeof *user->saved) : NULL;
-    if (size && !user->saved)
-        abort();
+    user->saved = size ? xcalloc(size, sizeof *user->saved) : NULL;
     /* Which genres: a seeded choice among the larger ones that can supply the user's share
      * (the largest remaining one when none can). */
     size_t chosen[6];
@@ -223,9 +213,7 @@ void emu_library_build(const struct emu_catalog *catalog, size_t library_size, u
     struct genre_group *groups = NULL;
     size_t n_groups = group_catalog(catalog, &groups);
     size_t n_users = sizeof USERS / sizeof USERS[0];
-    library->users = calloc(n_users, sizeof *library->users);
-    if (!library->users)
-        abort();
+    library->users = xcalloc(n_users, sizeof *library->users);
     library->n_users = n_users;
     for (size_t u = 0; u < n_users; u++) {
         uint64_t rng = seed * 1000003u + u;

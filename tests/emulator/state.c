@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "pkce.h"
+#include "xalloc.h"
 
 struct emu_code {
     char code[EMU_TOKEN_LEN + 1];
@@ -100,10 +101,7 @@ static void new_secret(const char *prefix, char out[EMU_TOKEN_LEN + 1])
     do {                                                                                           \
         if ((n) == (cap)) {                                                                        \
             (cap) = (cap) ? (cap)*2 : 64;                                                          \
-            void *grown = realloc((array), (cap) * sizeof *(array));                               \
-            if (!grown)                                                                            \
-                abort();                                                                           \
-            (array) = grown;                                                                       \
+            (array) = xrealloc((array), (cap) * sizeof *(array));                                  \
         }                                                                                          \
     } while (0)
 
@@ -406,10 +404,8 @@ enum emu_status emu_state_create_playlist(struct emu_state *state, size_t user_i
     snprintf(seed_text, sizeof seed_text, "playlist-%zu", state->n_playlists);
     emu_id_from(seed_text, emu_random_next(&state->rng), playlist->id);
     playlist->user_index = user_index;
-    playlist->name = strdup(name);
-    playlist->description = strdup(description ? description : "");
-    if (!playlist->name || !playlist->description)
-        abort();
+    playlist->name = xstrdup(name);
+    playlist->description = xstrdup(description ? description : "");
     playlist->is_public = is_public;
     playlist->collaborative = collaborative;
     playlist->version = 1;
@@ -443,18 +439,13 @@ enum emu_status emu_state_add_items(struct emu_state *state, size_t user_index,
         size_t cap = playlist->cap_uris ? playlist->cap_uris : 64;
         while (cap < playlist->n_uris + n)
             cap *= 2;
-        char **grown = realloc(playlist->uris, cap * sizeof(char *));
-        if (!grown)
-            abort();
-        playlist->uris = grown;
+        playlist->uris = xrealloc(playlist->uris, cap * sizeof(char *));
         playlist->cap_uris = cap;
     }
     size_t at = position < 0 ? playlist->n_uris : (size_t)position;
     memmove(&playlist->uris[at + n], &playlist->uris[at], (playlist->n_uris - at) * sizeof(char *));
     for (size_t i = 0; i < n; i++) {
-        playlist->uris[at + i] = strdup(uris[i]);
-        if (!playlist->uris[at + i])
-            abort();
+        playlist->uris[at + i] = xstrdup(uris[i]);
     }
     playlist->n_uris += n;
     playlist->version++;
