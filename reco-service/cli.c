@@ -60,6 +60,7 @@ static int ranking_from_name(const char *name, Mixtape__Reco__Ranking *out)
         {"neighbours", MIXTAPE__RECO__RANKING__RANKING_NEAREST_NEIGHBOURS},
         {"votes", MIXTAPE__RECO__RANKING__RANKING_NEIGHBOUR_VOTES},
         {"votes-artists", MIXTAPE__RECO__RANKING__RANKING_VOTES_AND_ARTISTS},
+        {"mean-artists", MIXTAPE__RECO__RANKING__RANKING_MEAN_AND_ARTISTS},
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (strcmp(name, names[i].name) == 0) {
@@ -196,8 +197,8 @@ static int cmd_recommend(struct cli *cli, const char *path)
     Mixtape__Reco__Ranking ranking;
     if (ranking_from_name(cli->ranking, &ranking) != 0) {
         fprintf(stderr,
-                "reco-cli: --ranking: '%s' is not default, mean, centroid, neighbours, votes or "
-                "votes-artists\n",
+                "reco-cli: --ranking: '%s' is not default, mean, centroid, neighbours, votes, "
+                "votes-artists or mean-artists\n",
                 cli->ranking);
         goto done;
     }
@@ -348,7 +349,7 @@ int main(int argc, char **argv)
         {"max-per-artist", 0, NULL, OPTION_INT, "0", 0, 1000,
          "songs per primary artist (0: the service default, 3)", &cli.max_per_artist},
         {"ranking", 0, NULL, OPTION_STRING, "default", 0, 0,
-         "default, mean, centroid, neighbours, votes or votes-artists", &cli.ranking},
+         "default, mean, centroid, neighbours, votes, votes-artists or mean-artists", &cli.ranking},
     };
     static const char usage[] =
         "reco-cli --endpoint URL[,URL...] recommend FILE [-n N] [--json]\n"

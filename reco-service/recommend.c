@@ -25,6 +25,13 @@
 #define VOTE_MAX_ANCHORS  256u
 #define VOTE_NEIGHBOURS   10u
 #define VOTE_ARTIST_BONUS ((float)VOTE_MAX_ANCHORS + 1.0f)
+/* Mean and artists: a song by an artist the user saved scores this more than its cosine, more
+ * than the whole range of a cosine, so those songs come first, each group by cosine. */
+#define MEAN_ARTIST_BONUS 4.0f
+/* The saved-artist filter's bits per saved artist (about 3% of other artists pass it and are
+ * then looked up exactly), and its largest size in bits (256 KiB). */
+#define ARTIST_FILTER_BITS_PER_KEY 32u
+#define ARTIST_FILTER_MAX_BITS     (1u << 21)
 /* Candidates kept per cluster pass (saved rows never enter): this many per slot plus a margin
  * for the artist and same-song rules; a cluster that needs more is passed over again with four
  * times as many. */
@@ -206,6 +213,55 @@ static struct artist_entry *artist_map_get(struct artist_map *map, uint32_t key,
     }
 }
 
+/* The primary artists of the user's saved catalog songs, asked about every row of a cluster
+ * pass by the artist rankings. A bitmap indexed by a hash of the artist key (a few kilobytes for
+ * a thousand saved songs, so it stays in the first-level cache) turns most rows away with one
+ * load; the few that pass are confirmed in an exact open-addressing set. n == 0 when the user
+ * saved no catalog song, and the rankings then skip the test. */
+struct saved_artists {
+    uint64_t *bits;
+    uint32_t bit_mask;
+    struct row_set keys; /* artist keys; MODEL_NO_ROW cannot be stored, so has_no_row says */
+    bool has_no_row;
+    uint32_t n;
+};
+
+static bool saved_artists_init(struct saved_artists *set, size_t entries)
+{
+    size_t bits = 64;
+    while (bits < entries * ARTIST_FILTER_BITS_PER_KEY && bits < ARTIST_FILTER_MAX_BITS)
+        bits <<= 1;
+    set->bits = calloc(bits / 64, sizeof *set->bits);
+    set->bit_mask = (uint32_t)bits - 1;
+    set->n = 0;
+    set->has_no_row = false;
+    if (!set->bits)
+        return false;
+    return row_set_init(&set->keys, entries);
+}
+
+/* The caller sized the set for every insert. */
+static void saved_artists_add(struct saved_artists *set, uint32_t key)
+{
+    uint32_t h = hash32(key);
+    set->bits[(h & set->bit_mask) >> 6] |= 1ull << (h & 63u);
+    if (key != MODEL_NO_ROW) {
+        if (row_set_add(&set->keys, key))
+            set->n++;
+    } else if (!set->has_no_row) {
+        set->has_no_row = true;
+        set->n++;
+    }
+}
+
+static inline bool saved_artists_has(const struct saved_artists *set, uint32_t key)
+{
+    uint32_t h = hash32(key);
+    if (!(set->bits[(h & set->bit_mask) >> 6] & (1ull << (h & 63u))))
+        return false;
+    return key == MODEL_NO_ROW ? set->has_no_row : row_set_has(&set->keys, key);
+}
+
 /* ---- the request ---- */
 
 /* A saved track that resolved to a point in the scaled space. */
@@ -256,6 +312,7 @@ struct picking {
     struct row_set excluded;
     struct row_set picked_rows;
     struct artist_map artists;
+    struct saved_artists saved_artists; /* filled after resolve_all */
     struct saved_song *saved_songs;
     uint32_t n_saved_songs;
     struct reco_pick *picks;
@@ -308,9 +365,9 @@ static enum reco_status validate(const struct model *model, const struct reco_sa
         say(err, err_len, "n: %u exceeds the limit of %u", options->n, RECO_MAX_N);
         return RECO_ERR_INVALID;
     }
-    if (options->ranking > RECO_RANK_VOTES_AND_ARTISTS) {
+    if (options->ranking > RECO_RANK_MEAN_AND_ARTISTS) {
         say(err, err_len, "ranking: %d is not a known ranking (0..%d)", (int)options->ranking,
-            (int)RECO_RANK_VOTES_AND_ARTISTS);
+            (int)RECO_RANK_MEAN_AND_ARTISTS);
         return RECO_ERR_INVALID;
     }
     if (model->n_dims == 0 || model->k == 0) {
@@ -580,11 +637,10 @@ static int same_vote_row(const void *a, const void *b)
 }
 
 /* True when the user saved a song by the row's primary artist. */
-static bool by_saved_artist(struct picking *p, uint32_t row)
+static inline bool by_saved_artist(const struct picking *p, uint32_t row)
 {
-    const struct artist_entry *e =
-        artist_map_get(&p->artists, model_row_artist_key(p->model, row), false);
-    return e && e->first_saved != UINT32_MAX;
+    return p->saved_artists.n > 0 &&
+           saved_artists_has(&p->saved_artists, model_row_artist_key(p->model, row));
 }
 
 /* RECO_RANK_NEIGHBOUR_VOTES and RECO_RANK_VOTES_AND_ARTISTS inside one cluster: each anchor (an
@@ -740,12 +796,30 @@ static enum reco_status rank_rows(struct picking *p, struct cluster_state *cs, u
     if (keep == 0)
         goto sorted;
 
-    if (ranking == RECO_RANK_MEAN_COSINE) {
+    if (ranking == RECO_RANK_MEAN_COSINE ||
+        (ranking == RECO_RANK_MEAN_AND_ARTISTS && p->saved_artists.n == 0)) {
         float un = norm_of(u, nd);
         float inv_u = un > 0 ? 1.0f / un : 0.0f;
         for (uint32_t row = start; row < end; row++) {
             float rn = m->row_norms[row];
             float s = rn > 0 ? dot(m->rows + (size_t)row * nd, u, nd) * inv_u / rn : 0.0f;
+            if ((n < keep || s > heap[0].score) && !row_set_has(&p->excluded, row))
+                heap_push(heap, &n, keep, (struct candidate){s, row});
+        }
+    } else if (ranking == RECO_RANK_MEAN_AND_ARTISTS) {
+        /* As above, and a song by a saved artist scores MEAN_ARTIST_BONUS more. The artist is
+         * looked up only for a row the bonus could carry into the heap: once the heap holds
+         * only such songs, a row whose cosine plus the bonus stays below its worst is passed
+         * over on its cosine alone. */
+        float un = norm_of(u, nd);
+        float inv_u = un > 0 ? 1.0f / un : 0.0f;
+        for (uint32_t row = start; row < end; row++) {
+            float rn = m->row_norms[row];
+            float s = rn > 0 ? dot(m->rows + (size_t)row * nd, u, nd) * inv_u / rn : 0.0f;
+            if (n == keep && !(s + MEAN_ARTIST_BONUS > heap[0].score))
+                continue;
+            if (by_saved_artist(p, row))
+                s += MEAN_ARTIST_BONUS;
             if ((n < keep || s > heap[0].score) && !row_set_has(&p->excluded, row))
                 heap_push(heap, &n, keep, (struct candidate){s, row});
         }
@@ -1033,6 +1107,13 @@ enum reco_status recommend(const struct model *model, const struct reco_saved *s
         say(err, err_len, "out of memory");
         goto done;
     }
+    if (!saved_artists_init(&p.saved_artists, p.n_saved_songs)) {
+        status = RECO_ERR_NOMEM;
+        say(err, err_len, "out of memory");
+        goto done;
+    }
+    for (uint32_t i = 0; i < p.n_saved_songs; i++)
+        saved_artists_add(&p.saved_artists, model_row_artist_key(model, p.saved_songs[i].row));
     if (p.n_resolved == 0) {
         say(err, err_len,
             "saved: none of the %zu saved tracks matched the catalog by id, ISRC, title and "
@@ -1142,6 +1223,8 @@ done:
     free(p.excluded.slots);
     free(p.picked_rows.slots);
     free(p.artists.slots);
+    free(p.saved_artists.bits);
+    free(p.saved_artists.keys.slots);
     return status;
 }
 

@@ -37,6 +37,7 @@ static const struct method METHODS[] = {
     {"reco-nn", 0, RECO_RANK_NEAREST_NEIGHBOURS, 0, 1},
     {"reco-votes", 0, RECO_RANK_NEIGHBOUR_VOTES, 0, 1},
     {"reco-votes-artists", 0, RECO_RANK_VOTES_AND_ARTISTS, 0, 1},
+    {"reco-mean-artists", 0, RECO_RANK_MEAN_AND_ARTISTS, 0, 1},
     {"mean", 1, 0, BASELINE_MEAN, 1},
     {"mean-unfiltered", 1, 0, BASELINE_MEAN_UNFILTERED, 0},
     {"notebook", 1, 0, BASELINE_NOTEBOOK, 0},
@@ -276,7 +277,7 @@ int main(int argc, char **argv)
          &genre_column},
         {"methods", 0, NULL, OPTION_STRING, "reco", 0, 0,
          "comma list of reco-default, reco-mean, reco-centroid, reco-nn, reco-votes, "
-         "reco-votes-artists, mean, "
+         "reco-votes-artists, reco-mean-artists, mean, "
          "mean-unfiltered, notebook, knn-union, knn-union-artists, random-genre, random-catalog, "
          "or the groups "
          "reco, baselines, all",
