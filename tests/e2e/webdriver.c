@@ -21,6 +21,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "http_body.h"
+
 #define ELEMENT_KEY "element-6066-11e4-a52e-4f735466cecf"
 
 extern char **environ;
@@ -78,25 +80,6 @@ static int free_port(void)
     return port;
 }
 
-struct buffer {
-    char *data;
-    size_t len;
-};
-
-static size_t on_body(char *data, size_t size, size_t n, void *user)
-{
-    struct buffer *buffer = user;
-    size_t add = size * n;
-    char *grown = realloc(buffer->data, buffer->len + add + 1);
-    if (!grown)
-        return 0;
-    buffer->data = grown;
-    memcpy(buffer->data + buffer->len, data, add);
-    buffer->len += add;
-    buffer->data[buffer->len] = '\0';
-    return add;
-}
-
 /* Sends one command. On HTTP 200 returns 0 and, if value is not NULL, hands over the answer's
  * "value" member (caller frees). Otherwise records the error message and returns -1. */
 static int command(struct wd *wd, const char *method, const char *path, const cJSON *body,
@@ -106,14 +89,14 @@ static int command(struct wd *wd, const char *method, const char *path, const cJ
     snprintf(url, sizeof url, "http://127.0.0.1:%d%s", wd->port, path);
     CURL *curl = curl_easy_init();
     struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
-    struct buffer buffer = {calloc(1, 1), 0};
+    struct http_body buffer = {calloc(1, 1), 0};
     char *text = body ? cJSON_PrintUnformatted(body) : NULL;
     curl_easy_setopt(curl, CURLOPT_URL, url);
     curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
     if (text || strcmp(method, "POST") == 0)
         curl_easy_setopt(curl, CURLOPT_POSTFIELDS, text ? text : "{}");
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, http_body_write);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &buffer);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT, 60L);
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);

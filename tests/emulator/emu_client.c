@@ -13,6 +13,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "http_body.h"
+
 int emu_client_start(struct harness_proc *proc, char *const *extra_args)
 {
     char catalog[1024], binary[1024];
@@ -36,25 +38,6 @@ int emu_client_start(struct harness_proc *proc, char *const *extra_args)
         argv[argc++] = extra_args[i];
     argv[argc] = NULL;
     return harness_start(proc, argv, NULL, 20000);
-}
-
-struct buffer {
-    char *data;
-    size_t len;
-};
-
-static size_t on_body(char *data, size_t size, size_t n, void *user)
-{
-    struct buffer *buffer = user;
-    size_t add = size * n;
-    char *grown = realloc(buffer->data, buffer->len + add + 1);
-    if (!grown)
-        return 0;
-    buffer->data = grown;
-    memcpy(buffer->data + buffer->len, data, add);
-    buffer->len += add;
-    buffer->data[buffer->len] = '\0';
-    return add;
 }
 
 static void header_value(const char *line, size_t len, const char *name, char *dst, size_t size)
@@ -96,7 +79,7 @@ int emu_request(const char *method, const char *base, const char *path, const ch
     struct curl_slist *list = NULL;
     for (size_t i = 0; headers && headers[i]; i++)
         list = curl_slist_append(list, headers[i]);
-    struct buffer buffer = {calloc(1, 1), 0};
+    struct http_body buffer = {calloc(1, 1), 0};
     curl_easy_setopt(curl, CURLOPT_URL, url);
     curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
     if (body) {
@@ -104,7 +87,7 @@ int emu_request(const char *method, const char *base, const char *path, const ch
         curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
     }
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, http_body_write);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &buffer);
     curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(curl, CURLOPT_HEADERDATA, out);

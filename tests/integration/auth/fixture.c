@@ -10,6 +10,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "http_body.h"
+
 int fixture_free_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -178,14 +180,7 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
     struct reply *r = userdata;
     size_t n = size * nmemb;
-    char *grown = realloc(r->body, r->len + n + 1);
-    if (!grown)
-        return 0;
-    r->body = grown;
-    memcpy(r->body + r->len, ptr, n);
-    r->len += n;
-    r->body[r->len] = '\0';
-    return n;
+    return http_body_append(&r->body, &r->len, ptr, n) ? n : 0;
 }
 
 static void copy_value(char *dst, size_t cap, const char *value, size_t len)
