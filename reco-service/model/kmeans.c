@@ -13,6 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "splitmix64.h"
+
 #include "errbuf.h"
 
 #define MAX_THREADS 64u
@@ -31,21 +33,6 @@ const char *kmeans_strerror(enum kmeans_status status)
         return "out of memory";
     }
     return "unknown k-means status";
-}
-
-/* ---- random numbers (splitmix64) --------------------------------------------------------- */
-
-static uint64_t next_random(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-static double next_uniform(uint64_t *state)
-{
-    return (double)(next_random(state) >> 11) * (1.0 / 9007199254740992.0);
 }
 
 /* ---- the shared work --------------------------------------------------------------------- */
@@ -303,7 +290,7 @@ struct scratch {
 static void seed_plus_plus(struct work *w, struct scratch *s, uint64_t *rng)
 {
     uint32_t trials = 2 + (uint32_t)log((double)w->k);
-    uint32_t first = (uint32_t)(next_uniform(rng) * w->n);
+    uint32_t first = (uint32_t)(splitmix64_uniform(rng) * w->n);
     if (first >= w->n)
         first = w->n - 1;
     memcpy(s->centers, w->x + (size_t)first * w->dp, w->dp * sizeof(float));
@@ -325,7 +312,7 @@ static void seed_plus_plus(struct work *w, struct scratch *s, uint64_t *rng)
             s->cumsum[i] = running;
         }
         for (uint32_t t = 0; t < trials; t++) {
-            double target = next_uniform(rng) * pot;
+            double target = splitmix64_uniform(rng) * pot;
             uint32_t lo = 0, hi = w->n - 1;
             while (lo < hi) { /* first i with cumsum[i] >= target */
                 uint32_t mid = lo + (hi - lo) / 2;
@@ -686,7 +673,7 @@ enum kmeans_status kmeans_choose_k(const float *x, uint32_t n, uint32_t d, uint3
     for (uint32_t i = 0; i < n; i++)
         pick[i] = i;
     for (uint32_t i = 0; i < m; i++) {
-        uint32_t j = i + (uint32_t)(next_uniform(&rng) * (n - i));
+        uint32_t j = i + (uint32_t)(splitmix64_uniform(&rng) * (n - i));
         if (j >= n)
             j = n - 1;
         uint32_t swap = pick[i];

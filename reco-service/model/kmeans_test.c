@@ -13,15 +13,13 @@
 #include <cmocka.h>
 
 #include "kmeans.h"
+#include "splitmix64.h"
 
 static uint64_t rng_state;
 
 static double uniform(void)
 {
-    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return (double)((z ^ (z >> 31)) >> 11) / 9007199254740992.0;
+    return splitmix64_uniform(&rng_state);
 }
 
 static double normal(void)

@@ -11,6 +11,7 @@
 #include <zlib.h>
 
 #include "errbuf.h"
+#include "splitmix64.h"
 
 /* Feature profile of a genre: means (and the year spread); spreads are shared below. */
 struct genre {
@@ -82,27 +83,14 @@ static const char *const VERBS[] = {
 
 /* ---- random numbers ---------------------------------------------------------------------- */
 
-static uint64_t rnd(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-static double uniform(uint64_t *state)
-{
-    return (double)(rnd(state) >> 11) * (1.0 / 9007199254740992.0);
-}
-
 static uint32_t pick(uint64_t *state, uint32_t n)
 {
-    return (uint32_t)(uniform(state) * n);
+    return (uint32_t)(splitmix64_uniform(state) * n);
 }
 
 static double normal(uint64_t *state)
 {
-    double u = uniform(state), v = uniform(state);
+    double u = splitmix64_uniform(state), v = splitmix64_uniform(state);
     return sqrt(-2.0 * log(u + 1e-300)) * cos(6.283185307179586 * v);
 }
 
@@ -190,7 +178,7 @@ static void make_id(char *out, uint64_t *rng)
 {
     static const char BASE62[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
     for (int i = 0; i < 22; i++)
-        out[i] = BASE62[rnd(rng) % 62];
+        out[i] = BASE62[splitmix64_next(rng) % 62];
     out[22] = '\0';
 }
 
@@ -215,7 +203,7 @@ static void make_song(struct song *s, const struct artist *pool, uint32_t n_pool
     make_title(s->title, sizeof s->title, rng);
     s->artists[0] = a;
     s->n_artists = 1;
-    if (uniform(rng) < 0.15) {
+    if (splitmix64_uniform(rng) < 0.15) {
         /* A featured artist, from the same genre when one is near in the pool. */
         uint32_t at = pick(rng, n_pool);
         for (uint32_t probe = 0; probe < 16 && pool[at].genre != a->genre; probe++)
@@ -238,8 +226,8 @@ static void make_song(struct song *s, const struct artist *pool, uint32_t n_pool
     s->day = 1 + (int)pick(rng, 28);
     s->date_form = (int)pick(rng, 3);
     s->key = (int)pick(rng, 12);
-    s->mode = uniform(rng) < g->p_major;
-    s->explicit_ = uniform(rng) < g->p_explicit;
+    s->mode = splitmix64_uniform(rng) < g->p_major;
+    s->explicit_ = splitmix64_uniform(rng) < g->p_explicit;
     s->popularity = (int)clamp(g->popularity + 15 * normal(rng), 0, 100);
     s->duration_ms = (uint32_t)clamp(1000 * (g->duration_s + 40 * normal(rng)), 30000, 1200000);
     s->genre = a->genre;
@@ -255,10 +243,10 @@ static void make_release(struct song *s, uint64_t *rng)
     make_id(s->id, rng);
     int shift_ms = (int)pick(rng, 3001) - 1500;
     s->duration_ms = (uint32_t)((int)s->duration_ms + shift_ms);
-    s->popularity = (int)clamp(s->popularity - 5 - 10 * uniform(rng), 0, 100);
+    s->popularity = (int)clamp(s->popularity - 5 - 10 * splitmix64_uniform(rng), 0, 100);
     s->energy = clamp(s->energy + 0.004 * normal(rng), 0, 1);
     s->loudness = clamp(s->loudness + 0.1 * normal(rng), -60, 3);
-    if (uniform(rng) < 0.5) {
+    if (splitmix64_uniform(rng) < 0.5) {
         int later = s->year + (int)pick(rng, 20);
         s->year = later > 2020 ? 2020 : later;
     }
@@ -382,7 +370,7 @@ enum synth_status synth_write(const char *path, uint64_t rows, uint64_t seed,
         if (write_song(out, &s) != 0)
             goto write_failed;
         written++;
-        if (written < rows && uniform(&rng) < SYNTH_DUP_RATE) {
+        if (written < rows && splitmix64_uniform(&rng) < SYNTH_DUP_RATE) {
             make_release(&s, &rng);
             if (write_song(out, &s) != 0)
                 goto write_failed;

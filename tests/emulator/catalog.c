@@ -7,6 +7,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "splitmix64.h"
 #include "xalloc.h"
 
 #define MAX_ROWS   4000000
@@ -44,10 +45,7 @@ const char *emu_catalog_strerror(enum emu_catalog_status status)
 
 uint64_t emu_random_next(uint64_t *state)
 {
-    uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
+    return splitmix64_next(state);
 }
 
 static uint64_t hash_text(const char *text, uint64_t salt)

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "splitmix64.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define FUZZ_MAX_INPUT (1u << 20)
@@ -26,10 +28,7 @@ static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 static uint64_t next_random(void)
 {
     /* splitmix64: deterministic, so a failing round can be replayed. */
-    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
+    return splitmix64_next(&rng_state);
 }
 
 static void add_file(struct corpus *c, const char *path)

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "splitmix64.h"
+
 const struct user_type USER_TYPES[] = {
     {"1 genre (100)", 1, {1.0}},
     {"2 genres (70/30)", 2, {0.70, 0.30}},
@@ -16,10 +18,7 @@ const uint32_t USER_N_TYPES = sizeof USER_TYPES / sizeof USER_TYPES[0];
 
 uint64_t rng_next(struct rng *rng)
 {
-    uint64_t z = (rng->state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
+    return splitmix64_next(&rng->state);
 }
 
 uint32_t rng_below(struct rng *rng, uint32_t bound)
