@@ -2,9 +2,9 @@
 # Where reco-service spends a Recommend call: runs the service under callgrind, sends a few
 # requests with reco-bench, and prints the functions under the request handler with their
 # instructions per request (inclusive), as `profile ...` lines for report.py.
-#   profile.sh BIN_DIR MODEL SAVED_FILE REQUESTS LABEL
+#   profile.sh BIN_DIR MODEL SAVED_FILE REQUESTS LABEL [RANKING]   (reco.proto number, 0 default)
 set -euo pipefail
-bin=$1 model=$2 saved=$3 requests=$4 label=$5
+bin=$1 model=$2 saved=$3 requests=$4 label=$5 ranking=${6:-0}
 command -v valgrind >/dev/null || { echo "profile.sh: valgrind not installed, skipped" >&2; exit 0; }
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/reco-profile.XXXXXX")
 pid=""
@@ -30,6 +30,7 @@ for _ in $(seq 1 6000); do
 done
 [ -n "$addr" ] || { echo "profile.sh: reco-service under valgrind did not start" >&2; exit 1; }
 "$bin/reco-bench" latency --endpoint "$addr" --saved "$saved" --label profile --warmup 0 \
+    --ranking "$ranking" \
     --min-requests "$requests" --max-requests "$requests" --seconds 0.1 --timeout-ms 120000 \
     >/dev/null
 kill -TERM "$pid"
@@ -39,7 +40,7 @@ n_saved=$(grep -c . "$saved")
 callgrind_annotate --inclusive=yes "$tmp/cg.out" 2>/dev/null |
     /usr/bin/python3 -c '
 import re, sys
-req, label, saved = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+req, label, saved, ranking = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
 rows, seen = [], set()
 for line in sys.stdin:
     m = re.match(r"^\s*([\d,]+) \(\s*[\d.]+%\)\s+(\S+)", line)
@@ -57,6 +58,7 @@ rows = rows[names.index("handle_method"):] if "handle_method" in names else rows
 top = rows[0][0]
 rows = rows[:1] + [r for r in rows[1:] if r[0] < top]
 for ir, fn in rows[:14]:
-    print(f"profile catalog={label} saved={saved} fn={fn} ir_per_request={ir / req:.0f} "
+    print(f"profile catalog={label} saved={saved} ranking={ranking} fn={fn} "
+          f"ir_per_request={ir / req:.0f} "
           f"share={ir / top:.3f}")
-' "$requests" "$label" "$n_saved"
+' "$requests" "$label" "$n_saved" "$ranking"

@@ -37,6 +37,8 @@ static long long opt_min_requests;
 static long long opt_max_requests;
 static long long opt_timeout_ms;
 static long long opt_n;
+static long long opt_ranking;
+static long long opt_ranking;
 static double opt_seconds;
 static bool opt_ids_only;
 
@@ -63,6 +65,13 @@ static const struct option_spec SPECS[] = {
     {"timeout-ms", 0, NULL, OPTION_INT, "10000", 1, 600000, "deadline of each call",
      &opt_timeout_ms},
     {"n", 'n', NULL, OPTION_INT, "50", 1, 500, "playlist length asked for", &opt_n},
+    {"ranking", 0, NULL, OPTION_INT, "0", 0, 64,
+     "RecommendRequest.ranking by its number in reco.proto (0: the service's default, "
+     "1: mean cosine, the notebook's)",
+     &opt_ranking},
+    {"ranking", 0, NULL, OPTION_INT, "0", 0, 6,
+     "latency/throughput: the request's ranking (proto/reco.proto enum Ranking; 0: the default)",
+     &opt_ranking},
     {"ids-only", 0, NULL, OPTION_BOOL, "false", 0, 0,
      "send only ids (default: id, name, artists, duration, year, as the front sends)",
      &opt_ids_only},
@@ -248,6 +257,10 @@ static int load_saved(const char *path, struct saved_request *out)
     req.n_saved = n;
     req.has_n = 1;
     req.n = (uint32_t)opt_n;
+    req.has_ranking = opt_ranking != 0;
+    req.ranking = (Mixtape__Reco__Ranking)opt_ranking;
+    req.has_ranking = opt_ranking != 0;
+    req.ranking = (Mixtape__Reco__Ranking)opt_ranking;
     out->packed_len = mixtape__reco__recommend_request__get_packed_size(&req);
     out->packed = malloc(out->packed_len);
     if (out->packed == NULL)
@@ -387,12 +400,13 @@ static int run_latency(void)
         goto out;
     }
     qsort(samples, n, sizeof *samples, cmp_double);
-    printf("result impl=reco_service catalog=%s saved=%" PRIu32 " requests=%zu p50_ms=%.4f "
+    printf("result impl=reco_service catalog=%s saved=%" PRIu32 " ranking=%lld requests=%zu "
+           "p50_ms=%.4f "
            "p99_ms=%.4f mean_ms=%.4f errors=%zu request_bytes=%zu picks=%" PRIu32 " by_id=%" PRIu32
            " by_title=%" PRIu32 " unmatched=%" PRIu32 "\n",
-           opt_label, req.n_saved, n, percentile(samples, n, 0.50), percentile(samples, n, 0.99),
-           mean_of(samples, n), errors, req.packed_len, check.picks, check.by_id, check.by_title,
-           check.unmatched);
+           opt_label, req.n_saved, opt_ranking, n, percentile(samples, n, 0.50),
+           percentile(samples, n, 0.99), mean_of(samples, n), errors, req.packed_len, check.picks,
+           check.by_id, check.by_title, check.unmatched);
     rc = errors == 0 ? 0 : 1;
 out:
     rpc_client_close(client);
@@ -479,9 +493,10 @@ static int run_throughput(void)
         at += workers[i].n;
     }
     qsort(all, total, sizeof *all, cmp_double);
-    printf("result impl=reco_service_throughput catalog=%s saved=%" PRIu32 " threads=%lld "
+    printf("result impl=reco_service_throughput catalog=%s saved=%" PRIu32
+           " ranking=%lld threads=%lld "
            "requests=%zu seconds=%.2f rps=%.1f p50_ms=%.4f p99_ms=%.4f mean_ms=%.4f errors=%zu\n",
-           opt_label, req.n_saved, opt_threads, total, wall_ms / 1e3,
+           opt_label, req.n_saved, opt_ranking, opt_threads, total, wall_ms / 1e3,
            (double)total / (wall_ms / 1e3), percentile(all, total, 0.50),
            percentile(all, total, 0.99), mean_of(all, total), errors);
     rc = errors == 0 ? 0 : 1;

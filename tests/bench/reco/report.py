@@ -20,19 +20,25 @@ def parse(path):
                 kernels.append(dict(p.partition("=")[::2] for p in parts[1:]))
             elif parts[0] == "profile":
                 kv = dict(p.partition("=")[::2] for p in parts[1:])
-                profile.setdefault((kv["catalog"], int(kv["saved"])), []).append(
+                profile.setdefault((kv["catalog"], int(kv["saved"]), kv.get("ranking", "0")),
+                                   []).append(
                     (kv["fn"], int(kv["ir_per_request"]), float(kv["share"])))
             elif parts[0] == "server":
                 kv = dict(p.partition("=")[::2] for p in parts[1:])
-                server.setdefault((kv["catalog"], int(kv["saved"])), []).append(
+                server.setdefault((kv["catalog"], int(kv["saved"]), kv.get("ranking", "0")),
+                                  []).append(
                     int(kv["us"]) / 1e3)
             elif parts[0] == "result":
                 row = {}
                 for kv in parts[1:]:
                     k, _, v = kv.partition("=")
                     row[k] = v
+                row.setdefault("ranking", "0")
                 rows.append(row)
     return facts, rows, server, profile, kernels
+
+
+RANKINGS = {"0": "default", "1": "mean cosine"}
 
 
 def find(rows, impl, catalog, saved=None, **extra):
@@ -120,28 +126,35 @@ def main():
     w("*Of which in the service*: the median of the service's own time per request (its "
       "`event=request ... us=` log line: decode, recommend, encode); the rest of the "
       "reco-service p50 is the RPC (NNG over TCP loopback, both ends) and the client.\n")
-    w("| catalog | saved | reco-service p50 | p99 | mean | requests | of which in the service "
-      "(p50) | notebook vectorised p50 | notebook as written | faster than vectorised "
+    w("Each size is measured twice: with the service's default ranking (what users get; see "
+      "reco-service/README.md) and with mean cosine, the notebook's own ranking (the like-for-"
+      "like comparison with the Python columns).\n")
+    w("| catalog | saved | ranking | reco-service p50 | p99 | mean | requests | of which in the "
+      "service (p50) | notebook vectorised p50 | notebook as written | faster than vectorised "
       "| faster than as written |")
-    w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    w("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     ratios_vec, ratios_written = [], []
     for c in catalogs:
         for n in sizes:
-            svc = find(rows, "reco_service", c, n)
             vec = find(rows, "notebook_vectorised", c, n)
             wr = find(rows, "notebook_written", c, n)
-            rv = ms(vec) / ms(svc) if svc and vec else None
-            rw = ms(wr) / ms(svc) if svc and wr else None
-            if rv is not None:
-                ratios_vec.append((rv, c, n))
-            if rw is not None:
-                ratios_written.append((rw, c, n))
-            wr_text = "–" if wr is None else fmt_ms(ms(wr)) + (
-                " (extrapolated)" if wr.get("method") == "extrapolated" else
-                f" ({wr['requests']} run{'s' if wr['requests'] != '1' else ''})")
-            w(f"| {c} | {n:,} | {fmt_ms(ms(svc))} | {fmt_ms(ms(svc, 'p99_ms'))} | "
-              f"{fmt_ms(ms(svc, 'mean_ms'))} | {svc['requests'] if svc else '–'} | "
-              f"{fmt_ms(median(server.get((c, n))))} | {fmt_ms(ms(vec))} | {wr_text} | {fmt_x(rv)} | {fmt_x(rw)} |")
+            for rk, rk_name in RANKINGS.items():
+                svc = find(rows, "reco_service", c, n, ranking=rk)
+                if svc is None:
+                    continue
+                rv = ms(vec) / ms(svc) if vec else None
+                rw = ms(wr) / ms(svc) if wr else None
+                if rv is not None:
+                    ratios_vec.append((rv, c, n, rk))
+                if rw is not None:
+                    ratios_written.append((rw, c, n, rk))
+                wr_text = "–" if wr is None else fmt_ms(ms(wr)) + (
+                    " (extrapolated)" if wr.get("method") == "extrapolated" else
+                    f" ({wr['requests']} run{'s' if wr['requests'] != '1' else ''})")
+                w(f"| {c} | {n:,} | {rk_name} | {fmt_ms(ms(svc))} | "
+                  f"{fmt_ms(ms(svc, 'p99_ms'))} | {fmt_ms(ms(svc, 'mean_ms'))} | "
+                  f"{svc['requests']} | {fmt_ms(median(server.get((c, n, rk))))} | "
+                  f"{fmt_ms(ms(vec))} | {wr_text} | {fmt_x(rv)} | {fmt_x(rw)} |")
     w("")
 
     overlaps = [(r["catalog"], int(r["saved"]), float(r["overlap_with_vectorised"]))
@@ -190,8 +203,8 @@ def main():
           "request handler (`handle_method`: decode, recommend, encode), from "
           "`tests/bench/reco/profile.sh` on the same model and saved list. Instruction counts "
           "are not time, but they do not depend on the machine's load.\n")
-        for (c, n), fns in sorted(profile.items()):
-            w(f"**{c}, {n:,} saved**\n")
+        for (c, n, rk), fns in sorted(profile.items()):
+            w(f"**{c}, {n:,} saved, ranking {RANKINGS.get(rk, rk)}**\n")
             w("| function | instructions / request | share of the handler |")
             w("|---|---:|---:|")
             for fn, ir, share in fns:
@@ -215,28 +228,36 @@ def main():
     w("## Against the targets\n")
     w("| target | measured | verdict |")
     w("|---|---|---|")
-    svc = find(rows, "reco_service", args.real_label, 1000)
-    w(f"| p50 < 1 ms at 1,000 saved, {args.real_label} catalog | {fmt_ms(ms(svc))} ms | "
+    # Bars are judged on the default ranking (what the service answers); mean cosine, the
+    # notebook's ranking, is shown beside it.
+    def both(catalog, n):
+        d = find(rows, "reco_service", catalog, n, ranking="0")
+        m = find(rows, "reco_service", catalog, n, ranking="1")
+        return d, (f"{fmt_ms(ms(d))} ms" if d else "–") + (
+            f" (mean cosine {fmt_ms(ms(m))} ms)" if m else "")
+
+    svc, text = both(args.real_label, 1000)
+    w(f"| p50 < 1 ms at 1,000 saved, {args.real_label} catalog | {text} | "
       f"{verdict(None if svc is None else ms(svc) < 1.0)} |")
     # The issue states the ratio bars beside the 1,000-saved target on the real catalog: they
     # are judged there; every other size and catalog is listed beside them.
     for name, ratios, bar in (("the vectorised notebook", ratios_vec, 20),
                               ("the notebook as written", ratios_written, 10000)):
-        at = [r for r, cc, nn in ratios if cc == args.real_label and nn == 1000]
         if not ratios:
             continue
+        at = {rk: r for r, cc, nn, rk in ratios if cc == args.real_label and nn == 1000}
         w(f"| >= {bar:,}x faster than {name} (p50, 1,000 saved, {args.real_label}) | "
-          f"{fmt_x(at[0]) if at else '–'}; all sizes: "
-          + ", ".join(f"{fmt_x(r)} @ {cc} {nn:,}" for r, cc, nn in ratios)
-          + f" | {verdict(at[0] >= bar if at else None)} |")
-    synth = [find(rows, "reco_service", args.synth_label, n) for n in sizes]
-    synth = [r for r in synth if r is not None]
-    if synth:
-        at = find(rows, "reco_service", args.synth_label, 1000)
+          f"{fmt_x(at.get('0'))} (mean cosine {fmt_x(at.get('1'))}); default ranking at all "
+          "sizes: " + ", ".join(f"{fmt_x(r)} @ {cc} {nn:,}" for r, cc, nn, rk in ratios
+                                if rk == "0")
+          + f" | {verdict(at['0'] >= bar if '0' in at else None)} |")
+    at, text = both(args.synth_label, 1000)
+    if at is not None:
+        others = [find(rows, "reco_service", args.synth_label, n, ranking="0") for n in sizes]
         w(f"| p50 < 10 ms on the {args.synth_label} catalog (1,000 saved, like the bars above) | "
-          f"{fmt_ms(ms(at))} ms; all sizes: "
-          + ", ".join(f"{fmt_ms(ms(r))} ms @ {int(r['saved']):,}" for r in synth)
-          + f" | {verdict(None if at is None else ms(at) < 10.0)} |")
+          f"{text}; default ranking at all sizes: "
+          + ", ".join(f"{fmt_ms(ms(r))} ms @ {int(r['saved']):,}" for r in others if r)
+          + f" | {verdict(ms(at) < 10.0)} |")
     if args.real_label in best:
         w(f"| >= 2,000 requests/s on 2 cores at 200 saved ({args.real_label}; best thread "
           f"count) | {best[args.real_label]:,.0f}/s"

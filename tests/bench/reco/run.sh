@@ -112,6 +112,21 @@ start_service() {
     return 1
 }
 
+# The service's own time per Recommend (its request log line from FIRST_LINE on), to split the
+# RPC from the compute: `server catalog= saved= ranking= us=` lines.
+server_times() {
+    local label=$1 ranking=$2 first_line=$3
+    tail -n +"$first_line" "$work/service.log" |
+        awk -v c="$label" -v r="$ranking" '/event=request/ && /method=Recommend/ && /status=OK/ {
+            us = ""; s = ""
+            for (i = 1; i <= NF; i++) {
+                if ($i ~ /^us=/) us = substr($i, 4)
+                if ($i ~ /^saved=/) s = substr($i, 7)
+            }
+            if (us != "" && s != "") print "server catalog=" c " saved=" s " ranking=" r " us=" us
+        }' >>"$results"
+}
+
 rss_kb() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
 
 # One catalog: model, saved lists, service measurements, then the notebook on the same lists.
@@ -128,10 +143,17 @@ bench_catalog() {
     start_service "$model"
     log "$label: reco-service pid $service_pid at $service_addr"
     fact "rss_idle_kb_$label" "$(rss_kb "$service_pid" VmRSS)"
-    for n in "${sizes[@]}"; do
-        log "$label: latency at $n saved"
-        "$bin/reco-bench" latency --endpoint "$service_addr" --saved "$work/saved_${label}_$n.tsv" \
-            --label "$label" --seconds "$lat_seconds" --min-requests 30 | tee -a "$results"
+    # Ranking 0 is the service's default (what users get); 1 is mean cosine, the notebook's.
+    for ranking in 0 1; do
+        for n in "${sizes[@]}"; do
+            log "$label: latency at $n saved, ranking $ranking"
+            local first_line
+            first_line=$(($(wc -l <"$work/service.log") + 1))
+            "$bin/reco-bench" latency --endpoint "$service_addr" --ranking "$ranking" \
+                --saved "$work/saved_${label}_$n.tsv" --label "$label" \
+                --seconds "$lat_seconds" --min-requests 30 | tee -a "$results"
+            server_times "$label" "$ranking" "$first_line"
+        done
     done
     fact "hwm_kb_after_latency_$label" "$(rss_kb "$service_pid" VmHWM)"
     for t in "${tput_threads[@]}"; do
@@ -143,15 +165,6 @@ bench_catalog() {
     fact "rss_kb_$label" "$(rss_kb "$service_pid" VmRSS)"
     fact "hwm_kb_$label" "$(rss_kb "$service_pid" VmHWM)"
     stop_service
-    # The service's own time per request (its request log line), to split RPC from compute.
-    awk -v c="$label" '/event=request/ && /method=Recommend/ && /status=OK/ {
-        us = ""; s = ""
-        for (i = 1; i <= NF; i++) {
-            if ($i ~ /^us=/) us = substr($i, 4)
-            if ($i ~ /^saved=/) s = substr($i, 7)
-        }
-        if (us != "" && s != "") print "server catalog=" c " saved=" s " us=" us
-    }' "$work/service.log" >>"$results"
     cp "$work/service.log" "$work/service_$label.log"
 
     log "$label: one scoring pass over the model, scalar and SIMD (reco-bench kernels)"
@@ -159,10 +172,12 @@ bench_catalog() {
 
     if [ $profile -eq 1 ]; then
         log "$label: callgrind breakdown of a request at 1,000 and 10,000 saved"
-        TMPDIR=$work "$here/profile.sh" "$bin" "$model" "$work/saved_${label}_1000.tsv" 5 \
-            "$label" >>"$results"
+        for ranking in 0 1; do
+            TMPDIR=$work "$here/profile.sh" "$bin" "$model" "$work/saved_${label}_1000.tsv" 3 \
+                "$label" "$ranking" >>"$results"
+        done
         TMPDIR=$work "$here/profile.sh" "$bin" "$model" "$work/saved_${label}_10000.tsv" 2 \
-            "$label" >>"$results"
+            "$label" 0 >>"$results"
     fi
 
     log "$label: the notebook in Python on the same saved lists"
