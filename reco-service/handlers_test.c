@@ -109,6 +109,7 @@ static void test_recommend_limits(void **state)
         {"no saved", 0, 20, -1, -1, 0, RPC_FAILED_PRECONDITION, "no saved tracks"},
         {"centroid ranking", 8, 20, -1, 2, 0, RPC_OK, ""},
         {"neighbours ranking", 8, 20, -1, 3, 0, RPC_OK, ""},
+        {"mean-artists ranking", 8, 20, -1, 6, 0, RPC_OK, ""},
     };
     for (size_t i = 0; i < sizeof variants / sizeof variants[0]; i++) {
         size_t len;

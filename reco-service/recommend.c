@@ -32,6 +32,8 @@
  * then looked up exactly), and its largest size in bits (256 KiB). */
 #define ARTIST_FILTER_BITS_PER_KEY 32u
 #define ARTIST_FILTER_MAX_BITS     (1u << 21)
+/* Rows scored at a time by RECO_RANK_MEAN_AND_ARTISTS before their artists are tested. */
+#define ARTIST_BLOCK 256u
 /* Candidates kept per cluster pass (saved rows never enter): this many per slot plus a margin
  * for the artist and same-song rules; a cluster that needs more is passed over again with four
  * times as many. */
@@ -214,10 +216,13 @@ static struct artist_entry *artist_map_get(struct artist_map *map, uint32_t key,
 }
 
 /* The primary artists of the user's saved catalog songs, asked about every row of a cluster
- * pass by the artist rankings. A bitmap indexed by a hash of the artist key (a few kilobytes for
- * a thousand saved songs, so it stays in the first-level cache) turns most rows away with one
- * load; the few that pass are confirmed in an exact open-addressing set. n == 0 when the user
- * saved no catalog song, and the rankings then skip the test. */
+ * pass by the artist rankings. A bitmap indexed by the artist key's low bits (a few kilobytes
+ * for a thousand saved songs, so it stays in the first-level cache) turns most rows away with
+ * one load; the few that pass are confirmed in an exact open-addressing set. The keys are
+ * small integers numbered in catalog order (model_write.c), so their low bits spread well
+ * without hashing (a hash measured slower on the hot loop); any other numbering is only slower,
+ * never wrong. n == 0 when the user saved no catalog song, and the
+ * rankings then skip the test. */
 struct saved_artists {
     uint64_t *bits;
     uint32_t bit_mask;
@@ -243,8 +248,7 @@ static bool saved_artists_init(struct saved_artists *set, size_t entries)
 /* The caller sized the set for every insert. */
 static void saved_artists_add(struct saved_artists *set, uint32_t key)
 {
-    uint32_t h = hash32(key);
-    set->bits[(h & set->bit_mask) >> 6] |= 1ull << (h & 63u);
+    set->bits[(key & set->bit_mask) >> 6] |= 1ull << (key & 63u);
     if (key != MODEL_NO_ROW) {
         if (row_set_add(&set->keys, key))
             set->n++;
@@ -256,8 +260,7 @@ static void saved_artists_add(struct saved_artists *set, uint32_t key)
 
 static inline bool saved_artists_has(const struct saved_artists *set, uint32_t key)
 {
-    uint32_t h = hash32(key);
-    if (!(set->bits[(h & set->bit_mask) >> 6] & (1ull << (h & 63u))))
+    if (!(set->bits[(key & set->bit_mask) >> 6] & (1ull << (key & 63u))))
         return false;
     return key == MODEL_NO_ROW ? set->has_no_row : row_set_has(&set->keys, key);
 }
@@ -807,21 +810,31 @@ static enum reco_status rank_rows(struct picking *p, struct cluster_state *cs, u
                 heap_push(heap, &n, keep, (struct candidate){s, row});
         }
     } else if (ranking == RECO_RANK_MEAN_AND_ARTISTS) {
-        /* As above, and a song by a saved artist scores MEAN_ARTIST_BONUS more. The artist is
-         * looked up only for a row the bonus could carry into the heap: once the heap holds
-         * only such songs, a row whose cosine plus the bonus stays below its worst is passed
-         * over on its cosine alone. */
+        /* As above, and a song by a saved artist scores MEAN_ARTIST_BONUS more. Rows go in
+         * blocks: first every cosine of the block, then the artist test, only for a row the
+         * bonus could carry into the heap (once the heap holds only such songs, a row whose
+         * cosine plus the bonus stays below its worst is passed over on its cosine alone).
+         * Kept apart, the two loops measured about a fifth faster than one doing both. */
         float un = norm_of(u, nd);
         float inv_u = un > 0 ? 1.0f / un : 0.0f;
-        for (uint32_t row = start; row < end; row++) {
-            float rn = m->row_norms[row];
-            float s = rn > 0 ? dot(m->rows + (size_t)row * nd, u, nd) * inv_u / rn : 0.0f;
-            if (n == keep && !(s + MEAN_ARTIST_BONUS > heap[0].score))
-                continue;
-            if (by_saved_artist(p, row))
-                s += MEAN_ARTIST_BONUS;
-            if ((n < keep || s > heap[0].score) && !row_set_has(&p->excluded, row))
-                heap_push(heap, &n, keep, (struct candidate){s, row});
+        float cosines[ARTIST_BLOCK];
+        for (uint32_t first = start; first < end; first += ARTIST_BLOCK) {
+            uint32_t len = end - first < ARTIST_BLOCK ? end - first : ARTIST_BLOCK;
+            for (uint32_t i = 0; i < len; i++) {
+                float rn = m->row_norms[first + i];
+                cosines[i] =
+                    rn > 0 ? dot(m->rows + (size_t)(first + i) * nd, u, nd) * inv_u / rn : 0.0f;
+            }
+            for (uint32_t i = 0; i < len; i++) {
+                uint32_t row = first + i;
+                float s = cosines[i];
+                if (n == keep && !(s + MEAN_ARTIST_BONUS > heap[0].score))
+                    continue;
+                if (by_saved_artist(p, row))
+                    s += MEAN_ARTIST_BONUS;
+                if ((n < keep || s > heap[0].score) && !row_set_has(&p->excluded, row))
+                    heap_push(heap, &n, keep, (struct candidate){s, row});
+            }
         }
     } else if (ranking == RECO_RANK_CENTROID_COSINE) {
         float inv_w = 1.0f / norm_of(w, nd);

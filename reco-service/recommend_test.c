@@ -313,7 +313,7 @@ static void test_rankings_determinism_variety(void **state)
     static struct reco_saved saved[32];
     size_t n = saved_by_id(f, saved, 0, 30, 10);
     n = saved_by_id(f, saved, n, PER + 50, 10);
-    for (int ranking = RECO_RANK_DEFAULT; ranking <= RECO_RANK_VOTES_AND_ARTISTS; ranking++) {
+    for (int ranking = RECO_RANK_DEFAULT; ranking <= RECO_RANK_MEAN_AND_ARTISTS; ranking++) {
         struct reco_options opts = {.n = 30, .ranking = (enum reco_ranking)ranking};
         struct reco_result a, b, v1, v2;
         char err[256];
@@ -342,6 +342,64 @@ static void test_rankings_determinism_variety(void **state)
         reco_result_free(&v1);
         reco_result_free(&v2);
     }
+}
+
+/* True when the user saved (in rows [first, first + count)) a song by the row's primary artist. */
+static bool by_saved_artist(const struct model *m, uint32_t row, uint32_t first, uint32_t count)
+{
+    for (uint32_t r = first; r < first + count; r++)
+        if (model_row_artist_key(m, r) == model_row_artist_key(m, row))
+            return true;
+    return false;
+}
+
+static void test_saved_artists_first(void **state)
+{
+    struct fixture *f = *state;
+    /* Rows 30..39 of cluster 0 saved: their artists ("Artist 30".."Artist 36", "Artist 0".."2")
+     * have ten other songs there (rows 67..76), one each. Asked for 14, an artist ranking gives
+     * those ten first, then four others by its own order; with features only (no catalog song,
+     * so no saved artist) mean-and-artists is exactly mean-cosine. */
+    static struct reco_saved saved[10];
+    size_t n = saved_by_id(f, saved, 0, 30, 10);
+    static const enum reco_ranking rankings[] = {RECO_RANK_VOTES_AND_ARTISTS,
+                                                 RECO_RANK_MEAN_AND_ARTISTS};
+    for (size_t k = 0; k < sizeof rankings / sizeof rankings[0]; k++) {
+        struct reco_options opts = {.n = 14, .ranking = rankings[k]};
+        struct reco_result res;
+        char err[256];
+        assert_int_equal(recommend(f->model, saved, n, &opts, &res, err, sizeof err), RECO_OK);
+        assert_int_equal(res.n_picks, 14);
+        check_rules(f, saved, n, &res, RECO_DEFAULT_MAX_PER_ARTIST);
+        for (uint32_t i = 0; i < res.n_picks; i++) {
+            bool artist = by_saved_artist(f->model, res.picks[i].row, 30, 10);
+            if (artist != (i < 10))
+                fail_msg("ranking %d: pick %u (%s by %s) %s a saved artist", (int)rankings[k], i,
+                         model_row_name(f->model, res.picks[i].row),
+                         model_row_artists(f->model, res.picks[i].row), artist ? "is" : "is not");
+        }
+        reco_result_free(&res);
+    }
+
+    static struct reco_saved by_features[3];
+    memset(by_features, 0, sizeof by_features);
+    for (size_t i = 0; i < 3; i++) {
+        by_features[i].raw.present = (1u << FEAT_VALENCE) | (1u << FEAT_ENERGY);
+        by_features[i].raw.value[FEAT_VALENCE] = 2.5 + 0.2 * (double)i;
+        by_features[i].raw.value[FEAT_ENERGY] = 0.3;
+    }
+    struct reco_options mean = {.n = 20, .ranking = RECO_RANK_MEAN_COSINE};
+    struct reco_options mean_artists = {.n = 20, .ranking = RECO_RANK_MEAN_AND_ARTISTS};
+    struct reco_result a, b;
+    char err[256];
+    assert_int_equal(recommend(f->model, by_features, 3, &mean, &a, err, sizeof err), RECO_OK);
+    assert_int_equal(recommend(f->model, by_features, 3, &mean_artists, &b, err, sizeof err),
+                     RECO_OK);
+    assert_int_equal(a.n_picks, 20);
+    assert_int_equal(b.n_picks, 20);
+    assert_memory_equal(a.picks, b.picks, a.n_picks * sizeof a.picks[0]);
+    reco_result_free(&a);
+    reco_result_free(&b);
 }
 
 static void test_resolution(void **state)
@@ -428,6 +486,13 @@ static void test_statuses_and_limits(void **state)
          "saved[0].artists: 17 exceeds the limit of 16"},
         {"not finite", &not_finite, 1, {0}, RECO_ERR_INVALID, "saved[0].features.tempo"},
         {"bad ranking", &good, 1, {.ranking = (enum reco_ranking)9}, RECO_ERR_INVALID, "ranking"},
+        {"one past the last ranking",
+         &good,
+         1,
+         {.ranking = (enum reco_ranking)(RECO_RANK_MEAN_AND_ARTISTS + 1)},
+         RECO_ERR_INVALID,
+         "ranking: 7 is not a known ranking (0..6)"},
+        {"last ranking", &good, 1, {.ranking = RECO_RANK_MEAN_AND_ARTISTS}, RECO_OK, ""},
         {"n at the limit", &good, 1, {.n = RECO_MAX_N}, RECO_OK, ""},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -451,6 +516,7 @@ int main(void)
         cmocka_unit_test(test_artist_cap_and_same_song),
         cmocka_unit_test(test_hand_over),
         cmocka_unit_test(test_rankings_determinism_variety),
+        cmocka_unit_test(test_saved_artists_first),
         cmocka_unit_test(test_resolution),
         cmocka_unit_test(test_statuses_and_limits),
     };
