@@ -38,7 +38,6 @@ static long long opt_max_requests;
 static long long opt_timeout_ms;
 static long long opt_n;
 static long long opt_ranking;
-static long long opt_ranking;
 static double opt_seconds;
 static bool opt_ids_only;
 
@@ -68,9 +67,6 @@ static const struct option_spec SPECS[] = {
     {"ranking", 0, NULL, OPTION_INT, "0", 0, 64,
      "RecommendRequest.ranking by its number in reco.proto (0: the service's default, "
      "1: mean cosine, the notebook's)",
-     &opt_ranking},
-    {"ranking", 0, NULL, OPTION_INT, "0", 0, 6,
-     "latency/throughput: the request's ranking (proto/reco.proto enum Ranking; 0: the default)",
      &opt_ranking},
     {"ids-only", 0, NULL, OPTION_BOOL, "false", 0, 0,
      "send only ids (default: id, name, artists, duration, year, as the front sends)",
@@ -257,8 +253,6 @@ static int load_saved(const char *path, struct saved_request *out)
     req.n_saved = n;
     req.has_n = 1;
     req.n = (uint32_t)opt_n;
-    req.has_ranking = opt_ranking != 0;
-    req.ranking = (Mixtape__Reco__Ranking)opt_ranking;
     req.has_ranking = opt_ranking != 0;
     req.ranking = (Mixtape__Reco__Ranking)opt_ranking;
     out->packed_len = mixtape__reco__recommend_request__get_packed_size(&req);
