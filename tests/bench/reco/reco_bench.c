@@ -16,6 +16,7 @@
 #include "model.h"
 #include "options.h"
 #include "reco.pb-c.h"
+#include "recommend.h"
 #include "rpc.h"
 
 #define MAX_LINE         4096u
@@ -102,6 +103,19 @@ static void put_field(const char *text)
         putchar(*p == '\t' || *p == '\n' || *p == '\r' ? ' ' : *p);
 }
 
+/* True when the row's title and artists fit the service's limit on text fields
+ * (RECO_MAX_TEXT): a track the service would refuse as input is not drawn (the 114k catalog
+ * has a title of 517 bytes). */
+static bool acceptable_text(const struct model *model, uint32_t row)
+{
+    if (strlen(model_row_name(model, row)) > RECO_MAX_TEXT)
+        return false;
+    for (const char *a = model_row_artists(model, row); *a; a += strlen(a) + 1)
+        if (strlen(a) > RECO_MAX_TEXT)
+            return false;
+    return true;
+}
+
 /* `sample`: count distinct rows drawn by a partial Fisher-Yates shuffle seeded with --seed. */
 static int run_sample(void)
 {
@@ -137,7 +151,7 @@ static int run_sample(void)
         uint32_t row = rows[j];
         rows[j] = rows[i];
         rows[i] = row;
-        if (model_row_id(model, row)[0] == '\0')
+        if (model_row_id(model, row)[0] == '\0' || !acceptable_text(model, row))
             continue;
         put_field(model_row_id(model, row));
         putchar('\t');
