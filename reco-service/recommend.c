@@ -470,8 +470,19 @@ static enum reco_status resolve_all(struct picking *p, size_t n_saved, struct re
     for (uint32_t f = 0; f < m->n_features; f++)
         mask |= 1u << m->features[f];
     struct resolved *unsorted = malloc(n_saved * sizeof *unsorted);
-    if (!unsorted)
+    const char **ids = malloc(n_saved * sizeof *ids);
+    uint32_t *id_rows = malloc(n_saved * sizeof *id_rows);
+    if (!unsorted || !ids || !id_rows) {
+        free(unsorted);
+        free(ids);
+        free(id_rows);
         return RECO_ERR_NOMEM;
+    }
+    /* Every id at once: the lookups' memory reads overlap (model_find_ids). */
+    for (size_t i = 0; i < n_saved; i++)
+        ids[i] = p->saved[i].id;
+    model_find_ids(m, ids, n_saved, id_rows);
+    free(ids);
     uint32_t n_feature_vecs = 0;
     stats->saved = (uint32_t)n_saved;
     for (size_t i = 0; i < n_saved; i++) {
@@ -480,7 +491,7 @@ static enum reco_status resolve_all(struct picking *p, size_t n_saved, struct re
         enum reco_match how = RECO_MATCH_NONE;
         const char *artist = s->n_artists > 0 ? s->artists[0] : NULL;
         if (s->id && s->id[0]) {
-            row = model_find_id(m, s->id);
+            row = id_rows[i];
             how = RECO_MATCH_ID;
         }
         if (row == MODEL_NO_ROW && s->isrc && s->isrc[0]) {
@@ -538,6 +549,7 @@ static enum reco_status resolve_all(struct picking *p, size_t n_saved, struct re
         p->n_resolved++;
     }
     /* Counting sort by cluster, keeping the callers' order inside each. */
+    free(id_rows);
     uint32_t *next_slot = calloc(m->k, sizeof *next_slot);
     if (!next_slot) {
         free(unsorted);
@@ -644,7 +656,7 @@ static int same_vote_row(const void *a, const void *b)
 static inline bool by_saved_artist(const struct picking *p, uint32_t row)
 {
     return p->saved_artists.n > 0 &&
-           saved_artists_has(&p->saved_artists, model_row_artist_key(p->model, row));
+           saved_artists_has(&p->saved_artists, p->model->artist_keys[row]);
 }
 
 /* RECO_RANK_NEIGHBOUR_VOTES and RECO_RANK_VOTES_AND_ARTISTS inside one cluster: each anchor (an

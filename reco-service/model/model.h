@@ -72,13 +72,15 @@ struct model {
     const float *centroids;                  /* k * n_dims, in the scaled space */
     const uint32_t *cluster_start;           /* k + 1 entries: rows of cluster c are
                                       [cluster_start[c], cluster_start[c + 1]) */
-    const float *rows;      /* n_rows * n_dims, scaled, row-major, grouped by cluster */
-    const float *row_norms; /* n_rows: L2 norm of each scaled row */
-    uint32_t n_ids;         /* ids that resolve (duplicates included) */
-    char version[17];       /* 16 hex digits: the file's content checksum */
-    uint64_t built_unix;    /* when it was built */
-    uint64_t seed;          /* k-means seed it was built with */
-    const char *source;     /* catalog file name it was built from (NUL-terminated) */
+    const float *rows;           /* n_rows * n_dims, scaled, row-major, grouped by cluster */
+    const float *row_norms;      /* n_rows: L2 norm of each scaled row */
+    const uint32_t *artist_keys; /* n_rows: model_row_artist_key of each row, contiguous so a
+                                    scan over rows reads 4 bytes per row (built by model_open) */
+    uint32_t n_ids;              /* ids that resolve (duplicates included) */
+    char version[17];            /* 16 hex digits: the file's content checksum */
+    uint64_t built_unix;         /* when it was built */
+    uint64_t seed;               /* k-means seed it was built with */
+    const char *source;          /* catalog file name it was built from (NUL-terminated) */
     /* private to model.c */
     const void *map;
     size_t map_len;
@@ -133,6 +135,10 @@ const struct model_params *model_get_params(const struct model *model);
 /* Lookups. Each returns the canonical row, or MODEL_NO_ROW. Thread-safe, no allocation. */
 uint32_t model_find_id(const struct model *model, const char *spotify_id);
 uint32_t model_find_isrc(const struct model *model, const char *isrc);
+/* model_find_id for n ids at once: rows[i] = model_find_id(model, ids[i]) (NULL or empty ids
+ * give MODEL_NO_ROW). Overlaps the memory reads of neighbouring lookups and prefetches each
+ * found row's vector, norm and metadata, so a long list costs a fraction of n single calls. */
+void model_find_ids(const struct model *model, const char *const *ids, size_t n, uint32_t *rows);
 /* By normalised title + primary artist; when several songs share the key, the one whose
  * duration is nearest to duration_ms (0 = unknown) within the build's tolerance wins. */
 uint32_t model_find_song(const struct model *model, const char *title, const char *primary_artist,
