@@ -444,6 +444,58 @@ static inline float dot(const float *a, const float *b, uint32_t n)
     return s;
 }
 
+typedef int32_t v4i __attribute__((vector_size(16)));
+
+/* dot() of len consecutive rows with u, each times inv_u and divided by the row's norm (0 for a
+ * zero row), into out: the cosines of a block. The same float operations in the same order as
+ * dot(row, u, nd) * inv_u / norm, so the same results; nd is a constant in the cases below, so
+ * the compiler unrolls the dot and keeps u in registers, and the scaling goes four rows at a
+ * time (divps gives each lane what divss would). */
+static inline __attribute__((always_inline)) void cosines_n(const float *rows, const float *norms,
+                                                            const float *u, float inv_u,
+                                                            uint32_t nd, uint32_t len, float *out)
+{
+    for (uint32_t i = 0; i < len; i++)
+        out[i] = dot(rows + (size_t)i * nd, u, nd);
+    const v4f zero = {0, 0, 0, 0};
+    const v4f scale = {inv_u, inv_u, inv_u, inv_u};
+    uint32_t i = 0;
+    for (; i + 4 <= len; i += 4) {
+        v4f rn = load4(norms + i);
+        v4f q = load4(out + i) * scale / rn;
+        v4i positive = rn > zero;
+        q = (v4f)((v4i)q & positive);
+        memcpy(out + i, &q, sizeof q);
+    }
+    for (; i < len; i++)
+        out[i] = norms[i] > 0 ? out[i] * inv_u / norms[i] : 0.0f;
+}
+
+static void cosines(const float *rows, const float *norms, const float *u, float inv_u, uint32_t nd,
+                    uint32_t len, float *out)
+{
+    switch (nd) {
+    case 12:
+        cosines_n(rows, norms, u, inv_u, 12, len, out);
+        break;
+    case 13:
+        cosines_n(rows, norms, u, inv_u, 13, len, out);
+        break;
+    case 14:
+        cosines_n(rows, norms, u, inv_u, 14, len, out);
+        break;
+    case 15:
+        cosines_n(rows, norms, u, inv_u, 15, len, out);
+        break;
+    case 16:
+        cosines_n(rows, norms, u, inv_u, 16, len, out);
+        break;
+    default:
+        cosines_n(rows, norms, u, inv_u, nd, len, out);
+        break;
+    }
+}
+
 static uint64_t row_title_hash(const struct model *model, uint32_t row)
 {
     char title[TITLE_BYTES];
@@ -816,11 +868,16 @@ static enum reco_status rank_rows(struct picking *p, struct cluster_state *cs, u
         (ranking == RECO_RANK_MEAN_AND_ARTISTS && p->saved_artists.n == 0)) {
         float un = norm_of(u, nd);
         float inv_u = un > 0 ? 1.0f / un : 0.0f;
-        for (uint32_t row = start; row < end; row++) {
-            float rn = m->row_norms[row];
-            float s = rn > 0 ? dot(m->rows + (size_t)row * nd, u, nd) * inv_u / rn : 0.0f;
-            if ((n < keep || s > heap[0].score) && !row_set_has(&p->excluded, row))
-                heap_push(heap, &n, keep, (struct candidate){s, row});
+        float block[ARTIST_BLOCK];
+        for (uint32_t first = start; first < end; first += ARTIST_BLOCK) {
+            uint32_t len = end - first < ARTIST_BLOCK ? end - first : ARTIST_BLOCK;
+            cosines(m->rows + (size_t)first * nd, m->row_norms + first, u, inv_u, nd, len, block);
+            for (uint32_t i = 0; i < len; i++) {
+                uint32_t row = first + i;
+                float s = block[i];
+                if ((n < keep || s > heap[0].score) && !row_set_has(&p->excluded, row))
+                    heap_push(heap, &n, keep, (struct candidate){s, row});
+            }
         }
     } else if (ranking == RECO_RANK_MEAN_AND_ARTISTS) {
         /* As above, and a song by a saved artist scores MEAN_ARTIST_BONUS more. Rows go in
@@ -830,17 +887,13 @@ static enum reco_status rank_rows(struct picking *p, struct cluster_state *cs, u
          * Kept apart, the two loops measured about a fifth faster than one doing both. */
         float un = norm_of(u, nd);
         float inv_u = un > 0 ? 1.0f / un : 0.0f;
-        float cosines[ARTIST_BLOCK];
+        float block[ARTIST_BLOCK];
         for (uint32_t first = start; first < end; first += ARTIST_BLOCK) {
             uint32_t len = end - first < ARTIST_BLOCK ? end - first : ARTIST_BLOCK;
-            for (uint32_t i = 0; i < len; i++) {
-                float rn = m->row_norms[first + i];
-                cosines[i] =
-                    rn > 0 ? dot(m->rows + (size_t)(first + i) * nd, u, nd) * inv_u / rn : 0.0f;
-            }
+            cosines(m->rows + (size_t)first * nd, m->row_norms + first, u, inv_u, nd, len, block);
             for (uint32_t i = 0; i < len; i++) {
                 uint32_t row = first + i;
-                float s = cosines[i];
+                float s = block[i];
                 if (n == keep && !(s + MEAN_ARTIST_BONUS > heap[0].score))
                     continue;
                 if (by_saved_artist(p, row))
