@@ -863,6 +863,7 @@ static enum reco_status rank_rows(struct picking *p, struct cluster_state *cs, u
     }
     if (keep == 0)
         goto sorted;
+    float worst = 0.0f; /* heap[0].score once the heap holds keep (a local the loops keep) */
 
     if (ranking == RECO_RANK_MEAN_COSINE ||
         (ranking == RECO_RANK_MEAN_AND_ARTISTS && p->saved_artists.n == 0)) {
@@ -875,8 +876,10 @@ static enum reco_status rank_rows(struct picking *p, struct cluster_state *cs, u
             for (uint32_t i = 0; i < len; i++) {
                 uint32_t row = first + i;
                 float s = block[i];
-                if ((n < keep || s > heap[0].score) && !row_set_has(&p->excluded, row))
+                if ((n < keep || s > worst) && !row_set_has(&p->excluded, row)) {
                     heap_push(heap, &n, keep, (struct candidate){s, row});
+                    worst = heap[0].score;
+                }
             }
         }
     } else if (ranking == RECO_RANK_MEAN_AND_ARTISTS) {
@@ -884,22 +887,34 @@ static enum reco_status rank_rows(struct picking *p, struct cluster_state *cs, u
          * blocks: first every cosine of the block, then the artist test, only for a row the
          * bonus could carry into the heap (once the heap holds only such songs, a row whose
          * cosine plus the bonus stays below its worst is passed over on its cosine alone).
-         * Kept apart, the two loops measured about a fifth faster than one doing both. */
+         * Kept apart, the two loops measured about a fifth faster than one doing both. Then
+         * the filter bit, without a branch, from the contiguous artist keys: a row it turns
+         * away cannot be by a saved artist, so its cosine alone decides, and only a row it
+         * lets through is tested exactly. */
         float un = norm_of(u, nd);
         float inv_u = un > 0 ? 1.0f / un : 0.0f;
         float block[ARTIST_BLOCK];
+        const uint64_t *bits = p->saved_artists.bits;
+        const uint32_t bit_mask = p->saved_artists.bit_mask;
         for (uint32_t first = start; first < end; first += ARTIST_BLOCK) {
             uint32_t len = end - first < ARTIST_BLOCK ? end - first : ARTIST_BLOCK;
             cosines(m->rows + (size_t)first * nd, m->row_norms + first, u, inv_u, nd, len, block);
+            const uint32_t *keys = m->artist_keys + first;
             for (uint32_t i = 0; i < len; i++) {
                 uint32_t row = first + i;
                 float s = block[i];
-                if (n == keep && !(s + MEAN_ARTIST_BONUS > heap[0].score))
+                if (n == keep && !(s + MEAN_ARTIST_BONUS > worst))
                     continue;
-                if (by_saved_artist(p, row))
+                uint32_t key = keys[i];
+                bool maybe = (bits[(key & bit_mask) >> 6] >> (key & 63u)) & 1u;
+                if (n == keep && !maybe && !(s > worst))
+                    continue;
+                if (maybe && saved_artists_has(&p->saved_artists, key))
                     s += MEAN_ARTIST_BONUS;
-                if ((n < keep || s > heap[0].score) && !row_set_has(&p->excluded, row))
+                if ((n < keep || s > worst) && !row_set_has(&p->excluded, row)) {
                     heap_push(heap, &n, keep, (struct candidate){s, row});
+                    worst = heap[0].score;
+                }
             }
         }
     } else if (ranking == RECO_RANK_CENTROID_COSINE) {
