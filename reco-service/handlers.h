@@ -25,6 +25,7 @@ struct recommend_call {
     size_t n_saved;
     struct reco_options options;
     void *decoded; /* private: the protobuf-c message */
+    void *arena;   /* private: the memory it was decoded into */
 };
 
 /* Decodes a RecommendRequest payload and checks it against limits. Returns RPC_OK with *call,
