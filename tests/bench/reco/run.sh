@@ -150,17 +150,19 @@ bench_catalog() {
             local first_line
             first_line=$(($(wc -l <"$work/service.log") + 1))
             "$bin/reco-bench" latency --endpoint "$service_addr" --ranking "$ranking" \
-                --saved "$work/saved_${label}_$n.tsv" --label "$label" \
-                --seconds "$lat_seconds" --min-requests 30 | tee -a "$results"
+                --saved "$work/saved_${label}_$n.tsv" --label "$label" --timeout-ms 60000 \
+                --seconds "$lat_seconds" --min-requests 10 --warmup 3 | tee -a "$results" ||
+                log "$label: reco-bench reported failed calls (errors= in its result line)"
             server_times "$label" "$ranking" "$first_line"
         done
     done
     fact "hwm_kb_after_latency_$label" "$(rss_kb "$service_pid" VmHWM)"
     for t in "${tput_threads[@]}"; do
         log "$label: throughput at $tput_saved saved, $t client threads"
-        "$bin/reco-bench" throughput --endpoint "$service_addr" \
+        "$bin/reco-bench" throughput --endpoint "$service_addr" --timeout-ms 60000 \
             --saved "$work/saved_${label}_$tput_saved.tsv" --label "$label" --threads "$t" \
-            --seconds "$tput_seconds" | tee -a "$results"
+            --seconds "$tput_seconds" --warmup 3 | tee -a "$results" ||
+            log "$label: reco-bench reported failed calls (errors= in its result line)"
     done
     fact "rss_kb_$label" "$(rss_kb "$service_pid" VmRSS)"
     fact "hwm_kb_$label" "$(rss_kb "$service_pid" VmHWM)"
@@ -176,7 +178,7 @@ bench_catalog() {
             TMPDIR=$work "$here/profile.sh" "$bin" "$model" "$work/saved_${label}_1000.tsv" 3 \
                 "$label" "$ranking" >>"$results"
         done
-        TMPDIR=$work "$here/profile.sh" "$bin" "$model" "$work/saved_${label}_10000.tsv" 2 \
+        TMPDIR=$work "$here/profile.sh" "$bin" "$model" "$work/saved_${label}_10000.tsv" 1 \
             "$label" 0 >>"$results"
     fi
 
