@@ -320,7 +320,8 @@ struct picking {
     struct saved_song *saved_songs;
     uint32_t n_saved_songs;
     struct reco_pick *picks;
-    uint64_t *pick_title;
+    uint64_t *pick_title; /* valid where pick_title_known */
+    bool *pick_title_known;
     uint32_t *pick_next;
     uint32_t n_picks, want;
     float *scratch; /* 2 * n_dims + NN_MAX_ANCHORS * n_dims */
@@ -976,9 +977,14 @@ static bool try_pick(struct picking *p, const struct candidate *c, uint32_t clus
         /* Someone by the same artist is already in: compare normalised titles. */
         title = row_title_hash(m, c->row);
         have_title = true;
-        for (uint32_t i = e->first_pick; i != UINT32_MAX; i = p->pick_next[i])
+        for (uint32_t i = e->first_pick; i != UINT32_MAX; i = p->pick_next[i]) {
+            if (!p->pick_title_known[i]) {
+                p->pick_title[i] = row_title_hash(m, p->picks[i].row);
+                p->pick_title_known[i] = true;
+            }
             if (p->pick_title[i] == title)
                 return false;
+        }
         for (uint32_t i = e->first_saved; i != UINT32_MAX; i = p->saved_songs[i].next) {
             struct saved_song *song = &p->saved_songs[i];
             if (!song->title_known) {
@@ -989,11 +995,11 @@ static bool try_pick(struct picking *p, const struct candidate *c, uint32_t clus
                 return false;
         }
     }
-    if (!have_title)
-        title = row_title_hash(m, c->row);
+    /* A pick's own title is normalised only once a later candidate by its artist needs it. */
     uint32_t at = p->n_picks++;
     p->picks[at] = (struct reco_pick){.row = c->row, .score = c->score, .cluster = cluster};
     p->pick_title[at] = title;
+    p->pick_title_known[at] = have_title;
     p->pick_next[at] = e->first_pick;
     e->first_pick = at;
     e->n_picks++;
@@ -1186,10 +1192,11 @@ enum reco_status recommend(const struct model *model, const struct reco_saved *s
     p.saved_songs = malloc(2 * n_saved * sizeof *p.saved_songs);
     p.picks = malloc(p.want * sizeof *p.picks);
     p.pick_title = malloc(p.want * sizeof *p.pick_title);
+    p.pick_title_known = malloc(p.want * sizeof *p.pick_title_known);
     p.pick_next = malloc(p.want * sizeof *p.pick_next);
     if (!counts || !alloc || !given || !states || !p.resolved || !p.feature_vecs ||
         !p.global_mean || !p.scratch || !p.saved_songs || !p.picks || !p.pick_title ||
-        !p.pick_next || !row_set_init(&p.excluded, 2 * n_saved) ||
+        !p.pick_title_known || !p.pick_next || !row_set_init(&p.excluded, 2 * n_saved) ||
         !row_set_init(&p.picked_rows, p.want) ||
         !artist_map_init(&p.artists, 2 * n_saved + p.want)) {
         say(err, err_len, "out of memory");
@@ -1313,6 +1320,7 @@ done:
     free(p.saved_songs);
     free(p.picks);
     free(p.pick_title);
+    free(p.pick_title_known);
     free(p.pick_next);
     free(p.excluded.slots);
     free(p.picked_rows.slots);
