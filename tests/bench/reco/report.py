@@ -215,9 +215,11 @@ def main():
         w("## One scoring pass over every row of the model (`reco-bench kernels`)\n")
         w("A Recommend call with a few hundred saved tracks or more touches nearly every "
           "cluster, so it pays about one pass over the whole scaled catalog. Best of 30, one "
-          "thread, on the model file the service ran: *scalar_dot_per_row* is the way "
-          "`reco-service/recommend.c` scores today (`dot()` called per row); the SIMD passes "
-          "compute the same cosines (checked to 1e-4); *read_only_floor* only reads the bytes.\n")
+          "thread, on the model file the service ran: *scalar_dot_per_row* is a scalar dot "
+          "product per row (four accumulators; how `reco-service/recommend.c` scored before it "
+          "took 4-wide vectors); *simd_sse_vec4* / *simd_avx2_vec8* are 4- and 8-wide vector "
+          "passes computing the same cosines (checked to 1e-4); *read_only_floor* only reads "
+          "the bytes (memory bandwidth once the matrix outgrows the caches).\n")
         w("| catalog | rows x dims | pass | ms | ns per row |")
         w("|---|---|---|---:|---:|")
         for k in kernels:
