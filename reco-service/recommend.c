@@ -420,6 +420,7 @@ static float norm_of(const float *v, uint32_t n)
 /* Four floats at a time (SSE on x86-64, NEON on arm64) through the compilers' portable vector
  * extension; rows are not aligned, so the loads go through memcpy. */
 typedef float v4f __attribute__((vector_size(16)));
+typedef int32_t v4i __attribute__((vector_size(16)));
 
 static inline v4f load4(const float *p)
 {
@@ -445,7 +446,52 @@ static inline float dot(const float *a, const float *b, uint32_t n)
     return s;
 }
 
-typedef int32_t v4i __attribute__((vector_size(16)));
+/* dot()'s vector part for one row: its two accumulators summed, and where the scalar tail
+ * starts. */
+static inline __attribute__((always_inline)) v4f dot_lanes(const float *a, const float *b,
+                                                           uint32_t n, uint32_t *tail)
+{
+    v4f acc0 = {0, 0, 0, 0}, acc1 = {0, 0, 0, 0};
+    uint32_t d = 0;
+    for (; d + 8 <= n; d += 8) {
+        acc0 += load4(a + d) * load4(b + d);
+        acc1 += load4(a + d + 4) * load4(b + d + 4);
+    }
+    for (; d + 4 <= n; d += 4)
+        acc0 += load4(a + d) * load4(b + d);
+    *tail = d;
+    return acc0 + acc1;
+}
+
+#if defined(__clang__)
+#define SHUFFLE_EVEN(x, y) __builtin_shufflevector(x, y, 0, 2, 4, 6)
+#define SHUFFLE_ODD(x, y)  __builtin_shufflevector(x, y, 1, 3, 5, 7)
+#else
+#define SHUFFLE_EVEN(x, y) __builtin_shuffle(x, y, (v4i){0, 2, 4, 6})
+#define SHUFFLE_ODD(x, y)  __builtin_shuffle(x, y, (v4i){1, 3, 5, 7})
+#endif
+
+/* dot(row, b, n) of four consecutive rows (n floats apart) into out[0..3]: the same float
+ * operations in the same order, so the same results, with the horizontal sums
+ * (x0 + x1) + (x2 + x3) and the scalar tail done for the four rows at once. */
+static inline __attribute__((always_inline)) void dot4(const float *rows, const float *b,
+                                                       uint32_t n, float *out)
+{
+    uint32_t d = 0;
+    v4f a0 = dot_lanes(rows, b, n, &d);
+    v4f a1 = dot_lanes(rows + n, b, n, &d);
+    v4f a2 = dot_lanes(rows + 2 * (size_t)n, b, n, &d);
+    v4f a3 = dot_lanes(rows + 3 * (size_t)n, b, n, &d);
+    v4f p = SHUFFLE_EVEN(a0, a1) + SHUFFLE_ODD(a0, a1); /* a0[0]+a0[1], a0[2]+a0[3], a1.. */
+    v4f q = SHUFFLE_EVEN(a2, a3) + SHUFFLE_ODD(a2, a3);
+    v4f s = SHUFFLE_EVEN(p, q) + SHUFFLE_ODD(p, q);
+    for (; d < n; d++) {
+        v4f x = {rows[d], rows[n + d], rows[2 * (size_t)n + d], rows[3 * (size_t)n + d]};
+        v4f y = {b[d], b[d], b[d], b[d]};
+        s += x * y;
+    }
+    memcpy(out, &s, sizeof s);
+}
 
 /* dot() of len consecutive rows with u, each times inv_u and divided by the row's norm (0 for a
  * zero row), into out: the cosines of a block. The same float operations in the same order as
@@ -456,8 +502,11 @@ static inline __attribute__((always_inline)) void cosines_n(const float *rows, c
                                                             const float *u, float inv_u,
                                                             uint32_t nd, uint32_t len, float *out)
 {
-    for (uint32_t i = 0; i < len; i++)
-        out[i] = dot(rows + (size_t)i * nd, u, nd);
+    uint32_t r = 0;
+    for (; r + 4 <= len; r += 4)
+        dot4(rows + (size_t)r * nd, u, nd, out + r);
+    for (; r < len; r++)
+        out[r] = dot(rows + (size_t)r * nd, u, nd);
     const v4f zero = {0, 0, 0, 0};
     const v4f scale = {inv_u, inv_u, inv_u, inv_u};
     uint32_t i = 0;
