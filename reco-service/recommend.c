@@ -354,6 +354,13 @@ static enum reco_status check_text(const char *text, size_t index, const char *f
     return RECO_OK;
 }
 
+/* True for a title or artist name that matching may use: present, not empty, and at most
+ * RECO_MAX_TEXT bytes (a longer one is ignored rather than failing the whole request). */
+static bool usable_text(const char *text)
+{
+    return text && text[0] && strnlen(text, RECO_MAX_TEXT + 1) <= RECO_MAX_TEXT;
+}
+
 static enum reco_status validate(const struct model *model, const struct reco_saved *saved,
                                  size_t n_saved, const struct reco_options *options, char *err,
                                  size_t err_len)
@@ -381,22 +388,18 @@ static enum reco_status validate(const struct model *model, const struct reco_sa
     }
     for (size_t i = 0; i < n_saved; i++) {
         const struct reco_saved *s = &saved[i];
+        /* An id or ISRC that long is no Spotify value: the request is refused. A title or an
+         * artist name that long is real data (the 114k catalog has a 517-byte title): it is
+         * not used for matching (see usable_text), and the track still matches by id. */
         enum reco_status st = check_text(s->id, i, "id", err, err_len);
         if (st == RECO_OK)
             st = check_text(s->isrc, i, "isrc", err, err_len);
-        if (st == RECO_OK)
-            st = check_text(s->name, i, "name", err, err_len);
         if (st != RECO_OK)
             return st;
         if (s->n_artists > RECO_MAX_ARTISTS) {
             say(err, err_len, "saved[%zu].artists: %u exceeds the limit of %u", i, s->n_artists,
                 RECO_MAX_ARTISTS);
             return RECO_ERR_INVALID;
-        }
-        for (uint32_t a = 0; a < s->n_artists; a++) {
-            st = check_text(s->artists[a], i, "artists", err, err_len);
-            if (st != RECO_OK)
-                return st;
         }
         for (int f = 0; f < FEAT_COUNT; f++) {
             if ((s->raw.present & (1u << f)) && !isfinite(s->raw.value[f])) {
@@ -600,7 +603,7 @@ static enum reco_status resolve_all(struct picking *p, size_t n_saved, struct re
             row = model_find_isrc(m, s->isrc);
             how = RECO_MATCH_ISRC;
         }
-        if (row == MODEL_NO_ROW && s->name && s->name[0] && artist && artist[0]) {
+        if (row == MODEL_NO_ROW && usable_text(s->name) && usable_text(artist)) {
             row = model_find_song(m, s->name, artist, s->duration_ms);
             how = RECO_MATCH_TITLE;
         }
@@ -621,8 +624,8 @@ static enum reco_status resolve_all(struct picking *p, size_t n_saved, struct re
         } else {
             how = RECO_MATCH_NONE;
         }
-        if (how != RECO_MATCH_ID && how != RECO_MATCH_ISRC && how != RECO_MATCH_TITLE && s->name &&
-            s->name[0] && artist && artist[0]) {
+        if (how != RECO_MATCH_ID && how != RECO_MATCH_ISRC && how != RECO_MATCH_TITLE &&
+            usable_text(s->name) && usable_text(artist)) {
             /* Not placed by a catalog row, but it may still be a catalog song: never
              * recommend it back. */
             uint32_t same = model_find_song(m, s->name, artist, 0);

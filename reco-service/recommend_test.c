@@ -450,7 +450,14 @@ static void test_statuses_and_limits(void **state)
     long_text[sizeof long_text - 1] = '\0';
     struct reco_saved unknown = {.id = "zzzzzzzzzzzzzzzzzzzzzz"};
     struct reco_saved good = {.id = f->ids[5]};
+    /* A title or artist over RECO_MAX_TEXT is real data: ignored for matching, never an error
+     * (the id still matches); an id or ISRC that long is refused. */
     struct reco_saved long_name = {.id = f->ids[5], .name = long_text};
+    struct reco_saved long_artist = {
+        .id = f->ids[5], .name = "x", .artists = {long_text}, .n_artists = 1};
+    struct reco_saved long_title_only = {.name = long_text, .artists = {"A"}, .n_artists = 1};
+    struct reco_saved long_id = {.id = long_text};
+    struct reco_saved long_isrc = {.id = f->ids[5], .isrc = long_text};
     struct reco_saved many_artists = {.id = f->ids[5], .n_artists = RECO_MAX_ARTISTS + 1};
     struct reco_saved not_finite = {.id = f->ids[5]};
     not_finite.raw.present = 1u << FEAT_TEMPO;
@@ -477,7 +484,11 @@ static void test_statuses_and_limits(void **state)
          {.n = RECO_MAX_N + 1},
          RECO_ERR_INVALID,
          "n: 501 exceeds the limit of 500"},
-        {"long name", &long_name, 1, {0}, RECO_ERR_INVALID, "saved[0].name: longer than"},
+        {"long name, matched by id", &long_name, 1, {0}, RECO_OK, ""},
+        {"long artist, matched by id", &long_artist, 1, {0}, RECO_OK, ""},
+        {"long title, nothing else", &long_title_only, 1, {0}, RECO_ERR_NO_MATCH, "none of"},
+        {"long id", &long_id, 1, {0}, RECO_ERR_INVALID, "saved[0].id: longer than the limit"},
+        {"long isrc", &long_isrc, 1, {0}, RECO_ERR_INVALID, "saved[0].isrc: longer than"},
         {"many artists",
          &many_artists,
          1,
