@@ -4,8 +4,9 @@
  * the playlist, never to the catalog. */
 #include "recommend.h"
 
+#include "errbuf.h"
+
 #include <math.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -327,19 +328,6 @@ struct picking {
     float *scratch; /* 2 * n_dims + NN_MAX_ANCHORS * n_dims */
 };
 
-static void say(char *err, size_t err_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void say(char *err, size_t err_len, const char *fmt, ...)
-{
-    if (!err || err_len == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_len, fmt, ap);
-    va_end(ap);
-}
-
 static enum reco_status check_text(const char *text, size_t index, const char *field, char *err,
                                    size_t err_len)
 {
@@ -347,8 +335,8 @@ static enum reco_status check_text(const char *text, size_t index, const char *f
         return RECO_OK;
     size_t len = strnlen(text, RECO_MAX_TEXT + 1);
     if (len > RECO_MAX_TEXT) {
-        say(err, err_len, "saved[%zu].%s: longer than the limit of %u bytes", index, field,
-            RECO_MAX_TEXT);
+        errbuf_set(err, err_len, "saved[%zu].%s: longer than the limit of %u bytes", index, field,
+                   RECO_MAX_TEXT);
         return RECO_ERR_INVALID;
     }
     return RECO_OK;
@@ -366,24 +354,25 @@ static enum reco_status validate(const struct model *model, const struct reco_sa
                                  size_t err_len)
 {
     if (n_saved == 0) {
-        say(err, err_len, "saved: no saved tracks given; save some songs first");
+        errbuf_set(err, err_len, "saved: no saved tracks given; save some songs first");
         return RECO_ERR_NO_SAVED;
     }
     if (n_saved > RECO_MAX_SAVED) {
-        say(err, err_len, "saved: %zu tracks exceeds the limit of %u", n_saved, RECO_MAX_SAVED);
+        errbuf_set(err, err_len, "saved: %zu tracks exceeds the limit of %u", n_saved,
+                   RECO_MAX_SAVED);
         return RECO_ERR_TOO_LARGE;
     }
     if (options->n > RECO_MAX_N) {
-        say(err, err_len, "n: %u exceeds the limit of %u", options->n, RECO_MAX_N);
+        errbuf_set(err, err_len, "n: %u exceeds the limit of %u", options->n, RECO_MAX_N);
         return RECO_ERR_INVALID;
     }
     if (options->ranking > RECO_RANK_MEAN_AND_ARTISTS) {
-        say(err, err_len, "ranking: %d is not a known ranking (0..%d)", (int)options->ranking,
-            (int)RECO_RANK_MEAN_AND_ARTISTS);
+        errbuf_set(err, err_len, "ranking: %d is not a known ranking (0..%d)",
+                   (int)options->ranking, (int)RECO_RANK_MEAN_AND_ARTISTS);
         return RECO_ERR_INVALID;
     }
     if (model->n_dims == 0 || model->k == 0) {
-        say(err, err_len, "model: no dimensions or no clusters");
+        errbuf_set(err, err_len, "model: no dimensions or no clusters");
         return RECO_ERR_INVALID;
     }
     for (size_t i = 0; i < n_saved; i++) {
@@ -397,14 +386,14 @@ static enum reco_status validate(const struct model *model, const struct reco_sa
         if (st != RECO_OK)
             return st;
         if (s->n_artists > RECO_MAX_ARTISTS) {
-            say(err, err_len, "saved[%zu].artists: %u exceeds the limit of %u", i, s->n_artists,
-                RECO_MAX_ARTISTS);
+            errbuf_set(err, err_len, "saved[%zu].artists: %u exceeds the limit of %u", i,
+                       s->n_artists, RECO_MAX_ARTISTS);
             return RECO_ERR_INVALID;
         }
         for (int f = 0; f < FEAT_COUNT; f++) {
             if ((s->raw.present & (1u << f)) && !isfinite(s->raw.value[f])) {
-                say(err, err_len, "saved[%zu].features.%s: not a finite number", i,
-                    model_feature_name((enum model_feature)f));
+                errbuf_set(err, err_len, "saved[%zu].features.%s: not a finite number", i,
+                           model_feature_name((enum model_feature)f));
                 return RECO_ERR_INVALID;
             }
         }
@@ -1251,27 +1240,27 @@ enum reco_status recommend(const struct model *model, const struct reco_saved *s
         !p.pick_title_known || !p.pick_next || !row_set_init(&p.excluded, 2 * n_saved) ||
         !row_set_init(&p.picked_rows, p.want) ||
         !artist_map_init(&p.artists, 2 * n_saved + p.want)) {
-        say(err, err_len, "out of memory");
+        errbuf_set(err, err_len, "out of memory");
         goto done;
     }
 
     status = resolve_all(&p, n_saved, &stats, counts);
     if (status != RECO_OK) {
-        say(err, err_len, "out of memory");
+        errbuf_set(err, err_len, "out of memory");
         goto done;
     }
     if (!saved_artists_init(&p.saved_artists, p.n_saved_songs)) {
         status = RECO_ERR_NOMEM;
-        say(err, err_len, "out of memory");
+        errbuf_set(err, err_len, "out of memory");
         goto done;
     }
     for (uint32_t i = 0; i < p.n_saved_songs; i++)
         saved_artists_add(&p.saved_artists, model_row_artist_key(model, p.saved_songs[i].row));
     if (p.n_resolved == 0) {
-        say(err, err_len,
-            "saved: none of the %zu saved tracks matched the catalog by id, ISRC, title and "
-            "artist, or audio features",
-            n_saved);
+        errbuf_set(err, err_len,
+                   "saved: none of the %zu saved tracks matched the catalog by id, ISRC, title and "
+                   "artist, or audio features",
+                   n_saved);
         status = RECO_ERR_NO_MATCH;
         goto done;
     }
@@ -1295,7 +1284,7 @@ enum reco_status recommend(const struct model *model, const struct reco_saved *s
                 continue;
             status = fill(&p, &states[c]);
             if (status != RECO_OK) {
-                say(err, err_len, "out of memory");
+                errbuf_set(err, err_len, "out of memory");
                 goto done;
             }
         }
@@ -1321,7 +1310,7 @@ enum reco_status recommend(const struct model *model, const struct reco_saved *s
     if (p.n_picks < p.want) {
         status = fill_from_other_clusters(&p, states, given);
         if (status != RECO_OK) {
-            say(err, err_len, "out of memory");
+            errbuf_set(err, err_len, "out of memory");
             goto done;
         }
     }
@@ -1330,7 +1319,7 @@ enum reco_status recommend(const struct model *model, const struct reco_saved *s
     explain(&p, states);
     status = interleave(&p);
     if (status != RECO_OK) {
-        say(err, err_len, "out of memory");
+        errbuf_set(err, err_len, "out of memory");
         goto done;
     }
     uint32_t n_shares = 0;
@@ -1340,7 +1329,7 @@ enum reco_status recommend(const struct model *model, const struct reco_saved *s
     struct reco_cluster_share *shares = malloc((n_shares + 1) * sizeof *shares);
     if (!shares) {
         status = RECO_ERR_NOMEM;
-        say(err, err_len, "out of memory");
+        errbuf_set(err, err_len, "out of memory");
         goto done;
     }
     n_shares = 0;
