@@ -687,6 +687,12 @@ static void handle_mix_page(struct request *r)
         send_redirect(r, 303, "/");
         goto done;
     }
+    if (strcmp(r->info->request_method, "HEAD") == 0) {
+        /* The page's headers only: no mix is made and no chunk is written (a body after a
+         * HEAD answer would be read as the next answer on a kept-alive connection). */
+        send_head(r, 200, "text/html; charset=utf-8", -1, NULL);
+        goto done;
+    }
     char variety[32];
     if (query_value(r, "variety", variety, sizeof variety) > 0)
         job.params.variety = strtoull(variety, NULL, 10);

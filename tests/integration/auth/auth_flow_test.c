@@ -1,7 +1,8 @@
 /* auth-service end to end against spotify-emu and reco-service: sign-in with PKCE through the
  * consent form, denied consent, state mismatch, replayed code, tampered and expired cookies,
- * the mix page and JSON API, saving and reading back, sign-out, cross-site refusals, body
- * limits, the allow-list, an empty library, and no secret in any log line. */
+ * the mix page (and its HEAD, which sends no body) and JSON API, saving and reading back,
+ * sign-out, cross-site refusals, body limits, the allow-list, an empty library, and no secret
+ * in any log line. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,7 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
+#include <unistd.h>
 #include <time.h>
 #include <cmocka.h>
 
@@ -514,6 +520,50 @@ static void test_limits_and_headers(void **state)
     browser_close(&b);
 }
 
+/* HEAD /mix must not stream a body (nor run a mix): the bytes would be read as the next answer
+ * on a kept-alive connection. HEAD /mix and GET /healthz go pipelined on one raw connection;
+ * the answer after the first header block must be the second status line. */
+static void test_head_mix_sends_no_body(void **state)
+{
+    (void)state;
+    struct browser b = signed_in("demo");
+    char cookie[4096];
+    assert_int_equal(browser_cookie(&b, SESSION_COOKIE, cookie, sizeof cookie), 0);
+    char *request = malloc(8192);
+    assert_non_null(request);
+    int len = snprintf(request, 8192,
+                       "HEAD /mix HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: %s=%s\r\n\r\n"
+                       "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+                       SESSION_COOKIE, cookie);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)world.auth_port)};
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    struct timeval tv = {.tv_sec = 30};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    assert_int_equal(connect(fd, (struct sockaddr *)&addr, sizeof addr), 0);
+    assert_int_equal(write(fd, request, (size_t)len), len);
+    size_t cap = 1 << 20, used = 0;
+    char *answer = malloc(cap + 1);
+    assert_non_null(answer);
+    for (;;) {
+        ssize_t n = read(fd, answer + used, cap - used);
+        if (n <= 0)
+            break;
+        used += (size_t)n;
+    }
+    answer[used] = '\0';
+    close(fd);
+    free(request);
+    const char *end_of_head = strstr(answer, "\r\n\r\n");
+    assert_non_null(end_of_head);
+    if (strncmp(end_of_head + 4, "HTTP/1.1 200", 12) != 0)
+        fail_msg("bytes after the HEAD answer's headers: %.80s", end_of_head + 4);
+    assert_null(strstr(answer, "<ol id=\"tracks\""));
+    free(answer);
+    browser_close(&b);
+}
+
 static void test_csp_header(void **state)
 {
     (void)state;
@@ -675,6 +725,7 @@ int main(void)
         cmocka_unit_test(test_cross_site_refused),
         cmocka_unit_test(test_limits_and_headers),
         cmocka_unit_test(test_csp_header),
+        cmocka_unit_test(test_head_mix_sends_no_body),
         cmocka_unit_test(test_not_allowlisted),
         cmocka_unit_test(test_empty_library),
         cmocka_unit_test(test_health_and_metrics),
