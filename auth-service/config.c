@@ -1,6 +1,7 @@
 /* The auth-service option table and its validation: see config.h. */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,9 +75,13 @@ done:
     return rc;
 }
 
+/* True for an IPv4 literal in 127.0.0.0/8 or [::1]; "127.0.0.1.nip.io" is a name, not one. */
 static bool is_loopback_literal(const char *host)
 {
-    return strncmp(host, "127.", 4) == 0 || strcmp(host, "[::1]") == 0;
+    struct in_addr v4;
+    if (inet_pton(AF_INET, host, &v4) == 1)
+        return (ntohl(v4.s_addr) >> 24) == 127;
+    return strcmp(host, "[::1]") == 0;
 }
 
 static void origin_of(const struct url_parts *p, char *origin)
