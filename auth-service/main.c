@@ -84,14 +84,15 @@ int main(int argc, char **argv)
         log_error("startup_failed", "reason=\"cannot listen\" listen=%s", cfg.listen);
         goto done;
     }
-    routes_register(ctx, &app);
     struct mg_server_port ports[4];
     int n_ports = mg_get_server_ports(ctx, 4, ports);
     if (n_ports < 1) {
         log_error("startup_failed", "reason=\"no listening port\"");
         goto done;
     }
+    /* The public URL is final before any handler can read it from a worker thread. */
     config_set_bound_port(&cfg, ports[0].port);
+    routes_register(ctx, &app);
     const char *host = strcmp(cfg.listen_host, "0.0.0.0") == 0 ? "127.0.0.1" : cfg.listen_host;
     log_info("started",
              "listen=%s:%d public=%s redirect_uri=%s accounts=%s api=%s reco=%s threads=%lld", host,
