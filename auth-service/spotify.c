@@ -147,6 +147,17 @@ enum spotify_status spotify_classify_403(const char *body, size_t len)
     return SPOTIFY_ERR_FORBIDDEN;
 }
 
+bool spotify_token_ok(const char *token)
+{
+    size_t n = strlen(token);
+    if (n == 0 || n > SESSION_MAX_TOKEN_LEN)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)token[i] < 0x21 || (unsigned char)token[i] > 0x7e)
+            return false;
+    return true;
+}
+
 static char *copy_text(const char *s)
 {
     size_t len = strlen(s);
@@ -474,21 +485,37 @@ static int call_start(struct spotify_client *c, CURLM *multi, struct call *call)
     return curl_multi_add_handle(multi, e) == CURLM_OK ? 0 : -1;
 }
 
+void spotify_error_detail(const char *body, size_t len, char *out, size_t cap)
+{
+    if (cap == 0)
+        return;
+    out[0] = '\0';
+    cJSON *parsed = body ? cJSON_ParseWithLength(body, len) : NULL;
+    const cJSON *error = cJSON_GetObjectItemCaseSensitive(parsed, "error");
+    const cJSON *message = cJSON_GetObjectItemCaseSensitive(error, "message");
+    const cJSON *description = cJSON_GetObjectItemCaseSensitive(parsed, "error_description");
+    const char *text = cJSON_IsString(message)       ? message->valuestring
+                       : cJSON_IsString(description) ? description->valuestring
+                       : cJSON_IsString(error)       ? error->valuestring
+                                                     : "";
+    size_t n = strlen(text);
+    if (n > cap - 1)
+        n = cap - 1;
+    while (n > 0 && text[n] != '\0' && ((unsigned char)text[n] & 0xC0) == 0x80)
+        n--; /* never cut a UTF-8 sequence in half */
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)text[i];
+        out[i] = (ch < 0x20 || ch == 0x7f || ch == '"' || ch == '\\') ? ' ' : (char)ch;
+    }
+    out[n] = '\0';
+    cJSON_Delete(parsed);
+}
+
 /* Copies a short, token-free detail of an error answer into the client. */
 static void note_error(struct spotify_client *c, const struct call *call, const char *what)
 {
-    char detail[160] = "";
-    cJSON *body = call->response ? cJSON_ParseWithLength(call->response, call->response_len) : NULL;
-    const cJSON *error = cJSON_GetObjectItemCaseSensitive(body, "error");
-    const cJSON *message = cJSON_GetObjectItemCaseSensitive(error, "message");
-    const cJSON *description = cJSON_GetObjectItemCaseSensitive(body, "error_description");
-    if (cJSON_IsString(message))
-        snprintf(detail, sizeof detail, "%s", message->valuestring);
-    else if (cJSON_IsString(description))
-        snprintf(detail, sizeof detail, "%s", description->valuestring);
-    else if (cJSON_IsString(error))
-        snprintf(detail, sizeof detail, "%s", error->valuestring);
-    cJSON_Delete(body);
+    char detail[160];
+    spotify_error_detail(call->response, call->response_len, detail, sizeof detail);
     snprintf(c->last_error, sizeof c->last_error, "%s (%s, HTTP %ld%s%s)", what, call->endpoint,
              call->http_status, detail[0] ? ": " : "", detail);
 }
@@ -731,16 +758,16 @@ static enum spotify_status take_tokens(struct spotify_client *c, const struct ca
     const cJSON *access = cJSON_GetObjectItemCaseSensitive(body, "access_token");
     const cJSON *refresh = cJSON_GetObjectItemCaseSensitive(body, "refresh_token");
     const cJSON *expires_in = cJSON_GetObjectItemCaseSensitive(body, "expires_in");
-    if (!cJSON_IsString(access) || strlen(access->valuestring) == 0 ||
-        strlen(access->valuestring) > SESSION_MAX_TOKEN_LEN) {
+    if (!cJSON_IsString(access) || !spotify_token_ok(access->valuestring)) {
         snprintf(c->last_error, sizeof c->last_error,
-                 "token answer without a usable access_token (at most %d bytes)",
+                 "token answer without a usable access_token (1..%d bytes of visible ASCII)",
                  SESSION_MAX_TOKEN_LEN);
         goto done;
     }
-    if (cJSON_IsString(refresh) && strlen(refresh->valuestring) > SESSION_MAX_TOKEN_LEN) {
-        snprintf(c->last_error, sizeof c->last_error, "refresh_token over %d bytes",
-                 SESSION_MAX_TOKEN_LEN);
+    if (cJSON_IsString(refresh) && refresh->valuestring[0] &&
+        !spotify_token_ok(refresh->valuestring)) {
+        snprintf(c->last_error, sizeof c->last_error,
+                 "refresh_token is not 1..%d bytes of visible ASCII", SESSION_MAX_TOKEN_LEN);
         goto done;
     }
     snprintf(c->tokens.access_token, sizeof c->tokens.access_token, "%s", access->valuestring);

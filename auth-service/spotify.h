@@ -174,6 +174,16 @@ enum spotify_status spotify_parse_saved_page(const char *json, size_t len, const
                                              struct saved_track *tracks, size_t cap,
                                              size_t *n_items, size_t *total);
 
+/* True when token is 1..SESSION_MAX_TOKEN_LEN bytes of visible ASCII (0x21..0x7e), the only
+ * tokens we put into an Authorization header line and a cookie (a CR or LF in one would add
+ * header lines to our requests). */
+bool spotify_token_ok(const char *token);
+
+/* Writes into out (cap bytes, NUL-terminated, cut at a UTF-8 boundary) the human part of an
+ * error body: error.message, else error_description, else error when it is a string; "" when
+ * there is none. Control characters, '"' and '\\' become ' ', so the text is one log value. */
+void spotify_error_detail(const char *body, size_t len, char *out, size_t cap);
+
 /* Classifies a Web API 403 body (allow-list, Premium, scope, other). */
 enum spotify_status spotify_classify_403(const char *body, size_t len);
 

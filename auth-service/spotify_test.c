@@ -1,6 +1,6 @@
 /* The pure parts of the Spotify client: Retry-After, backoff, paging arithmetic, `next` host
- * checks, saved-track page parsing and 403 classification. The network parts are tested
- * against the emulator in tests/integration/auth. */
+ * checks, saved-track page parsing, 403 classification, token and error-text checks. The
+ * network parts are tested against the emulator in tests/integration/auth. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -191,12 +191,66 @@ static void test_classify_403(void **state)
         assert_int_equal(spotify_classify_403(cases[i].body, strlen(cases[i].body)), cases[i].want);
 }
 
+/* Tokens go into an Authorization header line and a cookie: visible ASCII only, 1..1024. */
+static void test_token_ok(void **state)
+{
+    (void)state;
+    char longest[SESSION_MAX_TOKEN_LEN + 2];
+    memset(longest, 'a', sizeof longest);
+    longest[SESSION_MAX_TOKEN_LEN] = '\0';
+    static const struct {
+        const char *token;
+        bool want;
+    } cases[] = {
+        {"BQD3x-_.~+/=Aa09", true}, {"", false},           {"abc\r\nX-Injected: 1", false},
+        {"abc\ndef", false},        {"with space", false}, {"tab\there", false},
+        {"caf\xc3\xa9", false},     {"del\x7f", false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        if (spotify_token_ok(cases[i].token) != cases[i].want)
+            fail_msg("case %zu: want %d", i, cases[i].want);
+    assert_true(spotify_token_ok(longest));
+    longest[SESSION_MAX_TOKEN_LEN] = 'a';
+    longest[SESSION_MAX_TOKEN_LEN + 1] = '\0';
+    assert_false(spotify_token_ok(longest));
+}
+
+/* An error body's text is logged as detail="..." and shown on pages: it must stay one value. */
+static void test_error_detail(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *body;
+        size_t cap;
+        const char *want;
+    } cases[] = {
+        {"{\"error\":{\"status\":401,\"message\":\"The access token expired\"}}", 160,
+         "The access token expired"},
+        {"{\"error\":\"invalid_grant\",\"error_description\":\"Invalid refresh token\"}", 160,
+         "Invalid refresh token"},
+        {"{\"error\":\"invalid_client\"}", 160, "invalid_client"},
+        {"{\"error\":{\"message\":\"a\\\"b\\\\c\\nts=0 level=error event=forged\\r\\u0007\"}}", 160,
+         "a b c ts=0 level=error event=forged  "},
+        {"{\"error\":{\"message\":\"caf\xc3\xa9\"}}", 5, "caf"},
+        {"{\"error\":{\"message\":\"caf\xc3\xa9\"}}", 6, "caf\xc3\xa9"},
+        {"not json", 160, ""},
+        {"{\"error\":{\"status\":500}}", 160, ""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char out[160];
+        spotify_error_detail(cases[i].body, strlen(cases[i].body), out, cases[i].cap);
+        if (strcmp(out, cases[i].want) != 0)
+            fail_msg("case %zu: got '%s', want '%s'", i, out, cases[i].want);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_retry_after), cmocka_unit_test(test_backoff),
         cmocka_unit_test(test_paging),      cmocka_unit_test(test_url_on_origin),
         cmocka_unit_test(test_parse_page),  cmocka_unit_test(test_classify_403),
+        cmocka_unit_test(test_token_ok),    cmocka_unit_test(test_error_detail),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
