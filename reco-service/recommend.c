@@ -36,13 +36,21 @@
 #define ARTIST_FILTER_MAX_BITS     (1u << 21)
 /* Rows scored at a time by RECO_RANK_MEAN_AND_ARTISTS before their artists are tested. */
 #define ARTIST_BLOCK 256u
+/* RECO_RANK_MEAN_AND_ARTISTS reads the songs by the saved artists from the model's artist index
+ * when there are at most this many per saved track (plus the slack); more (a few saved songs
+ * by artists with thousands), and it tests every scanned row's artist instead. Bounds the
+ * request's memory by its saved tracks, not by the catalog. */
+#define ARTIST_ROWS_PER_SAVED 16u
+#define ARTIST_ROWS_SLACK     4096u
+/* A song read through the artist index (scattered reads) measured about eight times the cost
+ * of a row in a pass over a cluster (one stream): a cluster takes the index when its songs by
+ * saved artists are fewer than an eighth of its rows, and the pass otherwise. */
+#define ARTIST_INDEX_COST 8u
 /* Candidates kept per cluster pass (saved rows never enter): this many per slot plus a margin
  * for the artist and same-song rules; a cluster that needs more is passed over again with four
  * times as many. */
 #define CANDIDATES_PER_SLOT 4u
 #define CANDIDATE_MARGIN    8u
-/* Longest normalised title compared for "same song". */
-#define TITLE_BYTES 1024u
 
 /* Features that describe the sound itself: a track known only by year, duration, popularity
  * or explicitness is not placed from its features. */
@@ -123,14 +131,6 @@ static uint64_t mix64(uint64_t z)
     return z ^ (z >> 31);
 }
 
-static uint64_t text_hash(const char *text)
-{
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (const unsigned char *p = (const unsigned char *)text; *p; p++)
-        h = (h ^ *p) * 0x100000001b3ull;
-    return h;
-}
-
 static size_t capacity_for(size_t entries)
 {
     size_t cap = 16;
@@ -179,13 +179,11 @@ static bool row_set_add(struct row_set *set, uint32_t row)
     }
 }
 
-/* Per primary artist: how many picks it has, and chains of its picks and saved songs. */
+/* Per primary artist: how many picks it has. */
 struct artist_entry {
     uint32_t key;
     bool used;
     uint32_t n_picks;
-    uint32_t first_pick;  /* index into picks, chained by pick_next; UINT32_MAX ends */
-    uint32_t first_saved; /* index into saved_songs, chained by their next */
 };
 
 struct artist_map {
@@ -210,8 +208,7 @@ static struct artist_entry *artist_map_get(struct artist_map *map, uint32_t key,
         if (!e->used) {
             if (!create)
                 return NULL;
-            *e = (struct artist_entry){
-                .key = key, .used = true, .first_pick = UINT32_MAX, .first_saved = UINT32_MAX};
+            *e = (struct artist_entry){.key = key, .used = true};
             return e;
         }
     }
@@ -223,13 +220,13 @@ static struct artist_entry *artist_map_get(struct artist_map *map, uint32_t key,
  * one load; the few that pass are confirmed in an exact open-addressing set. The keys are
  * small integers numbered in catalog order (model_write.c), so their low bits spread well
  * without hashing (a hash measured slower on the hot loop); any other numbering is only slower,
- * never wrong. n == 0 when the user saved no catalog song, and the
- * rankings then skip the test. */
+ * never wrong. Keys are below the model's n_artists, so never MODEL_NO_ROW. n == 0 when the
+ * user saved no catalog song, and the rankings then skip the test. */
 struct saved_artists {
     uint64_t *bits;
     uint32_t bit_mask;
-    struct row_set keys; /* artist keys; MODEL_NO_ROW cannot be stored, so has_no_row says */
-    bool has_no_row;
+    struct row_set keys;
+    uint32_t *list; /* the n keys, in the order they were added */
     uint32_t n;
 };
 
@@ -241,8 +238,8 @@ static bool saved_artists_init(struct saved_artists *set, size_t entries)
     set->bits = calloc(bits / 64, sizeof *set->bits);
     set->bit_mask = (uint32_t)bits - 1;
     set->n = 0;
-    set->has_no_row = false;
-    if (!set->bits)
+    set->list = malloc((entries + 1) * sizeof *set->list);
+    if (!set->bits || !set->list)
         return false;
     return row_set_init(&set->keys, entries);
 }
@@ -251,20 +248,15 @@ static bool saved_artists_init(struct saved_artists *set, size_t entries)
 static void saved_artists_add(struct saved_artists *set, uint32_t key)
 {
     set->bits[(key & set->bit_mask) >> 6] |= 1ull << (key & 63u);
-    if (key != MODEL_NO_ROW) {
-        if (row_set_add(&set->keys, key))
-            set->n++;
-    } else if (!set->has_no_row) {
-        set->has_no_row = true;
-        set->n++;
-    }
+    if (row_set_add(&set->keys, key))
+        set->list[set->n++] = key;
 }
 
 static inline bool saved_artists_has(const struct saved_artists *set, uint32_t key)
 {
     if (!(set->bits[(key & set->bit_mask) >> 6] & (1ull << (key & 63u))))
         return false;
-    return key == MODEL_NO_ROW ? set->has_no_row : row_set_has(&set->keys, key);
+    return row_set_has(&set->keys, key);
 }
 
 /* ---- the request ---- */
@@ -275,14 +267,6 @@ struct resolved {
     uint32_t cluster; /* nearest centroid */
     const float *vec; /* n_dims, in the model or in feature_vecs */
     float inv_norm;   /* 1/|vec|, 0 for the zero vector */
-};
-
-/* A catalog song the user saved, for the same-song rule (same artist, same title). */
-struct saved_song {
-    uint32_t row;
-    uint32_t next;
-    bool title_known;
-    uint64_t title;
 };
 
 struct candidate {
@@ -318,12 +302,17 @@ struct picking {
     struct row_set picked_rows;
     struct artist_map artists;
     struct saved_artists saved_artists; /* filled after resolve_all */
-    struct saved_song *saved_songs;
-    uint32_t n_saved_songs;
+    /* With RECO_RANK_MEAN_AND_ARTISTS, from the model's artist index (gather_artist_rows): the
+     * unsaved songs by the saved artists, grouped by cluster: cluster c's are
+     * artist_rows[artist_rows_start[c] .. artist_rows_start[c + 1]). NULL: not gathered (too
+     * many), and the ranking tests every row's artist instead. */
+    uint32_t *artist_rows;
+    uint32_t *artist_rows_start;
+    uint32_t *saved_rows; /* catalog songs the user saved, each once */
+    uint32_t n_saved_rows;
+    struct row_set saved_songs;  /* their song keys (model_row_song_key): never picked */
+    struct row_set picked_songs; /* the picks' song keys: never picked twice */
     struct reco_pick *picks;
-    uint64_t *pick_title; /* valid where pick_title_known */
-    bool *pick_title_known;
-    uint32_t *pick_next;
     uint32_t n_picks, want;
     float *scratch; /* 2 * n_dims + NN_MAX_ANCHORS * n_dims */
 };
@@ -538,21 +527,12 @@ static void cosines(const float *rows, const float *norms, const float *u, float
     }
 }
 
-static uint64_t row_title_hash(const struct model *model, uint32_t row)
-{
-    char title[TITLE_BYTES];
-    model_normalize(model_row_name(model, row), true, title, sizeof title);
-    return text_hash(title);
-}
-
 static void note_saved_song(struct picking *p, uint32_t row)
 {
     if (!row_set_add(&p->excluded, row))
         return;
-    struct artist_entry *e = artist_map_get(&p->artists, model_row_artist_key(p->model, row), true);
-    struct saved_song *song = &p->saved_songs[p->n_saved_songs];
-    *song = (struct saved_song){.row = row, .next = e->first_saved};
-    e->first_saved = p->n_saved_songs++;
+    p->saved_rows[p->n_saved_rows++] = row;
+    row_set_add(&p->saved_songs, model_row_song_key(p->model, row));
 }
 
 /* Step 1 and 2: resolve every saved track and place it in a cluster. */
@@ -658,6 +638,74 @@ static enum reco_status resolve_all(struct picking *p, size_t n_saved, struct re
         p->resolved[next_slot[unsorted[i].cluster]++] = unsorted[i];
     free(next_slot);
     free(unsorted);
+    return RECO_OK;
+}
+
+/* The cluster of a row, from the cluster boundaries alone (the row metadata would cost a cache
+ * miss): the last cluster whose first row is at or before it. */
+static uint32_t cluster_of_row(const struct model *m, uint32_t row)
+{
+    uint32_t lo = 0, hi = m->k;
+    while (hi - lo > 1) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (m->cluster_start[mid] <= row)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* For RECO_RANK_MEAN_AND_ARTISTS: every unsaved song by a saved artist, from the model's artist
+ * index, grouped by cluster into p->artist_rows (see struct picking). Leaves them NULL when
+ * there are more than the limit; fails only for memory. */
+static enum reco_status gather_artist_rows(struct picking *p, size_t n_saved)
+{
+    const struct model *m = p->model;
+    const struct saved_artists *sa = &p->saved_artists;
+    uint64_t total = 0;
+    for (uint32_t i = 0; i < sa->n; i++)
+        total += m->artist_start[sa->list[i] + 1] - m->artist_start[sa->list[i]];
+    if (total > (uint64_t)n_saved * ARTIST_ROWS_PER_SAVED + ARTIST_ROWS_SLACK ||
+        total * ARTIST_INDEX_COST >= m->n_rows)
+        return RECO_OK; /* too many to gather, or too many for the index to pay anywhere */
+    uint32_t *found = malloc((total + 1) * sizeof *found);
+    uint32_t *cluster = malloc((total + 1) * sizeof *cluster);
+    p->artist_rows = malloc((total + 1) * sizeof *p->artist_rows);
+    p->artist_rows_start = calloc((size_t)m->k + 1, sizeof *p->artist_rows_start);
+    if (!found || !cluster || !p->artist_rows || !p->artist_rows_start) {
+        free(found);
+        free(cluster);
+        return RECO_ERR_NOMEM;
+    }
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < sa->n; i++) {
+        for (uint32_t at = m->artist_start[sa->list[i]]; at < m->artist_start[sa->list[i] + 1];
+             at++) {
+            uint32_t row = m->artist_rows[at];
+            if (row_set_has(&p->excluded, row))
+                continue;
+            found[n] = row;
+            cluster[n] = cluster_of_row(m, row);
+            p->artist_rows_start[cluster[n] + 1]++;
+            n++;
+        }
+    }
+    for (uint32_t c = 0; c < m->k; c++)
+        p->artist_rows_start[c + 1] += p->artist_rows_start[c];
+    /* Counting sort by cluster; fill[c] runs from start[c] to start[c + 1]. */
+    uint32_t *fill = malloc(((size_t)m->k + 1) * sizeof *fill);
+    if (!fill) {
+        free(found);
+        free(cluster);
+        return RECO_ERR_NOMEM;
+    }
+    memcpy(fill, p->artist_rows_start, m->k * sizeof *fill);
+    for (uint32_t i = 0; i < n; i++)
+        p->artist_rows[fill[cluster[i]]++] = found[i];
+    free(fill);
+    free(found);
+    free(cluster);
     return RECO_OK;
 }
 
@@ -865,6 +913,106 @@ done:
     return status;
 }
 
+/* cosines() of one row. */
+static float cosine_of_row(const struct model *m, uint32_t row, const float *u, float inv_u)
+{
+    float s;
+    cosines(m->rows + (size_t)row * m->n_dims, m->row_norms + row, u, inv_u, m->n_dims, 1, &s);
+    return s;
+}
+
+/* RECO_RANK_MEAN_AND_ARTISTS, the songs by saved artists in a cluster, from the rows the artist
+ * index gathered: each scores its cosine plus MEAN_ARTIST_BONUS into heap (capacity keep, empty).
+ * Returns how many the heap holds. */
+static uint32_t rank_artist_rows_indexed(const struct picking *p, uint32_t cluster, const float *u,
+                                         float inv_u, struct candidate *heap, uint32_t keep)
+{
+    uint32_t n = 0;
+    for (uint32_t i = p->artist_rows_start[cluster]; i < p->artist_rows_start[cluster + 1]; i++) {
+        uint32_t row = p->artist_rows[i];
+        float s = cosine_of_row(p->model, row, u, inv_u) + MEAN_ARTIST_BONUS;
+        heap_push(heap, &n, keep, (struct candidate){s, row});
+    }
+    return n;
+}
+
+/* The same from a pass over the rows [start, end): their artist keys are contiguous, so the
+ * saved-artist filter bit of a block of rows is read without a branch, and only a row it lets
+ * through has its cosine computed and its artist confirmed (the filter lets about 3% of other
+ * artists through). Rows go in ascending order, so a row that only ties the heap's worst is
+ * worse (by row) and is passed over. */
+static uint32_t rank_artist_rows_scanned(const struct picking *p, uint32_t start, uint32_t end,
+                                         const float *u, float inv_u, struct candidate *heap,
+                                         uint32_t keep)
+{
+    const struct model *m = p->model;
+    const uint64_t *bits = p->saved_artists.bits;
+    const uint32_t bit_mask = p->saved_artists.bit_mask;
+    const uint32_t nd = m->n_dims;
+    uint32_t maybe[ARTIST_BLOCK];
+    float gathered[ARTIST_BLOCK * MODEL_MAX_DIMS], gathered_norms[ARTIST_BLOCK];
+    float score[ARTIST_BLOCK];
+    uint32_t n = 0;
+    float worst = 0.0f;
+    for (uint32_t first = start; first < end; first += ARTIST_BLOCK) {
+        uint32_t len = end - first < ARTIST_BLOCK ? end - first : ARTIST_BLOCK;
+        const uint32_t *keys = m->artist_keys + first;
+        uint32_t n_maybe = 0;
+        for (uint32_t i = 0; i < len; i++) {
+            uint32_t key = keys[i];
+            maybe[n_maybe] = first + i;
+            n_maybe += (uint32_t)(bits[(key & bit_mask) >> 6] >> (key & 63u)) & 1u;
+        }
+        /* The rows the filter let through, copied together so their cosines are computed four
+         * at a time (the same values as in place: each row's arithmetic is its own). */
+        for (uint32_t j = 0; j < n_maybe; j++) {
+            memcpy(gathered + (size_t)j * nd, m->rows + (size_t)maybe[j] * nd, nd * sizeof(float));
+            gathered_norms[j] = m->row_norms[maybe[j]];
+        }
+        cosines(gathered, gathered_norms, u, inv_u, nd, n_maybe, score);
+        for (uint32_t j = 0; j < n_maybe; j++) {
+            uint32_t row = maybe[j];
+            float s = score[j] + MEAN_ARTIST_BONUS;
+            if (n == keep && !(s > worst))
+                continue;
+            if (!saved_artists_has(&p->saved_artists, m->artist_keys[row]) ||
+                row_set_has(&p->excluded, row))
+                continue;
+            heap_push(heap, &n, keep, (struct candidate){s, row});
+            worst = heap[0].score;
+        }
+    }
+    return n;
+}
+
+/* RECO_RANK_MEAN_AND_ARTISTS, the rest: rows [start, end) not by a saved artist, by cosine, into
+ * a heap that holds n songs by saved artists (fewer than keep, all ranked above these). Returns
+ * how many it holds. */
+static uint32_t rank_other_rows(const struct picking *p, uint32_t start, uint32_t end,
+                                const float *u, float inv_u, struct candidate *heap, uint32_t n,
+                                uint32_t keep)
+{
+    const struct model *m = p->model;
+    const uint32_t nd = m->n_dims;
+    float worst = n > 0 ? heap[0].score : 0.0f;
+    float block[ARTIST_BLOCK];
+    for (uint32_t first = start; first < end; first += ARTIST_BLOCK) {
+        uint32_t len = end - first < ARTIST_BLOCK ? end - first : ARTIST_BLOCK;
+        cosines(m->rows + (size_t)first * nd, m->row_norms + first, u, inv_u, nd, len, block);
+        for (uint32_t i = 0; i < len; i++) {
+            uint32_t row = first + i;
+            float s = block[i];
+            if (n == keep && !(s > worst))
+                continue;
+            if (row_set_has(&p->excluded, row) || by_saved_artist(p, row))
+                continue;
+            heap_push(heap, &n, keep, (struct candidate){s, row});
+            worst = heap[0].score;
+        }
+    }
+    return n;
+}
+
 /* Scores rows [start, end) against the user's tracks in one pass and keeps the best `keep`
  * in cs->ranked, best first. Clusters without saved tracks (the fall-back) are scored against
  * the mean of everything the user saved. */
@@ -925,40 +1073,25 @@ static enum reco_status rank_rows(struct picking *p, struct cluster_state *cs, u
             }
         }
     } else if (ranking == RECO_RANK_MEAN_AND_ARTISTS) {
-        /* As above, and a song by a saved artist scores MEAN_ARTIST_BONUS more. Rows go in
-         * blocks: first every cosine of the block, then the artist test, only for a row the
-         * bonus could carry into the heap (once the heap holds only such songs, a row whose
-         * cosine plus the bonus stays below its worst is passed over on its cosine alone).
-         * Kept apart, the two loops measured about a fifth faster than one doing both. Then
-         * the filter bit, without a branch, from the contiguous artist keys: a row it turns
-         * away cannot be by a saved artist, so its cosine alone decides, and only a row it
-         * lets through is tested exactly. */
+        /* Cosine to the mean, and a song by a saved artist scores MEAN_ARTIST_BONUS more: more
+         * than a cosine's range, so every such song ranks above every other. So first the songs
+         * by saved artists alone, then, only if there are fewer than keep of them, the best of
+         * the others by cosine: the same candidates, so the same result, as scoring every row
+         * with its bonus, and where the user's artists have keep songs in the cluster the
+         * cosines of the others are never computed. The saved artists' songs come from the
+         * model's artist index when they are few (see gather_artist_rows and
+         * ARTIST_INDEX_COST), else from a pass over the cluster's contiguous artist keys. */
         float un = norm_of(u, nd);
         float inv_u = un > 0 ? 1.0f / un : 0.0f;
-        float block[ARTIST_BLOCK];
-        const uint64_t *bits = p->saved_artists.bits;
-        const uint32_t bit_mask = p->saved_artists.bit_mask;
-        for (uint32_t first = start; first < end; first += ARTIST_BLOCK) {
-            uint32_t len = end - first < ARTIST_BLOCK ? end - first : ARTIST_BLOCK;
-            cosines(m->rows + (size_t)first * nd, m->row_norms + first, u, inv_u, nd, len, block);
-            const uint32_t *keys = m->artist_keys + first;
-            for (uint32_t i = 0; i < len; i++) {
-                uint32_t row = first + i;
-                float s = block[i];
-                if (n == keep && !(s + MEAN_ARTIST_BONUS > worst))
-                    continue;
-                uint32_t key = keys[i];
-                bool maybe = (bits[(key & bit_mask) >> 6] >> (key & 63u)) & 1u;
-                if (n == keep && !maybe && !(s > worst))
-                    continue;
-                if (maybe && saved_artists_has(&p->saved_artists, key))
-                    s += MEAN_ARTIST_BONUS;
-                if ((n < keep || s > worst) && !row_set_has(&p->excluded, row)) {
-                    heap_push(heap, &n, keep, (struct candidate){s, row});
-                    worst = heap[0].score;
-                }
-            }
-        }
+        if (p->artist_rows &&
+            (uint64_t)(p->artist_rows_start[cs->cluster + 1] - p->artist_rows_start[cs->cluster]) *
+                    ARTIST_INDEX_COST <
+                end - start)
+            n = rank_artist_rows_indexed(p, cs->cluster, u, inv_u, heap, keep);
+        else
+            n = rank_artist_rows_scanned(p, start, end, u, inv_u, heap, keep);
+        if (n < keep)
+            n = rank_other_rows(p, start, end, u, inv_u, heap, n, keep);
     } else if (ranking == RECO_RANK_CENTROID_COSINE) {
         float inv_w = 1.0f / norm_of(w, nd);
         for (uint32_t row = start; row < end; row++) {
@@ -1008,43 +1141,18 @@ static bool try_pick(struct picking *p, const struct candidate *c, uint32_t clus
     const struct model *m = p->model;
     if (row_set_has(&p->excluded, c->row) || row_set_has(&p->picked_rows, c->row))
         return false;
-    uint32_t key = model_row_artist_key(m, c->row);
-    struct artist_entry *e = artist_map_get(&p->artists, key, true);
+    struct artist_entry *e = artist_map_get(&p->artists, model_row_artist_key(m, c->row), true);
     if (e->n_picks >= p->max_per_artist)
         return false;
-    uint64_t title = 0;
-    bool have_title = false;
-    if (e->first_pick != UINT32_MAX || e->first_saved != UINT32_MAX) {
-        /* Someone by the same artist is already in: compare normalised titles. */
-        title = row_title_hash(m, c->row);
-        have_title = true;
-        for (uint32_t i = e->first_pick; i != UINT32_MAX; i = p->pick_next[i]) {
-            if (!p->pick_title_known[i]) {
-                p->pick_title[i] = row_title_hash(m, p->picks[i].row);
-                p->pick_title_known[i] = true;
-            }
-            if (p->pick_title[i] == title)
-                return false;
-        }
-        for (uint32_t i = e->first_saved; i != UINT32_MAX; i = p->saved_songs[i].next) {
-            struct saved_song *song = &p->saved_songs[i];
-            if (!song->title_known) {
-                song->title = row_title_hash(m, song->row);
-                song->title_known = true;
-            }
-            if (song->title == title)
-                return false;
-        }
-    }
-    /* A pick's own title is normalised only once a later candidate by its artist needs it. */
-    uint32_t at = p->n_picks++;
-    p->picks[at] = (struct reco_pick){.row = c->row, .score = c->score, .cluster = cluster};
-    p->pick_title[at] = title;
-    p->pick_title_known[at] = have_title;
-    p->pick_next[at] = e->first_pick;
-    e->first_pick = at;
+    /* The same song (same primary artist, same normalised title) as a saved one or a pick. */
+    uint32_t song = model_row_song_key(m, c->row);
+    if (row_set_has(&p->saved_songs, song) || row_set_has(&p->picked_songs, song))
+        return false;
+    p->picks[p->n_picks++] =
+        (struct reco_pick){.row = c->row, .score = c->score, .cluster = cluster};
     e->n_picks++;
     row_set_add(&p->picked_rows, c->row);
+    row_set_add(&p->picked_songs, song);
     return true;
 }
 
@@ -1230,16 +1338,13 @@ enum reco_status recommend(const struct model *model, const struct reco_saved *s
     p.feature_vecs = malloc(n_saved * nd * sizeof *p.feature_vecs);
     p.global_mean = calloc(nd, sizeof *p.global_mean);
     p.scratch = malloc((2 + NN_MAX_ANCHORS) * nd * sizeof *p.scratch);
-    p.saved_songs = malloc(2 * n_saved * sizeof *p.saved_songs);
+    p.saved_rows = malloc(2 * n_saved * sizeof *p.saved_rows);
     p.picks = malloc(p.want * sizeof *p.picks);
-    p.pick_title = malloc(p.want * sizeof *p.pick_title);
-    p.pick_title_known = malloc(p.want * sizeof *p.pick_title_known);
-    p.pick_next = malloc(p.want * sizeof *p.pick_next);
     if (!counts || !alloc || !given || !states || !p.resolved || !p.feature_vecs ||
-        !p.global_mean || !p.scratch || !p.saved_songs || !p.picks || !p.pick_title ||
-        !p.pick_title_known || !p.pick_next || !row_set_init(&p.excluded, 2 * n_saved) ||
-        !row_set_init(&p.picked_rows, p.want) ||
-        !artist_map_init(&p.artists, 2 * n_saved + p.want)) {
+        !p.global_mean || !p.scratch || !p.saved_rows || !p.picks ||
+        !row_set_init(&p.excluded, 2 * n_saved) || !row_set_init(&p.saved_songs, 2 * n_saved) ||
+        !row_set_init(&p.picked_rows, p.want) || !row_set_init(&p.picked_songs, p.want) ||
+        !artist_map_init(&p.artists, p.want)) {
         errbuf_set(err, err_len, "out of memory");
         goto done;
     }
@@ -1249,13 +1354,19 @@ enum reco_status recommend(const struct model *model, const struct reco_saved *s
         errbuf_set(err, err_len, "out of memory");
         goto done;
     }
-    if (!saved_artists_init(&p.saved_artists, p.n_saved_songs)) {
+    if (!saved_artists_init(&p.saved_artists, p.n_saved_rows)) {
         status = RECO_ERR_NOMEM;
         errbuf_set(err, err_len, "out of memory");
         goto done;
     }
-    for (uint32_t i = 0; i < p.n_saved_songs; i++)
-        saved_artists_add(&p.saved_artists, model_row_artist_key(model, p.saved_songs[i].row));
+    for (uint32_t i = 0; i < p.n_saved_rows; i++)
+        saved_artists_add(&p.saved_artists, model_row_artist_key(model, p.saved_rows[i]));
+    if (p.ranking == RECO_RANK_MEAN_AND_ARTISTS && p.saved_artists.n > 0 &&
+        gather_artist_rows(&p, n_saved) != RECO_OK) {
+        status = RECO_ERR_NOMEM;
+        errbuf_set(err, err_len, "out of memory");
+        goto done;
+    }
     if (p.n_resolved == 0) {
         errbuf_set(err, err_len,
                    "saved: none of the %zu saved tracks matched the catalog by id, ISRC, title and "
@@ -1358,15 +1469,17 @@ done:
     free(p.feature_vecs);
     free(p.global_mean);
     free(p.scratch);
-    free(p.saved_songs);
+    free(p.saved_rows);
     free(p.picks);
-    free(p.pick_title);
-    free(p.pick_title_known);
-    free(p.pick_next);
     free(p.excluded.slots);
     free(p.picked_rows.slots);
+    free(p.saved_songs.slots);
+    free(p.picked_songs.slots);
     free(p.artists.slots);
     free(p.saved_artists.bits);
+    free(p.saved_artists.list);
+    free(p.artist_rows);
+    free(p.artist_rows_start);
     free(p.saved_artists.keys.slots);
     return status;
 }

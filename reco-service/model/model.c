@@ -91,7 +91,6 @@ struct model_tables {
 struct model_handle {
     struct model pub; /* first, so a struct model * is a struct model_handle * */
     struct model_tables tables;
-    uint32_t *artist_keys; /* pub.artist_keys, owned */
 };
 
 static const struct model_tables *tables_of(const struct model *model)
@@ -157,8 +156,9 @@ static void say(char *err, size_t err_len, const char *path, const char *fmt, ..
 }
 
 static const char *const SECTION_NAMES[MF_SEC_COUNT + 1] = {
-    "",          "params",   "dims",    "centroids", "cluster_start", "rows",
-    "row_norms", "row_meta", "strings", "id_table",  "isrc_table",    "song_table",
+    "",           "params",     "dims",        "centroids",    "cluster_start",
+    "rows",       "row_norms",  "row_meta",    "strings",      "id_table",
+    "isrc_table", "song_table", "artist_keys", "artist_start", "artist_rows",
 };
 
 /* The element size each section must declare. */
@@ -174,6 +174,9 @@ static uint32_t section_elem_size(uint32_t id)
     case MF_SEC_ROW_NORMS:
         return sizeof(float);
     case MF_SEC_CLUSTER_START:
+    case MF_SEC_ARTIST_KEYS:
+    case MF_SEC_ARTIST_START:
+    case MF_SEC_ARTIST_ROWS:
         return sizeof(uint32_t);
     case MF_SEC_ROW_META:
         return sizeof(struct mf_row);
@@ -235,7 +238,8 @@ static enum model_status validate(struct model_handle *h, const unsigned char *b
     }
     memcpy(&header, base, sizeof header);
     if (header.format_version != MF_FORMAT_VERSION) {
-        say(err, err_len, path, "format version %u, this build reads version %u",
+        say(err, err_len, path,
+            "format version %u, this build reads version %u (rebuild it with reco-model build)",
             header.format_version, MF_FORMAT_VERSION);
         return MODEL_ERR_VERSION;
     }
@@ -304,12 +308,13 @@ static enum model_status validate(struct model_handle *h, const unsigned char *b
     }
     memcpy(&p, sec_ptr[MF_SEC_PARAMS], sizeof p);
     if (p.n_rows == 0 || p.n_rows >= MF_EMPTY_SLOT || p.k == 0 || p.k > MODEL_MAX_K ||
-        p.k > p.n_rows || p.n_dims == 0 || p.n_dims > MODEL_MAX_DIMS) {
-        say(err, err_len, path, "counts out of range: n_rows %u, k %u, n_dims %u", p.n_rows, p.k,
-            p.n_dims);
+        p.k > p.n_rows || p.n_dims == 0 || p.n_dims > MODEL_MAX_DIMS || p.n_artists == 0 ||
+        p.n_artists > p.n_rows) {
+        say(err, err_len, path, "counts out of range: n_rows %u, k %u, n_dims %u, n_artists %u",
+            p.n_rows, p.k, p.n_dims, p.n_artists);
         return MODEL_ERR_CORRUPT;
     }
-    uint64_t rows = p.n_rows, dims = p.n_dims, k = p.k;
+    uint64_t rows = p.n_rows, dims = p.n_dims, k = p.k, artists = p.n_artists;
     struct {
         uint32_t id;
         uint64_t want;
@@ -320,6 +325,9 @@ static enum model_status validate(struct model_handle *h, const unsigned char *b
         {MF_SEC_ROWS, rows * dims * sizeof(float)},
         {MF_SEC_ROW_NORMS, rows * sizeof(float)},
         {MF_SEC_ROW_META, rows * sizeof(struct mf_row)},
+        {MF_SEC_ARTIST_KEYS, rows * sizeof(uint32_t)},
+        {MF_SEC_ARTIST_START, (artists + 1) * sizeof(uint32_t)},
+        {MF_SEC_ARTIST_ROWS, rows * sizeof(uint32_t)},
     };
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         if (sec_len[sizes[i].id] != sizes[i].want) {
@@ -413,10 +421,43 @@ static enum model_status validate(struct model_handle *h, const unsigned char *b
             const struct mf_row *x = &meta[r];
             if (x->id_off >= strings_len || x->name_off >= strings_len ||
                 x->artists_off >= strings_len || x->genre_off >= strings_len ||
-                x->isrc_off >= strings_len || x->cluster != c ||
+                x->isrc_off >= strings_len || x->cluster != c || x->song_key >= p.n_rows ||
                 (x->popularity > 100 && x->popularity != 255)) {
-                say(err, err_len, path, "row %u: string offset, cluster or popularity out of range",
-                    r);
+                say(err, err_len, path,
+                    "row %u: string offset, cluster, song key or popularity out of range", r);
+                return MODEL_ERR_CORRUPT;
+            }
+        }
+    }
+
+    /* The artist index: keys in range, and artist_rows holds every row exactly once, under its
+     * own key, ascending (n_rows entries, each under its key, strictly increasing inside a key:
+     * so no row twice, so every row once). */
+    const uint32_t *artist_key = sec_ptr[MF_SEC_ARTIST_KEYS];
+    const uint32_t *artist_start = sec_ptr[MF_SEC_ARTIST_START];
+    const uint32_t *artist_rows = sec_ptr[MF_SEC_ARTIST_ROWS];
+    for (uint32_t r = 0; r < p.n_rows; r++) {
+        if (artist_key[r] >= p.n_artists) {
+            say(err, err_len, path, "row %u: artist key %u out of range", r, artist_key[r]);
+            return MODEL_ERR_CORRUPT;
+        }
+    }
+    if (artist_start[0] != 0 || artist_start[p.n_artists] != p.n_rows) {
+        say(err, err_len, path, "artist_start runs %u..%u, expected 0..%u", artist_start[0],
+            artist_start[p.n_artists], p.n_rows);
+        return MODEL_ERR_CORRUPT;
+    }
+    for (uint32_t a = 0; a < p.n_artists; a++) {
+        if (artist_start[a + 1] < artist_start[a]) {
+            say(err, err_len, path, "artist_start decreases at artist %u", a);
+            return MODEL_ERR_CORRUPT;
+        }
+        for (uint32_t i = artist_start[a]; i < artist_start[a + 1]; i++) {
+            uint32_t r = artist_rows[i];
+            if (r >= p.n_rows || artist_key[r] != a ||
+                (i > artist_start[a] && r <= artist_rows[i - 1])) {
+                say(err, err_len, path, "artist_rows[%u] (artist %u) is out of order or range", i,
+                    a);
                 return MODEL_ERR_CORRUPT;
             }
         }
@@ -441,6 +482,10 @@ static enum model_status validate(struct model_handle *h, const unsigned char *b
     m->cluster_start = start;
     m->rows = row_values;
     m->row_norms = norms;
+    m->artist_keys = artist_key;
+    m->n_artists = p.n_artists;
+    m->artist_start = artist_start;
+    m->artist_rows = artist_rows;
     m->n_ids = p.n_ids;
     snprintf(m->version, sizeof m->version, "%016llx", (unsigned long long)header.checksum);
     m->built_unix = p.built_unix;
@@ -510,17 +555,6 @@ enum model_status model_open(const char *path, struct model **out, char *err, si
     status = validate(h, map, size, path, err, err_len);
     if (status != MODEL_OK)
         goto done;
-    /* The artist keys in one array: the artist rankings test one per scanned row, and reading
-     * them out of the 40-byte row records cost a cache line per 1.6 rows. */
-    h->artist_keys = malloc(((size_t)h->pub.n_rows + 1) * sizeof *h->artist_keys);
-    if (!h->artist_keys) {
-        say(err, err_len, path, "out of memory");
-        status = MODEL_ERR_NOMEM;
-        goto done;
-    }
-    for (uint32_t r = 0; r < h->pub.n_rows; r++)
-        h->artist_keys[r] = h->tables.rows[r].artist_key;
-    h->pub.artist_keys = h->artist_keys;
     h->pub.map = map;
     h->pub.map_len = size;
     h->pub.private_tables = &h->tables;
@@ -528,8 +562,6 @@ enum model_status model_open(const char *path, struct model **out, char *err, si
     h = NULL;
     map = MAP_FAILED;
 done:
-    if (h)
-        free(h->artist_keys);
     free(h);
     if (map != MAP_FAILED)
         munmap(map, size);
@@ -543,7 +575,6 @@ void model_close(struct model *model)
     if (!model)
         return;
     munmap((void *)(uintptr_t)model->map, model->map_len);
-    free(((struct model_handle *)model)->artist_keys);
     free((struct model_handle *)model);
 }
 
@@ -582,6 +613,11 @@ const char *model_row_genre(const struct model *model, uint32_t row)
 uint32_t model_row_artist_key(const struct model *model, uint32_t row)
 {
     return model->artist_keys[row];
+}
+
+uint32_t model_row_song_key(const struct model *model, uint32_t row)
+{
+    return row_meta(model, row)->song_key;
 }
 
 uint16_t model_row_year(const struct model *model, uint32_t row)

@@ -60,6 +60,9 @@ enum model_status {
 const char *model_strerror(enum model_status status);
 
 #define MODEL_NO_ROW UINT32_MAX
+/* At most this many dimensions in the scaled space (15 features, key may take two); model_open
+ * refuses more. */
+#define MODEL_MAX_DIMS 16u
 
 /* The model as mapped. Every pointer points into the read-only mapping and stays valid until
  * model_close. Rows are canonical songs (duplicate releases collapsed at build time). */
@@ -72,15 +75,19 @@ struct model {
     const float *centroids;                  /* k * n_dims, in the scaled space */
     const uint32_t *cluster_start;           /* k + 1 entries: rows of cluster c are
                                       [cluster_start[c], cluster_start[c + 1]) */
-    const float *rows;           /* n_rows * n_dims, scaled, row-major, grouped by cluster */
-    const float *row_norms;      /* n_rows: L2 norm of each scaled row */
-    const uint32_t *artist_keys; /* n_rows: model_row_artist_key of each row, contiguous so a
-                                    scan over rows reads 4 bytes per row (built by model_open) */
-    uint32_t n_ids;              /* ids that resolve (duplicates included) */
-    char version[17];            /* 16 hex digits: the file's content checksum */
-    uint64_t built_unix;         /* when it was built */
-    uint64_t seed;               /* k-means seed it was built with */
-    const char *source;          /* catalog file name it was built from (NUL-terminated) */
+    const float *rows;            /* n_rows * n_dims, scaled, row-major, grouped by cluster */
+    const float *row_norms;       /* n_rows: L2 norm of each scaled row */
+    const uint32_t *artist_keys;  /* n_rows: model_row_artist_key of each row, contiguous so a
+                                    scan over rows reads 4 bytes per row */
+    uint32_t n_artists;           /* distinct primary artists; artist keys are 0..n_artists-1 */
+    const uint32_t *artist_start; /* n_artists + 1: the rows of artist a are
+                                     artist_rows[artist_start[a] .. artist_start[a + 1]) */
+    const uint32_t *artist_rows;  /* n_rows: every row once, grouped by artist, ascending */
+    uint32_t n_ids;               /* ids that resolve (duplicates included) */
+    char version[17];             /* 16 hex digits: the file's content checksum */
+    uint64_t built_unix;          /* when it was built */
+    uint64_t seed;                /* k-means seed it was built with */
+    const char *source;           /* catalog file name it was built from (NUL-terminated) */
     /* private to model.c */
     const void *map;
     size_t map_len;
@@ -106,8 +113,11 @@ const char *model_row_artists(const struct model *model, uint32_t row);
 const char *model_row_genre(const struct model *model, uint32_t row);   /* "" when unknown */
 uint32_t model_row_artist_key(const struct model *model, uint32_t row); /* same primary artist,
                                                                            same key */
-uint16_t model_row_year(const struct model *model, uint32_t row);       /* 0 when unknown */
-uint8_t model_row_popularity(const struct model *model, uint32_t row);  /* 255 when unknown */
+/* The same song: rows with the same primary-artist key and the same normalised title (as
+ * model_normalize gives it) have the same song key, and no others. < n_rows. */
+uint32_t model_row_song_key(const struct model *model, uint32_t row);
+uint16_t model_row_year(const struct model *model, uint32_t row);      /* 0 when unknown */
+uint8_t model_row_popularity(const struct model *model, uint32_t row); /* 255 when unknown */
 uint32_t model_row_duration_ms(const struct model *model, uint32_t row);
 uint32_t model_row_cluster(const struct model *model, uint32_t row);
 /* The row's raw feature values (as in the catalog), for the caller's display or evaluation. */

@@ -9,8 +9,6 @@
 
 #include "model.h"
 
-/* At most this many dimensions in the scaled space (15 features, key may take two). */
-#define MODEL_MAX_DIMS 16u
 /* Limits the writer enforces (the reader refuses anything larger too). */
 #define MODEL_MAX_K       4096u
 #define MODEL_MAX_ARTISTS 32u

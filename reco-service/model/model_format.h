@@ -11,7 +11,7 @@
 #endif
 
 #define MF_MAGIC          "MIXTAPEM"
-#define MF_FORMAT_VERSION 1u
+#define MF_FORMAT_VERSION 2u
 #define MF_BYTE_ORDER     0x01020304u
 #define MF_HEADER_LEN     64u
 #define MF_EMPTY_SLOT     UINT32_MAX
@@ -48,7 +48,11 @@ enum mf_section_id {
     MF_SEC_ID_TABLE,      /* power-of-two x struct mf_slot: Spotify id -> row */
     MF_SEC_ISRC_TABLE,    /* power-of-two x struct mf_slot: ISRC -> row */
     MF_SEC_SONG_TABLE,    /* power-of-two x struct mf_slot: "title\x1f artist" -> row */
-    MF_SEC_COUNT = MF_SEC_SONG_TABLE
+    MF_SEC_ARTIST_KEYS,   /* n_rows uint32: each row's primary-artist key (< n_artists) */
+    MF_SEC_ARTIST_START,  /* n_artists + 1 uint32: artist a's rows are
+                             artist_rows[artist_start[a] .. artist_start[a + 1]) */
+    MF_SEC_ARTIST_ROWS,   /* n_rows uint32: every row once, grouped by artist key, ascending */
+    MF_SEC_COUNT = MF_SEC_ARTIST_ROWS
 };
 
 struct mf_params {
@@ -56,7 +60,7 @@ struct mf_params {
     uint32_t restarts, iterations, tolerance_ms, n_input_rows;
     uint32_t n_malformed, n_collapsed;
     uint32_t source_off, schema_off, k_choice_off; /* into the strings section */
-    uint32_t reserved;
+    uint32_t n_artists;                            /* distinct primary-artist keys */
     uint64_t seed, built_unix;
     double inertia, binary_weight;
 };
@@ -71,7 +75,8 @@ struct mf_dim {
 
 struct mf_row {
     uint32_t id_off, name_off, artists_off, genre_off, isrc_off; /* into strings */
-    uint32_t artist_key;
+    uint32_t song_key; /* rows with the same primary-artist key and normalised title share it;
+                          < n_rows */
     uint32_t duration_ms;
     uint32_t cluster;
     uint16_t year;

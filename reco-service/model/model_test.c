@@ -209,6 +209,38 @@ static void test_round_trip(void **state)
                      model_row_artist_key(m, row_of(m, ROWS[4].id)));
     assert_int_not_equal(model_row_artist_key(m, row_of(m, ROWS[0].id)),
                          model_row_artist_key(m, row_of(m, ROWS[1].id)));
+    /* The artist index lists each row once, under its own artist, ascending. */
+    assert_int_equal(m->n_artists, 4); /* A, B, C and the row without artists */
+    assert_int_equal(m->artist_start[0], 0);
+    assert_int_equal(m->artist_start[m->n_artists], N_ROWS);
+    uint32_t listed[N_ROWS] = {0};
+    for (uint32_t a = 0; a < m->n_artists; a++) {
+        for (uint32_t i = m->artist_start[a]; i < m->artist_start[a + 1]; i++) {
+            uint32_t row = m->artist_rows[i];
+            assert_true(row < N_ROWS);
+            assert_int_equal(model_row_artist_key(m, row), a);
+            assert_int_equal(m->artist_keys[row], a);
+            if (i > m->artist_start[a])
+                assert_true(row > m->artist_rows[i - 1]);
+            listed[row]++;
+        }
+    }
+    for (size_t r = 0; r < N_ROWS; r++)
+        assert_int_equal(listed[r], 1);
+    /* Same song: same artist and normalised title ("Evening" twice by Nina Park, whatever the
+     * duration); the same artist with another title, or the same title by another, is not. */
+    assert_int_equal(model_row_song_key(m, row_of(m, ROWS[2].id)),
+                     model_row_song_key(m, row_of(m, ROWS[3].id)));
+    assert_int_not_equal(model_row_song_key(m, row_of(m, ROWS[0].id)),
+                         model_row_song_key(m, row_of(m, ROWS[4].id)));
+    for (size_t r = 0; r < N_ROWS; r++) {
+        assert_true(model_row_song_key(m, (uint32_t)r) < N_ROWS);
+        for (size_t q = 0; q < N_ROWS; q++) {
+            bool same = q == r || (q + r == 5 && (q == 2 || q == 3));
+            uint32_t rr = row_of(m, ROWS[r].id), rq = row_of(m, ROWS[q].id);
+            assert_int_equal(model_row_song_key(m, rr) == model_row_song_key(m, rq), same);
+        }
+    }
     model_close(m);
 }
 
@@ -360,8 +392,8 @@ static void test_corrupt_corpus_is_refused(void **state)
         open_bytes((const unsigned char *)"PK\3\4 a zip file, not ours", 26, &m, err, sizeof err),
         MODEL_ERR_FOREIGN);
     assert_non_null(strstr(err, "magic"));
-    static const uint32_t VERSIONS[] = {0, 2, 0xffffffffu};
-    for (size_t i = 0; i < 3; i++) {
+    static const uint32_t VERSIONS[] = {0, 1, 3, 0xffffffffu}; /* 1: before the artist index */
+    for (size_t i = 0; i < sizeof VERSIONS / sizeof VERSIONS[0]; i++) {
         memcpy(copy, f->bytes, f->len);
         memcpy(copy + 8, &VERSIONS[i], 4);
         assert_int_equal(open_bytes(copy, f->len, &m, err, sizeof err), MODEL_ERR_VERSION);
@@ -412,6 +444,50 @@ static void test_resealed_mutations_stay_in_bounds(void **state)
         model_close(m);
     }
     assert_true(refused > 100);
+    free(copy);
+}
+
+/* The artist index is checked whole: a row listed out of order, under another artist or
+ * twice, or an artist key out of range, is refused as corrupt even with a valid checksum. */
+static void test_artist_index_is_checked(void **state)
+{
+    struct fixture *f = *state;
+    char err[256];
+    struct model *m = NULL;
+    assert_int_equal(open_bytes(f->bytes, f->len, &m, err, sizeof err), MODEL_OK);
+    const unsigned char *base = m->map;
+    size_t keys_at = (size_t)((const unsigned char *)m->artist_keys - base);
+    size_t rows_at = (size_t)((const unsigned char *)m->artist_rows - base);
+    uint32_t n_artists = m->n_artists;
+    /* An artist with two rows (Ada Lane: ROWS[0] and ROWS[4]). */
+    uint32_t a = model_row_artist_key(m, row_of(m, ROWS[0].id));
+    uint32_t first = m->artist_start[a];
+    assert_int_equal(m->artist_start[a + 1] - first, 2);
+    uint32_t other_row = row_of(m, ROWS[1].id);
+    model_close(m);
+
+    unsigned char *copy = malloc(f->len);
+    for (int c = 0; c < 4; c++) {
+        memcpy(copy, f->bytes, f->len);
+        uint32_t *rows = (uint32_t *)(void *)(copy + rows_at);
+        uint32_t *keys = (uint32_t *)(void *)(copy + keys_at);
+        if (c == 0) { /* the artist's two rows swapped */
+            uint32_t t = rows[first];
+            rows[first] = rows[first + 1];
+            rows[first + 1] = t;
+        } else if (c == 1) { /* the same row twice */
+            rows[first + 1] = rows[first];
+        } else if (c == 2) { /* another artist's row */
+            rows[first] = other_row;
+        } else { /* a key past the last artist */
+            keys[other_row] = n_artists;
+        }
+        uint64_t sum = model_checksum(copy + MODEL_HEADER_LEN, f->len - MODEL_HEADER_LEN);
+        memcpy(copy + MODEL_HEADER_CHECKSUM_OFFSET, &sum, sizeof sum);
+        err[0] = '\0';
+        assert_int_equal(open_bytes(copy, f->len, &m, err, sizeof err), MODEL_ERR_CORRUPT);
+        assert_non_null(strstr(err, "artist"));
+    }
     free(copy);
 }
 
@@ -478,6 +554,7 @@ int main(void)
         cmocka_unit_test(test_writer_refuses_bad_input),
         cmocka_unit_test_setup_teardown(test_corrupt_corpus_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resealed_mutations_stay_in_bounds, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_artist_index_is_checked, setup, teardown),
         cmocka_unit_test(test_normalize),
         cmocka_unit_test(test_feature_names),
     };

@@ -197,7 +197,8 @@ enum model_status model_write(const struct model_build *b, const char *path, cha
     uint32_t *order = NULL, *new_index = NULL, *start = NULL;
     struct mf_row *meta = NULL;
     struct mf_slot *tables[3] = {NULL, NULL, NULL};
-    struct mf_slot *artist_keys = NULL;
+    struct mf_slot *artist_table = NULL, *song_table = NULL;
+    uint32_t *artist_key = NULL, *artist_start = NULL, *artist_rows = NULL;
     unsigned char *file = NULL;
     struct pool pool = {0};
     uint64_t n_slots[3];
@@ -233,16 +234,22 @@ enum model_status model_write(const struct model_build *b, const char *path, cha
         free(fill);
     }
 
-    /* Strings, row metadata and the song keys. */
+    /* Strings, row metadata, the song lookup keys, and the artist and song keys: each distinct
+     * normalised primary artist, and each distinct (normalised title, artist), numbered in
+     * catalog order. */
     pool_add_bytes(&pool, "", 0);
     uint32_t *song_key = malloc(n * sizeof *song_key);
-    if (!song_key)
+    artist_key = malloc(((size_t)n + 1) * sizeof *artist_key);
+    if (!song_key || !artist_key) {
+        free(song_key);
         goto done;
+    }
     n_slots[2] = table_size(n);
-    uint64_t artist_slots = table_size(n);
-    artist_keys = table_new(artist_slots);
-    uint32_t n_artist_keys = 0;
-    for (uint32_t to = 0; to < n && artist_keys; to++) {
+    uint64_t key_slots = table_size(n);
+    artist_table = table_new(key_slots);
+    song_table = table_new(key_slots);
+    uint32_t n_artist_keys = 0, n_song_keys = 0;
+    for (uint32_t to = 0; to < n && artist_table && song_table; to++) {
         const struct model_build_row *row = &b->rows[order[to]];
         struct mf_row *x = &meta[to];
         x->id_off = pool_add(&pool, row->id);
@@ -269,21 +276,44 @@ enum model_status model_write(const struct model_build *b, const char *path, cha
         key[title_len] = '\x1f';
         size_t artist_len =
             model_normalize(primary, false, key + title_len + 1, sizeof key - title_len - 1);
-        song_key[to] = title_len ? pool_add(&pool, key) : 0;
+        uint32_t song_off = pool_add_bytes(&pool, key, title_len + 1 + artist_len);
+        song_key[to] = title_len ? song_off : 0;
         uint32_t artist_off = pool_add_bytes(&pool, key + title_len + 1, artist_len);
         if (pool.failed)
             break;
-        uint32_t found = table_find(artist_keys, artist_slots, pool.bytes, pool.bytes + artist_off);
+        uint32_t found = table_find(artist_table, key_slots, pool.bytes, pool.bytes + artist_off);
         if (found == MF_EMPTY_SLOT) {
             found = n_artist_keys++;
-            table_insert(artist_keys, artist_slots, pool.bytes, artist_off, found, false);
+            table_insert(artist_table, key_slots, pool.bytes, artist_off, found, false);
         }
-        x->artist_key = found;
+        artist_key[to] = found;
+        found = table_find(song_table, key_slots, pool.bytes, pool.bytes + song_off);
+        if (found == MF_EMPTY_SLOT) {
+            found = n_song_keys++;
+            table_insert(song_table, key_slots, pool.bytes, song_off, found, false);
+        }
+        x->song_key = found;
     }
-    if (!artist_keys || pool.failed) {
+    if (!artist_table || !song_table || pool.failed) {
         free(song_key);
         goto done;
     }
+    /* The artist index: every row once, grouped by artist key, ascending (counting sort). */
+    artist_start = calloc((size_t)n_artist_keys + 1, sizeof *artist_start);
+    artist_rows = malloc(((size_t)n + 1) * sizeof *artist_rows);
+    if (!artist_start || !artist_rows) {
+        free(song_key);
+        goto done;
+    }
+    for (uint32_t to = 0; to < n; to++)
+        artist_start[artist_key[to] + 1]++;
+    for (uint32_t a = 0; a < n_artist_keys; a++)
+        artist_start[a + 1] += artist_start[a];
+    for (uint32_t to = 0, *fill = artist_start; to < n; to++)
+        artist_rows[fill[artist_key[to]]++] = to;
+    /* The fill moved each start to the next artist's: shift back. */
+    memmove(artist_start + 1, artist_start, n_artist_keys * sizeof *artist_start);
+    artist_start[0] = 0;
     uint32_t source_off = pool_add(&pool, b->source);
     uint32_t schema_off = pool_add(&pool, b->schema);
     uint32_t k_choice_off = pool_add(&pool, b->k_choice);
@@ -349,6 +379,7 @@ enum model_status model_write(const struct model_build *b, const char *path, cha
         .source_off = source_off,
         .schema_off = schema_off,
         .k_choice_off = k_choice_off,
+        .n_artists = n_artist_keys,
         .seed = b->seed,
         .built_unix = b->built_unix,
         .inertia = isfinite(b->inertia) && b->inertia >= 0 ? b->inertia : 0.0,
@@ -374,6 +405,12 @@ enum model_status model_write(const struct model_build *b, const char *path, cha
     for (int i = 0; i < 3; i++)
         sec[MF_SEC_ID_TABLE + i] = (struct section_source){
             tables[i], n_slots[i] * sizeof(struct mf_slot), sizeof(struct mf_slot)};
+    sec[MF_SEC_ARTIST_KEYS] =
+        (struct section_source){artist_key, (uint64_t)n * sizeof(uint32_t), sizeof(uint32_t)};
+    sec[MF_SEC_ARTIST_START] = (struct section_source){
+        artist_start, ((uint64_t)n_artist_keys + 1) * sizeof(uint32_t), sizeof(uint32_t)};
+    sec[MF_SEC_ARTIST_ROWS] =
+        (struct section_source){artist_rows, (uint64_t)n * sizeof(uint32_t), sizeof(uint32_t)};
 
     uint64_t offset[MF_SEC_COUNT + 1];
     uint64_t at = align8(MF_HEADER_LEN + MF_SEC_COUNT * sizeof(struct mf_section));
@@ -418,7 +455,11 @@ done:
     free(file);
     for (int i = 0; i < 3; i++)
         free(tables[i]);
-    free(artist_keys);
+    free(artist_table);
+    free(song_table);
+    free(artist_key);
+    free(artist_start);
+    free(artist_rows);
     free(pool.bytes);
     free(meta);
     free(start);
