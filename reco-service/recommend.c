@@ -46,6 +46,14 @@
  * of a row in a pass over a cluster (one stream): a cluster takes the index when its songs by
  * saved artists are fewer than an eighth of its rows, and the pass otherwise. */
 #define ARTIST_INDEX_COST 8u
+/* In a pass over a cluster's artist keys, the rows of a block the saved-artist filter lets
+ * through are copied together for their cosines when they are at most 1/this of the block;
+ * more, and the block's cosines are computed in place. */
+#define ARTIST_GATHER_MAX_SHARE 4u
+/* When the saved artists have at least 1/this of the catalog's songs, most rows need their
+ * cosine anyway, and one loop scoring every row, testing the artist only of a row that could
+ * enter the heap, measured faster than testing every row's artist first. */
+#define ARTIST_DENSE_SHARE 4u
 /* Candidates kept per cluster pass (saved rows never enter): this many per slot plus a margin
  * for the artist and same-song rules; a cluster that needs more is passed over again with four
  * times as many. */
@@ -308,6 +316,7 @@ struct picking {
      * many), and the ranking tests every row's artist instead. */
     uint32_t *artist_rows;
     uint32_t *artist_rows_start;
+    bool artists_dense;   /* the saved artists have 1/ARTIST_DENSE_SHARE of the songs or more */
     uint32_t *saved_rows; /* catalog songs the user saved, each once */
     uint32_t n_saved_rows;
     struct row_set saved_songs;  /* their song keys (model_row_song_key): never picked */
@@ -666,6 +675,7 @@ static enum reco_status gather_artist_rows(struct picking *p, size_t n_saved)
     uint64_t total = 0;
     for (uint32_t i = 0; i < sa->n; i++)
         total += m->artist_start[sa->list[i] + 1] - m->artist_start[sa->list[i]];
+    p->artists_dense = total * ARTIST_DENSE_SHARE >= m->n_rows;
     if (total > (uint64_t)n_saved * ARTIST_ROWS_PER_SAVED + ARTIST_ROWS_SLACK ||
         total * ARTIST_INDEX_COST >= m->n_rows)
         return RECO_OK; /* too many to gather, or too many for the index to pay anywhere */
@@ -963,16 +973,24 @@ static uint32_t rank_artist_rows_scanned(const struct picking *p, uint32_t start
             maybe[n_maybe] = first + i;
             n_maybe += (uint32_t)(bits[(key & bit_mask) >> 6] >> (key & 63u)) & 1u;
         }
-        /* The rows the filter let through, copied together so their cosines are computed four
-         * at a time (the same values as in place: each row's arithmetic is its own). */
-        for (uint32_t j = 0; j < n_maybe; j++) {
-            memcpy(gathered + (size_t)j * nd, m->rows + (size_t)maybe[j] * nd, nd * sizeof(float));
-            gathered_norms[j] = m->row_norms[maybe[j]];
+        /* The cosines of the rows the filter let through: when they are few, those rows are
+         * copied together so their cosines go four at a time; when they are many (a user whose
+         * artists have much of the catalog), the whole block's are computed in place. The same
+         * values either way: each row's arithmetic is its own. */
+        const bool in_place = n_maybe * ARTIST_GATHER_MAX_SHARE > len;
+        if (in_place) {
+            cosines(m->rows + (size_t)first * nd, m->row_norms + first, u, inv_u, nd, len, score);
+        } else {
+            for (uint32_t j = 0; j < n_maybe; j++) {
+                memcpy(gathered + (size_t)j * nd, m->rows + (size_t)maybe[j] * nd,
+                       nd * sizeof(float));
+                gathered_norms[j] = m->row_norms[maybe[j]];
+            }
+            cosines(gathered, gathered_norms, u, inv_u, nd, n_maybe, score);
         }
-        cosines(gathered, gathered_norms, u, inv_u, nd, n_maybe, score);
         for (uint32_t j = 0; j < n_maybe; j++) {
             uint32_t row = maybe[j];
-            float s = score[j] + MEAN_ARTIST_BONUS;
+            float s = score[in_place ? row - first : j] + MEAN_ARTIST_BONUS;
             if (n == keep && !(s > worst))
                 continue;
             if (!saved_artists_has(&p->saved_artists, m->artist_keys[row]) ||
@@ -980,6 +998,47 @@ static uint32_t rank_artist_rows_scanned(const struct picking *p, uint32_t start
                 continue;
             heap_push(heap, &n, keep, (struct candidate){s, row});
             worst = heap[0].score;
+        }
+    }
+    return n;
+}
+
+/* RECO_RANK_MEAN_AND_ARTISTS in one loop over rows [start, end), for saved artists with much of
+ * the catalog: every row's cosine (in blocks), then the artist test only for a row the bonus
+ * could carry into the heap (once the heap holds only such songs, a row whose cosine plus the
+ * bonus stays below its worst is passed over on its cosine alone); the filter bit from the
+ * contiguous artist keys first, without a branch, and the exact test only for a row it lets
+ * through. Fills heap (capacity keep, empty); returns how many it holds. */
+static uint32_t rank_rows_with_artist_bonus(const struct picking *p, uint32_t start, uint32_t end,
+                                            const float *u, float inv_u, struct candidate *heap,
+                                            uint32_t keep)
+{
+    const struct model *m = p->model;
+    const uint32_t nd = m->n_dims;
+    const uint64_t *bits = p->saved_artists.bits;
+    const uint32_t bit_mask = p->saved_artists.bit_mask;
+    float block[ARTIST_BLOCK];
+    uint32_t n = 0;
+    float worst = 0.0f;
+    for (uint32_t first = start; first < end; first += ARTIST_BLOCK) {
+        uint32_t len = end - first < ARTIST_BLOCK ? end - first : ARTIST_BLOCK;
+        cosines(m->rows + (size_t)first * nd, m->row_norms + first, u, inv_u, nd, len, block);
+        const uint32_t *keys = m->artist_keys + first;
+        for (uint32_t i = 0; i < len; i++) {
+            uint32_t row = first + i;
+            float s = block[i];
+            if (n == keep && !(s + MEAN_ARTIST_BONUS > worst))
+                continue;
+            uint32_t key = keys[i];
+            bool maybe = (bits[(key & bit_mask) >> 6] >> (key & 63u)) & 1u;
+            if (n == keep && !maybe && !(s > worst))
+                continue;
+            if (maybe && saved_artists_has(&p->saved_artists, key))
+                s += MEAN_ARTIST_BONUS;
+            if ((n < keep || s > worst) && !row_set_has(&p->excluded, row)) {
+                heap_push(heap, &n, keep, (struct candidate){s, row});
+                worst = heap[0].score;
+            }
         }
     }
     return n;
@@ -1080,18 +1139,24 @@ static enum reco_status rank_rows(struct picking *p, struct cluster_state *cs, u
          * with its bonus, and where the user's artists have keep songs in the cluster the
          * cosines of the others are never computed. The saved artists' songs come from the
          * model's artist index when they are few (see gather_artist_rows and
-         * ARTIST_INDEX_COST), else from a pass over the cluster's contiguous artist keys. */
+         * ARTIST_INDEX_COST), else from a pass over the cluster's contiguous artist keys; when
+         * the saved artists have much of the catalog (ARTIST_DENSE_SHARE), one loop scores every
+         * row with its bonus instead. */
         float un = norm_of(u, nd);
         float inv_u = un > 0 ? 1.0f / un : 0.0f;
-        if (p->artist_rows &&
-            (uint64_t)(p->artist_rows_start[cs->cluster + 1] - p->artist_rows_start[cs->cluster]) *
-                    ARTIST_INDEX_COST <
-                end - start)
-            n = rank_artist_rows_indexed(p, cs->cluster, u, inv_u, heap, keep);
-        else
-            n = rank_artist_rows_scanned(p, start, end, u, inv_u, heap, keep);
-        if (n < keep)
-            n = rank_other_rows(p, start, end, u, inv_u, heap, n, keep);
+        if (p->artists_dense) {
+            n = rank_rows_with_artist_bonus(p, start, end, u, inv_u, heap, keep);
+        } else {
+            uint32_t indexed = p->artist_rows ? p->artist_rows_start[cs->cluster + 1] -
+                                                    p->artist_rows_start[cs->cluster]
+                                              : UINT32_MAX;
+            if ((uint64_t)indexed * ARTIST_INDEX_COST < end - start)
+                n = rank_artist_rows_indexed(p, cs->cluster, u, inv_u, heap, keep);
+            else
+                n = rank_artist_rows_scanned(p, start, end, u, inv_u, heap, keep);
+            if (n < keep)
+                n = rank_other_rows(p, start, end, u, inv_u, heap, n, keep);
+        }
     } else if (ranking == RECO_RANK_CENTROID_COSINE) {
         float inv_w = 1.0f / norm_of(w, nd);
         for (uint32_t row = start; row < end; row++) {

@@ -402,6 +402,180 @@ static void test_saved_artists_first(void **state)
     reco_result_free(&b);
 }
 
+/* RECO_RANK_MEAN_AND_ARTISTS finds the songs by saved artists three ways (the artist index,
+ * a pass over the artist keys, one loop over every row) chosen by how many there are; each
+ * must give exactly what scoring every row would. On a 4,000-row model with small artists and
+ * one with 1,500 songs, three saved lists take the three ways, and every pick must be the best
+ * song of its cluster that the rules left: its score is cosine to the mean of the user's
+ * songs there (+ MEAN_ARTIST_BONUS by a saved artist, the ranking's bonus, recomputed here),
+ * and no row of the cluster scoring more is unpicked unless saved, the same song as a saved
+ * one or a pick, or by an artist with the cap reached. */
+#define PATH_ROWS  4000u
+#define PATH_K     4u
+#define PATH_GIANT 1500u /* rows 0..1499 are by one artist */
+
+static double path_score(const struct model *m, uint32_t row, const double *mean)
+{
+    double dot = 0, rn = 0, un = 0;
+    for (uint32_t d = 0; d < m->n_dims; d++) {
+        double v = m->rows[(size_t)row * m->n_dims + d];
+        dot += v * mean[d];
+        rn += v * v;
+        un += mean[d] * mean[d];
+    }
+    return rn > 0 && un > 0 ? dot / sqrt(rn) / sqrt(un) : 0.0;
+}
+
+static void check_best_of_cluster(const struct model *m, const uint32_t *saved_rows, size_t n_saved,
+                                  const struct reco_result *res)
+{
+    for (uint32_t c = 0; c < m->k; c++) {
+        double mean[DIMS] = {0};
+        uint32_t in_cluster = 0;
+        for (size_t s = 0; s < n_saved; s++) {
+            if (model_row_cluster(m, saved_rows[s]) != c)
+                continue;
+            for (uint32_t d = 0; d < m->n_dims; d++)
+                mean[d] += m->rows[(size_t)saved_rows[s] * m->n_dims + d];
+            in_cluster++;
+        }
+        if (in_cluster == 0)
+            continue;
+        for (uint32_t d = 0; d < m->n_dims; d++)
+            mean[d] /= in_cluster;
+        double lowest = INFINITY;
+        uint32_t picks_here = 0;
+        for (uint32_t r = m->cluster_start[c]; r < m->cluster_start[c + 1]; r++) {
+            bool artist_saved = false, saved = false, picked = false;
+            for (size_t s = 0; s < n_saved; s++) {
+                artist_saved |=
+                    model_row_artist_key(m, saved_rows[s]) == model_row_artist_key(m, r);
+                saved |= model_row_song_key(m, saved_rows[s]) == model_row_song_key(m, r);
+            }
+            double want = path_score(m, r, mean) + (artist_saved ? 4.0 : 0.0);
+            for (uint32_t i = 0; i < res->n_picks; i++) {
+                if (res->picks[i].row != r)
+                    continue;
+                picked = true;
+                assert_int_equal(res->picks[i].cluster, c);
+                if (fabs(res->picks[i].score - want) > 1e-4)
+                    fail_msg("pick row %u scores %f, expected %f", r, res->picks[i].score, want);
+                if (want < lowest)
+                    lowest = want;
+                picks_here++;
+            }
+            (void)picked;
+            (void)saved;
+        }
+        if (picks_here == 0)
+            continue;
+        /* Every row scoring above the cluster's lowest pick is picked or blocked. */
+        for (uint32_t r = m->cluster_start[c]; r < m->cluster_start[c + 1]; r++) {
+            bool artist_saved = false, blocked = false;
+            for (size_t s = 0; s < n_saved; s++) {
+                artist_saved |=
+                    model_row_artist_key(m, saved_rows[s]) == model_row_artist_key(m, r);
+                blocked |= model_row_song_key(m, saved_rows[s]) == model_row_song_key(m, r);
+            }
+            double score = path_score(m, r, mean) + (artist_saved ? 4.0 : 0.0);
+            if (!(score > lowest + 1e-4))
+                continue;
+            uint32_t by_artist = 0;
+            for (uint32_t i = 0; i < res->n_picks; i++) {
+                uint32_t pr = res->picks[i].row;
+                blocked |= pr == r || model_row_song_key(m, pr) == model_row_song_key(m, r);
+                by_artist += model_row_artist_key(m, pr) == model_row_artist_key(m, r);
+            }
+            blocked |= by_artist >= RECO_DEFAULT_MAX_PER_ARTIST;
+            if (!blocked)
+                fail_msg("cluster %u: row %u scores %f, above pick %f, and was not picked", c, r,
+                         score, lowest);
+        }
+    }
+}
+
+static void test_mean_and_artists_every_path(void **state)
+{
+    (void)state;
+    static struct model_build_row rows[PATH_ROWS];
+    static float scaled[PATH_ROWS * DIMS];
+    static char ids[PATH_ROWS][23], names[PATH_ROWS][24], artists[PATH_ROWS][24];
+    static const char *artist_lists[PATH_ROWS][1];
+    static const float centroids[PATH_K * DIMS] = {3, 0, 0, 0, 0, 3, 0, 0, 0, 0, 3, 0, 0, 0, 0, 3};
+    for (uint32_t r = 0; r < PATH_ROWS; r++) {
+        uint32_t c = (r * 7u) % PATH_K;
+        snprintf(ids[r], sizeof ids[r], "P%021u", r);
+        snprintf(names[r], sizeof names[r], "Path song %u", r % 3000); /* some share a title */
+        if (r < PATH_GIANT)
+            snprintf(artists[r], sizeof artists[r], "Giant");
+        else
+            snprintf(artists[r], sizeof artists[r], "Small %u", r % 250);
+        artist_lists[r][0] = artists[r];
+        rows[r] = (struct model_build_row){.id = ids[r],
+                                           .name = names[r],
+                                           .genre = "test",
+                                           .artists = artist_lists[r],
+                                           .n_artists = 1,
+                                           .year = 2000,
+                                           .popularity = 50,
+                                           .duration_ms = 200000,
+                                           .cluster = c};
+        for (uint32_t d = 0; d < DIMS; d++)
+            scaled[r * DIMS + d] = centroids[c * DIMS + d] + (float)noise();
+    }
+    struct model_build b;
+    memset(&b, 0, sizeof b);
+    b.n_rows = PATH_ROWS;
+    b.n_dims = DIMS;
+    b.k = PATH_K;
+    static const enum model_feature features[DIMS] = {FEAT_VALENCE, FEAT_ENERGY, FEAT_DANCEABILITY,
+                                                      FEAT_TEMPO};
+    for (uint32_t d = 0; d < DIMS; d++)
+        b.dims[d] = (struct model_build_dim){features[d], MODEL_DIM_LINEAR, 0.0, 1.0, 1.0};
+    b.centroids = centroids;
+    b.scaled = scaled;
+    b.rows = rows;
+    b.seed = 1;
+    b.source = "recommend_test paths";
+    b.schema = "test";
+    b.k_choice = "fixed";
+    b.tolerance_ms = 5000;
+    b.binary_weight = 1.0;
+    char path[64], err[256];
+    snprintf(path, sizeof path, "/tmp/recommend_paths_%d.model", (int)getpid());
+    struct model *m = NULL;
+    assert_int_equal(model_write(&b, path, err, sizeof err), MODEL_OK);
+    assert_int_equal(model_open(path, &m, err, sizeof err), MODEL_OK);
+    unlink(path);
+
+    /* 3 saved: 3 small artists, about 50 songs (the index); 60 saved: about 16 songs each of
+     * 60 artists, 24% of the catalog but less than a quarter (the pass over the artist keys);
+     * and 8 saved with the giant among them (one loop over every row). */
+    static const struct {
+        uint32_t first, count, step;
+    } LISTS[] = {{PATH_GIANT, 3, 1}, {PATH_GIANT + 3, 60, 1}, {0, 8, 400}};
+    static struct reco_saved saved[64];
+    uint32_t saved_rows[64];
+    for (size_t l = 0; l < sizeof LISTS / sizeof LISTS[0]; l++) {
+        size_t n = LISTS[l].count;
+        for (size_t i = 0; i < n; i++) {
+            memset(&saved[i], 0, sizeof saved[i]);
+            saved[i].id = ids[LISTS[l].first + i * LISTS[l].step];
+            saved_rows[i] = model_find_id(m, saved[i].id);
+            assert_true(saved_rows[i] != MODEL_NO_ROW);
+        }
+        for (uint32_t want = 10; want <= 200; want *= 20) {
+            struct reco_options opts = {.n = want, .ranking = RECO_RANK_MEAN_AND_ARTISTS};
+            struct reco_result res;
+            assert_int_equal(recommend(m, saved, n, &opts, &res, err, sizeof err), RECO_OK);
+            assert_int_equal(res.n_picks, want);
+            check_best_of_cluster(m, saved_rows, n, &res);
+            reco_result_free(&res);
+        }
+    }
+    model_close(m);
+}
+
 static void test_resolution(void **state)
 {
     struct fixture *f = *state;
@@ -528,6 +702,7 @@ int main(void)
         cmocka_unit_test(test_hand_over),
         cmocka_unit_test(test_rankings_determinism_variety),
         cmocka_unit_test(test_saved_artists_first),
+        cmocka_unit_test(test_mean_and_artists_every_path),
         cmocka_unit_test(test_resolution),
         cmocka_unit_test(test_statuses_and_limits),
     };
