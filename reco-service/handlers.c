@@ -1,7 +1,6 @@
 /* The RPC methods of reco-service: see handlers.h. */
 #include "handlers.h"
 
-#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -10,69 +9,8 @@
 
 #include "reco.pb-c.h"
 #include "errbuf.h"
+#include "request_decode.h"
 #include "xalloc.h"
-
-/* Where a RecommendRequest is decoded: protobuf-c allocates every message, string and array
- * of it separately (thousands of mallocs for a thousand saved tracks), so it allocates from
- * this instead, a bump allocator over blocks, freed all at once by arena_release. The first
- * block is sized from the payload; a decoded request measured under four times its size. */
-#define ARENA_FACTOR 4u
-#define ARENA_SLACK  4096u
-
-struct arena_block {
-    struct arena_block *next;
-    size_t size, used;
-    max_align_t data[]; /* size bytes */
-};
-
-struct arena {
-    struct arena_block *head;
-    size_t next_size;
-};
-
-static void *arena_alloc(void *data, size_t size)
-{
-    struct arena *a = data;
-    if (size > SIZE_MAX / 4)
-        return NULL;
-    size = (size + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
-    struct arena_block *b = a->head;
-    if (!b || b->size - b->used < size) {
-        size_t want = a->next_size;
-        while (want < size)
-            want *= 2;
-        b = malloc(sizeof *b + want);
-        if (!b)
-            return NULL;
-        b->next = a->head;
-        b->size = want;
-        b->used = 0;
-        a->head = b;
-        a->next_size = want * 2;
-    }
-    void *at = (char *)b->data + b->used;
-    b->used += size;
-    return at;
-}
-
-/* Single frees do nothing: arena_release returns everything. */
-static void arena_free_one(void *data, void *ptr)
-{
-    (void)data;
-    (void)ptr;
-}
-
-static void arena_release(struct arena *a)
-{
-    if (!a)
-        return;
-    while (a->head) {
-        struct arena_block *next = a->head->next;
-        free(a->head);
-        a->head = next;
-    }
-    free(a);
-}
 
 enum rpc_code recommend_call_decode(const uint8_t *payload, size_t len,
                                     const struct handler_limits *limits,
@@ -80,99 +18,58 @@ enum rpc_code recommend_call_decode(const uint8_t *payload, size_t len,
 {
     enum rpc_code code = RPC_INVALID_ARGUMENT;
     memset(call, 0, sizeof *call);
-    struct arena *arena = xcalloc(1, sizeof *arena);
-    arena->next_size = len < (SIZE_MAX - ARENA_SLACK) / ARENA_FACTOR
-                           ? len * ARENA_FACTOR + ARENA_SLACK
-                           : SIZE_MAX / 4;
-    ProtobufCAllocator allocator = {
-        .alloc = arena_alloc, .free = arena_free_one, .allocator_data = arena};
-    Mixtape__Reco__RecommendRequest *msg =
-        mixtape__reco__recommend_request__unpack(&allocator, len, payload);
-    struct reco_saved *saved = NULL;
-    if (!msg) {
+    struct recommend_request req;
+    enum request_decode_status status =
+        recommend_request_decode(payload, len, limits->max_saved, &req);
+    if (status == REQUEST_MALFORMED) {
         errbuf_set(err, err_len, "payload: %zu bytes are not a mixtape.reco.RecommendRequest", len);
         goto done;
     }
-    if (msg->n_saved > limits->max_saved) {
+    if (status == REQUEST_TOO_MANY_SAVED) {
         errbuf_set(err, err_len, "saved: %zu tracks exceeds the limit of %u (--max-saved)",
-                   msg->n_saved, limits->max_saved);
+                   req.n_saved, limits->max_saved);
         code = RPC_RESOURCE_EXHAUSTED;
         goto done;
     }
     uint32_t n =
-        msg->has_n ? msg->n : (RECO_DEFAULT_N < limits->max_n ? RECO_DEFAULT_N : limits->max_n);
+        req.has_n ? req.n : (RECO_DEFAULT_N < limits->max_n ? RECO_DEFAULT_N : limits->max_n);
     if (n == 0 || n > limits->max_n) {
         errbuf_set(err, err_len, "n: %u is outside 1..%u (--max-n)", n, limits->max_n);
         goto done;
     }
-    if (msg->has_max_per_artist && msg->max_per_artist == 0) {
+    if (req.has_max_per_artist && req.max_per_artist == 0) {
         errbuf_set(err, err_len, "max_per_artist: must be at least 1");
         goto done;
     }
-    if (msg->has_ranking && (int)msg->ranking < 0) {
-        errbuf_set(err, err_len, "ranking: %d is not a known ranking", (int)msg->ranking);
+    if (req.has_ranking && req.ranking < 0) {
+        errbuf_set(err, err_len, "ranking: %d is not a known ranking", (int)req.ranking);
         goto done;
     }
-    /* Larger values go through: recommend() knows which rankings exist. */
-    saved = xcalloc(msg->n_saved, sizeof *saved);
-    for (size_t i = 0; i < msg->n_saved; i++) {
-        const Mixtape__Reco__SavedTrack *t = msg->saved[i];
-        struct reco_saved *s = &saved[i];
-        s->id = t->id;
-        s->isrc = t->isrc;
-        s->name = t->name;
-        s->n_artists = t->n_artists < RECO_MAX_ARTISTS ? (uint32_t)t->n_artists : RECO_MAX_ARTISTS;
-        for (uint32_t a = 0; a < s->n_artists; a++)
-            s->artists[a] = t->artists[a];
-        if (t->has_duration_ms) {
-            s->duration_ms = t->duration_ms;
-            s->raw.value[FEAT_DURATION_MS] = t->duration_ms;
-            s->raw.present |= 1u << FEAT_DURATION_MS;
-        }
-        if (t->has_year && t->year > 0) {
-            s->raw.value[FEAT_YEAR] = t->year;
-            s->raw.present |= 1u << FEAT_YEAR;
-        }
-        if (t->has_explicit_) {
-            s->raw.value[FEAT_EXPLICIT] = t->explicit_ ? 1.0 : 0.0;
-            s->raw.present |= 1u << FEAT_EXPLICIT;
-        }
-        for (size_t f = 0; f < t->n_features; f++) {
-            enum model_feature feature;
-            if (model_feature_from_name(t->features[f]->name, &feature) != 0)
-                continue;
-            if (!isfinite(t->features[f]->value)) {
-                errbuf_set(err, err_len, "saved[%zu].features.%s: not a finite number", i,
-                           model_feature_name(feature));
-                goto done;
-            }
-            s->raw.value[feature] = t->features[f]->value;
-            s->raw.present |= 1u << feature;
-        }
+    /* Larger rankings go through: recommend() knows which exist. */
+    if (req.has_bad_feature) {
+        errbuf_set(err, err_len, "saved[%zu].features.%s: not a finite number",
+                   req.bad_feature_track, model_feature_name(req.bad_feature));
+        goto done;
     }
-    call->saved = saved;
-    call->n_saved = msg->n_saved;
+    call->saved = req.saved;
+    call->n_saved = req.n_saved;
     call->options = (struct reco_options){
         .n = n,
-        .variety = msg->variety,
-        .max_per_artist = msg->has_max_per_artist ? msg->max_per_artist : 0,
-        .ranking = (enum reco_ranking)msg->ranking,
+        .variety = req.variety,
+        .max_per_artist = req.has_max_per_artist ? req.max_per_artist : 0,
+        .ranking = (enum reco_ranking)req.ranking,
     };
-    call->decoded = msg;
-    call->arena = arena;
-    saved = NULL;
-    arena = NULL;
+    call->memory = req.memory;
+    req.memory = NULL;
     code = RPC_OK;
 done:
-    free(saved);
-    arena_release(arena); /* msg, when decoded, lives in it */
+    recommend_request_free(&req);
     return code;
 }
 
 void recommend_call_free(struct recommend_call *call)
 {
-    free(call->saved);
-    arena_release(call->arena);
+    free(call->memory);
     memset(call, 0, sizeof *call);
 }
 

@@ -18,21 +18,22 @@ struct handler_limits {
     uint32_t max_n;     /* playlist length (--max-n) */
 };
 
-/* A decoded RecommendRequest, ready for recommend(). saved[] points into the decoded
- * message; free everything with recommend_call_free. */
+/* A decoded RecommendRequest, ready for recommend(). saved[] and its strings live in one
+ * allocation (request_decode.h); free everything with recommend_call_free. */
 struct recommend_call {
     struct reco_saved *saved;
     size_t n_saved;
     struct reco_options options;
-    void *decoded; /* private: the protobuf-c message */
-    void *arena;   /* private: the memory it was decoded into */
+    void *memory; /* private: saved[] and its strings */
 };
 
 /* Decodes a RecommendRequest payload and checks it against limits. Returns RPC_OK with *call,
- * or RPC_INVALID_ARGUMENT (not a RecommendRequest; n outside 1..max_n; max_per_artist 0; a
- * feature value that is not finite; rankings are checked by recommend()) or RPC_RESOURCE_EXHAUSTED (more than max_saved tracks) with a one-line reason
- * naming the field and the limit in err, leaving *call empty. Artists past RECO_MAX_ARTISTS
- * per track are dropped; features with names the model does not know are ignored. */
+ * or RPC_INVALID_ARGUMENT (not a RecommendRequest as protobuf-c 1.4 would read one; n outside
+ * 1..max_n; max_per_artist 0; a negative ranking; a feature value that is not finite; larger
+ * rankings are checked by recommend()) or RPC_RESOURCE_EXHAUSTED (a well-formed request with
+ * more than max_saved tracks) with a one-line reason naming the field and the limit in err,
+ * leaving *call empty. Artists past RECO_MAX_ARTISTS per track are dropped; features with
+ * names the model does not know are ignored. */
 enum rpc_code recommend_call_decode(const uint8_t *payload, size_t len,
                                     const struct handler_limits *limits,
                                     struct recommend_call *call, char *err, size_t err_len);

@@ -1,6 +1,8 @@
 /* Fuzz target for everything reco-service does with a request's bytes: the envelope decode
  * with its size limit, then the method's payload decode with its limits, and for Recommend the
- * whole recommendation on a small model (written once, at the first input). */
+ * whole recommendation on a small model (written once, at the first input). Every Recommend
+ * payload, and every input taken as one, is also decoded by protobuf-c's unpacker and the
+ * hand-written decoder must agree with it (request_decode_reference.h), or the run aborts. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +10,7 @@
 #include <unistd.h>
 
 #include "handlers.h"
+#include "request_decode_reference.h"
 #include "model.h"
 #include "rpc_envelope.h"
 #include "test_model.h"
@@ -35,16 +38,29 @@ static void open_model(void)
     atexit(close_model);
 }
 
+/* Small limits, so the checks on them are reached too. */
+static const struct handler_limits limits = {.max_saved = 64, .max_n = 40};
+
+static void check_decoders_agree(const uint8_t *payload, size_t len)
+{
+    char why[1024];
+    if (!request_decode_agrees(payload, len, &limits, why, sizeof why)) {
+        fprintf(stderr, "reco_request_fuzz: the decoders disagree on %zu bytes: %s\n", len, why);
+        abort();
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!model)
         open_model();
+    check_decoders_agree(data, size);
     struct rpc_request req;
     char err[512];
     if (rpc_request_decode(data, size, FUZZ_MAX_MESSAGE, &req, err, sizeof err) != RPC_OK)
         return 0;
-    /* Small limits, so the checks on them are reached too. */
-    static const struct handler_limits limits = {.max_saved = 64, .max_n = 40};
+    if (strcmp(req.method, "Recommend") == 0)
+        check_decoders_agree(req.payload, req.payload_len);
     static const struct handler_state state = {.serving = true};
     struct handler_outcome out;
     handle_method(req.method, req.payload, req.payload_len, model, &limits, &state, &out);

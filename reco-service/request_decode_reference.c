@@ -1,0 +1,267 @@
+/* The RecommendRequest decode of handlers.c before request_decode.c replaced it (protobuf-c's
+ * unpacker into an arena), kept for tests only as the reference the hand-written decoder must
+ * agree with, and the comparison of the two. */
+#include "request_decode_reference.h"
+
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "reco.pb-c.h"
+#include "errbuf.h"
+#include "xalloc.h"
+
+/* Where a RecommendRequest is decoded: protobuf-c allocates every message, string and array
+ * of it separately (thousands of mallocs for a thousand saved tracks), so it allocates from
+ * this instead, a bump allocator over blocks, freed all at once by arena_release. The first
+ * block is sized from the payload; a decoded request measured under four times its size. */
+#define ARENA_FACTOR 4u
+#define ARENA_SLACK  4096u
+
+struct arena_block {
+    struct arena_block *next;
+    size_t size, used;
+    max_align_t data[]; /* size bytes */
+};
+
+struct arena {
+    struct arena_block *head;
+    size_t next_size;
+};
+
+static void *arena_alloc(void *data, size_t size)
+{
+    struct arena *a = data;
+    if (size > SIZE_MAX / 4)
+        return NULL;
+    size = (size + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
+    struct arena_block *b = a->head;
+    if (!b || b->size - b->used < size) {
+        size_t want = a->next_size;
+        while (want < size)
+            want *= 2;
+        b = malloc(sizeof *b + want);
+        if (!b)
+            return NULL;
+        b->next = a->head;
+        b->size = want;
+        b->used = 0;
+        a->head = b;
+        a->next_size = want * 2;
+    }
+    void *at = (char *)b->data + b->used;
+    b->used += size;
+    return at;
+}
+
+/* Single frees do nothing: arena_release returns everything. */
+static void arena_free_one(void *data, void *ptr)
+{
+    (void)data;
+    (void)ptr;
+}
+
+static void arena_release(struct arena *a)
+{
+    if (!a)
+        return;
+    while (a->head) {
+        struct arena_block *next = a->head->next;
+        free(a->head);
+        a->head = next;
+    }
+    free(a);
+}
+
+enum rpc_code reference_call_decode(const uint8_t *payload, size_t len,
+                                    const struct handler_limits *limits,
+                                    struct recommend_call *call, char *err, size_t err_len)
+{
+    enum rpc_code code = RPC_INVALID_ARGUMENT;
+    memset(call, 0, sizeof *call);
+    struct arena *arena = xcalloc(1, sizeof *arena);
+    arena->next_size = len < (SIZE_MAX - ARENA_SLACK) / ARENA_FACTOR
+                           ? len * ARENA_FACTOR + ARENA_SLACK
+                           : SIZE_MAX / 4;
+    ProtobufCAllocator allocator = {
+        .alloc = arena_alloc, .free = arena_free_one, .allocator_data = arena};
+    Mixtape__Reco__RecommendRequest *msg =
+        mixtape__reco__recommend_request__unpack(&allocator, len, payload);
+    struct reco_saved *saved = NULL;
+    if (!msg) {
+        errbuf_set(err, err_len, "payload: %zu bytes are not a mixtape.reco.RecommendRequest", len);
+        goto done;
+    }
+    if (msg->n_saved > limits->max_saved) {
+        errbuf_set(err, err_len, "saved: %zu tracks exceeds the limit of %u (--max-saved)",
+                   msg->n_saved, limits->max_saved);
+        code = RPC_RESOURCE_EXHAUSTED;
+        goto done;
+    }
+    uint32_t n =
+        msg->has_n ? msg->n : (RECO_DEFAULT_N < limits->max_n ? RECO_DEFAULT_N : limits->max_n);
+    if (n == 0 || n > limits->max_n) {
+        errbuf_set(err, err_len, "n: %u is outside 1..%u (--max-n)", n, limits->max_n);
+        goto done;
+    }
+    if (msg->has_max_per_artist && msg->max_per_artist == 0) {
+        errbuf_set(err, err_len, "max_per_artist: must be at least 1");
+        goto done;
+    }
+    if (msg->has_ranking && (int)msg->ranking < 0) {
+        errbuf_set(err, err_len, "ranking: %d is not a known ranking", (int)msg->ranking);
+        goto done;
+    }
+    /* Larger values go through: recommend() knows which rankings exist. */
+    saved = xcalloc(msg->n_saved, sizeof *saved);
+    for (size_t i = 0; i < msg->n_saved; i++) {
+        const Mixtape__Reco__SavedTrack *t = msg->saved[i];
+        struct reco_saved *s = &saved[i];
+        s->id = t->id;
+        s->isrc = t->isrc;
+        s->name = t->name;
+        s->n_artists = t->n_artists < RECO_MAX_ARTISTS ? (uint32_t)t->n_artists : RECO_MAX_ARTISTS;
+        for (uint32_t a = 0; a < s->n_artists; a++)
+            s->artists[a] = t->artists[a];
+        if (t->has_duration_ms) {
+            s->duration_ms = t->duration_ms;
+            s->raw.value[FEAT_DURATION_MS] = t->duration_ms;
+            s->raw.present |= 1u << FEAT_DURATION_MS;
+        }
+        if (t->has_year && t->year > 0) {
+            s->raw.value[FEAT_YEAR] = t->year;
+            s->raw.present |= 1u << FEAT_YEAR;
+        }
+        if (t->has_explicit_) {
+            s->raw.value[FEAT_EXPLICIT] = t->explicit_ ? 1.0 : 0.0;
+            s->raw.present |= 1u << FEAT_EXPLICIT;
+        }
+        for (size_t f = 0; f < t->n_features; f++) {
+            enum model_feature feature;
+            if (model_feature_from_name(t->features[f]->name, &feature) != 0)
+                continue;
+            if (!isfinite(t->features[f]->value)) {
+                errbuf_set(err, err_len, "saved[%zu].features.%s: not a finite number", i,
+                           model_feature_name(feature));
+                goto done;
+            }
+            s->raw.value[feature] = t->features[f]->value;
+            s->raw.present |= 1u << feature;
+        }
+    }
+    call->saved = saved;
+    call->n_saved = msg->n_saved;
+    call->options = (struct reco_options){
+        .n = n,
+        .variety = msg->variety,
+        .max_per_artist = msg->has_max_per_artist ? msg->max_per_artist : 0,
+        .ranking = (enum reco_ranking)msg->ranking,
+    };
+    call->memory = arena; /* saved[] points into it */
+    saved = NULL;
+    arena = NULL;
+    code = RPC_OK;
+done:
+    free(saved);
+    arena_release(arena); /* msg, when decoded, lives in it */
+    return code;
+}
+
+void reference_call_free(struct recommend_call *call)
+{
+    free(call->saved);
+    arena_release(call->memory);
+    memset(call, 0, sizeof *call);
+}
+
+/* Both NULL, or the same C string. */
+static bool same_text(const char *a, const char *b)
+{
+    if (!a || !b)
+        return a == b;
+    return strcmp(a, b) == 0;
+}
+
+static bool same_track(const struct reco_saved *a, const struct reco_saved *b, char *why,
+                       size_t why_len)
+{
+    if (!same_text(a->id, b->id) || !same_text(a->isrc, b->isrc) || !same_text(a->name, b->name)) {
+        errbuf_set(why, why_len, "id/isrc/name: '%s' '%s' '%s' vs '%s' '%s' '%s'",
+                   a->id ? a->id : "(null)", a->isrc ? a->isrc : "(null)",
+                   a->name ? a->name : "(null)", b->id ? b->id : "(null)",
+                   b->isrc ? b->isrc : "(null)", b->name ? b->name : "(null)");
+        return false;
+    }
+    if (a->n_artists != b->n_artists) {
+        errbuf_set(why, why_len, "n_artists %u vs %u", a->n_artists, b->n_artists);
+        return false;
+    }
+    for (uint32_t i = 0; i < a->n_artists; i++) {
+        if (!same_text(a->artists[i], b->artists[i])) {
+            errbuf_set(why, why_len, "artists[%u]", i);
+            return false;
+        }
+    }
+    if (a->duration_ms != b->duration_ms) {
+        errbuf_set(why, why_len, "duration_ms %u vs %u", a->duration_ms, b->duration_ms);
+        return false;
+    }
+    if (a->raw.present != b->raw.present ||
+        memcmp(a->raw.value, b->raw.value, sizeof a->raw.value) != 0) {
+        errbuf_set(why, why_len, "raw features: present %#x vs %#x", a->raw.present,
+                   b->raw.present);
+        return false;
+    }
+    return true;
+}
+
+bool request_decode_agrees(const uint8_t *payload, size_t len, const struct handler_limits *limits,
+                           char *why, size_t why_len)
+{
+    struct recommend_call want, got;
+    char want_err[512] = "", got_err[512] = "";
+    enum rpc_code want_code =
+        reference_call_decode(payload, len, limits, &want, want_err, sizeof want_err);
+    enum rpc_code got_code =
+        recommend_call_decode(payload, len, limits, &got, got_err, sizeof got_err);
+    bool same = false;
+    if (want_code != got_code || strcmp(want_err, got_err) != 0) {
+        errbuf_set(why, why_len, "protobuf-c: %s '%s'; request_decode: %s '%s'",
+                   rpc_code_name(want_code), want_err, rpc_code_name(got_code), got_err);
+        goto done;
+    }
+    if (want_code != RPC_OK) {
+        same = true;
+        goto done;
+    }
+    if (want.n_saved != got.n_saved || want.options.n != got.options.n ||
+        want.options.variety != got.options.variety ||
+        want.options.max_per_artist != got.options.max_per_artist ||
+        want.options.ranking != got.options.ranking) {
+        errbuf_set(why, why_len,
+                   "options: saved %zu n %u variety %llu max_per_artist %u ranking %d vs "
+                   "saved %zu n %u variety %llu max_per_artist %u ranking %d",
+                   want.n_saved, want.options.n, (unsigned long long)want.options.variety,
+                   want.options.max_per_artist, (int)want.options.ranking, got.n_saved,
+                   got.options.n, (unsigned long long)got.options.variety,
+                   got.options.max_per_artist, (int)got.options.ranking);
+        goto done;
+    }
+    for (size_t i = 0; i < want.n_saved; i++) {
+        char detail[400];
+        if (!same_track(&want.saved[i], &got.saved[i], detail, sizeof detail)) {
+            errbuf_set(why, why_len, "saved[%zu]: %s", i, detail);
+            goto done;
+        }
+    }
+    same = true;
+done:
+    if (want_code == RPC_OK)
+        reference_call_free(&want);
+    if (got_code == RPC_OK)
+        recommend_call_free(&got);
+    return same;
+}
