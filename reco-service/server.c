@@ -4,6 +4,9 @@
  * loads the model again (requests in flight finish on the old one), SIGTERM drains and exits
  * 0. */
 #include <errno.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
 #include <nng/supplemental/util/platform.h>
@@ -349,6 +352,16 @@ int main(int argc, char **argv)
     s.max_message_bytes = (size_t)max_message_bytes;
     s.started_ms = now_us() / 1000;
     pthread_mutex_init(&s.model_lock, NULL);
+
+#if defined(__GLIBC__)
+    /* Requests run on nng's threads, and glibc gives threads that allocate at once heaps
+     * (arenas) of their own, each keeping what its requests freed: the service came to hold a
+     * large request's worth per thread (on the 1.7M catalog after 10,000-track requests, peak
+     * RSS 33 MB over the model against 9 MB with one arena). One arena bounds the peak by the
+     * requests in flight; with a few dozen allocations per request its lock costs nothing
+     * measurable (tests/bench/reco: throughput with 8 client threads unchanged). */
+    mallopt(M_ARENA_MAX, 1);
+#endif
 
     /* Signals go to the main thread only: block them before nng starts its threads. */
     sigset_t signals;
