@@ -1,7 +1,8 @@
 /* reco-bench: the load generator of the reco-service benchmark (tests/bench/reco/run.sh).
  * `sample` draws saved-track lists from a model file deterministically; `latency` times
- * sequential Recommend calls through the RPC client; `throughput` runs concurrent client
- * threads for a fixed time; `kernels` times one scoring pass over a model's rows, scalar and
+ * sequential Recommend calls through the RPC client; `floor` times sequential Health calls (the
+ * round trip with nothing to compute); `throughput` runs concurrent client threads for a fixed
+ * time; `kernels` times one scoring pass over a model's rows, scalar and
  * SIMD. Results go to stdout as `result ...` / `kernel ...` key=value lines. */
 #include <errno.h>
 #include <inttypes.h>
@@ -78,6 +79,7 @@ static const struct option_spec SPECS[] = {
 static const char USAGE[] =
     "usage: reco-bench sample --model MODEL --count N [--seed S]      (prints a saved list)\n"
     "       reco-bench latency --endpoint URL --saved FILE [--seconds S] [--label L]\n"
+    "       reco-bench floor --endpoint URL [--seconds S] [--label L]   (Health round trips)\n"
     "       reco-bench throughput --endpoint URL --saved FILE --threads T [--seconds S]\n"
     "       reco-bench kernels --model MODEL [--label L]   (cost of one scoring pass)";
 
@@ -357,11 +359,12 @@ static double mean_of(const double *v, size_t n)
     return n > 0 ? sum / (double)n : 0;
 }
 
-static int open_client(struct rpc_client **client)
+static int open_client(struct rpc_client **client, bool need_saved)
 {
     char err[256];
-    if (opt_endpoint == NULL || opt_saved == NULL) {
-        fprintf(stderr, "reco-bench: --endpoint and --saved are required\n");
+    if (opt_endpoint == NULL || (need_saved && opt_saved == NULL)) {
+        fprintf(stderr, "reco-bench: --endpoint%s required\n",
+                need_saved ? " and --saved are" : " is");
         return -1;
     }
     if (rpc_client_open(client, opt_endpoint, err, sizeof err) != RPC_OK) {
@@ -380,7 +383,7 @@ static int run_latency(void)
     double *samples = calloc((size_t)opt_max_requests, sizeof *samples);
     size_t n = 0, errors = 0;
     struct reply_check check = {0};
-    if (samples == NULL || open_client(&client) != 0 || load_saved(opt_saved, &req) != 0)
+    if (samples == NULL || open_client(&client, true) != 0 || load_saved(opt_saved, &req) != 0)
         goto out;
     for (long long i = 0; i < opt_warmup; i++) {
         double ms;
@@ -423,6 +426,72 @@ out:
     return rc;
 }
 
+/* One Health call: 0 when it answered OK and serving. */
+static int health_once(struct rpc_client *client, double *ms)
+{
+    uint8_t *reply = NULL;
+    size_t reply_len = 0;
+    char *message = NULL;
+    double start = now_ms();
+    enum rpc_code code = rpc_call(client, "Health", NULL, 0, (uint32_t)opt_timeout_ms, &reply,
+                                  &reply_len, &message, NULL);
+    *ms = now_ms() - start;
+    int rc = -1;
+    if (code != RPC_OK) {
+        fprintf(stderr, "reco-bench: Health: %s: %s\n", rpc_code_name(code),
+                message != NULL ? message : "(no message)");
+    } else {
+        Mixtape__Reco__HealthReply *r = mixtape__reco__health_reply__unpack(NULL, reply_len, reply);
+        rc = r != NULL && r->serving ? 0 : -1;
+        if (rc != 0)
+            fprintf(stderr, "reco-bench: Health: not serving, or the reply does not parse\n");
+        mixtape__reco__health_reply__free_unpacked(r, NULL);
+    }
+    free(reply);
+    free(message);
+    return rc;
+}
+
+/* `floor`: Health calls back to back, each timed: what the RPC itself costs (two envelopes of a
+ * few bytes, NNG over the transport, the service's worker hand-off), below any Recommend. */
+static int run_floor(void)
+{
+    int rc = 1;
+    struct rpc_client *client = NULL;
+    double *samples = calloc((size_t)opt_max_requests, sizeof *samples);
+    size_t n = 0, errors = 0;
+    if (samples == NULL || open_client(&client, false) != 0)
+        goto out;
+    for (long long i = 0; i < opt_warmup; i++) {
+        double ms;
+        if (health_once(client, &ms) != 0)
+            errors++;
+    }
+    double start = now_ms();
+    while (n < (size_t)opt_max_requests && errors <= 100 &&
+           (n < (size_t)opt_min_requests || now_ms() - start < opt_seconds * 1e3)) {
+        double ms;
+        if (health_once(client, &ms) != 0)
+            errors++;
+        else
+            samples[n++] = ms;
+    }
+    if (n == 0) {
+        fprintf(stderr, "reco-bench floor: no call succeeded\n");
+        goto out;
+    }
+    qsort(samples, n, sizeof *samples, cmp_double);
+    printf("result impl=rpc_floor catalog=%s method=Health requests=%zu p50_ms=%.4f p99_ms=%.4f "
+           "mean_ms=%.4f errors=%zu\n",
+           opt_label, n, percentile(samples, n, 0.50), percentile(samples, n, 0.99),
+           mean_of(samples, n), errors);
+    rc = errors == 0 ? 0 : 1;
+out:
+    rpc_client_close(client);
+    free(samples);
+    return rc;
+}
+
 struct worker {
     pthread_t thread;
     struct rpc_client *client;
@@ -458,7 +527,7 @@ static int run_throughput(void)
     size_t started = 0;
     double *all = NULL;
     memset(workers, 0, sizeof workers);
-    if (open_client(&client) != 0 || load_saved(opt_saved, &req) != 0)
+    if (open_client(&client, true) != 0 || load_saved(opt_saved, &req) != 0)
         goto out;
     for (long long i = 0; i < opt_warmup; i++) {
         double ms;
@@ -732,6 +801,8 @@ int main(int argc, char **argv)
         rc = run_sample();
     else if (strcmp(positional[0], "latency") == 0)
         rc = run_latency();
+    else if (strcmp(positional[0], "floor") == 0)
+        rc = run_floor();
     else if (strcmp(positional[0], "throughput") == 0)
         rc = run_throughput();
     else if (strcmp(positional[0], "kernels") == 0)

@@ -143,6 +143,10 @@ bench_catalog() {
     start_service "$model"
     log "$label: reco-service pid $service_pid at $service_addr"
     fact "rss_idle_kb_$label" "$(rss_kb "$service_pid" VmRSS)"
+    log "$label: the RPC's own round trip (Health calls)"
+    "$bin/reco-bench" floor --endpoint "$service_addr" --label "$label" \
+        --seconds "$lat_seconds" --warmup 20 | tee -a "$results" ||
+        log "$label: reco-bench floor reported failed calls"
     # Ranking 0 is the service's default (what users get); 1 is mean cosine, the notebook's.
     for ranking in 0 1; do
         for n in "${sizes[@]}"; do

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # ctest's short run of the benchmark's load generator (reco_bench_smoke), so run.sh keeps
 # working: a small synthetic model, a deterministic saved list, a real reco-service, one
-# latency and one throughput run whose result lines must show OK replies with full playlists,
+# latency, one floor (Health) and one throughput run whose result lines must show OK replies
+# (with full playlists),
 # and the scoring kernels, which must agree with the scalar pass.
 #   smoke.sh BUILD_DIR
 set -euo pipefail
@@ -52,6 +53,12 @@ latency=$("$bin/reco-bench" latency --endpoint "$addr" --saved "$tmp/saved.tsv" 
 echo "$latency"
 echo "$latency" | grep -Eq '^result impl=reco_service catalog=smoke saved=200 .*errors=0 .*picks=50 by_id=200 ' ||
     fail "latency: expected 200 saved tracks resolved by id, 50 picks and no errors"
+
+floor=$("$bin/reco-bench" floor --endpoint "$addr" --label smoke --seconds 0.3 --min-requests 5 \
+    --warmup 2)
+echo "$floor"
+echo "$floor" | grep -Eq '^result impl=rpc_floor catalog=smoke method=Health .*errors=0$' ||
+    fail "floor: expected Health round trips without errors"
 
 throughput=$("$bin/reco-bench" throughput --endpoint "$addr" --saved "$tmp/saved.tsv" \
     --label smoke --threads 2 --seconds 0.5 --warmup 2)
