@@ -57,7 +57,8 @@ enum reco_match {
     RECO_MATCH_FEATURES
 };
 
-/* One saved track as the caller knows it. Strings may be NULL; the caller owns them. */
+/* One saved track as the caller knows it. Strings may be NULL; the caller owns them. Only
+ * artists[0 .. n_artists) and the raw values whose present bit is set are read. */
 struct reco_saved {
     const char *id;
     const char *isrc;

@@ -455,6 +455,19 @@ static bool count_saved(const uint8_t *p, const uint8_t *end, size_t *count)
     return true;
 }
 
+/* What decode_track expects of a record before it fills one: every field it may leave alone
+ * set to "absent". The rest (artists past n_artists, feature values without their present bit)
+ * is never read, so a request's records are not zeroed whole (300 KB at 1,000 tracks). */
+static void clear_track(struct reco_saved *s)
+{
+    s->id = NULL;
+    s->isrc = NULL;
+    s->name = NULL;
+    s->n_artists = 0;
+    s->duration_ms = 0;
+    s->raw.present = 0;
+}
+
 /* Second pass: the whole request. saved is NULL when only checking: each track then goes
  * through one scratch record. */
 static bool decode_request(struct decoder *d, const uint8_t *p, const uint8_t *end,
@@ -476,8 +489,7 @@ static bool decode_request(struct decoder *d, const uint8_t *p, const uint8_t *e
             if (!p)
                 return false;
             struct reco_saved *s = saved ? &saved[d->track] : &scratch;
-            if (!saved)
-                memset(&scratch, 0, sizeof scratch);
+            clear_track(s);
             if (!decode_track(d, p, p + len, s))
                 return false;
             p += len;
@@ -532,7 +544,7 @@ enum request_decode_status recommend_request_decode(const uint8_t *payload, size
     }
     /* One block: the records, then every string (see copy_text for why len bytes suffice). */
     size_t records = count * sizeof(struct reco_saved);
-    decoded.memory = xcalloc(1, records + len + 1);
+    decoded.memory = xmalloc(records + len + 1);
     decoded.saved = decoded.memory;
     d.text = (char *)decoded.memory + records;
     d.text_end = d.text + len + 1;

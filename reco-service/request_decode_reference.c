@@ -209,11 +209,19 @@ static bool same_track(const struct reco_saved *a, const struct reco_saved *b, c
         errbuf_set(why, why_len, "duration_ms %u vs %u", a->duration_ms, b->duration_ms);
         return false;
     }
-    if (a->raw.present != b->raw.present ||
-        memcmp(a->raw.value, b->raw.value, sizeof a->raw.value) != 0) {
+    if (a->raw.present != b->raw.present) {
         errbuf_set(why, why_len, "raw features: present %#x vs %#x", a->raw.present,
                    b->raw.present);
         return false;
+    }
+    /* A value counts only with its present bit (the decoder leaves the others unset). */
+    for (int f = 0; f < FEAT_COUNT; f++) {
+        if ((a->raw.present & (1u << f)) &&
+            memcmp(&a->raw.value[f], &b->raw.value[f], sizeof a->raw.value[f]) != 0) {
+            errbuf_set(why, why_len, "raw features: %s differs",
+                       model_feature_name((enum model_feature)f));
+            return false;
+        }
     }
     return true;
 }

@@ -793,8 +793,10 @@ void model_transform(const struct model *model, const struct model_raw *raw, flo
     const struct model_tables *t = tables_of(model);
     for (uint32_t d = 0; d < model->n_dims; d++) {
         const struct mf_dim *x = &t->dims[d];
-        bool no_key = x->feature == FEAT_KEY && raw->value[FEAT_KEY] < 0; /* Spotify's -1 */
-        if (!(raw->present & (1u << x->feature)) || !isfinite(raw->value[x->feature]) || no_key) {
+        bool known = (raw->present & (1u << x->feature)) && isfinite(raw->value[x->feature]);
+        bool no_key =
+            known && x->feature == FEAT_KEY && raw->value[FEAT_KEY] < 0; /* Spotify's -1 */
+        if (!known || no_key) {
             out[d] = 0.0f; /* the catalog mean */
             continue;
         }

@@ -39,7 +39,8 @@ const char *model_feature_name(enum model_feature feature);
 /* Looks a feature up by its catalog name. Returns 0 and writes *out, or -1. */
 int model_feature_from_name(const char *name, enum model_feature *out);
 
-/* Raw (unscaled) values of one track, as far as they are known. */
+/* Raw (unscaled) values of one track, as far as they are known: value[f] is read only when
+ * present has bit f. */
 struct model_raw {
     double value[FEAT_COUNT];
     uint32_t present; /* bit (1u << feature) set when value[feature] is known */
