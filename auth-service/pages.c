@@ -259,7 +259,7 @@ static void share_bar(struct html *h, const struct mix_result *r, bool slots, in
 }
 
 void pages_mix_result(struct html *h, const struct mix_result *r, size_t read, size_t total,
-                      bool truncated, uint64_t next_variety, const char *saved_playlist_id)
+                      bool truncated, uint64_t next_variety, bool auto_save)
 {
     html_raw(h, "</ol></section>\n<section id=\"result\"><h2>Your mixtape</h2>");
     html_raw(h, "<p id=\"matched\">%u of %zu saved tracks matched the catalog",
@@ -297,20 +297,12 @@ void pages_mix_result(struct html *h, const struct mix_result *r, size_t read, s
              "</ol>\n<p class=\"actions\"><a id=\"regenerate\" class=\"button\" "
              "href=\"/mix?variety=%llu\">Regenerate</a> ",
              (unsigned long long)next_variety);
-    if (saved_playlist_id) {
-        char embed[256];
-        pages_embed_url(saved_playlist_id, embed);
-        html_raw(h, "<button id=\"save\" type=\"button\" disabled>Saved to Spotify</button></p>"
-                    "<p id=\"save-error\" role=\"alert\"></p><div id=\"saved\">"
-                    "<iframe id=\"embed\" title=\"Your playlist on Spotify\" src=\"");
-        html_text(h, embed);
-        html_raw(h, "\" width=\"100%%\" height=\"380\" allow=\"autoplay; clipboard-write; "
-                    "encrypted-media; fullscreen; picture-in-picture\" loading=\"lazy\">"
-                    "</iframe></div>");
-    } else {
-        html_raw(h, "<button id=\"save\" type=\"button\">Save to Spotify</button></p>"
-                    "<p id=\"save-error\" role=\"alert\"></p><div id=\"saved\"></div>");
-    }
+    /* With auto_save the script presses #save itself once the page is shown: the playlist is
+     * saved by the same CSRF-checked POST /api/save as a click, never by this GET. */
+    html_raw(h,
+             "<button id=\"save\" type=\"button\"%s>Save to Spotify</button></p>"
+             "<p id=\"save-error\" role=\"alert\"></p><div id=\"saved\"></div>",
+             auto_save ? " data-auto-save=\"true\"" : "");
     html_raw(h, "</section>\n");
 }
 
@@ -326,7 +318,8 @@ void pages_embed_url(const char *playlist_id, char out[256])
 }
 
 const char pages_script[] =
-    "// mixtape: Save to Spotify, then show the saved playlist in Spotify's embed.\n"
+    "// mixtape: Save to Spotify, then show the saved playlist in Spotify's embed. With\n"
+    "// AUTO_SAVE the page marks #save data-auto-save and this script presses it at once.\n"
     "'use strict';\n"
     "document.addEventListener('DOMContentLoaded', function () {\n"
     "  var save = document.getElementById('save');\n"
@@ -361,6 +354,7 @@ const char pages_script[] =
     "        save.textContent = 'Save to Spotify';\n"
     "      });\n"
     "  });\n"
+    "  if (save.getAttribute('data-auto-save') === 'true') save.click();\n"
     "});\n";
 
 const char pages_stylesheet[] =

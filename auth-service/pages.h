@@ -59,12 +59,14 @@ void pages_landing(struct html *h, const char *signed_in_as);
 void pages_error(struct html *h, enum page_error error, const char *detail);
 
 /* The mix page in pieces, in this order: start, any number of progress lines, then either
- * result or error, then end. */
+ * result or error, then end. With auto_save, the result marks #save data-auto-save="true" and
+ * the script (pages_script) presses it as soon as the page is shown, so the playlist is saved
+ * through POST /api/save (CSRF-checked) and never by the GET that served the page. */
 void pages_mix_start(struct html *h, const char *display_name);
 void pages_mix_progress(struct html *h, const char *step, const char *text);
 void pages_mix_error(struct html *h, enum page_error error, const char *detail);
 void pages_mix_result(struct html *h, const struct mix_result *r, size_t read, size_t total,
-                      bool truncated, uint64_t next_variety, const char *saved_playlist_id);
+                      bool truncated, uint64_t next_variety, bool auto_save);
 void pages_mix_end(struct html *h);
 
 /* https://open.spotify.com/embed/playlist/{id}?utm_source=generator into out (256 bytes). */

@@ -76,7 +76,7 @@ static void test_mix_page(void **state)
     struct html h = {0};
     pages_mix_start(&h, "Demo");
     pages_mix_progress(&h, "read", "Read 50 of 100 saved tracks");
-    pages_mix_result(&h, &r, 20, 20, false, 77, NULL);
+    pages_mix_result(&h, &r, 20, 20, false, 77, false);
     pages_mix_end(&h);
     assert_false(h.failed);
     assert_non_null(strstr(h.bytes, "<ol id=\"progress\">"));
@@ -87,17 +87,22 @@ static void test_mix_page(void **state)
     assert_non_null(strstr(h.bytes, "15 of 20 saved tracks matched"));
     assert_non_null(strstr(h.bytes, "href=\"/mix?variety=77\">Regenerate"));
     assert_non_null(strstr(h.bytes, "<button id=\"save\" type=\"button\">"));
+    assert_null(strstr(h.bytes, "data-auto-save"));
     assert_null(strstr(h.bytes, "<iframe"));
     assert_int_equal(count_of(h.bytes, "<rect"), 5); /* 2 clusters in the library, 3 in the mix */
     assert_non_null(strstr(h.bytes, "</html>"));
     html_free(&h);
 
+    /* AUTO_SAVE: the page only asks its script to press #save (POST /api/save); it shows no
+     * saved playlist of its own, since the GET that serves it saves nothing. */
     pages_mix_start(&h, "Demo");
-    pages_mix_result(&h, &r, 20, 30000, true, 5, "AbC123");
+    pages_mix_result(&h, &r, 20, 30000, true, 5, true);
     assert_non_null(strstr(h.bytes, "(the first 20 of your 30000 were read)"));
-    assert_non_null(strstr(h.bytes, "<iframe id=\"embed\" title=\"Your playlist on Spotify\" "
-                                    "src=\"https://open.spotify.com/embed/playlist/AbC123?utm_"
-                                    "source=generator\""));
+    assert_non_null(strstr(h.bytes,
+                           "<button id=\"save\" type=\"button\" data-auto-save=\"true\">Save to "
+                           "Spotify</button>"));
+    assert_null(strstr(h.bytes, "disabled"));
+    assert_null(strstr(h.bytes, "<iframe"));
     html_free(&h);
 
     char embed[256];
@@ -106,12 +111,23 @@ static void test_mix_page(void **state)
                                "?utm_source=generator");
 }
 
+/* The script saves only through POST /api/save, and presses #save itself when the page asks. */
+static void test_script_auto_save(void **state)
+{
+    (void)state;
+    assert_non_null(strstr(pages_script, "fetch('/api/save', {method: 'POST'"));
+    assert_non_null(
+        strstr(pages_script, "if (save.getAttribute('data-auto-save') === 'true') save.click();"));
+    assert_int_equal(count_of(pages_script, "fetch("), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_escaping),
         cmocka_unit_test(test_every_error_is_actionable),
         cmocka_unit_test(test_mix_page),
+        cmocka_unit_test(test_script_auto_save),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

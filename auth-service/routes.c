@@ -376,6 +376,7 @@ struct mix_job {
     bool have_result;
     enum page_error error;
     char detail[512];
+    bool save; /* save the playlist once made (AUTO_SAVE, POST /api/mix only) */
     char saved_id[64];
     /* streaming (/mix): the headers wait for the first page of saved tracks, so a token
      * refreshed on the way (401) still reaches the cookie */
@@ -500,7 +501,7 @@ static bool run_mix(struct mix_job *job)
     snprintf(text, sizeof text, "Ranked the catalog: %zu songs across %zu of your styles",
              job->result.n_picks, job->result.n_clusters);
     progress_line(job, "rank", text);
-    if (app->cfg->auto_save) {
+    if (job->save) {
         const char **ids = calloc(job->result.n_picks, sizeof *ids);
         if (!ids) {
             job->error = PAGE_ERR_INTERNAL;
@@ -722,8 +723,10 @@ static void handle_mix_page(struct request *r)
         goto done;
     }
     if (ok) {
+        /* A GET saves nothing: with AUTO_SAVE the page's script saves through POST /api/save
+         * (CSRF-checked) as soon as it is shown. */
         pages_mix_result(&h, &job.result, job.lib.count, job.lib.total, job.lib.truncated,
-                         random_variety(), job.saved_id[0] ? job.saved_id : NULL);
+                         random_variety(), r->app->cfg->auto_save);
     } else {
         pages_mix_error(&h, job.error, job.detail);
         r->status = pages_error_info(job.error)->http_status; /* for metrics and the log */
@@ -760,7 +763,7 @@ static void handle_api_mix(struct request *r)
     char *body = NULL;
     size_t len = 0;
     struct session *s = calloc(1, sizeof *s);
-    struct mix_job job = {.r = r, .params = {.n = 50}};
+    struct mix_job job = {.r = r, .params = {.n = 50}, .save = r->app->cfg->auto_save};
     cJSON *req = NULL;
     if (!s) {
         send_json_error(r, 500, "internal", "out of memory");

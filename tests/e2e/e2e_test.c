@@ -1,7 +1,7 @@
 /* End to end in a real browser: headless Chromium (through chromedriver and our WebDriver
  * client) signs in to auth-service through the Spotify emulator's consent page, watches the
  * playlist being made, saves it, and sees the embed of the playlist the emulator now holds;
- * then Deny on the consent page, a corrupted session cookie, and the same flow with 429s, 5xx
+ * the same with AUTO_SAVE=true and no click (a second front); then Deny on the consent page, a corrupted session cookie, and the same flow with 429s, 5xx
  * and expired tokens. Starts spotify-emu, reco-service (on a small synthetic model) and
  * auth-service on free ports; keeps PNG screenshots in BUILD/tests/e2e/artifacts/. */
 #include <setjmp.h>
@@ -27,9 +27,9 @@
 #define LIBRARY_SIZE "1000"
 #define PLAYLIST_LEN 50
 
-static struct harness_proc reco, emu, front;
+static struct harness_proc reco, emu, front, auto_front;
 static struct wd wd;
-static char work[64], artifacts[1024], emu_base[128], front_base[128];
+static char work[64], artifacts[1024], emu_base[128], front_base[128], auto_front_base[128];
 
 static int run(char *const argv[], int timeout_ms)
 {
@@ -125,13 +125,28 @@ static int start_all(void **state)
     if (harness_start(&front, front_argv, front_env, 30000) != 0)
         return -1;
     copy(front_base, sizeof front_base, front.addr);
-    /* Register the front's callback (it learnt its port only when it started). */
-    const char *redirect = strstr(front.ready_line, "redirect_uri=");
-    if (!redirect)
+    /* A second front, same keys, with AUTO_SAVE=true. */
+    char *auto_env[] = {"SPOTIFY_CLIENT_ID=" CLIENT_ID,
+                        "LISTEN=127.0.0.1:0",
+                        env_keys,
+                        env_reco,
+                        env_accounts,
+                        env_api,
+                        "LOG_LEVEL=warn",
+                        "AUTO_SAVE=true",
+                        NULL};
+    if (harness_start(&auto_front, front_argv, auto_env, 30000) != 0)
         return -1;
-    char registration[400];
-    snprintf(registration, sizeof registration, "{\"redirect_uris\":\"%.*s\"}",
-             (int)strcspn(redirect + 13, " \n"), redirect + 13);
+    copy(auto_front_base, sizeof auto_front_base, auto_front.addr);
+    /* Register the fronts' callbacks (they learnt their ports only when they started). */
+    const char *redirect = strstr(front.ready_line, "redirect_uri=");
+    const char *auto_redirect = strstr(auto_front.ready_line, "redirect_uri=");
+    if (!redirect || !auto_redirect)
+        return -1;
+    char registration[600];
+    snprintf(registration, sizeof registration, "{\"redirect_uris\":\"%.*s,%.*s\"}",
+             (int)strcspn(redirect + 13, " \n"), redirect + 13,
+             (int)strcspn(auto_redirect + 13, " \n"), auto_redirect + 13);
     if (emu_config(registration) != 0)
         return -1;
     char log_path[1100];
@@ -146,6 +161,7 @@ static int stop_all(void **state)
     wd_stop(&wd);
     int failures = 0;
     failures += harness_stop(&front, 10000) != 0;
+    failures += harness_stop(&auto_front, 10000) != 0;
     failures += harness_stop(&emu, 10000) != 0;
     failures += harness_stop(&reco, 10000) != 0;
     char command_line[200];
@@ -176,13 +192,13 @@ static void expect(const char *css, int timeout_ms, char element[WD_ELEMENT_LEN]
     }
 }
 
-/* Signed out: from the landing page through the consent page (as the default user) to 50
- * tracks on the mix page. */
-static void sign_in_to_tracks(const char *decision)
+/* Signed out: from the landing page of the front at base through the consent page (as the
+ * default user) to 50 tracks on the mix page. */
+static void sign_in_at(const char *base, const char *decision)
 {
     char element[WD_ELEMENT_LEN];
     char url[300];
-    snprintf(url, sizeof url, "%s/", front_base);
+    snprintf(url, sizeof url, "%s/", base);
     assert_int_equal(wd_navigate(&wd, url), 0);
     assert_int_equal(wd_delete_cookies(&wd), 0);
     assert_int_equal(wd_navigate(&wd, url), 0);
@@ -203,6 +219,11 @@ static void sign_in_to_tracks(const char *decision)
     snprintf(selector, sizeof selector, "#%s", decision);
     expect(selector, 1000, element);
     assert_int_equal(wd_click(&wd, element), 0);
+}
+
+static void sign_in_to_tracks(const char *decision)
+{
+    sign_in_at(front_base, decision);
 }
 
 static void wait_for_tracks(void)
@@ -226,9 +247,9 @@ static cJSON *emu_get(const char *path)
     return json;
 }
 
-/* Clicks Save, waits for the embed, and checks the playlist the emulator holds: the shown
- * tracks in order, 50 distinct, none already saved by the demo user, private. */
-static void save_and_check(const char *shot)
+/* Waits for the embed and checks the playlist the emulator holds: the shown tracks in order,
+ * 50 distinct, none already saved by the demo user, private. */
+static void check_saved(const char *shot)
 {
     char shown[PLAYLIST_LEN * 24 + 64];
     assert_int_equal(wd_script(&wd,
@@ -238,8 +259,6 @@ static void save_and_check(const char *shot)
                                shown, sizeof shown),
                      0);
     char element[WD_ELEMENT_LEN];
-    expect("#save", 5000, element);
-    assert_int_equal(wd_click(&wd, element), 0);
     expect("iframe#embed", 60000, element);
     char src[512];
     assert_int_equal(wd_attribute(&wd, element, "src", src, sizeof src), 0);
@@ -285,6 +304,15 @@ static void save_and_check(const char *shot)
     cJSON_Delete(users);
 }
 
+/* Clicks Save, then checks as check_saved. */
+static void save_and_check(const char *shot)
+{
+    char element[WD_ELEMENT_LEN];
+    expect("#save", 5000, element);
+    assert_int_equal(wd_click(&wd, element), 0);
+    check_saved(shot);
+}
+
 static void test_sign_in_mix_and_save(void **state)
 {
     (void)state;
@@ -292,6 +320,20 @@ static void test_sign_in_mix_and_save(void **state)
     wait_for_tracks();
     screenshot("e2e-tracks");
     save_and_check("e2e-saved");
+}
+
+/* AUTO_SAVE=true: the playlist is saved as soon as it is shown, with no click (the page's
+ * script saves through POST /api/save; the GET /mix itself writes nothing). */
+static void test_auto_save_saves_at_once(void **state)
+{
+    (void)state;
+    sign_in_at(auto_front_base, "approve");
+    wait_for_tracks();
+    check_saved("e2e-auto-saved");
+    char element[WD_ELEMENT_LEN], label[64] = "";
+    expect("#save", 1000, element);
+    assert_int_equal(wd_text(&wd, element, label, sizeof label), 0);
+    assert_string_equal(label, "Saved to Spotify");
 }
 
 static void test_deny_offers_retry(void **state)
@@ -397,6 +439,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sign_in_mix_and_save),
+        cmocka_unit_test(test_auto_save_saves_at_once),
         cmocka_unit_test(test_deny_offers_retry),
         cmocka_unit_test(test_corrupted_session_cookie_is_signed_out),
         cmocka_unit_test(test_faults_still_end_with_a_playlist),

@@ -1,8 +1,8 @@
 /* auth-service end to end against spotify-emu and reco-service: sign-in with PKCE through the
  * consent form, denied consent, state mismatch, replayed code, tampered and expired cookies,
  * the mix page (and its HEAD, which sends no body) and JSON API, saving and reading back,
- * sign-out, cross-site refusals, body limits, the allow-list, an empty library, and no secret
- * in any log line. */
+ * sign-out, cross-site refusals, body limits, the allow-list, an empty library, AUTO_SAVE (the
+ * JSON API saves; GET /mix never does), and no secret in any log line. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -645,11 +645,9 @@ static void test_health_and_metrics(void **state)
     browser_close(&b);
 }
 
-/* A second front with the same keys serves the same user (no server-side sessions), and its
- * AUTO_SAVE option saves every playlist it makes, showing the embed at once. */
-static void test_second_front_shares_sessions_and_auto_saves(void **state)
+/* Starts a front with AUTO_SAVE=true on a fresh port whose callback the emulator accepts. */
+static void start_auto_save_front(struct harness_proc *front)
 {
-    (void)state;
     int port = fixture_free_port();
     char config[512];
     snprintf(config, sizeof config,
@@ -657,8 +655,35 @@ static void test_second_front_shares_sessions_and_auto_saves(void **state)
              world.auth_port, port);
     assert_int_equal(fixture_emu_config(&world, config), 0);
     const char *env[] = {"AUTO_SAVE=true", NULL};
+    assert_int_equal(fixture_start_front(&world, front, port, env), 0);
+}
+
+/* Every playlist the emulator holds, as /_emu/playlists lists them. */
+static cJSON *emu_playlists(void)
+{
+    char url[512];
+    snprintf(url, sizeof url, "%s/_emu/playlists", world.emu_base);
+    struct browser emu;
+    assert_int_equal(browser_open(&emu), 0);
+    struct reply r;
+    assert_int_equal(browser_request(&emu, "GET", url, NULL, NULL, &r), 0);
+    browser_close(&emu);
+    assert_int_equal(r.status, 200);
+    cJSON *all = cJSON_Parse(r.body);
+    reply_free(&r);
+    cJSON *list = cJSON_DetachItemFromObject(all, "playlists");
+    cJSON_Delete(all);
+    assert_true(cJSON_IsArray(list));
+    return list;
+}
+
+/* A second front with the same keys serves the same user (no server-side sessions), and its
+ * AUTO_SAVE option saves every playlist the JSON API (a CSRF-checked POST) makes. */
+static void test_second_front_shares_sessions_and_auto_saves(void **state)
+{
+    (void)state;
     struct harness_proc front;
-    assert_int_equal(fixture_start_front(&world, &front, port, env), 0);
+    start_auto_save_front(&front);
     struct browser b = signed_in("eclectic"); /* on the first front */
     char url[512];
     snprintf(url, sizeof url, "%s/api/mix", front.addr);
@@ -671,21 +696,91 @@ static void test_second_front_shares_sessions_and_auto_saves(void **state)
     const cJSON *saved = cJSON_GetObjectItem(answer, "saved");
     assert_non_null(saved);
     const char *playlist = cJSON_GetObjectItem(saved, "id")->valuestring;
-    snprintf(url, sizeof url, "%s/_emu/playlists", world.emu_base);
-    struct browser emu;
-    assert_int_equal(browser_open(&emu), 0);
-    assert_int_equal(browser_request(&emu, "GET", url, NULL, NULL, &r), 0);
-    browser_close(&emu);
-    assert_non_null(strstr(r.body, playlist));
-    reply_free(&r);
-    snprintf(url, sizeof url, "%s/mix", front.addr);
-    assert_int_equal(browser_request(&b, "GET", url, NULL, NULL, &r), 0);
-    assert_int_equal(r.status, 200);
-    assert_non_null(strstr(r.body, "<iframe id=\"embed\""));
-    assert_non_null(strstr(r.body, "https://open.spotify.com/embed/playlist/"));
-    assert_non_null(strstr(r.body, "<button id=\"save\" type=\"button\" disabled>"));
-    reply_free(&r);
+    assert_non_null(strstr(cJSON_GetObjectItem(saved, "embed")->valuestring, playlist));
+    cJSON *playlists = emu_playlists();
+    bool found = false;
+    const cJSON *p;
+    cJSON_ArrayForEach(p, playlists)
+    {
+        found |= strcmp(cJSON_GetObjectItem(p, "id")->valuestring, playlist) == 0;
+    }
+    assert_true(found);
+    cJSON_Delete(playlists);
     cJSON_Delete(answer);
+    browser_close(&b);
+    int status = harness_stop(&front, 10000);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+/* With AUTO_SAVE, GET /mix writes nothing to the user's account, even when it arrives as a
+ * top-level cross-site navigation (which SameSite=Lax cookies accompany): the page only asks
+ * its script to save. Doing what the script does (POST /api/save from the page's origin with
+ * the page's tracks) then saves exactly those tracks. */
+static void test_auto_save_get_mix_saves_nothing(void **state)
+{
+    (void)state;
+    struct harness_proc front;
+    start_auto_save_front(&front);
+    struct browser b = signed_in("river");
+    cJSON *before = emu_playlists();
+    int n_before = cJSON_GetArraySize(before);
+    cJSON_Delete(before);
+
+    char url[512];
+    snprintf(url, sizeof url, "%s/mix", front.addr);
+    const char *navigation[] = {"Sec-Fetch-Site: cross-site", "Sec-Fetch-Mode: navigate",
+                                "Sec-Fetch-Dest: document", "Referer: https://evil.example/", NULL};
+    struct reply page;
+    assert_int_equal(browser_request(&b, "GET", url, navigation, NULL, &page), 0);
+    assert_int_equal(page.status, 200);
+    assert_int_equal(count_of(page.body, "<li data-id="), 50);
+    cJSON *after = emu_playlists();
+    assert_int_equal(cJSON_GetArraySize(after), n_before); /* the GET saved nothing */
+    cJSON_Delete(after);
+    assert_non_null(strstr(
+        page.body, "<button id=\"save\" type=\"button\" data-auto-save=\"true\">Save to Spotify"));
+    assert_null(strstr(page.body, "<iframe"));
+
+    /* What the page's script does next: POST /api/save with the shown ids, same origin. */
+    char body[50 * 26 + 16] = "{\"ids\":[";
+    size_t used = strlen(body);
+    int n_ids = 0;
+    for (const char *li = strstr(page.body, "<li data-id=\""); li;
+         li = strstr(li + 1, "<li data-id=\"")) {
+        used += (size_t)snprintf(body + used, sizeof body - used, "%s\"%.22s\"", n_ids ? "," : "",
+                                 li + 13);
+        n_ids++;
+    }
+    snprintf(body + used, sizeof body - used, "]}");
+    assert_int_equal(n_ids, 50);
+    char origin[400];
+    snprintf(origin, sizeof origin, "Origin: %s", front.addr);
+    const char *fetch[] = {"Content-Type: application/json", origin, "Sec-Fetch-Site: same-origin",
+                           NULL};
+    snprintf(url, sizeof url, "%s/api/save", front.addr);
+    struct reply r;
+    assert_int_equal(browser_request(&b, "POST", url, fetch, body, &r), 0);
+    assert_int_equal(r.status, 201);
+    cJSON *answer = cJSON_Parse(r.body);
+    reply_free(&r);
+    const char *id = cJSON_GetObjectItem(answer, "id")->valuestring;
+    after = emu_playlists();
+    assert_int_equal(cJSON_GetArraySize(after), n_before + 1);
+    const cJSON *p, *found = NULL;
+    cJSON_ArrayForEach(p, after)
+    {
+        if (strcmp(cJSON_GetObjectItem(p, "id")->valuestring, id) == 0)
+            found = p;
+    }
+    assert_non_null(found);
+    assert_string_equal(cJSON_GetObjectItem(found, "user")->valuestring, "river");
+    const cJSON *uris = cJSON_GetObjectItem(found, "uris");
+    assert_int_equal(cJSON_GetArraySize(uris), 50);
+    const char *first = strstr(page.body, "<li data-id=\"") + 13;
+    assert_true(strncmp(cJSON_GetArrayItem(uris, 0)->valuestring + 14, first, 22) == 0);
+    cJSON_Delete(after);
+    cJSON_Delete(answer);
+    reply_free(&page);
     browser_close(&b);
     int status = harness_stop(&front, 10000);
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
@@ -730,6 +825,7 @@ int main(void)
         cmocka_unit_test(test_empty_library),
         cmocka_unit_test(test_health_and_metrics),
         cmocka_unit_test(test_second_front_shares_sessions_and_auto_saves),
+        cmocka_unit_test(test_auto_save_get_mix_saves_nothing),
         cmocka_unit_test(test_no_secret_in_log),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
