@@ -1,8 +1,9 @@
 /* The HTTP routes of auth-service: see routes.h. Security rules kept here: every answer
  * carries a Content-Security-Policy that only frames https://open.spotify.com; POSTs from
- * another site are refused (Origin / Sec-Fetch-Site against PUBLIC_URL, JSON-only API);
- * cookies are HttpOnly, SameSite=Lax and Secure behind https; no token, code or cookie value
- * is ever logged or put in a URL we build. */
+ * another site are refused (Origin / Sec-Fetch-Site against PUBLIC_URL, JSON-only API); a GET
+ * never writes to the user's account; cookies are HttpOnly and SameSite=Lax, and behind https
+ * Secure with the __Host- prefix; no token, code or cookie value is ever logged or put in a URL
+ * we build. */
 #include "routes.h"
 
 #include <cjson/cJSON.h>
@@ -156,26 +157,52 @@ static void send_error_page(struct request *r, enum page_error error, const char
 
 /* ---- cookies ---- */
 
-static void add_cookie(struct request *r, const char *name, const char *value, long max_age)
+/* Cookies go by SESSION_HOST_PREFIX + purpose behind https, by the bare purpose over plain
+ * http (session_cookie_name); a request is read only under the name of the current mode. */
+
+static void add_cookie_named(struct request *r, const char *name, const char *value, long max_age)
 {
     size_t used = strlen(r->set_cookies);
-    snprintf(r->set_cookies + used, sizeof r->set_cookies - used,
-             "Set-Cookie: %s=%s; Path=/; Max-Age=%ld; HttpOnly; SameSite=Lax%s\r\n", name, value,
-             max_age, r->app->cfg->secure_cookies ? "; Secure" : "");
+    if (session_cookie_header(r->set_cookies + used, sizeof r->set_cookies - used, name, value,
+                              max_age, r->app->cfg->secure_cookies) < 0)
+        log_error("cookie_not_set", "name=%s reason=\"no room for the Set-Cookie line\"", name);
 }
 
-static void clear_cookie(struct request *r, const char *name)
+static void add_cookie(struct request *r, const char *purpose, const char *value, long max_age)
 {
-    add_cookie(r, name, "", 0);
+    char name[SESSION_COOKIE_NAME_SIZE];
+    session_cookie_name(purpose, r->app->cfg->secure_cookies, name);
+    add_cookie_named(r, name, value, max_age);
 }
 
-/* Copies cookie `name` into dst (cap bytes). Returns its length, or -1 if absent or too long. */
-static int read_cookie(struct request *r, const char *name, char *dst, size_t cap)
+static void clear_cookie(struct request *r, const char *purpose)
+{
+    add_cookie(r, purpose, "", 0);
+}
+
+/* Where the Cookie header's cookie called exactly `name` starts, or NULL (so that
+ * "mixtape_session" is never found inside "__Host-mixtape_session" or the other way round). */
+static const char *find_cookie(struct request *r, const char *name)
 {
     const char *header = mg_get_header(r->conn, "Cookie");
-    if (!header)
+    size_t n = strlen(name);
+    for (const char *p = header ? strstr(header, name) : NULL; p; p = strstr(p + 1, name))
+        if ((p == header || p[-1] == ' ' || p[-1] == ';') && p[n] == '=')
+            return p;
+    return NULL;
+}
+
+/* Copies the cookie of `purpose` (under its name in this mode) into dst (cap bytes). Returns
+ * its length, or -1 if absent or too long. */
+static int read_cookie(struct request *r, const char *purpose, char *dst, size_t cap)
+{
+    char name[SESSION_COOKIE_NAME_SIZE];
+    session_cookie_name(purpose, r->app->cfg->secure_cookies, name);
+    const char *found = find_cookie(r, name);
+    if (!found)
         return -1;
-    int n = mg_get_cookie(header, name, dst, cap);
+    /* From the exact match on, so CivetWeb's own search finds that one first. */
+    int n = mg_get_cookie(found, name, dst, cap);
     return n >= 0 ? n : -1;
 }
 
@@ -194,10 +221,20 @@ static bool load_session(struct request *r, struct session *s)
             log_info("session_rejected", "reason=\"%s\"", session_strerror(st));
             clear_cookie(r, SESSION_COOKIE);
         }
-    } else if (n == -1 && mg_get_header(r->conn, "Cookie") &&
-               strstr(mg_get_header(r->conn, "Cookie"), SESSION_COOKIE "=")) {
-        log_info("session_rejected", "reason=\"cookie over %d bytes\"", SESSION_MAX_COOKIE_LEN);
-        clear_cookie(r, SESSION_COOKIE);
+    } else if (n == -1) {
+        char name[SESSION_COOKIE_NAME_SIZE];
+        session_cookie_name(SESSION_COOKIE, r->app->cfg->secure_cookies, name);
+        if (find_cookie(r, name)) {
+            log_info("session_rejected", "reason=\"cookie over %d bytes\"", SESSION_MAX_COOKIE_LEN);
+            clear_cookie(r, SESSION_COOKIE);
+        }
+    }
+    /* Behind https, a session cookie under the bare name (set before the __Host- prefix, or
+     * planted by a sibling host or a plain-http page) is never read, only cleared. */
+    if (r->app->cfg->secure_cookies && find_cookie(r, SESSION_COOKIE)) {
+        log_info("session_rejected", "reason=\"cookie without the %s prefix\"",
+                 SESSION_HOST_PREFIX);
+        add_cookie_named(r, SESSION_COOKIE, "", 0);
     }
     OPENSSL_cleanse(value, SESSION_MAX_COOKIE_LEN + 2);
     free(value);

@@ -383,3 +383,26 @@ done:
     cJSON_Delete(obj);
     return status;
 }
+
+void session_cookie_name(const char *purpose, bool secure, char out[SESSION_COOKIE_NAME_SIZE])
+{
+    snprintf(out, SESSION_COOKIE_NAME_SIZE, "%s%s", secure ? SESSION_HOST_PREFIX : "", purpose);
+}
+
+int session_cookie_header(char *out, size_t cap, const char *name, const char *value, long max_age,
+                          bool secure)
+{
+    if (cap == 0)
+        return -1;
+    out[0] = '\0';
+    if (!secure && strncmp(name, SESSION_HOST_PREFIX, strlen(SESSION_HOST_PREFIX)) == 0)
+        return -1;
+    int n =
+        snprintf(out, cap, "Set-Cookie: %s=%s; Path=/; Max-Age=%ld; HttpOnly; SameSite=Lax%s\r\n",
+                 name, value, max_age, secure ? "; Secure" : "");
+    if (n < 0 || (size_t)n >= cap) {
+        out[0] = '\0';
+        return -1;
+    }
+    return n;
+}

@@ -4,6 +4,7 @@
 #ifndef MIXTAPE_AUTH_SESSION_H
 #define MIXTAPE_AUTH_SESSION_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,6 +21,13 @@
  * can never be replayed as a session cookie or the other way round. */
 #define SESSION_COOKIE "mixtape_session"
 #define LOGIN_COOKIE   "mixtape_login"
+
+/* Over https the cookies are named with this prefix ("__Host-mixtape_session"): browsers then
+ * only accept them Secure, with Path=/ and no Domain, so neither a sibling subdomain nor a
+ * plain-http page can plant or shadow one. Plain-http loopback (development) keeps the bare
+ * names, since browsers refuse a __Host- cookie without Secure. */
+#define SESSION_HOST_PREFIX      "__Host-"
+#define SESSION_COOKIE_NAME_SIZE 32 /* bytes for any cookie name, NUL included */
 
 enum session_status {
     SESSION_OK = 0,
@@ -88,6 +96,18 @@ enum session_status session_encode(const struct session_keyring *keys, const str
  * *out; any other status means "signed out". */
 enum session_status session_decode(const struct session_keyring *keys, const char *cookie,
                                    size_t cookie_len, int64_t now, struct session *out);
+
+/* Writes the name the cookie of `purpose` (SESSION_COOKIE or LOGIN_COOKIE) goes by into out:
+ * SESSION_HOST_PREFIX + purpose when secure (PUBLIC_URL is https), else purpose. The purpose
+ * bound into the sealed value stays the bare one in both modes. */
+void session_cookie_name(const char *purpose, bool secure, char out[SESSION_COOKIE_NAME_SIZE]);
+
+/* Formats one response header "Set-Cookie: name=value; Path=/; Max-Age=N; HttpOnly;
+ * SameSite=Lax[; Secure]\r\n" into out (cap bytes, NUL-terminated); never a Domain. name
+ * comes from session_cookie_name (a __Host- name needs secure). Returns the length, or -1
+ * (out set to "") when it does not fit or a __Host- name is asked without secure. */
+int session_cookie_header(char *out, size_t cap, const char *name, const char *value, long max_age,
+                          bool secure);
 
 /* The sign-in leg between /login and /callback. */
 struct login_state {

@@ -1,4 +1,5 @@
-/* Encrypted cookies: round trips, every kind of tampering, rotation, expiry and size limits. */
+/* Encrypted cookies: round trips, every kind of tampering, rotation, expiry and size limits;
+ * cookie names and Set-Cookie lines in both modes (https: __Host-, plain http: bare). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -263,6 +264,63 @@ static void test_keyring_parsing(void **state)
     assert_int_equal(session_keyring_load_file(&keys, path, err, sizeof err), SESSION_ERR_KEY_FILE);
 }
 
+/* Cookie names and Set-Cookie lines: __Host- and Secure behind https, the bare names over
+ * plain-http loopback; always Path=/, never a Domain. */
+static void test_cookie_headers(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *purpose;
+        bool secure;
+        const char *value;
+        long max_age;
+        const char *want;
+    } cases[] = {
+        {SESSION_COOKIE, true, "AbC-_1", 604800,
+         "Set-Cookie: __Host-mixtape_session=AbC-_1; Path=/; Max-Age=604800; HttpOnly; "
+         "SameSite=Lax; Secure\r\n"},
+        {SESSION_COOKIE, true, "", 0,
+         "Set-Cookie: __Host-mixtape_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax; "
+         "Secure\r\n"},
+        {LOGIN_COOKIE, true, "xyz", 600,
+         "Set-Cookie: __Host-mixtape_login=xyz; Path=/; Max-Age=600; HttpOnly; SameSite=Lax; "
+         "Secure\r\n"},
+        {SESSION_COOKIE, false, "AbC-_1", 604800,
+         "Set-Cookie: mixtape_session=AbC-_1; Path=/; Max-Age=604800; HttpOnly; "
+         "SameSite=Lax\r\n"},
+        {SESSION_COOKIE, false, "", 0,
+         "Set-Cookie: mixtape_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax\r\n"},
+        {LOGIN_COOKIE, false, "xyz", 600,
+         "Set-Cookie: mixtape_login=xyz; Path=/; Max-Age=600; HttpOnly; SameSite=Lax\r\n"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char name[SESSION_COOKIE_NAME_SIZE], line[256];
+        session_cookie_name(cases[i].purpose, cases[i].secure, name);
+        int n = session_cookie_header(line, sizeof line, name, cases[i].value, cases[i].max_age,
+                                      cases[i].secure);
+        if (n < 0 || strcmp(line, cases[i].want) != 0 || (size_t)n != strlen(cases[i].want))
+            fail_msg("case %zu: got %d '%s'", i, n, line);
+        assert_null(strstr(line, "Domain"));
+    }
+    char name[SESSION_COOKIE_NAME_SIZE], line[256];
+    session_cookie_name(SESSION_COOKIE, true, name);
+    assert_string_equal(name, "__Host-mixtape_session");
+    session_cookie_name(LOGIN_COOKIE, false, name);
+    assert_string_equal(name, "mixtape_login");
+    /* A __Host- cookie without Secure would be refused by browsers: never written. */
+    assert_int_equal(
+        session_cookie_header(line, sizeof line, "__Host-mixtape_session", "v", 60, false), -1);
+    assert_string_equal(line, "");
+    /* A line that does not fit is not written in part. */
+    assert_int_equal(session_cookie_header(line, 40, "mixtape_session", "v", 60, false), -1);
+    assert_string_equal(line, "");
+    /* Room for a sealed cookie of the largest size under the longer name. */
+    static char big[SESSION_MAX_COOKIE_LEN + 1], out[SESSION_MAX_COOKIE_LEN + 256];
+    memset(big, 'A', SESSION_MAX_COOKIE_LEN);
+    session_cookie_name(SESSION_COOKIE, true, name);
+    assert_true(session_cookie_header(out, sizeof out, name, big, 604800, true) > 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -274,6 +332,7 @@ int main(void)
         cmocka_unit_test(test_expiry),
         cmocka_unit_test(test_size_limits),
         cmocka_unit_test(test_keyring_parsing),
+        cmocka_unit_test(test_cookie_headers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
