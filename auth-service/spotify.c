@@ -158,14 +158,56 @@ bool spotify_token_ok(const char *token)
     return true;
 }
 
+/* The length of the well-formed UTF-8 sequence at p (RFC 3629, Table 3-7 of Unicode), or 0. */
+static size_t utf8_sequence(const unsigned char *p)
+{
+    size_t n;
+    unsigned char lo = 0x80, hi = 0xBF; /* the second byte's range */
+    if (p[0] >= 0xC2 && p[0] <= 0xDF)
+        n = 2;
+    else if (p[0] >= 0xE0 && p[0] <= 0xEF)
+        n = 3;
+    else if (p[0] >= 0xF0 && p[0] <= 0xF4)
+        n = 4;
+    else
+        return 0;
+    if (p[0] == 0xE0)
+        lo = 0xA0; /* overlong */
+    else if (p[0] == 0xED)
+        hi = 0x9F; /* surrogates */
+    else if (p[0] == 0xF0)
+        lo = 0x90; /* overlong */
+    else if (p[0] == 0xF4)
+        hi = 0x8F; /* over U+10FFFF */
+    if (p[1] < lo || p[1] > hi)
+        return 0;
+    for (size_t i = 2; i < n; i++)
+        if ((p[i] & 0xC0) != 0x80)
+            return 0; /* also stops at the NUL */
+    return n;
+}
+
+size_t spotify_utf8_prefix(const char *text, size_t max)
+{
+    const unsigned char *p = (const unsigned char *)text;
+    size_t len = strnlen(text, max + 1);
+    if (len <= max)
+        return len;
+    size_t used = 0;
+    while (used < max) {
+        size_t n = p[used] < 0x80 ? 1 : utf8_sequence(p + used);
+        if (n == 0)
+            n = 1; /* not part of a character: a byte of its own */
+        if (used + n > max)
+            break;
+        used += n;
+    }
+    return used;
+}
+
 static char *copy_text(const char *s)
 {
-    size_t len = strlen(s);
-    if (len > SPOTIFY_MAX_TEXT)
-        len = SPOTIFY_MAX_TEXT;
-    /* never cut a UTF-8 sequence in half */
-    while (len > 0 && len < strlen(s) && ((unsigned char)s[len] & 0xC0) == 0x80)
-        len--;
+    size_t len = spotify_utf8_prefix(s, SPOTIFY_MAX_TEXT); /* never half a character */
     char *out = malloc(len + 1);
     if (out) {
         memcpy(out, s, len);
@@ -498,11 +540,7 @@ void spotify_error_detail(const char *body, size_t len, char *out, size_t cap)
                        : cJSON_IsString(description) ? description->valuestring
                        : cJSON_IsString(error)       ? error->valuestring
                                                      : "";
-    size_t n = strlen(text);
-    if (n > cap - 1)
-        n = cap - 1;
-    while (n > 0 && text[n] != '\0' && ((unsigned char)text[n] & 0xC0) == 0x80)
-        n--; /* never cut a UTF-8 sequence in half */
+    size_t n = spotify_utf8_prefix(text, cap - 1); /* never half a character */
     for (size_t i = 0; i < n; i++) {
         unsigned char ch = (unsigned char)text[i];
         out[i] = (ch < 0x20 || ch == 0x7f || ch == '"' || ch == '\\') ? ' ' : (char)ch;
@@ -872,36 +910,40 @@ static void bearer_get(struct call *call, struct spotify_client *c, const char *
     snprintf(call->url, sizeof call->url, "%s%s", c->settings->api_base, path);
 }
 
+enum spotify_status spotify_parse_me(const char *json, size_t len, struct spotify_user *out)
+{
+    enum spotify_status status = SPOTIFY_ERR_BAD_RESPONSE;
+    cJSON *body = cJSON_ParseWithLength(json ? json : "", json ? len : 0);
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(body, "id");
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(body, "display_name");
+    if (!cJSON_IsString(id) || !id->valuestring[0] ||
+        strlen(id->valuestring) > SESSION_MAX_NAME_LEN)
+        goto done;
+    struct spotify_user user = {0};
+    snprintf(user.id, sizeof user.id, "%s", id->valuestring);
+    const char *display =
+        cJSON_IsString(name) && name->valuestring[0] ? name->valuestring : id->valuestring;
+    size_t n = spotify_utf8_prefix(display, SESSION_MAX_NAME_LEN);
+    memcpy(user.display_name, display, n);
+    user.display_name[n] = '\0';
+    *out = user;
+    status = SPOTIFY_OK;
+done:
+    cJSON_Delete(body);
+    return status;
+}
+
 enum spotify_status spotify_me(struct spotify_client *c, struct spotify_user *out)
 {
     struct call call;
     bearer_get(&call, c, "me", "/v1/me");
     enum spotify_status status = run_calls(c, &call, 1, NULL, NULL);
-    cJSON *body = NULL;
     if (status != SPOTIFY_OK)
         goto done;
-    status = SPOTIFY_ERR_BAD_RESPONSE;
-    body = cJSON_ParseWithLength(call.response ? call.response : "", call.response_len);
-    const cJSON *id = cJSON_GetObjectItemCaseSensitive(body, "id");
-    const cJSON *name = cJSON_GetObjectItemCaseSensitive(body, "display_name");
-    if (!cJSON_IsString(id) || !id->valuestring[0] ||
-        strlen(id->valuestring) > SESSION_MAX_NAME_LEN) {
+    status = spotify_parse_me(call.response, call.response_len, out);
+    if (status != SPOTIFY_OK)
         snprintf(c->last_error, sizeof c->last_error, "/v1/me without a usable id");
-        goto done;
-    }
-    struct spotify_user user = {0};
-    snprintf(user.id, sizeof user.id, "%s", id->valuestring);
-    const char *display =
-        cJSON_IsString(name) && name->valuestring[0] ? name->valuestring : id->valuestring;
-    char *cut = copy_text(display);
-    if (!cut)
-        goto done;
-    snprintf(user.display_name, sizeof user.display_name, "%s", cut);
-    free(cut);
-    *out = user;
-    status = SPOTIFY_OK;
 done:
-    cJSON_Delete(body);
     calls_free(&call, 1);
     return status;
 }

@@ -100,6 +100,18 @@ struct spotify_user {
 /* GET /v1/me. Blocks. */
 enum spotify_status spotify_me(struct spotify_client *client, struct spotify_user *out);
 
+/* Parses a /v1/me body into *out (written only on SPOTIFY_OK): the id (1..SESSION_MAX_NAME_LEN
+ * bytes, else SPOTIFY_ERR_BAD_RESPONSE) and the display name (the id when it is null or empty),
+ * cut to SESSION_MAX_NAME_LEN bytes at a UTF-8 character boundary (spotify_utf8_prefix). */
+enum spotify_status spotify_parse_me(const char *json, size_t len, struct spotify_user *out);
+
+/* The length of the longest prefix of text (NUL-terminated) that has at most max bytes and
+ * does not end inside a UTF-8 character: a cut that would split a well-formed multi-byte
+ * sequence (RFC 3629: no overlong forms, surrogates or code points over U+10FFFF) moves back to
+ * the start of that sequence. Any other byte is a character of its own, so invalid input is cut
+ * at max exactly as long as that splits no well-formed sequence. */
+size_t spotify_utf8_prefix(const char *text, size_t max);
+
 /* One saved track, with what Spotify tells about it. */
 struct saved_track {
     char id[23];                        /* "" for local files */

@@ -1,10 +1,12 @@
 /* The pure parts of the Spotify client: Retry-After, backoff, paging arithmetic, `next` host
- * checks, saved-track page parsing, 403 classification, token and error-text checks. The
+ * checks, saved-track page parsing, 403 classification, token and error-text checks, UTF-8
+ * cuts and the /v1/me profile (a display name cut at a character boundary). The
  * network parts are tested against the emulator in tests/integration/auth. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -244,6 +246,102 @@ static void test_error_detail(void **state)
     }
 }
 
+/* Cuts never split a well-formed UTF-8 character; other bytes count as characters of their own. */
+static void test_utf8_prefix(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        size_t max, want;
+    } cases[] = {
+        {"abc", 5, 3},                      /* shorter than max */
+        {"abcdef", 3, 3},                   /* ASCII */
+        {"", 0, 0},                         /* empty */
+        {"\xc3\xa9", 0, 0},                 /* nothing fits */
+        {"caf\xc3\xa9", 4, 3},              /* 2-byte: 1 of 2 bytes before the limit */
+        {"caf\xc3\xa9", 5, 5},              /* 2-byte ending on the limit */
+        {"caf\xc3\xa9x", 5, 5},             /* ... followed by more */
+        {"\xc3\xa9\xc3\xa9", 3, 2},         /* 2-byte after 2-byte */
+        {"ab\xe2\x82\xac", 3, 2},           /* 3-byte (euro): 1 of 3 */
+        {"ab\xe2\x82\xac", 4, 2},           /* 2 of 3 */
+        {"ab\xe2\x82\xac", 5, 5},           /* whole */
+        {"a\xf0\x9f\x8e\xb5", 2, 1},        /* 4-byte (U+1F3B5): 1 of 4 */
+        {"a\xf0\x9f\x8e\xb5", 3, 1},        /* 2 of 4 */
+        {"a\xf0\x9f\x8e\xb5", 4, 1},        /* 3 of 4 */
+        {"a\xf0\x9f\x8e\xb5z", 5, 5},       /* whole */
+        {"a\xf4\x8f\xbf\xbf", 3, 1},        /* U+10FFFF is a character */
+        {"ab\xff\xfe", 3, 3},               /* invalid bytes: one character each */
+        {"a\x80\x80\x80\x80\x80", 3, 3},    /* stray continuation bytes */
+        {"a\xe2\x82z", 2, 2},               /* a sequence cut short is no character */
+        {"a\xc3(", 2, 2},                   /* lead byte without its continuation */
+        {"a\xc0\xaf", 2, 2},                /* overlong '/' */
+        {"a\xe0\x80\xaf", 2, 2},            /* overlong, 3 bytes */
+        {"a\xed\xa0\x80", 2, 2},            /* UTF-16 surrogate */
+        {"a\xf4\x90\x80\x80", 3, 3},        /* over U+10FFFF */
+        {"a\xf5\x80\x80\x80", 2, 2},        /* F5 never starts a character */
+        {"\xe2\x82\xac\xe2\x82\xac", 5, 3}, /* 3-byte after 3-byte */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t got = spotify_utf8_prefix(cases[i].text, cases[i].max);
+        if (got != cases[i].want)
+            fail_msg("case %zu: got %zu want %zu", i, got, cases[i].want);
+    }
+}
+
+/* /v1/me: the display name is cut to SESSION_MAX_NAME_LEN bytes without splitting a character
+ * (a cut with snprintf left half a character, which pages then show as U+FFFD). */
+static void test_parse_me(void **state)
+{
+    (void)state;
+    static const struct {
+        size_t ascii;      /* 'a' bytes before the tail */
+        const char *tail;  /* one character (raw UTF-8), then more text */
+        size_t want_ascii; /* 'a' bytes kept */
+        const char *want_tail;
+    } cases[] = {
+        {255, "\xc3\xa9 and more", 255, ""},              /* 2-byte straddling 256 */
+        {254, "\xe2\x82\xac and more", 254, ""},          /* 3-byte straddling */
+        {255, "\xe2\x82\xac and more", 255, ""},          /* 3-byte, 1 byte before the limit */
+        {253, "\xf0\x9f\x8e\xb5 and more", 253, ""},      /* 4-byte straddling */
+        {255, "\xf0\x9f\x8e\xb5", 255, ""},               /* 4-byte, 1 byte before the limit */
+        {254, "\xc3\xa9 and more", 254, "\xc3\xa9"},      /* ends on the limit */
+        {256, "\xc3\xa9", 256, ""},                       /* the limit is all ASCII */
+        {10, "\xf0\x9f\x8e\xb5", 10, "\xf0\x9f\x8e\xb5"}, /* short: kept whole */
+        {255, "\xff\xfe", 255, "\xff"},                   /* invalid bytes cut at the limit */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char name[600], body[800], want[600];
+        memset(name, 'a', cases[i].ascii);
+        snprintf(name + cases[i].ascii, sizeof name - cases[i].ascii, "%s", cases[i].tail);
+        memset(want, 'a', cases[i].want_ascii);
+        snprintf(want + cases[i].want_ascii, sizeof want - cases[i].want_ascii, "%s",
+                 cases[i].want_tail);
+        snprintf(body, sizeof body, "{\"id\":\"u1\",\"display_name\":\"%s\"}", name);
+        struct spotify_user user;
+        assert_int_equal(spotify_parse_me(body, strlen(body), &user), SPOTIFY_OK);
+        assert_string_equal(user.id, "u1");
+        if (strcmp(user.display_name, want) != 0)
+            fail_msg("case %zu: got %zu bytes ending %02x, want %zu bytes", i,
+                     strlen(user.display_name),
+                     (unsigned char)user.display_name[strlen(user.display_name) - 1], strlen(want));
+    }
+    struct spotify_user user;
+    const char *escaped = "{\"id\":\"u2\",\"display_name\":\"Zo\\u00eb \\ud83c\\udfb5\"}";
+    assert_int_equal(spotify_parse_me(escaped, strlen(escaped), &user), SPOTIFY_OK);
+    assert_string_equal(user.display_name, "Zo\xc3\xab \xf0\x9f\x8e\xb5");
+    const char *no_name = "{\"id\":\"u3\",\"display_name\":null}";
+    assert_int_equal(spotify_parse_me(no_name, strlen(no_name), &user), SPOTIFY_OK);
+    assert_string_equal(user.display_name, "u3");
+    static const char *const bad[] = {"{\"display_name\":\"x\"}", "{\"id\":\"\"}", "{\"id\":7}",
+                                      "not json", ""};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(spotify_parse_me(bad[i], strlen(bad[i]), &user), SPOTIFY_ERR_BAD_RESPONSE);
+    char long_id[300] = "{\"id\":\"";
+    memset(long_id + 7, 'i', SESSION_MAX_NAME_LEN + 1);
+    snprintf(long_id + 7 + SESSION_MAX_NAME_LEN + 1, 8, "\"}");
+    assert_int_equal(spotify_parse_me(long_id, strlen(long_id), &user), SPOTIFY_ERR_BAD_RESPONSE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -251,6 +349,7 @@ int main(void)
         cmocka_unit_test(test_paging),      cmocka_unit_test(test_url_on_origin),
         cmocka_unit_test(test_parse_page),  cmocka_unit_test(test_classify_403),
         cmocka_unit_test(test_token_ok),    cmocka_unit_test(test_error_detail),
+        cmocka_unit_test(test_utf8_prefix), cmocka_unit_test(test_parse_me),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
