@@ -923,12 +923,20 @@ done:
     return status;
 }
 
-/* cosines() of one row. */
-static float cosine_of_row(const struct model *m, uint32_t row, const float *u, float inv_u)
+/* cosines() of one row: dot() then the scaling, the same float operations as a row of a block
+ * (recommend_test checks it bit for bit). */
+float reco_cosine_of_row(const struct model *m, uint32_t row, const float *u, float inv_u)
 {
     float s;
     cosines(m->rows + (size_t)row * m->n_dims, m->row_norms + row, u, inv_u, m->n_dims, 1, &s);
     return s;
+}
+
+void reco_cosines(const struct model *m, uint32_t first, uint32_t len, const float *u, float inv_u,
+                  float *out)
+{
+    cosines(m->rows + (size_t)first * m->n_dims, m->row_norms + first, u, inv_u, m->n_dims, len,
+            out);
 }
 
 /* RECO_RANK_MEAN_AND_ARTISTS, the songs by saved artists in a cluster, from the rows the artist
@@ -940,7 +948,7 @@ static uint32_t rank_artist_rows_indexed(const struct picking *p, uint32_t clust
     uint32_t n = 0;
     for (uint32_t i = p->artist_rows_start[cluster]; i < p->artist_rows_start[cluster + 1]; i++) {
         uint32_t row = p->artist_rows[i];
-        float s = cosine_of_row(p->model, row, u, inv_u) + MEAN_ARTIST_BONUS;
+        float s = reco_cosine_of_row(p->model, row, u, inv_u) + MEAN_ARTIST_BONUS;
         heap_push(heap, &n, keep, (struct candidate){s, row});
     }
     return n;

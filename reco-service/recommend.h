@@ -116,4 +116,12 @@ void reco_result_free(struct reco_result *result);
  * count is non-zero (all zero otherwise). Exposed for tests and the evaluation. */
 void reco_apportion(const uint32_t *counts, size_t n_groups, uint32_t slots, uint32_t *alloc);
 
+/* The cosine of a model row with u (inv_u = 1 / |u|), as the mean rankings score it: 0 for a
+ * zero row. reco_cosines writes those of rows [first, first + len) into out[0 .. len) with the
+ * block kernel of a pass over a cluster, bit for bit the same values (the artist ranking relies
+ * on it: one row may be scored either way). Exposed for tests. */
+float reco_cosine_of_row(const struct model *model, uint32_t row, const float *u, float inv_u);
+void reco_cosines(const struct model *model, uint32_t first, uint32_t len, const float *u,
+                  float inv_u, float *out);
+
 #endif

@@ -576,6 +576,83 @@ static void test_mean_and_artists_every_path(void **state)
     model_close(m);
 }
 
+/* The pass kernel (four rows at a time) and the one-row cosine agree bit for bit, for
+ * every dimension count the kernel specialises (12..16) and one it does not (5), any start and
+ * length (partial groups of four at both ends, the catalog's last rows), and a zero row. */
+static void test_cosine_kernels_agree(void **state)
+{
+    (void)state;
+    static const uint32_t DIM_COUNTS[] = {5, 12, 13, 14, 15, 16};
+    enum { ROWS = 37 }; /* not a multiple of four */
+    static struct model_build_row rows[ROWS];
+    static char ids[ROWS][23];
+    static const char *artist[1] = {"Kernel"};
+    for (size_t t = 0; t < sizeof DIM_COUNTS / sizeof DIM_COUNTS[0]; t++) {
+        uint32_t nd = DIM_COUNTS[t];
+        static float scaled[ROWS * 16], centroids[2 * 16];
+        for (uint32_t r = 0; r < ROWS; r++) {
+            snprintf(ids[r], sizeof ids[r], "K%021u", r);
+            rows[r] = (struct model_build_row){
+                .id = ids[r], .name = ids[r], .artists = artist, .n_artists = 1, .cluster = r % 2};
+            for (uint32_t d = 0; d < nd; d++)
+                scaled[r * nd + d] = r == 5 ? 0.0f : (float)(noise() * 3.0);
+        }
+        for (uint32_t i = 0; i < 2 * nd; i++)
+            centroids[i] = (float)noise();
+        struct model_build b;
+        memset(&b, 0, sizeof b);
+        b.n_rows = ROWS;
+        b.n_dims = nd;
+        b.k = 2;
+        /* Features in order; key takes two dimensions when there are 16. */
+        for (uint32_t d = 0, f = 0; d < nd; d++, f++) {
+            if (f == FEAT_KEY && nd == 16) {
+                b.dims[d++] = (struct model_build_dim){FEAT_KEY, MODEL_DIM_SIN, 0.0, 1.0, 1.0};
+                b.dims[d] = (struct model_build_dim){FEAT_KEY, MODEL_DIM_COS, 0.0, 1.0, 1.0};
+                continue;
+            }
+            b.dims[d] =
+                (struct model_build_dim){(enum model_feature)f, MODEL_DIM_LINEAR, 0.0, 1.0, 1.0};
+        }
+        b.centroids = centroids;
+        b.scaled = scaled;
+        b.rows = rows;
+        b.source = "kernels";
+        b.schema = "test";
+        b.k_choice = "fixed";
+        b.binary_weight = 1.0;
+        char path[64], err[256];
+        snprintf(path, sizeof path, "/tmp/recommend_kernels_%d.model", (int)getpid());
+        struct model *m = NULL;
+        if (model_write(&b, path, err, sizeof err) != MODEL_OK ||
+            model_open(path, &m, err, sizeof err) != MODEL_OK)
+            fail_msg("%u dims: %s", nd, err);
+        unlink(path);
+        float u[16], out[ROWS];
+        for (int trial = 0; trial < 4; trial++) {
+            for (uint32_t d = 0; d < nd; d++)
+                u[d] = (float)(noise() * 2.0);
+            float inv_u = 1.0f / (float)(0.5 + trial);
+            for (uint32_t first = 0; first < ROWS; first++) {
+                for (uint32_t len = 1; first + len <= ROWS; len++) {
+                    reco_cosines(m, first, len, u, inv_u, out);
+                    for (uint32_t i = 0; i < len; i++) {
+                        float want = reco_cosine_of_row(m, first + i, u, inv_u);
+                        if (memcmp(&want, &out[i], sizeof want) != 0)
+                            fail_msg("%u dims, rows %u+%u: row %u %a vs %a", nd, first, len,
+                                     first + i, (double)out[i], (double)want);
+                    }
+                }
+            }
+        }
+        uint32_t zero_row = model_find_id(m, ids[5]);
+        assert_true(zero_row != MODEL_NO_ROW);
+        assert_true(m->row_norms[zero_row] == 0.0f);
+        assert_true(reco_cosine_of_row(m, zero_row, u, 1.0f) == 0.0f);
+        model_close(m);
+    }
+}
+
 static void test_resolution(void **state)
 {
     struct fixture *f = *state;
@@ -703,6 +780,7 @@ int main(void)
         cmocka_unit_test(test_rankings_determinism_variety),
         cmocka_unit_test(test_saved_artists_first),
         cmocka_unit_test(test_mean_and_artists_every_path),
+        cmocka_unit_test(test_cosine_kernels_agree),
         cmocka_unit_test(test_resolution),
         cmocka_unit_test(test_statuses_and_limits),
     };
