@@ -1052,12 +1052,13 @@ static uint32_t rank_rows_with_artist_bonus(const struct picking *p, uint32_t st
     return n;
 }
 
-/* RECO_RANK_MEAN_AND_ARTISTS, the rest: rows [start, end) not by a saved artist, by cosine, into
- * a heap that holds n songs by saved artists (fewer than keep, all ranked above these). Returns
- * how many it holds. */
-static uint32_t rank_other_rows(const struct picking *p, uint32_t start, uint32_t end,
-                                const float *u, float inv_u, struct candidate *heap, uint32_t n,
-                                uint32_t keep)
+/* Rows [start, end) by cosine to u into a heap (capacity keep) that already holds n: the whole
+ * of RECO_RANK_MEAN_COSINE, and for RECO_RANK_MEAN_AND_ARTISTS, with other_artists_only, the
+ * rest after the songs by saved artists (fewer than keep, all ranked above these), which are
+ * passed over here. Returns how many the heap holds. */
+static uint32_t rank_by_cosine(const struct picking *p, uint32_t start, uint32_t end,
+                               const float *u, float inv_u, struct candidate *heap, uint32_t n,
+                               uint32_t keep, bool other_artists_only)
 {
     const struct model *m = p->model;
     const uint32_t nd = m->n_dims;
@@ -1071,7 +1072,7 @@ static uint32_t rank_other_rows(const struct picking *p, uint32_t start, uint32_
             float s = block[i];
             if (n == keep && !(s > worst))
                 continue;
-            if (row_set_has(&p->excluded, row) || by_saved_artist(p, row))
+            if (row_set_has(&p->excluded, row) || (other_artists_only && by_saved_artist(p, row)))
                 continue;
             heap_push(heap, &n, keep, (struct candidate){s, row});
             worst = heap[0].score;
@@ -1120,25 +1121,12 @@ static enum reco_status rank_rows(struct picking *p, struct cluster_state *cs, u
     }
     if (keep == 0)
         goto sorted;
-    float worst = 0.0f; /* heap[0].score once the heap holds keep (a local the loops keep) */
 
     if (ranking == RECO_RANK_MEAN_COSINE ||
         (ranking == RECO_RANK_MEAN_AND_ARTISTS && p->saved_artists.n == 0)) {
         float un = norm_of(u, nd);
         float inv_u = un > 0 ? 1.0f / un : 0.0f;
-        float block[ARTIST_BLOCK];
-        for (uint32_t first = start; first < end; first += ARTIST_BLOCK) {
-            uint32_t len = end - first < ARTIST_BLOCK ? end - first : ARTIST_BLOCK;
-            cosines(m->rows + (size_t)first * nd, m->row_norms + first, u, inv_u, nd, len, block);
-            for (uint32_t i = 0; i < len; i++) {
-                uint32_t row = first + i;
-                float s = block[i];
-                if ((n < keep || s > worst) && !row_set_has(&p->excluded, row)) {
-                    heap_push(heap, &n, keep, (struct candidate){s, row});
-                    worst = heap[0].score;
-                }
-            }
-        }
+        n = rank_by_cosine(p, start, end, u, inv_u, heap, 0, keep, false);
     } else if (ranking == RECO_RANK_MEAN_AND_ARTISTS) {
         /* Cosine to the mean, and a song by a saved artist scores MEAN_ARTIST_BONUS more: more
          * than a cosine's range, so every such song ranks above every other. So first the songs
@@ -1163,7 +1151,7 @@ static enum reco_status rank_rows(struct picking *p, struct cluster_state *cs, u
             else
                 n = rank_artist_rows_scanned(p, start, end, u, inv_u, heap, keep);
             if (n < keep)
-                n = rank_other_rows(p, start, end, u, inv_u, heap, n, keep);
+                n = rank_by_cosine(p, start, end, u, inv_u, heap, n, keep, true);
         }
     } else if (ranking == RECO_RANK_CENTROID_COSINE) {
         float inv_w = 1.0f / norm_of(w, nd);

@@ -27,7 +27,6 @@
 static const float CENTERS[K][DIMS] = {{3, 0, 0, 0}, {0, 3, 0, 0}, {0, 0, 3, 0}, {0, 0, 0, 3}};
 
 struct fixture {
-    char path[256];
     struct model *model;
     char ids[N_ROWS][23];
     char isrcs[N_ROWS][16];
@@ -51,6 +50,40 @@ static uint32_t cluster_of_row(uint32_t r)
     if (r == LIVE_ROW)
         return 0;
     return r < 3 * PER ? r / PER : 3;
+}
+
+/* Four linear dimensions: valence, energy, danceability, tempo. */
+static void linear_dims(struct model_build *b)
+{
+    static const enum model_feature features[DIMS] = {FEAT_VALENCE, FEAT_ENERGY, FEAT_DANCEABILITY,
+                                                      FEAT_TEMPO};
+    b->n_dims = DIMS;
+    for (uint32_t d = 0; d < DIMS; d++)
+        b->dims[d] = (struct model_build_dim){features[d], MODEL_DIM_LINEAR, 0.0, 1.0, 1.0};
+}
+
+/* Finishes a test model's build (seed, provenance, tolerance, binary weight), writes it under
+ * /tmp and opens it; the file is removed at once (the mapping stays). NULL, with the reason on
+ * stderr, when either step fails. */
+static struct model *open_test_model(struct model_build *b, const char *name)
+{
+    b->seed = 1;
+    b->built_unix = 1700000000;
+    b->source = name;
+    b->schema = "test";
+    b->k_choice = "fixed";
+    b->tolerance_ms = 5000;
+    b->binary_weight = 1.0;
+    char path[256], err[256];
+    snprintf(path, sizeof path, "/tmp/%s_%d.model", name, (int)getpid());
+    struct model *m = NULL;
+    if (model_write(b, path, err, sizeof err) != MODEL_OK ||
+        model_open(path, &m, err, sizeof err) != MODEL_OK) {
+        fprintf(stderr, "test model %s: %s\n", name, err);
+        m = NULL;
+    }
+    unlink(path);
+    return m;
 }
 
 static int setup(void **state)
@@ -94,29 +127,14 @@ static int setup(void **state)
     struct model_build b;
     memset(&b, 0, sizeof b);
     b.n_rows = N_ROWS;
-    b.n_dims = DIMS;
     b.k = K;
-    static const enum model_feature features[DIMS] = {FEAT_VALENCE, FEAT_ENERGY, FEAT_DANCEABILITY,
-                                                      FEAT_TEMPO};
-    for (uint32_t d = 0; d < DIMS; d++)
-        b.dims[d] = (struct model_build_dim){features[d], MODEL_DIM_LINEAR, 0.0, 1.0, 1.0};
+    linear_dims(&b);
     b.centroids = centroids;
     b.scaled = scaled;
     b.rows = rows;
-    b.seed = 1;
-    b.built_unix = 1700000000;
-    b.source = "recommend_test";
-    b.schema = "test";
-    b.k_choice = "fixed";
-    b.tolerance_ms = 5000;
-    b.binary_weight = 1.0;
-    char err[256];
-    snprintf(f->path, sizeof f->path, "/tmp/recommend_test_%d.model", (int)getpid());
-    if (model_write(&b, f->path, err, sizeof err) != MODEL_OK ||
-        model_open(f->path, &f->model, err, sizeof err) != MODEL_OK) {
-        fprintf(stderr, "test model: %s\n", err);
+    f->model = open_test_model(&b, "recommend_test");
+    if (!f->model)
         return -1;
-    }
     *state = f;
     return 0;
 }
@@ -125,7 +143,6 @@ static int teardown(void **state)
 {
     struct fixture *f = *state;
     model_close(f->model);
-    unlink(f->path);
     free(f);
     return 0;
 }
@@ -526,27 +543,14 @@ static void test_mean_and_artists_every_path(void **state)
     struct model_build b;
     memset(&b, 0, sizeof b);
     b.n_rows = PATH_ROWS;
-    b.n_dims = DIMS;
     b.k = PATH_K;
-    static const enum model_feature features[DIMS] = {FEAT_VALENCE, FEAT_ENERGY, FEAT_DANCEABILITY,
-                                                      FEAT_TEMPO};
-    for (uint32_t d = 0; d < DIMS; d++)
-        b.dims[d] = (struct model_build_dim){features[d], MODEL_DIM_LINEAR, 0.0, 1.0, 1.0};
+    linear_dims(&b);
     b.centroids = centroids;
     b.scaled = scaled;
     b.rows = rows;
-    b.seed = 1;
-    b.source = "recommend_test paths";
-    b.schema = "test";
-    b.k_choice = "fixed";
-    b.tolerance_ms = 5000;
-    b.binary_weight = 1.0;
-    char path[64], err[256];
-    snprintf(path, sizeof path, "/tmp/recommend_paths_%d.model", (int)getpid());
-    struct model *m = NULL;
-    assert_int_equal(model_write(&b, path, err, sizeof err), MODEL_OK);
-    assert_int_equal(model_open(path, &m, err, sizeof err), MODEL_OK);
-    unlink(path);
+    struct model *m = open_test_model(&b, "recommend_paths");
+    assert_non_null(m);
+    char err[256];
 
     /* 3 saved: 3 small artists, about 50 songs (the index); 60 saved: about 16 songs each of
      * 60 artists, 24% of the catalog but less than a quarter (the pass over the artist keys);
@@ -617,17 +621,9 @@ static void test_cosine_kernels_agree(void **state)
         b.centroids = centroids;
         b.scaled = scaled;
         b.rows = rows;
-        b.source = "kernels";
-        b.schema = "test";
-        b.k_choice = "fixed";
-        b.binary_weight = 1.0;
-        char path[64], err[256];
-        snprintf(path, sizeof path, "/tmp/recommend_kernels_%d.model", (int)getpid());
-        struct model *m = NULL;
-        if (model_write(&b, path, err, sizeof err) != MODEL_OK ||
-            model_open(path, &m, err, sizeof err) != MODEL_OK)
-            fail_msg("%u dims: %s", nd, err);
-        unlink(path);
+        struct model *m = open_test_model(&b, "recommend_kernels");
+        if (!m)
+            fail_msg("%u dims: no model", nd);
         float u[16], out[ROWS];
         for (int trial = 0; trial < 4; trial++) {
             for (uint32_t d = 0; d < nd; d++)
