@@ -36,7 +36,8 @@ else
     mv "$catalog.tmp" "$catalog"
   fi
 fi
-if [ ! -s "$model" ] || [ "$catalog" -nt "$model" ]; then
+# (rebuilt too when this build cannot open it: a model file of an older format)
+if [ ! -s "$model" ] || [ "$catalog" -nt "$model" ] || ! "$bin/reco-model" info "$model" >/dev/null 2>&1; then
   echo "demo: building the model $model from $catalog (k-means; a minute at most)"
   "$bin/reco-model" build --catalog "$catalog" --out "$model.tmp" 2>>"$work/logs/reco-model.log" >/dev/null
   mv "$model.tmp" "$model"
