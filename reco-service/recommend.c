@@ -1,7 +1,9 @@
 /* The recommendation (recommend.h): resolve saved tracks, share the slots across the user's
- * clusters, rank each needed cluster in one pass over its rows, pick with the exclusion, song
- * and artist rules, and interleave. Per-request memory is proportional to the saved tracks and
- * the playlist, never to the catalog. */
+ * clusters, rank each needed cluster (a pass over its rows, or for the artists-first ranking
+ * over the saved artists' songs first), pick with the exclusion, song and artist rules, and
+ * interleave. Per-request memory grows with the saved tracks and the playlist; it reaches the
+ * size of a cluster only when a cluster runs out of candidates and is ranked again with four
+ * times as many, and of the other clusters only when the user's cannot fill the playlist. */
 #include "recommend.h"
 
 #include "errbuf.h"
@@ -34,7 +36,7 @@
  * then looked up exactly), and its largest size in bits (256 KiB). */
 #define ARTIST_FILTER_BITS_PER_KEY 32u
 #define ARTIST_FILTER_MAX_BITS     (1u << 21)
-/* Rows scored at a time by RECO_RANK_MEAN_AND_ARTISTS before their artists are tested. */
+/* Rows scored at a time by a pass over a cluster (cosines of a block, then their tests). */
 #define ARTIST_BLOCK 256u
 /* RECO_RANK_MEAN_AND_ARTISTS reads the songs by the saved artists from the model's artist index
  * when there are at most this many per saved track (plus the slack); more (a few saved songs
@@ -667,7 +669,8 @@ static uint32_t cluster_of_row(const struct model *m, uint32_t row)
 
 /* For RECO_RANK_MEAN_AND_ARTISTS: every unsaved song by a saved artist, from the model's artist
  * index, grouped by cluster into p->artist_rows (see struct picking). Leaves them NULL when
- * there are more than the limit; fails only for memory. */
+ * there are more than ARTIST_ROWS_PER_SAVED a saved track, or so many that the index cannot pay
+ * in any cluster (ARTIST_INDEX_COST); sets p->artists_dense. Fails only for memory. */
 static enum reco_status gather_artist_rows(struct picking *p, size_t n_saved)
 {
     const struct model *m = p->model;
@@ -1202,8 +1205,9 @@ static bool try_pick(struct picking *p, const struct candidate *c, uint32_t clus
     const struct model *m = p->model;
     if (row_set_has(&p->excluded, c->row) || row_set_has(&p->picked_rows, c->row))
         return false;
-    struct artist_entry *e = artist_map_get(&p->artists, model_row_artist_key(m, c->row), true);
-    if (e->n_picks >= p->max_per_artist)
+    uint32_t artist = model_row_artist_key(m, c->row);
+    const struct artist_entry *seen = artist_map_get(&p->artists, artist, false);
+    if (seen && seen->n_picks >= p->max_per_artist)
         return false;
     /* The same song (same primary artist, same normalised title) as a saved one or a pick. */
     uint32_t song = model_row_song_key(m, c->row);
@@ -1211,7 +1215,9 @@ static bool try_pick(struct picking *p, const struct candidate *c, uint32_t clus
         return false;
     p->picks[p->n_picks++] =
         (struct reco_pick){.row = c->row, .score = c->score, .cluster = cluster};
-    e->n_picks++;
+    /* An artist enters the map only with a pick, so it never holds more than want entries and
+     * its probes always end (it is sized for want). */
+    artist_map_get(&p->artists, artist, true)->n_picks++;
     row_set_add(&p->picked_rows, c->row);
     row_set_add(&p->picked_songs, song);
     return true;

@@ -580,6 +580,74 @@ static void test_mean_and_artists_every_path(void **state)
     model_close(m);
 }
 
+/* A library whose every song has a live version in the catalog (the same song: same artist,
+ * title without "(Live)"): the artists-first ranking puts those versions first, and the
+ * same-song rule turns each away. With n = 1 and n = 50 the request must end (an earlier
+ * version kept an entry per turned-away artist in a map sized for the picks, and spun once it
+ * was full), give only songs that are neither saved nor a version of one, and fill n. */
+static void test_live_versions_of_saved_songs(void **state)
+{
+    (void)state;
+    enum { ARTISTS = 200, OTHERS = 120, ROWS = 2 * ARTISTS + OTHERS };
+    static struct model_build_row rows[ROWS];
+    static float scaled[ROWS * DIMS];
+    static char ids[ROWS][23], names[ROWS][32], artists[ROWS][24];
+    static const char *artist_lists[ROWS][1];
+    static const float centroids[2 * DIMS] = {3, 0, 0, 0, 0, 3, 0, 0};
+    for (uint32_t r = 0; r < ROWS; r++) {
+        uint32_t a = r < 2 * ARTISTS ? r / 2 : ARTISTS + (r - 2 * ARTISTS);
+        bool live = r < 2 * ARTISTS && r % 2 == 1;
+        snprintf(ids[r], sizeof ids[r], "L%021u", r);
+        snprintf(names[r], sizeof names[r], "Song %u%s", a, live ? " (Live)" : "");
+        snprintf(artists[r], sizeof artists[r], "Band %u", a);
+        artist_lists[r][0] = artists[r];
+        uint32_t c = a % 2;
+        rows[r] = (struct model_build_row){.id = ids[r],
+                                           .name = names[r],
+                                           .artists = artist_lists[r],
+                                           .n_artists = 1,
+                                           .duration_ms = 200000 + (live ? 30000 : 0),
+                                           .cluster = c};
+        for (uint32_t d = 0; d < DIMS; d++)
+            scaled[r * DIMS + d] = centroids[c * DIMS + d] + (float)noise();
+    }
+    struct model_build b;
+    memset(&b, 0, sizeof b);
+    b.n_rows = ROWS;
+    b.k = 2;
+    linear_dims(&b);
+    b.centroids = centroids;
+    b.scaled = scaled;
+    b.rows = rows;
+    struct model *m = open_test_model(&b, "recommend_live");
+    assert_non_null(m);
+    static struct reco_saved saved[ARTISTS];
+    for (uint32_t a = 0; a < ARTISTS; a++) {
+        memset(&saved[a], 0, sizeof saved[a]);
+        saved[a].id = ids[2 * a]; /* the studio version */
+    }
+    static const enum reco_ranking RANKINGS[] = {RECO_RANK_DEFAULT, RECO_RANK_MEAN_COSINE,
+                                                 RECO_RANK_VOTES_AND_ARTISTS};
+    for (size_t k = 0; k < sizeof RANKINGS / sizeof RANKINGS[0]; k++) {
+        for (uint32_t want = 1; want <= 50; want += 49) {
+            struct reco_options opts = {.n = want, .ranking = RANKINGS[k]};
+            struct reco_result res;
+            char err[256];
+            assert_int_equal(recommend(m, saved, ARTISTS, &opts, &res, err, sizeof err), RECO_OK);
+            assert_int_equal(res.n_picks, want);
+            for (uint32_t i = 0; i < res.n_picks; i++)
+                if (res.picks[i].row < m->n_rows &&
+                    strncmp(model_row_artists(m, res.picks[i].row), "Band", 4) == 0 &&
+                    atoi(model_row_artists(m, res.picks[i].row) + 5) < ARTISTS)
+                    fail_msg("ranking %d: pick %u is %s by %s, a version of a saved song",
+                             (int)RANKINGS[k], i, model_row_name(m, res.picks[i].row),
+                             model_row_artists(m, res.picks[i].row));
+            reco_result_free(&res);
+        }
+    }
+    model_close(m);
+}
+
 /* The pass kernel (four rows at a time) and the one-row cosine agree bit for bit, for
  * every dimension count the kernel specialises (12..16) and one it does not (5), any start and
  * length (partial groups of four at both ends, the catalog's last rows), and a zero row. */
@@ -777,6 +845,7 @@ int main(void)
         cmocka_unit_test(test_saved_artists_first),
         cmocka_unit_test(test_mean_and_artists_every_path),
         cmocka_unit_test(test_cosine_kernels_agree),
+        cmocka_unit_test(test_live_versions_of_saved_songs),
         cmocka_unit_test(test_resolution),
         cmocka_unit_test(test_statuses_and_limits),
     };
