@@ -401,6 +401,19 @@ static enum model_status validate(struct model_handle *h, const unsigned char *b
         say(err, err_len, path, "a centroid, row or norm is not a finite number");
         return MODEL_ERR_CORRUPT;
     }
+    /* Each norm is its row's (a cosine divides by it: a tiny one would score past 1 and break
+     * the rankings' bounds). The writer rounds the double sum to float; allow that rounding. */
+    for (uint64_t r = 0; r < rows; r++) {
+        double squares = 0;
+        for (uint64_t d = 0; d < dims; d++)
+            squares += (double)row_values[r * dims + d] * row_values[r * dims + d];
+        double want = sqrt(squares);
+        if (fabs((double)norms[r] - want) > 1e-6 * (want > 1.0 ? want : 1.0)) {
+            say(err, err_len, path, "row %llu: norm %g is not its vector's %g",
+                (unsigned long long)r, (double)norms[r], want);
+            return MODEL_ERR_CORRUPT;
+        }
+    }
     const uint32_t *start = sec_ptr[MF_SEC_CLUSTER_START];
     if (start[0] != 0 || start[k] != p.n_rows) {
         say(err, err_len, path, "cluster_start runs %u..%u, expected 0..%u", start[0], start[k],
@@ -462,6 +475,26 @@ static enum model_status validate(struct model_handle *h, const unsigned char *b
             }
         }
     }
+
+    /* The same song is by the same artist (the artist cap and the same-song rule count on it). */
+    uint32_t *artist_of_song = malloc(rows * sizeof *artist_of_song);
+    if (!artist_of_song) {
+        say(err, err_len, path, "out of memory");
+        return MODEL_ERR_NOMEM;
+    }
+    memset(artist_of_song, 0xff, rows * sizeof *artist_of_song);
+    for (uint32_t r = 0; r < p.n_rows; r++) {
+        uint32_t song = meta[r].song_key;
+        if (artist_of_song[song] == UINT32_MAX) {
+            artist_of_song[song] = artist_key[r];
+        } else if (artist_of_song[song] != artist_key[r]) {
+            free(artist_of_song);
+            say(err, err_len, path, "row %u: song key %u belongs to another artist's song", r,
+                song);
+            return MODEL_ERR_CORRUPT;
+        }
+    }
+    free(artist_of_song);
 
     static const uint32_t table_ids[3] = {MF_SEC_ID_TABLE, MF_SEC_ISRC_TABLE, MF_SEC_SONG_TABLE};
     for (int i = 0; i < 3; i++) {

@@ -1,7 +1,7 @@
 /* The model file: what reco-service holds in memory. One versioned binary file written by
  * `reco-model build` (feature list, scaler, centroids, the scaled catalog grouped so each
- * cluster is one contiguous block, per-track metadata, id / ISRC / song lookups, build
- * parameters, checksum). model_open maps it read-only and validates every offset, length and
+ * cluster is one contiguous block, per-track metadata with artist and song keys, id / ISRC /
+ * song lookups, an index of each artist's rows, build parameters, checksum). model_open maps it read-only and validates every offset, length and
  * the checksum before handing it out, so nothing later can read out of bounds.
  *
  * Threads: a struct model is immutable once opened; any number of threads may read it at once.
@@ -115,7 +115,8 @@ const char *model_row_genre(const struct model *model, uint32_t row);   /* "" wh
 uint32_t model_row_artist_key(const struct model *model, uint32_t row); /* same primary artist,
                                                                            same key */
 /* The same song: rows with the same primary-artist key and the same normalised title (as
- * model_normalize gives it) have the same song key, and no others. < n_rows. */
+ * model_normalize gives it, compared on its first 511 bytes) have the same song key, and no
+ * others; model_open checks that a song key never spans two artists. < n_rows. */
 uint32_t model_row_song_key(const struct model *model, uint32_t row);
 uint16_t model_row_year(const struct model *model, uint32_t row);      /* 0 when unknown */
 uint8_t model_row_popularity(const struct model *model, uint32_t row); /* 255 when unknown */

@@ -14,6 +14,7 @@
 
 #include "model.h"
 #include "model_build.h"
+#include "model_format.h"
 
 static const char *const ARTISTS_A[] = {"Ada Lane", "The Quiet Hours"};
 static const char *const ARTISTS_B[] = {"Björk"};
@@ -448,7 +449,8 @@ static void test_resealed_mutations_stay_in_bounds(void **state)
 }
 
 /* The artist index is checked whole: a row listed out of order, under another artist or
- * twice, or an artist key out of range, is refused as corrupt even with a valid checksum. */
+ * twice, or an artist key out of range, is refused as corrupt even with a valid checksum; so
+ * is a row norm that is not its vector's, and a song key shared by two artists' songs. */
 static void test_artist_index_is_checked(void **state)
 {
     struct fixture *f = *state;
@@ -458,6 +460,11 @@ static void test_artist_index_is_checked(void **state)
     const unsigned char *base = m->map;
     size_t keys_at = (size_t)((const unsigned char *)m->artist_keys - base);
     size_t rows_at = (size_t)((const unsigned char *)m->artist_rows - base);
+    size_t norms_at = (size_t)((const unsigned char *)m->row_norms - base);
+    struct mf_section meta_section;
+    memcpy(&meta_section, f->bytes + MF_HEADER_LEN + (MF_SEC_ROW_META - 1) * sizeof meta_section,
+           sizeof meta_section);
+    uint32_t row_a = row_of(m, ROWS[0].id), row_b = row_of(m, ROWS[1].id); /* two artists */
     uint32_t n_artists = m->n_artists;
     /* An artist with two rows (Ada Lane: ROWS[0] and ROWS[4]). */
     uint32_t a = model_row_artist_key(m, row_of(m, ROWS[0].id));
@@ -467,7 +474,7 @@ static void test_artist_index_is_checked(void **state)
     model_close(m);
 
     unsigned char *copy = malloc(f->len);
-    for (int c = 0; c < 4; c++) {
+    for (int c = 0; c < 6; c++) {
         memcpy(copy, f->bytes, f->len);
         uint32_t *rows = (uint32_t *)(void *)(copy + rows_at);
         uint32_t *keys = (uint32_t *)(void *)(copy + keys_at);
@@ -479,14 +486,25 @@ static void test_artist_index_is_checked(void **state)
             rows[first + 1] = rows[first];
         } else if (c == 2) { /* another artist's row */
             rows[first] = other_row;
-        } else { /* a key past the last artist */
+        } else if (c == 3) { /* a key past the last artist */
             keys[other_row] = n_artists;
+        } else if (c == 4) { /* a norm far from its vector's */
+            float *norms = (float *)(void *)(copy + norms_at);
+            norms[row_a] *= 0.5f;
+        } else { /* row b's song key made row a's: one song, two artists */
+            uint32_t song_a;
+            size_t at_a = meta_section.offset + row_a * sizeof(struct mf_row) +
+                          offsetof(struct mf_row, song_key);
+            size_t at_b = meta_section.offset + row_b * sizeof(struct mf_row) +
+                          offsetof(struct mf_row, song_key);
+            memcpy(&song_a, copy + at_a, sizeof song_a);
+            memcpy(copy + at_b, &song_a, sizeof song_a);
         }
         uint64_t sum = model_checksum(copy + MODEL_HEADER_LEN, f->len - MODEL_HEADER_LEN);
         memcpy(copy + MODEL_HEADER_CHECKSUM_OFFSET, &sum, sizeof sum);
         err[0] = '\0';
         assert_int_equal(open_bytes(copy, f->len, &m, err, sizeof err), MODEL_ERR_CORRUPT);
-        assert_non_null(strstr(err, "artist"));
+        assert_non_null(strstr(err, c == 4 ? "norm" : "artist"));
     }
     free(copy);
 }

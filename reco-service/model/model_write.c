@@ -199,6 +199,7 @@ enum model_status model_write(const struct model_build *b, const char *path, cha
     struct mf_slot *tables[3] = {NULL, NULL, NULL};
     struct mf_slot *artist_table = NULL, *song_table = NULL;
     uint32_t *artist_key = NULL, *artist_start = NULL, *artist_rows = NULL;
+    uint32_t *song_lookup_off = NULL; /* per row: its song-table key in the strings, or 0 */
     unsigned char *file = NULL;
     struct pool pool = {0};
     uint64_t n_slots[3];
@@ -238,12 +239,10 @@ enum model_status model_write(const struct model_build *b, const char *path, cha
      * normalised primary artist, and each distinct (normalised title, artist), numbered in
      * catalog order. */
     pool_add_bytes(&pool, "", 0);
-    uint32_t *song_key = malloc(n * sizeof *song_key);
+    song_lookup_off = malloc(((size_t)n + 1) * sizeof *song_lookup_off);
     artist_key = malloc(((size_t)n + 1) * sizeof *artist_key);
-    if (!song_key || !artist_key) {
-        free(song_key);
+    if (!song_lookup_off || !artist_key)
         goto done;
-    }
     n_slots[2] = table_size(n);
     uint64_t key_slots = table_size(n);
     artist_table = table_new(key_slots);
@@ -277,7 +276,7 @@ enum model_status model_write(const struct model_build *b, const char *path, cha
         size_t artist_len =
             model_normalize(primary, false, key + title_len + 1, sizeof key - title_len - 1);
         uint32_t song_off = pool_add_bytes(&pool, key, title_len + 1 + artist_len);
-        song_key[to] = title_len ? song_off : 0;
+        song_lookup_off[to] = title_len ? song_off : 0;
         uint32_t artist_off = pool_add_bytes(&pool, key + title_len + 1, artist_len);
         if (pool.failed)
             break;
@@ -294,17 +293,13 @@ enum model_status model_write(const struct model_build *b, const char *path, cha
         }
         x->song_key = found;
     }
-    if (!artist_table || !song_table || pool.failed) {
-        free(song_key);
+    if (!artist_table || !song_table || pool.failed)
         goto done;
-    }
     /* The artist index: every row once, grouped by artist key, ascending (counting sort). */
     artist_start = calloc((size_t)n_artist_keys + 1, sizeof *artist_start);
     artist_rows = malloc(((size_t)n + 1) * sizeof *artist_rows);
-    if (!artist_start || !artist_rows) {
-        free(song_key);
+    if (!artist_start || !artist_rows)
         goto done;
-    }
     for (uint32_t to = 0; to < n; to++)
         artist_start[artist_key[to] + 1]++;
     for (uint32_t a = 0; a < n_artist_keys; a++)
@@ -318,30 +313,25 @@ enum model_status model_write(const struct model_build *b, const char *path, cha
     uint32_t schema_off = pool_add(&pool, b->schema);
     uint32_t k_choice_off = pool_add(&pool, b->k_choice);
     pool_add_bytes(&pool, "", 0); /* the section ends with two NULs */
-    if (pool.failed) {
-        free(song_key);
+    if (pool.failed)
         goto done;
-    }
 
     /* Lookup tables: ids and ISRCs of rows then aliases (first wins), songs by key. */
     n_slots[0] = table_size((uint64_t)n + b->n_aliases);
     n_slots[1] = n_slots[0];
     for (int i = 0; i < 3; i++)
         tables[i] = table_new(n_slots[i]);
-    if (!tables[0] || !tables[1] || !tables[2]) {
-        free(song_key);
+    if (!tables[0] || !tables[1] || !tables[2])
         goto done;
-    }
     for (uint32_t to = 0; to < n; to++) {
         if (meta[to].id_off)
             n_ids += (uint32_t)table_insert(tables[0], n_slots[0], pool.bytes, meta[to].id_off, to,
                                             true);
         if (meta[to].isrc_off)
             table_insert(tables[1], n_slots[1], pool.bytes, meta[to].isrc_off, to, true);
-        if (song_key[to])
-            table_insert(tables[2], n_slots[2], pool.bytes, song_key[to], to, false);
+        if (song_lookup_off[to])
+            table_insert(tables[2], n_slots[2], pool.bytes, song_lookup_off[to], to, false);
     }
-    free(song_key);
     for (uint32_t a = 0; a < b->n_aliases; a++) {
         const struct model_build_alias *alias = &b->aliases[a];
         uint32_t to = new_index[alias->row];
@@ -457,6 +447,7 @@ done:
         free(tables[i]);
     free(artist_table);
     free(song_table);
+    free(song_lookup_off);
     free(artist_key);
     free(artist_start);
     free(artist_rows);
