@@ -1,7 +1,8 @@
 /* Fuzz target for model_open: the bytes are written to a temporary file and opened. Half the
  * inputs are re-sealed first (file length and checksum in the header set to match), so the
  * mutations reach the structural checks behind the checksum. A model that opens is read
- * through every accessor and lookup, which must stay inside the mapping. */
+ * through every accessor, lookup and the artist index, which must stay inside the mapping, and
+ * asked for a playlist from a few of its own tracks with every ranking, which must end. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 
 #include "model.h"
 #include "model_build.h"
+#include "recommend.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -32,6 +34,25 @@ static void exercise(const struct model *m)
         (void)model_row_popularity(m, r);
         (void)model_row_cluster(m, r);
         (void)model_row_artist_key(m, r);
+        (void)model_row_song_key(m, r);
+    }
+    for (uint32_t a = 0; a < m->n_artists; a++)
+        for (uint32_t i = m->artist_start[a]; i < m->artist_start[a + 1]; i++)
+            (void)model_row_artist_key(m, m->artist_rows[i]);
+    /* Recommend from the first few tracks (the same song twice among them, when there are two
+     * rows), with every ranking. */
+    struct reco_saved saved[9];
+    size_t n_saved = 0;
+    for (uint32_t r = 0; r < m->n_rows && n_saved < 8; r++) {
+        memset(&saved[n_saved], 0, sizeof saved[n_saved]);
+        saved[n_saved++].id = model_row_id(m, r);
+    }
+    for (int ranking = 0; ranking <= (int)RECO_RANK_MEAN_AND_ARTISTS; ranking++) {
+        struct reco_options options = {.n = 12, .ranking = (enum reco_ranking)ranking};
+        struct reco_result result;
+        char err[256];
+        if (recommend(m, saved, n_saved, &options, &result, err, sizeof err) == RECO_OK)
+            reco_result_free(&result);
     }
     const struct model_params *p = model_get_params(m);
     (void)strlen(p->schema);
