@@ -328,7 +328,9 @@ static bool decode_track_feature(struct decoder *d, const uint8_t *p, const uint
 /* A key as one byte: field << 3 | wire type, for the fields 1..15. */
 #define KEY(field, wire) ((uint8_t)((field) << 3 | (wire)))
 
-/* One SavedTrack into *s (zeroed by the caller). The loop dispatches on the key byte: keys of
+/* One SavedTrack into *s, which clear_track has set to "nothing known" (artists past n_artists
+ * and feature values without their present bit stay unset: nothing reads them). The loop
+ * dispatches on the key byte: keys of
  * more than one byte (an unusual but valid encoding) are read first and, for fields 1..15,
  * turned into that byte. The scalar fields fill s->raw unless a feature of the same name was
  * sent, since handlers.c used to apply features after them. */
