@@ -682,15 +682,14 @@ static enum reco_status gather_artist_rows(struct picking *p, size_t n_saved)
     if (total > (uint64_t)n_saved * ARTIST_ROWS_PER_SAVED + ARTIST_ROWS_SLACK ||
         total * ARTIST_INDEX_COST >= m->n_rows)
         return RECO_OK; /* too many to gather, or too many for the index to pay anywhere */
+    enum reco_status status = RECO_ERR_NOMEM;
     uint32_t *found = malloc((total + 1) * sizeof *found);
     uint32_t *cluster = malloc((total + 1) * sizeof *cluster);
+    uint32_t *fill = malloc(((size_t)m->k + 1) * sizeof *fill);
     p->artist_rows = malloc((total + 1) * sizeof *p->artist_rows);
     p->artist_rows_start = calloc((size_t)m->k + 1, sizeof *p->artist_rows_start);
-    if (!found || !cluster || !p->artist_rows || !p->artist_rows_start) {
-        free(found);
-        free(cluster);
-        return RECO_ERR_NOMEM;
-    }
+    if (!found || !cluster || !fill || !p->artist_rows || !p->artist_rows_start)
+        goto done;
     uint32_t n = 0;
     for (uint32_t i = 0; i < sa->n; i++) {
         for (uint32_t at = m->artist_start[sa->list[i]]; at < m->artist_start[sa->list[i] + 1];
@@ -707,19 +706,15 @@ static enum reco_status gather_artist_rows(struct picking *p, size_t n_saved)
     for (uint32_t c = 0; c < m->k; c++)
         p->artist_rows_start[c + 1] += p->artist_rows_start[c];
     /* Counting sort by cluster; fill[c] runs from start[c] to start[c + 1]. */
-    uint32_t *fill = malloc(((size_t)m->k + 1) * sizeof *fill);
-    if (!fill) {
-        free(found);
-        free(cluster);
-        return RECO_ERR_NOMEM;
-    }
     memcpy(fill, p->artist_rows_start, m->k * sizeof *fill);
     for (uint32_t i = 0; i < n; i++)
         p->artist_rows[fill[cluster[i]]++] = found[i];
+    status = RECO_OK;
+done:
     free(fill);
     free(found);
     free(cluster);
-    return RECO_OK;
+    return status; /* on failure the caller frees p->artist_rows and p->artist_rows_start */
 }
 
 /* True when a is a better candidate than b: higher score, then lower row. */

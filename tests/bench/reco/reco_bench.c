@@ -374,58 +374,6 @@ static int open_client(struct rpc_client **client, bool need_saved)
     return 0;
 }
 
-/* `latency`: one client, calls back to back, each timed. */
-static int run_latency(void)
-{
-    int rc = 1;
-    struct rpc_client *client = NULL;
-    struct saved_request req = {0};
-    double *samples = calloc((size_t)opt_max_requests, sizeof *samples);
-    size_t n = 0, errors = 0;
-    struct reply_check check = {0};
-    if (samples == NULL || open_client(&client, true) != 0 || load_saved(opt_saved, &req) != 0)
-        goto out;
-    for (long long i = 0; i < opt_warmup; i++) {
-        double ms;
-        if (call_once(client, &req, &ms, &check) != 0)
-            errors++;
-    }
-    if (errors > 0 && errors == (size_t)opt_warmup) {
-        fprintf(stderr, "reco-bench latency: every warm-up call failed\n");
-        goto out;
-    }
-    double start = now_ms();
-    while (n < (size_t)opt_max_requests &&
-           (n < (size_t)opt_min_requests || now_ms() - start < opt_seconds * 1e3)) {
-        double ms;
-        if (call_once(client, &req, &ms, &check) != 0) {
-            errors++;
-            if (errors > 100)
-                break;
-            continue;
-        }
-        samples[n++] = ms;
-    }
-    if (n == 0) {
-        fprintf(stderr, "reco-bench latency: no call succeeded\n");
-        goto out;
-    }
-    qsort(samples, n, sizeof *samples, cmp_double);
-    printf("result impl=reco_service catalog=%s saved=%" PRIu32 " ranking=%lld requests=%zu "
-           "p50_ms=%.4f "
-           "p99_ms=%.4f mean_ms=%.4f errors=%zu request_bytes=%zu picks=%" PRIu32 " by_id=%" PRIu32
-           " by_title=%" PRIu32 " unmatched=%" PRIu32 "\n",
-           opt_label, req.n_saved, opt_ranking, n, percentile(samples, n, 0.50),
-           percentile(samples, n, 0.99), mean_of(samples, n), errors, req.packed_len, check.picks,
-           check.by_id, check.by_title, check.unmatched);
-    rc = errors == 0 ? 0 : 1;
-out:
-    rpc_client_close(client);
-    free(req.packed);
-    free(samples);
-    return rc;
-}
-
 /* One Health call: 0 when it answered OK and serving. */
 static int health_once(struct rpc_client *client, double *ms)
 {
@@ -452,42 +400,97 @@ static int health_once(struct rpc_client *client, double *ms)
     return rc;
 }
 
+/* The calls `latency` and `floor` time: one call of either kind, 0 when it answered as it should. */
+struct timed_call {
+    struct rpc_client *client;
+    const struct saved_request *req; /* Recommend; NULL: Health */
+    struct reply_check check;        /* of the last Recommend */
+};
+
+static int call_timed(struct timed_call *call, double *ms)
+{
+    return call->req ? call_once(call->client, call->req, ms, &call->check)
+                     : health_once(call->client, ms);
+}
+
+/* One client, calls back to back, each timed: the warm-up, then at least --min-requests and for
+ * --seconds, at most --max-requests, giving up after 100 failures. Fills samples (sorted) and
+ * *n; returns -1 with a message naming `command` when every warm-up call or every timed call
+ * failed. */
+static int time_calls(const char *command, struct timed_call *call, double *samples, size_t *n,
+                      size_t *errors)
+{
+    *n = *errors = 0;
+    for (long long i = 0; i < opt_warmup; i++) {
+        double ms;
+        if (call_timed(call, &ms) != 0)
+            (*errors)++;
+    }
+    if (*errors > 0 && *errors == (size_t)opt_warmup) {
+        fprintf(stderr, "reco-bench %s: every warm-up call failed\n", command);
+        return -1;
+    }
+    double start = now_ms();
+    while (*n < (size_t)opt_max_requests && *errors <= 100 &&
+           (*n < (size_t)opt_min_requests || now_ms() - start < opt_seconds * 1e3)) {
+        double ms;
+        if (call_timed(call, &ms) != 0)
+            (*errors)++;
+        else
+            samples[(*n)++] = ms;
+    }
+    if (*n == 0) {
+        fprintf(stderr, "reco-bench %s: no call succeeded\n", command);
+        return -1;
+    }
+    qsort(samples, *n, sizeof *samples, cmp_double);
+    return 0;
+}
+
+/* `latency`: Recommend calls from one client, back to back, each timed. */
+static int run_latency(void)
+{
+    int rc = 1;
+    struct saved_request req = {0};
+    struct timed_call call = {.req = &req};
+    double *samples = calloc((size_t)opt_max_requests, sizeof *samples);
+    size_t n, errors;
+    if (samples == NULL || open_client(&call.client, true) != 0 ||
+        load_saved(opt_saved, &req) != 0 || time_calls("latency", &call, samples, &n, &errors) != 0)
+        goto out;
+    printf("result impl=reco_service catalog=%s saved=%" PRIu32 " ranking=%lld requests=%zu "
+           "p50_ms=%.4f "
+           "p99_ms=%.4f mean_ms=%.4f errors=%zu request_bytes=%zu picks=%" PRIu32 " by_id=%" PRIu32
+           " by_title=%" PRIu32 " unmatched=%" PRIu32 "\n",
+           opt_label, req.n_saved, opt_ranking, n, percentile(samples, n, 0.50),
+           percentile(samples, n, 0.99), mean_of(samples, n), errors, req.packed_len,
+           call.check.picks, call.check.by_id, call.check.by_title, call.check.unmatched);
+    rc = errors == 0 ? 0 : 1;
+out:
+    rpc_client_close(call.client);
+    free(req.packed);
+    free(samples);
+    return rc;
+}
+
 /* `floor`: Health calls back to back, each timed: what the RPC itself costs (two envelopes of a
  * few bytes, NNG over the transport, the service's worker hand-off), below any Recommend. */
 static int run_floor(void)
 {
     int rc = 1;
-    struct rpc_client *client = NULL;
+    struct timed_call call = {.req = NULL};
     double *samples = calloc((size_t)opt_max_requests, sizeof *samples);
-    size_t n = 0, errors = 0;
-    if (samples == NULL || open_client(&client, false) != 0)
+    size_t n, errors;
+    if (samples == NULL || open_client(&call.client, false) != 0 ||
+        time_calls("floor", &call, samples, &n, &errors) != 0)
         goto out;
-    for (long long i = 0; i < opt_warmup; i++) {
-        double ms;
-        if (health_once(client, &ms) != 0)
-            errors++;
-    }
-    double start = now_ms();
-    while (n < (size_t)opt_max_requests && errors <= 100 &&
-           (n < (size_t)opt_min_requests || now_ms() - start < opt_seconds * 1e3)) {
-        double ms;
-        if (health_once(client, &ms) != 0)
-            errors++;
-        else
-            samples[n++] = ms;
-    }
-    if (n == 0) {
-        fprintf(stderr, "reco-bench floor: no call succeeded\n");
-        goto out;
-    }
-    qsort(samples, n, sizeof *samples, cmp_double);
     printf("result impl=rpc_floor catalog=%s method=Health requests=%zu p50_ms=%.4f p99_ms=%.4f "
            "mean_ms=%.4f errors=%zu\n",
            opt_label, n, percentile(samples, n, 0.50), percentile(samples, n, 0.99),
            mean_of(samples, n), errors);
     rc = errors == 0 ? 0 : 1;
 out:
-    rpc_client_close(client);
+    rpc_client_close(call.client);
     free(samples);
     return rc;
 }
