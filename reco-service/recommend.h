@@ -12,6 +12,7 @@
 #ifndef MIXTAPE_RECOMMEND_H
 #define MIXTAPE_RECOMMEND_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -69,28 +70,68 @@ struct reco_saved {
     struct model_raw raw; /* what the caller knows of its features (year, explicit, audio) */
 };
 
+/* A mood target in the spirit of Spotify's old target_* controls: when set, picks are drawn
+ * towards value (energy, valence, danceability in 0..1; tempo in BPM, 1..RECO_MAX_TEMPO). */
+struct reco_target {
+    bool set;
+    float value;
+};
+
+#define RECO_MAX_TEMPO 300.0f /* BPM */
+#define RECO_MIN_YEAR  1900u
+#define RECO_MAX_YEAR  2100u
+
+/* Steering. A zero-initialised struct is the canonical playlist of the service's defaults.
+ * recommend() checks every field and answers RECO_ERR_INVALID naming the field ("discover",
+ * "target.energy", "years", ...) when one is out of range or contradicts another. */
 struct reco_options {
     uint32_t n;              /* 1..RECO_MAX_N; 0 means RECO_DEFAULT_N */
     uint64_t variety;        /* 0: canonical playlist */
     uint32_t max_per_artist; /* 0 means RECO_DEFAULT_MAX_PER_ARTIST */
     enum reco_ranking ranking;
+    float discover; /* 0 (familiar: saved artists first) .. 1 (new artists only, none of the
+                       saved artists) */
+    struct reco_target energy, valence, danceability, tempo;
+    uint16_t year_from, year_to; /* release-year range, inclusive; 0 = open on that side */
+    bool no_explicit;            /* leave out songs marked explicit */
+};
+
+/* Why a pick is on the playlist, for the page's "because you saved ..." line. */
+enum reco_reason {
+    RECO_REASON_SIMILAR_SOUND = 0, /* close to the user's tracks in its style */
+    RECO_REASON_SAME_ARTIST,       /* by an artist the user saved */
+    RECO_REASON_NEW_ARTIST,        /* an artist the user has not saved, chosen to discover */
 };
 
 struct reco_pick {
     uint32_t row; /* model row */
     float score;  /* higher is closer */
-    uint32_t cluster;
-    int32_t because; /* index into the saved array of the closest saved track, or -1 */
+    uint32_t cluster; /* its style: model_cluster_name(model, cluster) names it */
+    int32_t because;  /* index into the saved array of the closest saved track, or -1 */
+    enum reco_reason reason;
 };
 
+/* One style's part of the library and of the playlist. */
 struct reco_cluster_share {
     uint32_t cluster;
-    uint32_t saved; /* resolved saved tracks that fell here */
-    uint32_t slots; /* picks given to it */
+    uint32_t saved;        /* resolved saved tracks that fell here (artist-only matches count) */
+    uint32_t slots;        /* picks given to it */
+    float library_share;   /* saved / resolved saved tracks, 0..1 */
+    float playlist_share;  /* picks here / picks, 0..1 */
 };
+
+/* Release decades for the match statistics: [0] unknown year, [1] before 1960, then one per
+ * decade 1960s .. 2010s, [8] 2020 and later. */
+#define RECO_DECADES 9u
 
 struct reco_stats {
     uint32_t saved, by_id, by_isrc, by_title, by_features, unmatched;
+    uint32_t by_artist; /* no song matched, but the primary artist is in the catalog: counts for
+                           the user's styles and the saved-artists rule */
+    /* by release decade of the saved track (its year, as the caller gave it) */
+    uint32_t decade_saved[RECO_DECADES];   /* saved tracks */
+    uint32_t decade_song[RECO_DECADES];    /* matched to a catalog song */
+    uint32_t decade_artist[RECO_DECADES];  /* matched by artist only */
 };
 
 /* The answer. Owned by the caller; free with reco_result_free. */
@@ -100,6 +141,10 @@ struct reco_result {
     struct reco_cluster_share *clusters; /* clusters with saved > 0 or slots > 0 */
     uint32_t n_clusters;
     struct reco_stats stats;
+    /* When fewer than n picks are returned: why, in words for a person ("only 12 songs from
+     * 1970-1975 without explicit lyrics"); "" otherwise. Filters never pad with songs that
+     * break them. */
+    char short_reason[160];
 };
 
 /* Computes the playlist. On RECO_OK fills *out. On failure writes a one-line reason into
