@@ -51,9 +51,9 @@
 /* Replies waiting for one connection before it counts as not reading and is closed. On
  * loopback or a LAN an nng client reads continuously, so a reading peer has almost none. */
 #define MAX_SENDS_PER_CONN 16
-/* A connection is closed to let a new one in (at --max-connections) only once it has sent
- * nothing for this long. */
-#define EVICT_SILENT_US (1000 * 1000)
+/* At --max-connections a new connection gets in by closing the one silent longest, if it has
+ * sent nothing for this long (a client that is using its connection keeps it). */
+#define EVICT_SILENT_US (100 * 1000)
 /* Work items waiting to receive: the I/O side only decodes and hands over, so a few beyond
  * the workers keep every connection read. */
 #define RECEIVERS_BEYOND_WORKERS 8
@@ -180,6 +180,7 @@ static const char *loggable_method(const char *method)
 static void item_recv(struct item *it)
 {
     it->state = ITEM_RECV;
+    nng_aio_set_timeout(it->aio, NNG_DURATION_INFINITE); /* SEND set one */
     nng_ctx_recv(it->ctx, it->aio);
 }
 

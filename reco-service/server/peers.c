@@ -11,7 +11,7 @@
 int peers_init(struct peers *t, size_t capacity, int max_sends)
 {
     *t = (struct peers){.capacity = capacity ? capacity : 1, .max_sends = max_sends};
-    t->slots = calloc(t->capacity, sizeof *t->slots);
+    t->slots = calloc(2 * t->capacity, sizeof *t->slots);
     if (!t->slots)
         return -1;
     pthread_mutex_init(&t->lock, NULL);
@@ -29,7 +29,7 @@ void peers_destroy(struct peers *t)
 
 static struct peer *find(struct peers *t, uint32_t id)
 {
-    for (size_t i = 0; i < t->capacity; i++)
+    for (size_t i = 0; i < 2 * t->capacity; i++)
         if (t->slots[i].id == id)
             return &t->slots[i];
     return NULL;
@@ -39,22 +39,27 @@ bool peers_add(struct peers *t, uint32_t id, int64_t now_us, int64_t min_silent_
 {
     bool added = false;
     pthread_mutex_lock(&t->lock);
-    struct peer *free_slot = t->count < t->capacity ? find(t, 0) : NULL;
+    if (t->count - t->closing >= t->capacity) {
+        struct peer *quietest = NULL;
+        for (size_t i = 0; i < 2 * t->capacity; i++) {
+            struct peer *p = &t->slots[i];
+            if (p->id != 0 && !p->closing && now_us - p->last_msg_us >= min_silent_us &&
+                (!quietest || p->last_msg_us < quietest->last_msg_us))
+                quietest = p;
+        }
+        if (!quietest)
+            goto done;
+        quietest->close_reason = "limit";
+        quietest->closing = true;
+        t->closing++;
+    }
+    struct peer *free_slot = find(t, 0);
     if (free_slot) {
         *free_slot = (struct peer){.id = id, .last_msg_us = now_us, .window_start_us = now_us};
         t->count++;
         added = true;
-    } else {
-        struct peer *quietest = NULL;
-        for (size_t i = 0; i < t->capacity; i++) {
-            struct peer *p = &t->slots[i];
-            if (p->id != 0 && !p->close_reason && now_us - p->last_msg_us >= min_silent_us &&
-                (!quietest || p->last_msg_us < quietest->last_msg_us))
-                quietest = p;
-        }
-        if (quietest)
-            quietest->close_reason = "limit";
     }
+done:
     pthread_mutex_unlock(&t->lock);
     return added;
 }
@@ -64,6 +69,8 @@ void peers_remove(struct peers *t, uint32_t id)
     pthread_mutex_lock(&t->lock);
     struct peer *p = id ? find(t, id) : NULL;
     if (p) {
+        if (p->closing)
+            t->closing--;
         p->id = 0;
         t->count--;
     }
@@ -105,8 +112,11 @@ void peers_send_begin(struct peers *t, uint32_t id)
     pthread_mutex_lock(&t->lock);
     struct peer *p = id ? find(t, id) : NULL;
     if (p) {
-        if (p->sends >= t->max_sends && !p->close_reason)
+        if (p->sends >= t->max_sends && !p->closing) {
             p->close_reason = "send_backlog";
+            p->closing = true;
+            t->closing++;
+        }
         p->sends++;
     }
     pthread_mutex_unlock(&t->lock);
@@ -119,8 +129,11 @@ void peers_send_end(struct peers *t, uint32_t id, bool timed_out)
     if (p) {
         if (p->sends > 0)
             p->sends--;
-        if (timed_out && !p->close_reason)
+        if (timed_out && !p->closing) {
             p->close_reason = "send_timeout";
+            p->closing = true;
+            t->closing++;
+        }
     }
     pthread_mutex_unlock(&t->lock);
 }
@@ -136,7 +149,7 @@ bool peers_open(struct peers *t, uint32_t id)
 size_t peers_count(struct peers *t)
 {
     pthread_mutex_lock(&t->lock);
-    size_t n = t->count;
+    size_t n = t->count - t->closing;
     pthread_mutex_unlock(&t->lock);
     return n;
 }
@@ -146,12 +159,15 @@ size_t peers_sweep(struct peers *t, int64_t now_us, int64_t idle_us, uint32_t *i
 {
     size_t n = 0;
     pthread_mutex_lock(&t->lock);
-    for (size_t i = 0; i < t->capacity && n < max; i++) {
+    for (size_t i = 0; i < 2 * t->capacity && n < max; i++) {
         struct peer *p = &t->slots[i];
         if (p->id == 0)
             continue;
-        if (!p->close_reason && idle_us > 0 && p->sends == 0 && now_us - p->last_msg_us >= idle_us)
+        if (!p->closing && idle_us > 0 && p->sends == 0 && now_us - p->last_msg_us >= idle_us) {
             p->close_reason = "idle";
+            p->closing = true;
+            t->closing++;
+        }
         if (p->close_reason) {
             ids[n] = p->id;
             reasons[n] = p->close_reason;

@@ -19,12 +19,13 @@ struct peer {
     int64_t offset_min_us, offset_prev_us; /* this and the previous window's minimum */
     int64_t window_start_us;
     const char *close_reason; /* set: the sweep closes it */
+    bool closing;             /* marked for closing (stays until it is removed) */
 };
 
 struct peers {
     pthread_mutex_t lock;
-    struct peer *slots;
-    size_t capacity, count;
+    struct peer *slots; /* 2 * capacity: room for newcomers while marked ones close */
+    size_t capacity, count, closing;
     int max_sends; /* replies waiting per connection before it is closed */
 };
 
@@ -32,10 +33,10 @@ struct peers {
 int peers_init(struct peers *t, size_t capacity, int max_sends);
 void peers_destroy(struct peers *t);
 
-/* Registers a new connection. Returns true, or false when the table is full (the caller
- * refuses the connection); then, if some connection has been silent for at least
- * min_silent_us, the most silent one is marked for closing (reason "limit") so the next try
- * gets in. */
+/* Registers a new connection. At capacity (connections not already marked for closing), the
+ * connection silent longest, if silent for at least min_silent_us, is marked for closing
+ * (reason "limit") to make room. Returns true, or false when there is no room (the caller
+ * refuses the connection). */
 bool peers_add(struct peers *t, uint32_t id, int64_t now_us, int64_t min_silent_us);
 
 /* Forgets a connection that closed. */

@@ -27,17 +27,20 @@ static void test_limit_and_sweep(void **state)
     uint32_t ids[4];
     const char *why[4];
     assert_int_equal(peers_sweep(&t, S / 2, 0, ids, why, 4), 0);
-    /* Later: refused, and the longest silent (11) is marked to make room. */
-    assert_false(peers_add(&t, 13, 2 * S, S));
+    /* Later: the longest silent (11) is marked to make room and 13 gets in. */
+    assert_true(peers_add(&t, 13, 2 * S, S));
+    assert_int_equal(peers_count(&t), 2);
     assert_int_equal(peers_sweep(&t, 2 * S, 0, ids, why, 4), 1);
     assert_int_equal(ids[0], 11);
     assert_string_equal(why[0], "limit");
+    assert_int_equal(peers_sweep(&t, 2 * S, 0, ids, why, 4), 0); /* reported once */
     peers_remove(&t, 11);
     assert_false(peers_open(&t, 11));
-    assert_true(peers_add(&t, 13, 2 * S, S));
-    /* Idle: 12 has been silent since 0.5 s. */
+    assert_true(peers_open(&t, 13));
+    /* Idle: 12 has been silent since 0.5 s, 13 since 2 s. */
     assert_int_equal(peers_sweep(&t, 40 * S, 30 * S, ids, why, 4), 2);
     assert_string_equal(why[0], "idle");
+    assert_int_equal(peers_count(&t), 0);
     peers_destroy(&t);
 }
 
