@@ -1,4 +1,7 @@
-/* From saved tracks to a playlist through reco-service: see mix.h. */
+/* The mix flow, whole (mix.h): the user's library read from Spotify (with progress streamed
+ * into the mix page), the RecommendRequest built from it, the Recommend call to reco-service,
+ * its answer turned into a result, the playlist saved, and every failure translated into the
+ * page error a user can act on. */
 #include "mix.h"
 
 #include <stdio.h>
@@ -7,7 +10,11 @@
 #include <time.h>
 
 #include "log.h"
+#include "metrics.h"
+#include "pages.h"
 #include "reco.pb-c.h"
+#include "request.h"
+#include "signed_in.h"
 
 const char *mix_strerror(enum mix_status status)
 {
@@ -302,4 +309,153 @@ void mix_result_to_json(const struct mix_result *r, cJSON *obj)
         cJSON_AddStringToObject(c, "label", r->clusters[i].label);
         cJSON_AddItemToArray(clusters, c);
     }
+}
+
+static enum page_error page_error_of_mix(enum mix_status s)
+{
+    switch (s) {
+    case MIX_ERR_EMPTY_LIBRARY:
+        return PAGE_ERR_EMPTY_LIBRARY;
+    case MIX_ERR_NOTHING_MATCHED:
+        return PAGE_ERR_NOTHING_MATCHED;
+    case MIX_ERR_UNAVAILABLE:
+        return PAGE_ERR_COMPUTE_DOWN;
+    default:
+        return PAGE_ERR_INTERNAL;
+    }
+}
+
+void mix_job_flush(struct mix_job *job)
+{
+    struct html *h = job->stream;
+    if (!h || h->failed || h->len == 0)
+        return;
+    mg_send_chunk(job->r->conn, h->bytes, (unsigned)h->len);
+    h->len = 0;
+}
+
+static void begin_stream(struct mix_job *job)
+{
+    if (!job->stream || job->stream_started)
+        return;
+    struct request *r = job->r;
+    if (spotify_tokens_changed(job->client))
+        signed_in_store_session(r, job->session, spotify_tokens(job->client));
+    snprintf(job->streamed_token, sizeof job->streamed_token, "%s",
+             spotify_tokens(job->client)->access_token);
+    request_send_head(r, 200, "text/html; charset=utf-8", -1, NULL);
+    pages_mix_start(job->stream, job->session->display_name);
+    job->stream_started = true;
+    mix_job_flush(job);
+}
+
+static void on_progress(void *ctx, size_t read, size_t total)
+{
+    struct mix_job *job = ctx;
+    if (!job->stream)
+        return;
+    begin_stream(job);
+    size_t step = total / 8 > SPOTIFY_PAGE_LIMIT ? total / 8 : SPOTIFY_PAGE_LIMIT;
+    if (read < total && read - job->last_reported < step && job->last_reported != 0)
+        return;
+    job->last_reported = read;
+    char text[128];
+    snprintf(text, sizeof text, "Read %zu of %zu saved tracks", read, total);
+    pages_mix_progress(job->stream, "read", text);
+    mix_job_flush(job);
+}
+
+static void progress_line(struct mix_job *job, const char *step, const char *text)
+{
+    if (!job->stream)
+        return;
+    begin_stream(job);
+    pages_mix_progress(job->stream, step, text);
+    mix_job_flush(job);
+}
+
+bool mix_job_save(struct mix_job *job, const char *const *ids, size_t n)
+{
+    const struct auth_config *cfg = job->r->app->cfg;
+    enum spotify_status st = spotify_save_playlist(job->client, cfg->playlist_name,
+                                                   "Made by mixtape from your Liked Songs",
+                                                   cfg->public_playlists, ids, n, job->saved_id);
+    if (st != SPOTIFY_OK) {
+        job->error = pages_error_of_spotify(st);
+        snprintf(job->detail, sizeof job->detail, "%s", spotify_last_error(job->client));
+        log_warn("playlist_save_failed", "reason=\"%s\"", spotify_strerror(st));
+        return false;
+    }
+    log_info("playlist_saved", "tracks=%zu", n);
+    return true;
+}
+
+bool mix_job_run(struct mix_job *job)
+{
+    struct app *app = job->r->app;
+    struct timespec start, read_done;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    enum spotify_status st = spotify_fetch_saved(job->client, &job->lib, on_progress, job);
+    if (st != SPOTIFY_OK) {
+        job->error = pages_error_of_spotify(st);
+        snprintf(job->detail, sizeof job->detail, "%s", spotify_last_error(job->client));
+        log_warn("library_read_failed", "reason=\"%s\" detail=\"%s\"", spotify_strerror(st),
+                 spotify_last_error(job->client));
+        return false;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &read_done);
+    log_info("library_read", "tracks=%zu total=%zu pages=%d ms=%ld", job->lib.count, job->lib.total,
+             job->lib.pages,
+             (long)((read_done.tv_sec - start.tv_sec) * 1000 +
+                    (read_done.tv_nsec - start.tv_nsec) / 1000000));
+    if (job->lib.count == 0) {
+        job->error = PAGE_ERR_EMPTY_LIBRARY;
+        return false;
+    }
+    if (atomic_load(&app->audio_features_on)) {
+        st = spotify_audio_features(job->client, &job->lib);
+        if (st == SPOTIFY_ERR_FORBIDDEN) {
+            atomic_store(&app->audio_features_on, false);
+            log_warn("audio_features_off", "reason=\"403 from /v1/audio-features\"");
+        } else if (st != SPOTIFY_OK) {
+            log_warn("audio_features_skipped", "reason=\"%s\"", spotify_strerror(st));
+        }
+    }
+    char text[160];
+    snprintf(text, sizeof text, "Matching %zu saved tracks against the catalog", job->lib.count);
+    progress_line(job, "match", text);
+    struct mix_call call;
+    enum mix_status ms =
+        mix_run(app->rpc, (uint32_t)app->cfg->reco_timeout_ms, &job->lib, &job->params,
+                &job->result, &call, job->detail, sizeof job->detail);
+    if (call.called)
+        metrics_rpc("Recommend", rpc_code_name(call.code), call.seconds);
+    if (ms != MIX_OK) {
+        job->error = page_error_of_mix(ms);
+        return false;
+    }
+    job->have_result = true;
+    snprintf(text, sizeof text, "Ranked the catalog: %zu songs across %zu of your styles",
+             job->result.n_picks, job->result.n_clusters);
+    progress_line(job, "rank", text);
+    if (job->save) {
+        const char **ids = calloc(job->result.n_picks, sizeof *ids);
+        if (!ids) {
+            job->error = PAGE_ERR_INTERNAL;
+            return false;
+        }
+        for (size_t i = 0; i < job->result.n_picks; i++)
+            ids[i] = job->result.picks[i].id;
+        bool saved = mix_job_save(job, ids, job->result.n_picks);
+        free(ids);
+        if (!saved)
+            return false;
+    }
+    return true;
+}
+
+void mix_job_free(struct mix_job *job)
+{
+    mix_result_free(&job->result);
+    spotify_library_free(&job->lib);
 }

@@ -1,6 +1,7 @@
-/* The mix: turns a user's saved tracks into a RecommendRequest, asks reco-service for the
- * playlist over the RPC client, and hands back the picks, match statistics and cluster shares
- * (with user-facing errors for an empty library, nothing matched, compute unavailable). */
+/* The mix flow, whole: reads the user's saved tracks from Spotify (streaming progress into the
+ * mix page when asked), turns them into a RecommendRequest, asks reco-service for the playlist
+ * over the RPC client, hands back the picks, match statistics and cluster shares, saves the
+ * playlist when asked, and translates every failure into a page error (page_error.h). */
 #ifndef MIXTAPE_AUTH_MIX_H
 #define MIXTAPE_AUTH_MIX_H
 
@@ -9,8 +10,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "page_error.h"
 #include "rpc.h"
 #include "spotify.h"
+
+struct html;
+struct request;
 
 #define MIX_MAX_N 500u /* picks one request may ask for (reco-service's RECO_MAX_N) */
 
@@ -84,5 +89,45 @@ void mix_result_free(struct mix_result *result);
 
 /* Adds "tracks", "stats" and "clusters" members describing r to obj (the /api/mix answer). */
 void mix_result_to_json(const struct mix_result *r, cJSON *obj);
+
+/* One mix from library to playlist, shared by /mix (streamed), /api/mix and /api/save. The
+ * handler fills r, client, params, save and (for /mix) stream and session; mix_job_free frees
+ * what the flow filled (lib, result), never the client or session. */
+struct mix_job {
+    struct request *r;
+    struct spotify_client *client;
+    struct mix_params params;
+    struct saved_library lib;
+    struct mix_result result;
+    bool have_result;
+    enum page_error error;
+    char detail[512];
+    bool save; /* save the playlist once made (AUTO_SAVE, POST /api/mix only) */
+    char saved_id[64];
+    /* streaming (/mix): the headers wait for the first page of saved tracks, so a token
+     * refreshed on the way (401) still reaches the cookie */
+    struct html *stream;
+    struct session *session;
+    bool stream_started;
+    char streamed_token[SESSION_MAX_TOKEN_LEN + 1]; /* access token when headers left */
+    size_t last_reported;
+};
+
+/* Reads the library, adds audio features when the app may, asks for the playlist and saves it
+ * when job->save. Returns true with job->result filled, or false with job->error and
+ * job->detail. With job->stream, the page's headers leave with the first page of saved tracks
+ * (re-issuing the session cookie if a refresh changed the tokens) and progress lines follow.
+ * Blocks (Spotify and reco-service calls); runs on the request's thread. */
+bool mix_job_run(struct mix_job *job);
+
+/* Saves ids[0..n) as a playlist on the user's account; job->saved_id gets its id. Returns
+ * false with job->error and job->detail on failure. Blocks. */
+bool mix_job_save(struct mix_job *job, const char *const *ids, size_t n);
+
+/* Sends what job->stream holds as one chunk and empties it (nothing without a stream). */
+void mix_job_flush(struct mix_job *job);
+
+/* Frees job->lib and job->result. */
+void mix_job_free(struct mix_job *job);
 
 #endif

@@ -147,6 +147,29 @@ const struct page_error_info *pages_error_info(enum page_error error)
     return &ERRORS[error];
 }
 
+enum page_error pages_error_of_spotify(enum spotify_status s)
+{
+    switch (s) {
+    case SPOTIFY_ERR_QUOTA:
+        return PAGE_ERR_QUOTA;
+    case SPOTIFY_ERR_UNAUTHORIZED:
+    case SPOTIFY_ERR_INVALID_GRANT:
+        return PAGE_ERR_SIGNED_OUT;
+    case SPOTIFY_ERR_NOT_ALLOWLISTED:
+        return PAGE_ERR_NOT_ALLOWLISTED;
+    case SPOTIFY_ERR_NO_PREMIUM:
+        return PAGE_ERR_NO_PREMIUM;
+    case SPOTIFY_ERR_SCOPE:
+        return PAGE_ERR_SCOPE;
+    case SPOTIFY_ERR_FORBIDDEN:
+        return PAGE_ERR_FORBIDDEN;
+    case SPOTIFY_ERR_INTERNAL:
+        return PAGE_ERR_INTERNAL;
+    default:
+        return PAGE_ERR_SPOTIFY_DOWN;
+    }
+}
+
 static void page_head(struct html *h, const char *title)
 {
     html_raw(h, "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"

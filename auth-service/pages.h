@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "mix.h"
+#include "page_error.h"
 
 /* Markup being built. Grows as needed; on out-of-memory, `failed` is set and appends stop. */
 struct html {
@@ -23,36 +24,6 @@ void html_free(struct html *h);
 void html_text(struct html *h, const char *text);
 /* Appends markup as is (our own literals and numbers only). */
 void html_raw(struct html *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-/* The errors a user can act on, each with a page. */
-enum page_error {
-    PAGE_ERR_DENIED,          /* declined on Spotify's consent page */
-    PAGE_ERR_STATE,           /* state mismatch or sign-in cookie missing or expired */
-    PAGE_ERR_CODE,            /* code expired or already used */
-    PAGE_ERR_SIGNED_OUT,      /* session expired, tampered or revoked: sign in again */
-    PAGE_ERR_NOT_ALLOWLISTED, /* 403: not on the app's allow-list */
-    PAGE_ERR_NO_PREMIUM,      /* 403: owner without Premium */
-    PAGE_ERR_SCOPE,           /* 403: a scope was not granted */
-    PAGE_ERR_FORBIDDEN,       /* 403, other */
-    PAGE_ERR_QUOTA,           /* app quota exceeded */
-    PAGE_ERR_SPOTIFY_DOWN,    /* Spotify unreachable, erroring or rate limiting too long */
-    PAGE_ERR_EMPTY_LIBRARY,
-    PAGE_ERR_NOTHING_MATCHED,
-    PAGE_ERR_COMPUTE_DOWN, /* reco-service unavailable */
-    PAGE_ERR_INTERNAL,
-};
-
-struct page_error_info {
-    int http_status;
-    const char *code;  /* stable machine name for the JSON API: "quota_exceeded" */
-    const char *title; /* one line */
-    const char *what;  /* what happened and what to do */
-    const char *retry_href;
-    const char *retry_label;
-};
-
-/* The fixed description of an error; never NULL. */
-const struct page_error_info *pages_error_info(enum page_error error);
 
 /* Whole pages. */
 void pages_landing(struct html *h, const char *signed_in_as);

@@ -5,20 +5,10 @@
 #define MIXTAPE_AUTH_ROUTES_H
 
 #include <civetweb.h>
-#include <stdatomic.h>
 
+#include "app.h"
 #include "config.h"
 #include "rpc.h"
-#include "spotify.h"
-
-/* What every handler shares. Built before mg_start and read-only afterwards, except
- * audio_features_on, which a 403 from /v1/audio-features turns off for the process. */
-struct app {
-    const struct auth_config *cfg;
-    struct spotify_settings spotify;
-    struct rpc_client *rpc;
-    atomic_bool audio_features_on;
-};
 
 /* Fills app->spotify from cfg (metrics hooked in); app->rpc is the caller's. */
 void routes_init(struct app *app, const struct auth_config *cfg, struct rpc_client *rpc);

@@ -1,12 +1,11 @@
-/* Talking to Spotify with libcurl and cJSON: see spotify.h. Every call goes through one small
- * engine (run_calls) that keeps at most `connections` transfers in flight on a curl multi,
- * shares one connection cache per client, and decides per answer: done, retry later (429,
- * 5xx, timeout), refresh the token (401), or fail. */
+/* The Spotify client's core: see spotify.h and spotify_call.h. Every call goes through one
+ * small engine (spotify_run_calls) that keeps at most `connections` transfers in flight on a
+ * curl multi, shares one connection cache per client, and decides per answer: done, retry
+ * later (429, 5xx, timeout), refresh the token (401), or fail. */
 #include "spotify.h"
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
-#include <math.h>
 #include <openssl/rand.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -16,8 +15,7 @@
 #include <time.h>
 
 #include "log.h"
-
-#define MAX_REFRESHES 3 /* per client: a 60 s token may expire more than once in a request */
+#include "spotify_call.h"
 
 const char *const spotify_feature_names[SPOTIFY_N_FEATURES] = {
     "danceability", "energy",           "key",      "loudness", "mode", "speechiness",
@@ -62,19 +60,6 @@ const char *spotify_strerror(enum spotify_status status)
     return "unknown spotify status";
 }
 
-struct spotify_client {
-    const struct spotify_settings *settings;
-    struct spotify_tokens tokens;
-    bool tokens_changed;
-    unsigned token_generation;
-    int refreshes;
-    CURLSH *share; /* connection and DNS cache shared by every transfer of this client */
-    uint64_t jitter_state;
-    char last_error[256];
-};
-
-/* ---- pure helpers ---- */
-
 long spotify_retry_after_ms(const char *value, int64_t now)
 {
     if (!value || !*value)
@@ -115,15 +100,6 @@ long spotify_backoff_ms(int attempt, double unit)
     return base / 2 + (long)(unit * (double)(base - base / 2));
 }
 
-void spotify_paging(size_t total, size_t max_tracks, size_t limit, size_t *to_read, size_t *pages)
-{
-    size_t n = total < max_tracks ? total : max_tracks;
-    *to_read = n;
-    *pages = limit == 0 ? 0 : (n + limit - 1) / limit;
-    if (*pages == 0)
-        *pages = 1; /* the first page is always read: it tells the total */
-}
-
 bool spotify_url_on_origin(const char *url, const char *origin)
 {
     size_t len = strlen(origin);
@@ -145,17 +121,6 @@ enum spotify_status spotify_classify_403(const char *body, size_t len)
         strstr(text, "developer dashboard") || strstr(text, "user may not"))
         return SPOTIFY_ERR_NOT_ALLOWLISTED;
     return SPOTIFY_ERR_FORBIDDEN;
-}
-
-bool spotify_token_ok(const char *token)
-{
-    size_t n = strlen(token);
-    if (n == 0 || n > SESSION_MAX_TOKEN_LEN)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)token[i] < 0x21 || (unsigned char)token[i] > 0x7e)
-            return false;
-    return true;
 }
 
 /* The length of the well-formed UTF-8 sequence at p (RFC 3629, Table 3-7 of Unicode), or 0. */
@@ -205,26 +170,7 @@ size_t spotify_utf8_prefix(const char *text, size_t max)
     return used;
 }
 
-static char *copy_text(const char *s)
-{
-    size_t len = spotify_utf8_prefix(s, SPOTIFY_MAX_TEXT); /* never half a character */
-    char *out = malloc(len + 1);
-    if (out) {
-        memcpy(out, s, len);
-        out[len] = '\0';
-    }
-    return out;
-}
-
-static void track_free(struct saved_track *t)
-{
-    free(t->name);
-    for (uint32_t i = 0; i < t->n_artists; i++)
-        free(t->artists[i]);
-    memset(t, 0, sizeof *t);
-}
-
-static bool is_base62_id(const char *s)
+bool spotify_is_track_id(const char *s)
 {
     size_t n = strlen(s);
     if (n != 22)
@@ -236,101 +182,6 @@ static bool is_base62_id(const char *s)
     }
     return true;
 }
-
-/* Fills t from one `track` object. Returns 0, or -1 if it is not a track we can use. */
-static int parse_track(const cJSON *track, struct saved_track *t)
-{
-    memset(t, 0, sizeof *t);
-    const cJSON *name = cJSON_GetObjectItemCaseSensitive(track, "name");
-    if (!cJSON_IsString(name))
-        return -1;
-    t->name = copy_text(name->valuestring);
-    if (!t->name)
-        return -1;
-    const cJSON *id = cJSON_GetObjectItemCaseSensitive(track, "id");
-    if (cJSON_IsString(id) && is_base62_id(id->valuestring))
-        memcpy(t->id, id->valuestring, 23);
-    t->is_local = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(track, "is_local"));
-    const cJSON *artists = cJSON_GetObjectItemCaseSensitive(track, "artists");
-    const cJSON *artist;
-    cJSON_ArrayForEach(artist, artists)
-    {
-        const cJSON *artist_name = cJSON_GetObjectItemCaseSensitive(artist, "name");
-        if (t->n_artists == SPOTIFY_MAX_ARTISTS || !cJSON_IsString(artist_name))
-            continue;
-        char *copy = copy_text(artist_name->valuestring);
-        if (!copy) {
-            track_free(t);
-            return -1;
-        }
-        t->artists[t->n_artists++] = copy;
-    }
-    const cJSON *duration = cJSON_GetObjectItemCaseSensitive(track, "duration_ms");
-    if (cJSON_IsNumber(duration) && duration->valuedouble >= 0 && duration->valuedouble < 1e9)
-        t->duration_ms = (uint32_t)duration->valuedouble;
-    t->explicit_lyrics = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(track, "explicit"));
-    const cJSON *album = cJSON_GetObjectItemCaseSensitive(track, "album");
-    const cJSON *date = cJSON_GetObjectItemCaseSensitive(album, "release_date");
-    if (cJSON_IsString(date) && strlen(date->valuestring) >= 4) {
-        unsigned year = 0;
-        bool digits = true;
-        for (int i = 0; i < 4; i++) {
-            char c = date->valuestring[i];
-            digits = digits && c >= '0' && c <= '9';
-            year = year * 10 + (unsigned)(c - '0');
-        }
-        if (digits && year >= 1000 && year <= 9999)
-            t->year = year;
-    }
-    const cJSON *ids = cJSON_GetObjectItemCaseSensitive(track, "external_ids");
-    const cJSON *isrc = cJSON_GetObjectItemCaseSensitive(ids, "isrc");
-    if (cJSON_IsString(isrc) && strlen(isrc->valuestring) < sizeof t->isrc)
-        memcpy(t->isrc, isrc->valuestring, strlen(isrc->valuestring) + 1);
-    return 0;
-}
-
-enum spotify_status spotify_parse_saved_page(const char *json, size_t len, const char *api_origin,
-                                             struct saved_track *tracks, size_t cap,
-                                             size_t *n_items, size_t *total)
-{
-    enum spotify_status status = SPOTIFY_ERR_BAD_RESPONSE;
-    size_t used = 0;
-    cJSON *page = cJSON_ParseWithLength(json, len);
-    if (!cJSON_IsObject(page))
-        goto done;
-    const cJSON *total_item = cJSON_GetObjectItemCaseSensitive(page, "total");
-    const cJSON *items = cJSON_GetObjectItemCaseSensitive(page, "items");
-    if (!cJSON_IsNumber(total_item) || total_item->valuedouble < 0 ||
-        total_item->valuedouble > 1e9 || !cJSON_IsArray(items))
-        goto done;
-    const cJSON *next = cJSON_GetObjectItemCaseSensitive(page, "next");
-    if (cJSON_IsString(next) && !spotify_url_on_origin(next->valuestring, api_origin)) {
-        status = SPOTIFY_ERR_BAD_HOST;
-        goto done;
-    }
-    const cJSON *item;
-    cJSON_ArrayForEach(item, items)
-    {
-        if (used == cap)
-            break;
-        const cJSON *track = cJSON_GetObjectItemCaseSensitive(item, "track");
-        if (!cJSON_IsObject(track))
-            continue; /* a removed track shows as null: skip it */
-        if (parse_track(track, &tracks[used]) == 0)
-            used++;
-    }
-    *n_items = used;
-    *total = (size_t)total_item->valuedouble;
-    used = 0; /* the caller owns them now */
-    status = SPOTIFY_OK;
-done:
-    for (size_t i = 0; i < used; i++)
-        track_free(&tracks[i]);
-    cJSON_Delete(page);
-    return status;
-}
-
-/* ---- the client ---- */
 
 struct spotify_client *spotify_client_new(const struct spotify_settings *settings,
                                           const struct spotify_tokens *tokens)
@@ -393,32 +244,6 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-enum call_state { CALL_WAITING, CALL_ACTIVE, CALL_DONE };
-
-struct call {
-    const char *endpoint; /* metrics label */
-    char url[3072];
-    bool post;
-    char *body;  /* owned; NULL for GET */
-    bool form;   /* body is form-encoded (token endpoint), else JSON */
-    bool bearer; /* send the access token */
-    /* engine state */
-    enum call_state state;
-    CURL *easy;
-    struct curl_slist *headers;
-    int attempts;
-    int64_t ready_at;
-    unsigned token_generation;
-    /* answer */
-    long http_status;
-    char *response;
-    size_t response_len;
-    bool too_large;
-    char retry_after[64];
-    enum spotify_status result;
-    size_t index; /* the caller's: which page this is */
-};
-
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
     struct call *call = userdata;
@@ -471,7 +296,7 @@ static void call_release(struct call *call)
     call->headers = NULL;
 }
 
-static void calls_free(struct call *calls, size_t n)
+void spotify_calls_free(struct call *calls, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         call_release(&calls[i]);
@@ -563,8 +388,6 @@ static bool body_says(const struct call *call, const char *needle)
     return call->response && strstr(call->response, needle) != NULL;
 }
 
-static enum spotify_status refresh_locked(struct spotify_client *c, int64_t now);
-
 /* What to do with a finished transfer. */
 enum verdict { VERDICT_DONE, VERDICT_RETRY, VERDICT_FAIL };
 
@@ -631,7 +454,7 @@ static enum verdict judge(struct spotify_client *c, struct call *call, CURLcode 
             note_error(c, call, "access token refused");
             return VERDICT_FAIL;
         }
-        enum spotify_status r = refresh_locked(c, (int64_t)time(NULL));
+        enum spotify_status r = spotify_refresh_locked(c, (int64_t)time(NULL));
         if (r != SPOTIFY_OK) {
             call->result = r;
             return VERDICT_FAIL;
@@ -660,10 +483,6 @@ static enum verdict judge(struct spotify_client *c, struct call *call, CURLcode 
     return VERDICT_FAIL;
 }
 
-/* Called for each call that finished with 2xx; a non-OK status stops the batch. */
-typedef enum spotify_status (*on_success_fn)(struct spotify_client *c, struct call *call,
-                                             void *ctx);
-
 /* Starts waiting calls whose time has come while fewer than limit are in flight, and lowers
  * *next_wake to the earliest time a call still waiting may start. Returns 0 or -1. */
 static int start_ready(struct spotify_client *c, CURLM *multi, struct call *calls, size_t n,
@@ -689,11 +508,8 @@ static int start_ready(struct spotify_client *c, CURLM *multi, struct call *call
     return 0;
 }
 
-/* Runs calls[0..n) with at most settings->connections in flight, retrying within
- * settings->budget_ms. Returns SPOTIFY_OK when every call succeeded (and on_success accepted
- * it), else the first failure; transfers still in flight are abandoned. */
-static enum spotify_status run_calls(struct spotify_client *c, struct call *calls, size_t n,
-                                     on_success_fn on_success, void *ctx)
+enum spotify_status spotify_run_calls(struct spotify_client *c, struct call *calls, size_t n,
+                                      spotify_on_success_fn on_success, void *ctx)
 {
     enum spotify_status status = SPOTIFY_ERR_INTERNAL;
     CURLM *multi = curl_multi_init();
@@ -781,462 +597,11 @@ done:
     return status;
 }
 
-/* ---- tokens ---- */
-
-static char *form_value(const char *value)
-{
-    return curl_easy_escape(NULL, value, 0);
-}
-
-static enum spotify_status take_tokens(struct spotify_client *c, const struct call *call,
-                                       int64_t now)
-{
-    cJSON *body = cJSON_ParseWithLength(call->response ? call->response : "", call->response_len);
-    enum spotify_status status = SPOTIFY_ERR_BAD_RESPONSE;
-    const cJSON *access = cJSON_GetObjectItemCaseSensitive(body, "access_token");
-    const cJSON *refresh = cJSON_GetObjectItemCaseSensitive(body, "refresh_token");
-    const cJSON *expires_in = cJSON_GetObjectItemCaseSensitive(body, "expires_in");
-    if (!cJSON_IsString(access) || !spotify_token_ok(access->valuestring)) {
-        snprintf(c->last_error, sizeof c->last_error,
-                 "token answer without a usable access_token (1..%d bytes of visible ASCII)",
-                 SESSION_MAX_TOKEN_LEN);
-        goto done;
-    }
-    if (cJSON_IsString(refresh) && refresh->valuestring[0] &&
-        !spotify_token_ok(refresh->valuestring)) {
-        snprintf(c->last_error, sizeof c->last_error,
-                 "refresh_token is not 1..%d bytes of visible ASCII", SESSION_MAX_TOKEN_LEN);
-        goto done;
-    }
-    snprintf(c->tokens.access_token, sizeof c->tokens.access_token, "%s", access->valuestring);
-    if (cJSON_IsString(refresh) && refresh->valuestring[0])
-        snprintf(c->tokens.refresh_token, sizeof c->tokens.refresh_token, "%s",
-                 refresh->valuestring);
-    double lifetime = cJSON_IsNumber(expires_in) ? expires_in->valuedouble : 3600;
-    if (!(lifetime >= 1 && lifetime <= 86400))
-        lifetime = 3600;
-    c->tokens.access_expires = now + (int64_t)lifetime;
-    c->tokens_changed = true;
-    c->token_generation++;
-    status = SPOTIFY_OK;
-done:
-    cJSON_Delete(body);
-    return status;
-}
-
-static enum spotify_status token_call(struct spotify_client *c, const char *form, int64_t now)
-{
-    struct call call = {.endpoint = "token", .post = true, .form = true};
-    snprintf(call.url, sizeof call.url, "%s/api/token", c->settings->accounts_base);
-    call.body = strdup(form);
-    if (!call.body)
-        return SPOTIFY_ERR_INTERNAL;
-    enum spotify_status status = run_calls(c, &call, 1, NULL, NULL);
-    if (status == SPOTIFY_OK)
-        status = take_tokens(c, &call, now);
-    if (call.body)
-        memset(call.body, 0, strlen(call.body));
-    calls_free(&call, 1);
-    return status;
-}
-
-enum spotify_status spotify_exchange_code(struct spotify_client *c, const char *code,
-                                          const char *verifier, int64_t now)
-{
-    char *code_e = form_value(code);
-    char *verifier_e = form_value(verifier);
-    char *redirect_e = form_value(c->settings->redirect_uri);
-    char *client_e = form_value(c->settings->client_id);
-    enum spotify_status status = SPOTIFY_ERR_INTERNAL;
-    char *form = NULL;
-    if (!code_e || !verifier_e || !redirect_e || !client_e)
-        goto done;
-    size_t len = strlen(code_e) + strlen(verifier_e) + strlen(redirect_e) + strlen(client_e) + 128;
-    form = malloc(len);
-    if (!form)
-        goto done;
-    snprintf(form, len,
-             "grant_type=authorization_code&code=%s&redirect_uri=%s&client_id=%s&code_verifier=%s",
-             code_e, redirect_e, client_e, verifier_e);
-    status = token_call(c, form, now);
-    memset(form, 0, len);
-done:
-    free(form);
-    curl_free(code_e);
-    curl_free(verifier_e);
-    curl_free(redirect_e);
-    curl_free(client_e);
-    return status;
-}
-
-static enum spotify_status refresh_locked(struct spotify_client *c, int64_t now)
-{
-    c->refreshes++;
-    char *refresh_e = form_value(c->tokens.refresh_token);
-    char *client_e = form_value(c->settings->client_id);
-    enum spotify_status status = SPOTIFY_ERR_INTERNAL;
-    char form[3 * SESSION_MAX_TOKEN_LEN + 512];
-    if (!refresh_e || !client_e || strlen(refresh_e) + strlen(client_e) + 64 > sizeof form)
-        goto done;
-    snprintf(form, sizeof form, "grant_type=refresh_token&refresh_token=%s&client_id=%s", refresh_e,
-             client_e);
-    status = token_call(c, form, now);
-    memset(form, 0, sizeof form);
-    if (status == SPOTIFY_OK)
-        log_info("spotify_refresh", "outcome=ok refreshes=%d", c->refreshes);
-    else
-        log_warn("spotify_refresh", "outcome=%s", spotify_strerror(status));
-done:
-    curl_free(refresh_e);
-    curl_free(client_e);
-    return status;
-}
-
-enum spotify_status spotify_refresh(struct spotify_client *c, int64_t now)
-{
-    if (!c->tokens.refresh_token[0])
-        return SPOTIFY_ERR_INVALID_GRANT;
-    return refresh_locked(c, now);
-}
-
-/* ---- Web API ---- */
-
-static void bearer_get(struct call *call, struct spotify_client *c, const char *endpoint,
-                       const char *path)
+void spotify_bearer_get(struct call *call, struct spotify_client *c, const char *endpoint,
+                        const char *path)
 {
     memset(call, 0, sizeof *call);
     call->endpoint = endpoint;
     call->bearer = true;
     snprintf(call->url, sizeof call->url, "%s%s", c->settings->api_base, path);
-}
-
-enum spotify_status spotify_parse_me(const char *json, size_t len, struct spotify_user *out)
-{
-    enum spotify_status status = SPOTIFY_ERR_BAD_RESPONSE;
-    cJSON *body = cJSON_ParseWithLength(json ? json : "", json ? len : 0);
-    const cJSON *id = cJSON_GetObjectItemCaseSensitive(body, "id");
-    const cJSON *name = cJSON_GetObjectItemCaseSensitive(body, "display_name");
-    if (!cJSON_IsString(id) || !id->valuestring[0] ||
-        strlen(id->valuestring) > SESSION_MAX_NAME_LEN)
-        goto done;
-    struct spotify_user user = {0};
-    snprintf(user.id, sizeof user.id, "%s", id->valuestring);
-    const char *display =
-        cJSON_IsString(name) && name->valuestring[0] ? name->valuestring : id->valuestring;
-    size_t n = spotify_utf8_prefix(display, SESSION_MAX_NAME_LEN);
-    memcpy(user.display_name, display, n);
-    user.display_name[n] = '\0';
-    *out = user;
-    status = SPOTIFY_OK;
-done:
-    cJSON_Delete(body);
-    return status;
-}
-
-enum spotify_status spotify_me(struct spotify_client *c, struct spotify_user *out)
-{
-    struct call call;
-    bearer_get(&call, c, "me", "/v1/me");
-    enum spotify_status status = run_calls(c, &call, 1, NULL, NULL);
-    if (status != SPOTIFY_OK)
-        goto done;
-    status = spotify_parse_me(call.response, call.response_len, out);
-    if (status != SPOTIFY_OK)
-        snprintf(c->last_error, sizeof c->last_error, "/v1/me without a usable id");
-done:
-    calls_free(&call, 1);
-    return status;
-}
-
-void spotify_library_free(struct saved_library *lib)
-{
-    if (!lib)
-        return;
-    for (size_t i = 0; i < lib->count; i++)
-        track_free(&lib->tracks[i]);
-    free(lib->tracks);
-    memset(lib, 0, sizeof *lib);
-}
-
-/* Pages land in slots[page * limit ...], so order is kept whatever order they arrive in. */
-struct fetch {
-    struct saved_track *slots;
-    size_t *page_counts; /* tracks parsed per page */
-    size_t to_read;
-    size_t read;
-    spotify_progress_fn progress;
-    void *progress_ctx;
-};
-
-static enum spotify_status on_page(struct spotify_client *c, struct call *call, void *ctx)
-{
-    struct fetch *f = ctx;
-    size_t first = call->index * SPOTIFY_PAGE_LIMIT;
-    size_t cap = f->to_read - first < SPOTIFY_PAGE_LIMIT ? f->to_read - first : SPOTIFY_PAGE_LIMIT;
-    size_t n = 0, total = 0;
-    enum spotify_status s =
-        spotify_parse_saved_page(call->response ? call->response : "", call->response_len,
-                                 c->settings->api_origin, f->slots + first, cap, &n, &total);
-    if (s != SPOTIFY_OK) {
-        snprintf(c->last_error, sizeof c->last_error, "saved tracks page %zu: %s", call->index,
-                 spotify_strerror(s));
-        return s;
-    }
-    f->page_counts[call->index] = n;
-    f->read += n;
-    free(call->response); /* keep memory flat on large libraries */
-    call->response = NULL;
-    call->response_len = 0;
-    if (f->progress)
-        f->progress(f->progress_ctx, f->read, f->to_read);
-    return SPOTIFY_OK;
-}
-
-enum spotify_status spotify_fetch_saved(struct spotify_client *c, struct saved_library *out,
-                                        spotify_progress_fn progress, void *progress_ctx)
-{
-    enum spotify_status status = SPOTIFY_ERR_INTERNAL;
-    struct call first;
-    struct call *calls = NULL;
-    size_t n_calls = 0;
-    struct saved_track head[SPOTIFY_PAGE_LIMIT];
-    size_t head_n = 0, total = 0, pages = 0;
-    struct fetch f = {.progress = progress, .progress_ctx = progress_ctx};
-    char path[128];
-    snprintf(path, sizeof path, "/v1/me/tracks?limit=%d&offset=0", SPOTIFY_PAGE_LIMIT);
-    bearer_get(&first, c, "saved_tracks", path);
-    status = run_calls(c, &first, 1, NULL, NULL);
-    if (status != SPOTIFY_OK)
-        goto done;
-    status = spotify_parse_saved_page(first.response ? first.response : "", first.response_len,
-                                      c->settings->api_origin, head, SPOTIFY_PAGE_LIMIT, &head_n,
-                                      &total);
-    if (status != SPOTIFY_OK) {
-        snprintf(c->last_error, sizeof c->last_error, "first saved tracks page: %s",
-                 spotify_strerror(status));
-        goto done;
-    }
-    size_t max = c->settings->max_tracks ? c->settings->max_tracks : SPOTIFY_MAX_TRACKS;
-    if (max > SPOTIFY_MAX_TRACKS)
-        max = SPOTIFY_MAX_TRACKS;
-    spotify_paging(total, max, SPOTIFY_PAGE_LIMIT, &f.to_read, &pages);
-    if (f.to_read < head_n)
-        f.to_read = head_n; /* the library grew after `total` was counted: keep what we have */
-    status = SPOTIFY_ERR_INTERNAL;
-    f.slots = calloc(f.to_read > 0 ? f.to_read : 1, sizeof *f.slots);
-    f.page_counts = calloc(pages, sizeof *f.page_counts);
-    n_calls = pages - 1;
-    calls = calloc(n_calls > 0 ? n_calls : 1, sizeof *calls);
-    if (!f.slots || !f.page_counts || !calls)
-        goto done;
-    memcpy(f.slots, head, head_n * sizeof *head);
-    f.page_counts[0] = head_n;
-    f.read = head_n;
-    head_n = 0; /* moved into slots */
-    if (progress)
-        progress(progress_ctx, f.read, f.to_read);
-    for (size_t p = 1; p < pages; p++) {
-        snprintf(path, sizeof path, "/v1/me/tracks?limit=%d&offset=%zu", SPOTIFY_PAGE_LIMIT,
-                 p * SPOTIFY_PAGE_LIMIT);
-        bearer_get(&calls[p - 1], c, "saved_tracks", path);
-        calls[p - 1].index = p;
-    }
-    status = run_calls(c, calls, n_calls, on_page, &f);
-    if (status != SPOTIFY_OK)
-        goto done;
-    /* Compact: a page may hold fewer tracks than asked (removed or unusable items). */
-    size_t kept = 0;
-    for (size_t p = 0; p < pages; p++) {
-        size_t from = p * SPOTIFY_PAGE_LIMIT;
-        for (size_t i = 0; i < f.page_counts[p]; i++)
-            f.slots[kept++] = f.slots[from + i];
-    }
-    out->tracks = f.slots;
-    out->count = kept;
-    out->total = total;
-    out->truncated = total > max;
-    out->pages = (int)pages;
-    f.slots = NULL;
-done:
-    for (size_t i = 0; i < head_n; i++)
-        track_free(&head[i]);
-    if (f.slots) {
-        for (size_t p = 0; p < pages; p++)
-            for (size_t i = 0; i < f.page_counts[p]; i++)
-                track_free(&f.slots[p * SPOTIFY_PAGE_LIMIT + i]);
-        free(f.slots);
-    }
-    free(f.page_counts);
-    calls_free(&first, 1);
-    if (calls)
-        calls_free(calls, n_calls);
-    free(calls);
-    return status;
-}
-
-static enum spotify_status on_features(struct spotify_client *c, struct call *call, void *ctx)
-{
-    struct saved_library *lib = ctx;
-    cJSON *body = cJSON_ParseWithLength(call->response ? call->response : "", call->response_len);
-    const cJSON *list = cJSON_GetObjectItemCaseSensitive(body, "audio_features");
-    if (!cJSON_IsArray(list)) {
-        cJSON_Delete(body);
-        snprintf(c->last_error, sizeof c->last_error, "audio-features answer without a list");
-        return SPOTIFY_ERR_BAD_RESPONSE;
-    }
-    const cJSON *entry;
-    cJSON_ArrayForEach(entry, list)
-    {
-        const cJSON *id = cJSON_GetObjectItemCaseSensitive(entry, "id");
-        if (!cJSON_IsString(id))
-            continue; /* null: no features for that id */
-        for (size_t i = call->index; i < lib->count && i < call->index + 100; i++) {
-            struct saved_track *t = &lib->tracks[i];
-            if (strcmp(t->id, id->valuestring) != 0)
-                continue;
-            bool complete = true;
-            for (int k = 0; k < SPOTIFY_N_FEATURES; k++) {
-                const cJSON *v = cJSON_GetObjectItemCaseSensitive(entry, spotify_feature_names[k]);
-                if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
-                    complete = false;
-                else
-                    t->features[k] = v->valuedouble;
-            }
-            t->has_features = complete;
-        }
-    }
-    cJSON_Delete(body);
-    return SPOTIFY_OK;
-}
-
-enum spotify_status spotify_audio_features(struct spotify_client *c, struct saved_library *lib)
-{
-    size_t n_calls = (lib->count + 99) / 100;
-    if (n_calls == 0)
-        return SPOTIFY_OK;
-    struct call *calls = calloc(n_calls, sizeof *calls);
-    if (!calls)
-        return SPOTIFY_ERR_INTERNAL;
-    size_t used = 0;
-    for (size_t start = 0; start < lib->count; start += 100) {
-        char path[100 * 23 + 64];
-        size_t len = (size_t)snprintf(path, sizeof path, "/v1/audio-features?ids=");
-        size_t ids = 0;
-        for (size_t i = start; i < lib->count && i < start + 100; i++) {
-            if (!lib->tracks[i].id[0])
-                continue;
-            len += (size_t)snprintf(path + len, sizeof path - len, "%s%s", ids ? "," : "",
-                                    lib->tracks[i].id);
-            ids++;
-        }
-        if (ids == 0)
-            continue;
-        bearer_get(&calls[used], c, "audio_features", "");
-        if (strlen(c->settings->api_base) + len >= sizeof calls[used].url) {
-            calls_free(calls, used);
-            free(calls);
-            return SPOTIFY_ERR_INTERNAL;
-        }
-        snprintf(calls[used].url, sizeof calls[used].url, "%s%s", c->settings->api_base, path);
-        calls[used].index = start;
-        used++;
-    }
-    /* Apply features only when every batch succeeded, so a 403 leaves tracks untouched. */
-    enum spotify_status status = run_calls(c, calls, used, NULL, NULL);
-    for (size_t i = 0; status == SPOTIFY_OK && i < used; i++)
-        status = on_features(c, &calls[i], lib);
-    if (status == SPOTIFY_ERR_NOT_ALLOWLISTED || status == SPOTIFY_ERR_NO_PREMIUM ||
-        status == SPOTIFY_ERR_SCOPE)
-        status = SPOTIFY_ERR_FORBIDDEN;
-    calls_free(calls, used);
-    free(calls);
-    return status;
-}
-
-enum spotify_status spotify_save_playlist(struct spotify_client *c, const char *name,
-                                          const char *description, bool public_playlist,
-                                          const char *const *track_ids, size_t n_ids,
-                                          char playlist_id[64])
-{
-    enum spotify_status status = SPOTIFY_ERR_BAD_REQUEST;
-    struct call create = {.endpoint = "create_playlist", .post = true, .bearer = true};
-    struct call *adds = NULL;
-    size_t n_adds = 0;
-    cJSON *body = NULL;
-    if (n_ids == 0 || n_ids > SPOTIFY_MAX_PLAYLIST) {
-        snprintf(c->last_error, sizeof c->last_error, "a playlist holds 1..%u tracks",
-                 SPOTIFY_MAX_PLAYLIST);
-        goto done;
-    }
-    for (size_t i = 0; i < n_ids; i++) {
-        if (!is_base62_id(track_ids[i])) {
-            snprintf(c->last_error, sizeof c->last_error,
-                     "track id %zu is not a 22-character Spotify id", i);
-            goto done;
-        }
-    }
-    status = SPOTIFY_ERR_INTERNAL;
-    snprintf(create.url, sizeof create.url, "%s/v1/me/playlists", c->settings->api_base);
-    body = cJSON_CreateObject();
-    cJSON_AddStringToObject(body, "name", name);
-    cJSON_AddBoolToObject(body, "public", public_playlist);
-    cJSON_AddBoolToObject(body, "collaborative", false);
-    cJSON_AddStringToObject(body, "description", description);
-    create.body = cJSON_PrintUnformatted(body);
-    cJSON_Delete(body);
-    body = NULL;
-    if (!create.body)
-        goto done;
-    status = run_calls(c, &create, 1, NULL, NULL);
-    if (status != SPOTIFY_OK)
-        goto done;
-    status = SPOTIFY_ERR_BAD_RESPONSE;
-    body = cJSON_ParseWithLength(create.response ? create.response : "", create.response_len);
-    const cJSON *id = cJSON_GetObjectItemCaseSensitive(body, "id");
-    if (!cJSON_IsString(id) || strlen(id->valuestring) == 0 || strlen(id->valuestring) >= 64 ||
-        strspn(id->valuestring, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") !=
-            strlen(id->valuestring)) {
-        snprintf(c->last_error, sizeof c->last_error, "playlist answer without a usable id");
-        goto done;
-    }
-    char new_id[64];
-    snprintf(new_id, sizeof new_id, "%s", id->valuestring);
-    /* Items in order, one chunk of 100 after the other (order matters in a playlist). */
-    status = SPOTIFY_ERR_INTERNAL;
-    n_adds = (n_ids + SPOTIFY_ITEMS_PER_ADD - 1) / SPOTIFY_ITEMS_PER_ADD;
-    adds = calloc(n_adds, sizeof *adds);
-    if (!adds)
-        goto done;
-    for (size_t a = 0; a < n_adds; a++) {
-        struct call *add = &adds[a];
-        add->endpoint = "add_items";
-        add->post = true;
-        add->bearer = true;
-        snprintf(add->url, sizeof add->url, "%s/v1/playlists/%s/items", c->settings->api_base,
-                 new_id);
-        cJSON *items = cJSON_CreateObject();
-        cJSON *uris = cJSON_AddArrayToObject(items, "uris");
-        for (size_t i = a * SPOTIFY_ITEMS_PER_ADD; i < n_ids && i < (a + 1) * SPOTIFY_ITEMS_PER_ADD;
-             i++) {
-            char uri[64];
-            snprintf(uri, sizeof uri, "spotify:track:%s", track_ids[i]);
-            cJSON_AddItemToArray(uris, cJSON_CreateString(uri));
-        }
-        add->body = cJSON_PrintUnformatted(items);
-        cJSON_Delete(items);
-        if (!add->body)
-            goto done;
-        status = run_calls(c, add, 1, NULL, NULL);
-        if (status != SPOTIFY_OK)
-            goto done;
-    }
-    snprintf(playlist_id, 64, "%s", new_id);
-    status = SPOTIFY_OK;
-done:
-    cJSON_Delete(body);
-    calls_free(&create, 1);
-    if (adds)
-        calls_free(adds, n_adds);
-    free(adds);
-    return status;
 }
