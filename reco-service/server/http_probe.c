@@ -118,8 +118,8 @@ static void on_metrics(nng_aio *aio)
 }
 
 int http_probe_start(struct http_probe **out, const char *host_port,
-                     const struct http_probe_source *src, char *bound, size_t bound_len,
-                     char *err, size_t err_len)
+                     const struct http_probe_source *src, char *bound, size_t bound_len, char *err,
+                     size_t err_len)
 {
     char host[200], url_text[256];
     int port = 0, rv;

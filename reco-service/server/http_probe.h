@@ -28,8 +28,8 @@ int http_probe_parse(const char *host_port, char *host, size_t host_len, int *po
  * port 0, the port chosen), or -1 with a reason in err. src is copied. Stop with
  * http_probe_stop. Blocks only while binding. */
 int http_probe_start(struct http_probe **out, const char *host_port,
-                     const struct http_probe_source *src, char *bound, size_t bound_len,
-                     char *err, size_t err_len);
+                     const struct http_probe_source *src, char *bound, size_t bound_len, char *err,
+                     size_t err_len);
 
 /* Stops serving and frees the probe (NULL is ignored). Waits for handlers that are running. */
 void http_probe_stop(struct http_probe *probe);

@@ -30,8 +30,8 @@ static void test_parse(void **state)
     assert_string_equal(host, "[::1]");
     assert_int_equal(port, 0);
     assert_int_equal(http_probe_parse("reco-0.reco:7180", host, sizeof host, &port), 0);
-    const char *bad[] = {"", "7180", ":7180", "host:", "host:70000", "host:12a", "a b:1",
-                         "::1:80", "[::1]80", "host:123456", "h/x:1"};
+    const char *bad[] = {"",      "7180",   ":7180",   "host:",       "host:70000", "host:12a",
+                         "a b:1", "::1:80", "[::1]80", "host:123456", "h/x:1"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         if (http_probe_parse(bad[i], host, sizeof host, &port) == 0)
             fail_msg("accepted '%s'", bad[i]);
@@ -128,8 +128,7 @@ static void test_serve(void **state)
     http_probe_stop(probe);
 
     assert_int_equal(
-        http_probe_start(&probe, "not-an-address", &src, bound, sizeof bound, err, sizeof err),
-        -1);
+        http_probe_start(&probe, "not-an-address", &src, bound, sizeof bound, err, sizeof err), -1);
     assert_non_null(strstr(err, "is not HOST:PORT"));
 }
 

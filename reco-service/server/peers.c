@@ -2,6 +2,7 @@
  * connection limit keeps it small. */
 #include "peers.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 
 /* The offset minimum is kept over two windows of this length, so it follows clock
@@ -91,6 +92,8 @@ int64_t peers_request(struct peers *t, uint32_t id, int64_t now_us, int64_t now_
                 p->offset_prev_us = p->have_offset ? p->offset_min_us : offset;
                 p->offset_min_us = offset;
                 p->window_start_us = now_us;
+                p->refused_prev = p->refused;
+                p->refused = 0;
             }
             if (!p->have_offset) {
                 p->offset_min_us = p->offset_prev_us = offset;
@@ -136,6 +139,24 @@ void peers_send_end(struct peers *t, uint32_t id, bool timed_out)
         }
     }
     pthread_mutex_unlock(&t->lock);
+}
+
+void peers_refused(struct peers *t, uint32_t id)
+{
+    pthread_mutex_lock(&t->lock);
+    struct peer *p = id ? find(t, id) : NULL;
+    if (p && p->refused < UINT32_MAX)
+        p->refused++;
+    pthread_mutex_unlock(&t->lock);
+}
+
+uint32_t peers_refusals(struct peers *t, uint32_t id)
+{
+    pthread_mutex_lock(&t->lock);
+    struct peer *p = id ? find(t, id) : NULL;
+    uint64_t n = p ? (uint64_t)p->refused + p->refused_prev : 0;
+    pthread_mutex_unlock(&t->lock);
+    return n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
 }
 
 bool peers_open(struct peers *t, uint32_t id)

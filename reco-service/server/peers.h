@@ -18,8 +18,9 @@ struct peer {
     bool have_offset;
     int64_t offset_min_us, offset_prev_us; /* this and the previous window's minimum */
     int64_t window_start_us;
-    const char *close_reason; /* set: the sweep closes it */
-    bool closing;             /* marked for closing (stays until it is removed) */
+    uint32_t refused, refused_prev; /* refused requests, this and the previous window */
+    const char *close_reason;       /* set: the sweep closes it */
+    bool closing;                   /* marked for closing (stays until it is removed) */
 };
 
 struct peers {
@@ -56,6 +57,12 @@ void peers_send_begin(struct peers *t, uint32_t id);
 
 /* A reply to id is done; timed_out marks id for closing ("send_timeout"). */
 void peers_send_end(struct peers *t, uint32_t id, bool timed_out);
+
+/* Counts a request from id refused for lack of room (RESOURCE_EXHAUSTED). */
+void peers_refused(struct peers *t, uint32_t id);
+
+/* Requests refused to id lately (this and the previous window): how hard it pushes. */
+uint32_t peers_refusals(struct peers *t, uint32_t id);
 
 /* True while id is registered (open, as far as the table knows). */
 bool peers_open(struct peers *t, uint32_t id);

@@ -63,6 +63,11 @@ static void test_sends(void **state)
     peers_send_begin(&t, 6);
     peers_send_end(&t, 6, false);
     assert_int_equal(peers_sweep(&t, 0, 0, ids, why, 4), 0);
+    peers_refused(&t, 6);
+    peers_refused(&t, 6);
+    assert_int_equal(peers_refusals(&t, 6), 2);
+    assert_int_equal(peers_refusals(&t, 5), 0);
+    assert_int_equal(peers_refusals(&t, 77), 0);
     peers_send_begin(&t, 6);
     peers_send_end(&t, 6, true);
     assert_int_equal(peers_sweep(&t, 0, 0, ids, why, 4), 1);

@@ -162,8 +162,7 @@ static struct model_ref *model_load(const char *path)
     double seconds = (double)(now_us() - start) / 1e6;
     server_metrics_model(model->version, model->n_rows, model->k, seconds);
     log_info("model_loaded", "path=%s version=%s tracks=%u k=%u dims=%u ids=%u ms=%.1f", path,
-             model->version, model->n_rows, model->k, model->n_dims, model->n_ids,
-             seconds * 1000);
+             model->version, model->n_rows, model->k, model->n_dims, model->n_ids, seconds * 1000);
     return ref;
 }
 
@@ -423,19 +422,21 @@ static void item_received(struct item *it)
         return;
     }
     it->job.conn = it->pipe;
+    it->job.weight = peers_refusals(&s->peers, it->pipe);
     it->state = ITEM_QUEUED;
     struct work_job *evicted = NULL;
     enum work_queue_status status = work_queue_push(&s->queue, &it->job, &evicted);
     if (status == WORK_QUEUE_CLOSED) {
         reply_now(it, RPC_UNAVAILABLE, "reco-service is shutting down; ask another instance");
     } else if (status == WORK_QUEUE_FULL) {
+        peers_refused(&s->peers, it->pipe);
         reply_now(it, RPC_RESOURCE_EXHAUSTED,
                   "queue: %zu requests already wait for %d workers (--queue); ask another "
                   "instance",
                   s->queue.capacity, s->n_workers);
     } else if (evicted) {
-        struct item *other =
-            (struct item *)(void *)((char *)evicted - offsetof(struct item, job));
+        struct item *other = (struct item *)(void *)((char *)evicted - offsetof(struct item, job));
+        peers_refused(&s->peers, other->pipe);
         reply_now(other, RPC_RESOURCE_EXHAUSTED,
                   "queue: full, and this connection had the most requests waiting; ask "
                   "another instance");
@@ -852,8 +853,7 @@ int main(int argc, char **argv)
      * instance), and wait for the requests being worked on and those queued. */
     atomic_store(&s.draining, true);
     nng_listener_close(s.listener);
-    for (int waited = 0; atomic_load(&s.in_flight) > 0 && waited < DRAIN_TIMEOUT_MS;
-         waited += 5) {
+    for (int waited = 0; atomic_load(&s.in_flight) > 0 && waited < DRAIN_TIMEOUT_MS; waited += 5) {
         nng_msleep(5);
         if (waited % SWEEP_MS == 0)
             sweep(&s, 0); /* a peer that does not read must not hold the drain */

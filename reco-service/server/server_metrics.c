@@ -9,15 +9,20 @@
 #include <string.h>
 
 static const double BUCKETS[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
-                                 0.25,  0.5,    1,     2.5,  5,    10};
+                                 0.25,  0.5,    1,     2.5,  5,     10};
 #define N_BUCKETS (sizeof BUCKETS / sizeof BUCKETS[0])
 
 static const char *const METHODS[] = {"Recommend", "Info", "Health", "other", "none"};
 #define N_METHODS (sizeof METHODS / sizeof METHODS[0])
-static const enum rpc_code CODES[] = {
-    RPC_OK,           RPC_INVALID_ARGUMENT,    RPC_DEADLINE_EXCEEDED,
-    RPC_NOT_FOUND,    RPC_RESOURCE_EXHAUSTED,  RPC_FAILED_PRECONDITION,
-    RPC_UNIMPLEMENTED, RPC_INTERNAL,           RPC_UNAVAILABLE};
+static const enum rpc_code CODES[] = {RPC_OK,
+                                      RPC_INVALID_ARGUMENT,
+                                      RPC_DEADLINE_EXCEEDED,
+                                      RPC_NOT_FOUND,
+                                      RPC_RESOURCE_EXHAUSTED,
+                                      RPC_FAILED_PRECONDITION,
+                                      RPC_UNIMPLEMENTED,
+                                      RPC_INTERNAL,
+                                      RPC_UNAVAILABLE};
 #define N_CODES (sizeof CODES / sizeof CODES[0])
 static const char *const CLOSE_REASONS[] = {"send_timeout", "send_backlog", "idle", "limit"};
 #define N_REASONS (sizeof CLOSE_REASONS / sizeof CLOSE_REASONS[0])

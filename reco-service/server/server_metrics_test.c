@@ -26,8 +26,12 @@ static void test_render(void **state)
     server_metrics_conn_closed("send_timeout");
     server_metrics_matches(10, 2, 3);
     server_metrics_model("0123456789abcdef", 20000, 8, 0.012);
-    struct server_gauges g = {.queue_depth = 3, .queue_capacity = 16, .workers = 2,
-                              .workers_busy = 1, .connections = 4, .in_flight = 5};
+    struct server_gauges g = {.queue_depth = 3,
+                              .queue_capacity = 16,
+                              .workers = 2,
+                              .workers_busy = 1,
+                              .connections = 4,
+                              .in_flight = 5};
     char *text = server_metrics_render(&g);
     assert_non_null(text);
     const char *want[] = {

@@ -7,6 +7,7 @@
 
 struct work_conn {
     uint32_t conn;
+    uint32_t weight; /* of its newest job */
     size_t count;
     struct work_job *head, *tail;
     struct work_conn *prev, *next; /* in the ring, or next in the free list */
@@ -146,19 +147,22 @@ enum work_queue_status work_queue_push(struct work_queue *q, struct work_job *jo
         struct work_conn *greediest = q->ring;
         struct work_conn *c = q->ring;
         do {
-            if (c->count > greediest->count)
+            if (c->count > greediest->count ||
+                (c->count == greediest->count && c->weight > greediest->weight))
                 greediest = c;
             c = c->next;
         } while (c != q->ring);
         size_t have = mine ? mine->count : 0;
-        if (greediest->count <= have + 1) {
+        if (greediest->count <= have) {
             status = WORK_QUEUE_FULL;
             goto done;
         }
+        /* greediest has more queued than this connection: it gives up its newest. */
         *evicted = conn_take_tail(greediest);
         q->depth--;
         status = WORK_QUEUE_EVICTED;
-        /* greediest keeps at least two jobs, so its record stays and mine cannot be it. */
+        if (greediest->count == 0)
+            ring_remove(q, greediest); /* never mine: mine has fewer */
     }
     if (!mine) {
         mine = q->free_slots;
@@ -166,6 +170,7 @@ enum work_queue_status work_queue_push(struct work_queue *q, struct work_job *jo
         *mine = (struct work_conn){.conn = job->conn};
         ring_append(q, mine);
     }
+    mine->weight = job->weight;
     conn_push(mine, job);
     q->depth++;
     pthread_cond_signal(&q->ready);

@@ -14,6 +14,9 @@
 struct work_job {
     struct work_job *prev, *next;
     uint32_t conn;
+    uint32_t weight; /* how hard the connection has been pushing lately (its refused
+                        requests): among connections with as many jobs queued, the heaviest
+                        gives way first */
 };
 
 enum work_queue_status {
@@ -33,9 +36,9 @@ struct work_queue {
     pthread_mutex_t lock;
     pthread_cond_t ready;
     size_t capacity, depth;
-    struct work_conn *slots;        /* capacity records, one per connection with jobs */
-    struct work_conn *free_slots;   /* unused records */
-    struct work_conn *ring;         /* connections with jobs, next to serve first */
+    struct work_conn *slots;      /* capacity records, one per connection with jobs */
+    struct work_conn *free_slots; /* unused records */
+    struct work_conn *ring;       /* connections with jobs, next to serve first */
     bool closed;
 };
 
@@ -46,8 +49,9 @@ int work_queue_init(struct work_queue *q, size_t capacity);
 void work_queue_destroy(struct work_queue *q);
 
 /* Queues job. When the queue is full, a job is admitted only if its connection has fewer jobs
- * queued than the connection with the most minus one: that connection's newest job is taken
- * out and returned in *evicted (WORK_QUEUE_EVICTED). Never blocks; thread-safe. */
+ * queued than the connection with the most: that connection's newest job is taken out and
+ * returned in *evicted (WORK_QUEUE_EVICTED); among equals, the one with the largest weight. So a connection with nothing queued always gets
+ * in, however many others flood the queue. Never blocks; thread-safe. */
 enum work_queue_status work_queue_push(struct work_queue *q, struct work_job *job,
                                        struct work_job **evicted);
 

@@ -17,7 +17,7 @@ static void test_round_robin(void **state)
     (void)state;
     struct work_queue q;
     assert_int_equal(work_queue_init(&q, 16), 0);
-    struct work_job jobs[6];
+    struct work_job jobs[6] = {0};
     uint32_t conns[6] = {1, 1, 1, 1, 2, 3};
     struct work_job *evicted;
     for (int i = 0; i < 6; i++) {
@@ -39,7 +39,7 @@ static void test_full(void **state)
     (void)state;
     struct work_queue q;
     assert_int_equal(work_queue_init(&q, 4), 0);
-    struct work_job greedy[5], other[3];
+    struct work_job greedy[5] = {0}, other[3] = {0};
     struct work_job *evicted;
     for (int i = 0; i < 4; i++) {
         greedy[i].conn = 7;
@@ -64,6 +64,30 @@ static void test_full(void **state)
     assert_ptr_equal(work_queue_pop(&q), &other[0]);
     assert_ptr_equal(work_queue_pop(&q), &greedy[1]);
     assert_ptr_equal(work_queue_pop(&q), &other[1]);
+    work_queue_destroy(&q);
+
+    /* Four connections with one job each fill a queue of 4; a fifth with none gets in by
+     * evicting one of them, and another job of the fifth is refused. */
+    assert_int_equal(work_queue_init(&q, 4), 0);
+    struct work_job single[6] = {0};
+    for (int i = 0; i < 4; i++) {
+        single[i].conn = (uint32_t)(20 + i);
+        single[i].weight = i == 2 ? 50 : 1; /* conn 22 has been refused the most */
+        assert_int_equal(work_queue_push(&q, &single[i], &evicted), WORK_QUEUE_OK);
+    }
+    single[4].conn = 30;
+    assert_int_equal(work_queue_push(&q, &single[4], &evicted), WORK_QUEUE_EVICTED);
+    assert_non_null(evicted);
+    uint32_t gone = evicted->conn;
+    assert_int_equal(gone, 22);
+    single[5].conn = 30;
+    assert_int_equal(work_queue_push(&q, &single[5], &evicted), WORK_QUEUE_FULL);
+    for (int i = 0; i < 4; i++) {
+        struct work_job *job = work_queue_pop(&q);
+        assert_non_null(job);
+        assert_int_not_equal(job->conn, gone);
+    }
+    assert_int_equal(work_queue_depth(&q), 0);
     work_queue_destroy(&q);
     assert_string_equal(work_queue_strerror(WORK_QUEUE_FULL), "FULL");
 }

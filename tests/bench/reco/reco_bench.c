@@ -2,10 +2,15 @@
  * `sample` draws saved-track lists from a model file deterministically; `latency` times
  * sequential Recommend calls through the RPC client; `floor` times sequential Health calls (the
  * round trip with nothing to compute); `throughput` runs concurrent client threads for a fixed
- * time; `kernels` times one scoring pass over a model's rows, scalar and
- * SIMD. Results go to stdout as `result ...` / `kernel ...` key=value lines. */
+ * time; `hostile` times one normal user's calls while --clients raw connections pipeline
+ * --pipeline heavy Recommend requests each and never read a reply (issue 12); `kernels` times
+ * one scoring pass over a model's rows, scalar and SIMD. Results go to stdout as `result ...` / `kernel ...` key=value lines. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -19,6 +24,7 @@
 #include "reco.pb-c.h"
 #include "recommend.h"
 #include "rpc.h"
+#include "rpc_envelope.h"
 
 #define MAX_LINE         4096u
 #define MAX_SAVED_FILE   20000u /* the service's RECO_MAX_SAVED */
@@ -42,6 +48,8 @@ static long long opt_n;
 static long long opt_ranking;
 static double opt_seconds;
 static bool opt_ids_only;
+static long long opt_clients;
+static long long opt_pipeline;
 
 static const struct option_spec SPECS[] = {
     {"model", 0, NULL, OPTION_STRING, NULL, 0, 0, "sample, kernels: the model file", &opt_model},
@@ -70,6 +78,10 @@ static const struct option_spec SPECS[] = {
      "RecommendRequest.ranking by its number in reco.proto (0: the service's default, "
      "1: mean cosine, the notebook's)",
      &opt_ranking},
+    {"clients", 0, NULL, OPTION_INT, "100", 0, 1000,
+     "hostile: raw connections that send and never read", &opt_clients},
+    {"pipeline", 0, NULL, OPTION_INT, "200", 1, 100000,
+     "hostile: Recommend requests (n=500) each of them pipelines", &opt_pipeline},
     {"ids-only", 0, NULL, OPTION_BOOL, "false", 0, 0,
      "send only ids (default: id, name, artists, duration, year, as the front sends)",
      &opt_ids_only},
@@ -81,6 +93,8 @@ static const char USAGE[] =
     "       reco-bench latency --endpoint URL --saved FILE [--seconds S] [--label L]\n"
     "       reco-bench floor --endpoint URL [--seconds S] [--label L]   (Health round trips)\n"
     "       reco-bench throughput --endpoint URL --saved FILE --threads T [--seconds S]\n"
+    "       reco-bench hostile --endpoint tcp://HOST:PORT --saved FILE [--clients C] "
+    "[--pipeline P] [--seconds S]\n"
     "       reco-bench kernels --model MODEL [--label L]   (cost of one scoring pass)";
 
 static double now_ms(void)
@@ -589,6 +603,207 @@ out:
     return rc;
 }
 
+/* `hostile`: --clients raw SP-over-TCP connections (req0 spoken by hand) each pipeline
+ * --pipeline Recommend requests for 500 picks and never read; whenever the service closes one,
+ * it reconnects and starts again. Meanwhile one normal user calls Recommend (the --saved list,
+ * --n picks) back to back through the real client. Prints the user's latency and failures and
+ * how often the attackers were cut off. */
+struct hostile {
+    struct sockaddr_in addr;
+    uint8_t *frame; /* one request as sent on the wire: length, request id, envelope */
+    size_t frame_len;
+    volatile bool stop;
+    size_t reconnects, sent;
+};
+
+/* Connects and exchanges the SP header; returns the fd or -1. */
+static int hostile_connect(const struct hostile *h)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return -1;
+    int small = 4096;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    struct timeval tv = {.tv_sec = 1};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    const uint8_t hello[8] = {0, 'S', 'P', 0, 0, 48 /* req0 */, 0, 0};
+    uint8_t theirs[8];
+    if (connect(fd, (const struct sockaddr *)&h->addr, sizeof h->addr) != 0 ||
+        send(fd, hello, 8, MSG_NOSIGNAL) != 8 || recv(fd, theirs, 8, MSG_WAITALL) != 8) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static void *hostile_main(void *arg)
+{
+    struct hostile *h = arg;
+    int *fds = malloc((size_t)opt_clients * sizeof *fds);
+    long long *left = malloc((size_t)opt_clients * sizeof *left);
+    size_t *offset = calloc((size_t)opt_clients, sizeof *offset);
+    if (!fds || !left || !offset)
+        goto out;
+    for (long long c = 0; c < opt_clients; c++) {
+        fds[c] = hostile_connect(h);
+        left[c] = opt_pipeline;
+    }
+    while (!h->stop) {
+        bool progress = false;
+        for (long long c = 0; c < opt_clients && !h->stop; c++) {
+            if (fds[c] < 0) {
+                fds[c] = hostile_connect(h);
+                left[c] = opt_pipeline;
+                offset[c] = 0;
+                h->reconnects++;
+                continue;
+            }
+            if (left[c] == 0)
+                continue; /* all sent; it just sits there, reading nothing */
+            ssize_t n = send(fds[c], h->frame + offset[c], h->frame_len - offset[c],
+                             MSG_NOSIGNAL | MSG_DONTWAIT);
+            if (n > 0) {
+                progress = true;
+                offset[c] += (size_t)n;
+                if (offset[c] == h->frame_len) {
+                    offset[c] = 0;
+                    left[c]--;
+                    h->sent++;
+                }
+            } else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+                close(fds[c]); /* cut off by the service: come back */
+                fds[c] = -1;
+            }
+        }
+        /* Connections that have sent everything: notice when the service closes them. */
+        for (long long c = 0; c < opt_clients; c++) {
+            if (fds[c] >= 0 && left[c] == 0) {
+                char byte;
+                ssize_t n = recv(fds[c], &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+                if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+                    close(fds[c]);
+                    fds[c] = -1;
+                }
+            }
+        }
+        if (!progress) {
+            struct timespec pause = {.tv_nsec = 2000000};
+            nanosleep(&pause, NULL);
+        }
+    }
+    for (long long c = 0; c < opt_clients; c++)
+        if (fds[c] >= 0)
+            close(fds[c]);
+out:
+    free(fds);
+    free(left);
+    free(offset);
+    return NULL;
+}
+
+static int run_hostile(void)
+{
+    int rc = 1;
+    struct rpc_client *client = NULL;
+    struct saved_request req = {0}, heavy = {0};
+    struct hostile h = {0};
+    pthread_t attacker;
+    bool attacking = false;
+    double *samples = NULL;
+    size_t n = 0, errors = 0, cap = 1000000;
+    if (open_client(&client, true) != 0 || load_saved(opt_saved, &req) != 0)
+        goto out;
+    const char *hostport = strstr(opt_endpoint, "tcp://");
+    const char *colon = hostport ? strrchr(hostport, ':') : NULL;
+    char host[64];
+    if (!hostport || !colon || (size_t)(colon - hostport - 6) >= sizeof host) {
+        fprintf(stderr, "reco-bench hostile: --endpoint must be one tcp://HOST:PORT\n");
+        goto out;
+    }
+    memcpy(host, hostport + 6, (size_t)(colon - hostport - 6));
+    host[colon - hostport - 6] = '\0';
+    h.addr.sin_family = AF_INET;
+    h.addr.sin_port = htons((uint16_t)atoi(colon + 1));
+    if (inet_pton(AF_INET, host, &h.addr.sin_addr) != 1) {
+        fprintf(stderr, "reco-bench hostile: '%s' is not an IPv4 address\n", host);
+        goto out;
+    }
+    long long user_n = opt_n;
+    opt_n = 500;
+    if (load_saved(opt_saved, &heavy) != 0)
+        goto out;
+    opt_n = user_n;
+    uint8_t *envelope = NULL;
+    size_t envelope_len = 0;
+    if (rpc_request_encode(1, "Recommend", 600000, heavy.packed, heavy.packed_len, &envelope,
+                           &envelope_len) != 0)
+        goto out;
+    h.frame_len = 12 + envelope_len;
+    h.frame = malloc(h.frame_len);
+    if (!h.frame) {
+        free(envelope);
+        goto out;
+    }
+    uint64_t total = envelope_len + 4;
+    for (int i = 0; i < 8; i++)
+        h.frame[i] = (uint8_t)(total >> (56 - 8 * i));
+    h.frame[8] = 0x80;
+    h.frame[9] = h.frame[10] = 0;
+    h.frame[11] = 1;
+    memcpy(h.frame + 12, envelope, envelope_len);
+    free(envelope);
+    samples = malloc(cap * sizeof *samples);
+    if (!samples)
+        goto out;
+    if (opt_clients > 0) {
+        if (pthread_create(&attacker, NULL, hostile_main, &h) != 0)
+            goto out;
+        attacking = true;
+        struct timespec settle = {.tv_sec = 1};
+        nanosleep(&settle, NULL); /* let the pipelines fill */
+    }
+    double start = now_ms(), worst = 0;
+    while (now_ms() - start < opt_seconds * 1e3) {
+        double ms;
+        if (call_once(client, &req, &ms, NULL) != 0) {
+            errors++;
+            continue;
+        }
+        if (ms > worst)
+            worst = ms;
+        if (n < cap)
+            samples[n++] = ms;
+    }
+    double wall_s = (now_ms() - start) / 1e3;
+    h.stop = true;
+    if (attacking)
+        pthread_join(attacker, NULL);
+    attacking = false;
+    if (n == 0) {
+        fprintf(stderr, "reco-bench hostile: no normal call succeeded\n");
+        goto out;
+    }
+    qsort(samples, n, sizeof *samples, cmp_double);
+    printf("result impl=reco_service_hostile catalog=%s saved=%" PRIu32 " clients=%lld "
+           "pipeline=%lld attack_requests=%zu attack_reconnects=%zu user_calls=%zu "
+           "seconds=%.1f p50_ms=%.3f p99_ms=%.3f max_ms=%.3f errors=%zu\n",
+           opt_label, req.n_saved, opt_clients, opt_pipeline, h.sent, h.reconnects, n, wall_s,
+           percentile(samples, n, 0.50), percentile(samples, n, 0.99), worst, errors);
+    rc = errors == 0 ? 0 : 1;
+out:
+    if (attacking) {
+        h.stop = true;
+        pthread_join(attacker, NULL);
+    }
+    free(samples);
+    free(h.frame);
+    rpc_client_close(client);
+    free(req.packed);
+    free(heavy.packed);
+    return rc;
+}
+
 /* `kernels`: what one scoring pass over every row of a model costs on this machine, the way
  * recommend.c does it (scalar dot product with four accumulators, one call per row) and with
  * SIMD over a zero-padded query (GCC vector extensions, SSE everywhere and an AVX2 clone), next
@@ -810,6 +1025,8 @@ int main(int argc, char **argv)
         rc = run_throughput();
     else if (strcmp(positional[0], "kernels") == 0)
         rc = run_kernels();
+    else if (strcmp(positional[0], "hostile") == 0)
+        rc = run_hostile();
     else
         fprintf(stderr, "reco-bench: unknown command '%s'\n%s\n", positional[0], USAGE);
 out:

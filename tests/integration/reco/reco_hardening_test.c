@@ -83,8 +83,7 @@ static int teardown(void **state)
 }
 
 /* Starts reco-service with extra flags; if log_path is set its stderr goes there. */
-static void start_service(struct harness_proc *proc, const char *const *extra,
-                          const char *log_path)
+static void start_service(struct harness_proc *proc, const char *const *extra, const char *log_path)
 {
     char *argv[40] = {service_bin, "--model", model_path, "--listen", "tcp://127.0.0.1:0"};
     int argc = 5;
@@ -350,9 +349,9 @@ static void test_partial_messages(void **state)
     (void)state;
     struct harness_proc proc;
     /* 2,000 saved tracks: the largest request is 2000 * 512 + 64 KiB, about 1.1 MB. */
-    static const char *const flags[] = {"--workers",         "2",    "--max-saved",
-                                        "2000",              "--idle-timeout-ms", "1500",
-                                        "--max-connections", "20",   NULL};
+    static const char *const flags[] = {
+        "--workers",         "2",  "--max-saved", "2000", "--idle-timeout-ms", "1500",
+        "--max-connections", "20", NULL};
     start_service(&proc, flags, NULL);
     int port = port_of(proc.addr);
     long before = rss_kib(proc.pid);
@@ -406,7 +405,7 @@ static void test_partial_messages(void **state)
     now = rss_kib(proc.pid);
     fprintf(stderr, "stalled just under the limit: rss %ld KiB (+%ld)\n", now, now - before);
     assert_true(now - before < 20 * 1100 + 64 * 1024); /* 20 connections' worth, plus slack */
-    normal_user_for(proc.addr, 3); /* also lets the idle timeout pass */
+    normal_user_for(proc.addr, 3);                     /* also lets the idle timeout pass */
     int cut = 0;
     for (int c = 0; c < 30; c++) {
         if (fds[c] < 0) {
@@ -528,8 +527,8 @@ static int64_t log_ts_ms(const char *line)
 {
     struct tm tm = {0};
     int ms = 0;
-    if (sscanf(line, "ts=%d-%d-%dT%d:%d:%d.%dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-               &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms) != 7)
+    if (sscanf(line, "ts=%d-%d-%dT%d:%d:%d.%dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+               &tm.tm_min, &tm.tm_sec, &ms) != 7)
         return -1;
     tm.tm_year -= 1900;
     tm.tm_mon -= 1;
@@ -609,8 +608,8 @@ static void test_queue_full_and_probes(void **state)
 {
     (void)state;
     struct harness_proc proc;
-    static const char *const flags[] = {"--workers", "1", "--queue", "1", "--http-listen",
-                                        "127.0.0.1:0", NULL};
+    static const char *const flags[] = {"--workers",     "1",           "--queue", "1",
+                                        "--http-listen", "127.0.0.1:0", NULL};
     start_service(&proc, flags, NULL);
     int http = http_port_of(&proc);
     char *r = http_get(http, "/healthz");
@@ -641,9 +640,9 @@ static void test_queue_full_and_probes(void **state)
         assert_int_equal(nng_recv(socks[c], &buf, &got, NNG_FLAG_ALLOC), 0);
         struct rpc_reply reply;
         char err[256];
-        assert_int_equal(rpc_reply_decode((uint8_t *)buf, got, RPC_MAX_MESSAGE_BYTES, &reply,
-                                          err, sizeof err),
-                         RPC_OK);
+        assert_int_equal(
+            rpc_reply_decode((uint8_t *)buf, got, RPC_MAX_MESSAGE_BYTES, &reply, err, sizeof err),
+            RPC_OK);
         ok += reply.code == RPC_OK;
         if (reply.code == RPC_RESOURCE_EXHAUSTED) {
             exhausted++;
