@@ -74,15 +74,25 @@ start_service() {
     return 1
 }
 
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
 echo "fact date=$(date -u +%Y-%m-%dT%H:%MZ) nproc=$(nproc) commit=$(git rev-parse --short HEAD) load=$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' ,)"
 declare -A rps
 for round in $(seq 1 "$rounds"); do
     for w in 1 2; do
         start_service taskset -c 0,1 "$bin/reco-service" --workers "$w"
+        cpu0=$(cpu_ticks "$service_pid")
         line=$("$bin/reco-bench" throughput --endpoint "$service_addr" --saved "$work/saved_1000.tsv" \
             --threads 4 --seconds "$tput_seconds" --warmup 5 --timeout-ms 60000 --label "workers=$w")
-        echo "$line"
-        rps[$w]+="$(sed -n 's/.* rps=\([0-9.]*\).*/\1/p' <<<"$line") "
+        cpu1=$(cpu_ticks "$service_pid")
+        r=$(sed -n 's/.* rps=\([0-9.]*\).*/\1/p' <<<"$line")
+        s=$(sed -n 's/.* seconds=\([0-9.]*\).*/\1/p' <<<"$line")
+        # The service's CPU time over the run: cores it actually got, and requests per CPU
+        # second (equal for 1 and 2 workers when the workers scale with the CPU they get).
+        echo "$line load=$(cut -d' ' -f1 /proc/loadavg)" \
+            "$(awk -v r="$r" -v s="$s" -v t=$((cpu1 - cpu0)) -v hz="$(getconf CLK_TCK)" \
+                'BEGIN {printf "service_cores=%.2f per_cpu_second=%.0f", t / hz / s, r * s / (t / hz)}')"
+        rps[$w]+="$r "
         stop_service
     done
 done
