@@ -619,6 +619,11 @@ static void free_items(struct server *s)
         s->all_items = it->next_all;
         if (it->msg)
             nng_msg_free(it->msg);
+        /* A reply handed to an aio that was already stopped stays in it: nng neither sends
+         * nor frees it. */
+        nng_msg *left = nng_aio_get_msg(it->aio);
+        if (left)
+            nng_msg_free(left);
         rpc_request_free(&it->req);
         nng_aio_free(it->aio);
         free(it);
