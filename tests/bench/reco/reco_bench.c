@@ -95,6 +95,7 @@ static const char USAGE[] =
     "       reco-bench throughput --endpoint URL --saved FILE --threads T [--seconds S]\n"
     "       reco-bench hostile --endpoint tcp://HOST:PORT --saved FILE [--clients C] "
     "[--pipeline P] [--seconds S]\n"
+    "       reco-bench cores --threads T [--seconds S]   (CPU the machine gives now)\n"
     "       reco-bench kernels --model MODEL [--label L]   (cost of one scoring pass)";
 
 static double now_ms(void)
@@ -804,6 +805,45 @@ out:
     return rc;
 }
 
+/* `cores`: how much CPU this machine gives right now: --threads threads spin for --seconds
+ * and the process's CPU time over the wall time is printed (2.0 on an idle 2-core box). A
+ * workers comparison means little when this is far below the cores it pins to. */
+static volatile bool cores_stop;
+
+static void *cores_spin(void *arg)
+{
+    volatile unsigned long *count = arg;
+    while (!cores_stop)
+        (*count)++;
+    return NULL;
+}
+
+static int run_cores(void)
+{
+    pthread_t threads[MAX_THREADS];
+    unsigned long counts[MAX_THREADS] = {0};
+    struct timespec cpu0, cpu1;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu0);
+    double start = now_ms();
+    long long started = 0;
+    for (; started < opt_threads; started++)
+        if (pthread_create(&threads[started], NULL, cores_spin, &counts[started]) != 0)
+            break;
+    struct timespec wait = {.tv_sec = (time_t)opt_seconds,
+                            .tv_nsec = (long)((opt_seconds - (double)(time_t)opt_seconds) * 1e9)};
+    nanosleep(&wait, NULL);
+    cores_stop = true;
+    for (long long i = 0; i < started; i++)
+        pthread_join(threads[i], NULL);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu1);
+    double wall_s = (now_ms() - start) / 1e3;
+    double cpu_s =
+        (double)(cpu1.tv_sec - cpu0.tv_sec) + (double)(cpu1.tv_nsec - cpu0.tv_nsec) / 1e9;
+    printf("result impl=machine_cores threads=%lld seconds=%.2f cores=%.2f\n", started, wall_s,
+           cpu_s / wall_s);
+    return started == opt_threads ? 0 : 1;
+}
+
 /* `kernels`: what one scoring pass over every row of a model costs on this machine, the way
  * recommend.c does it (scalar dot product with four accumulators, one call per row) and with
  * SIMD over a zero-padded query (GCC vector extensions, SSE everywhere and an AVX2 clone), next
@@ -1027,6 +1067,8 @@ int main(int argc, char **argv)
         rc = run_kernels();
     else if (strcmp(positional[0], "hostile") == 0)
         rc = run_hostile();
+    else if (strcmp(positional[0], "cores") == 0)
+        rc = run_cores();
     else
         fprintf(stderr, "reco-bench: unknown command '%s'\n%s\n", positional[0], USAGE);
 out:

@@ -4,7 +4,8 @@
 # Builds a Release tree, a synthetic 200k-row catalog and its model, then
 #  1. workers: Recommend throughput (reco-bench throughput, 4 client threads, 1,000 saved
 #     tracks) against reco-service pinned to two cores (taskset -c 0,1) with --workers 1 and
-#     --workers 2, alternated R times in one run; prints each run and the ratio of medians;
+#     --workers 2, alternated R times in one run, each round after `reco-bench cores` (the CPU
+#     two busy threads get on those cores right now); prints each run and the ratio of medians;
 #  2. hostile: a normal user's Recommend latency (200 saved, n=50) alone, then while 100 raw
 #     connections each pipeline 200 Recommend requests for 500 picks and never read
 #     (reco-bench hostile), against one reco-service with its defaults.
@@ -79,6 +80,8 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 echo "fact date=$(date -u +%Y-%m-%dT%H:%MZ) nproc=$(nproc) commit=$(git rev-parse --short HEAD) load=$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' ,)"
 declare -A rps
 for round in $(seq 1 "$rounds"); do
+    # What two busy threads pinned to the same cores get now: near 2.0 on a quiet machine.
+    taskset -c 0,1 "$bin/reco-bench" cores --threads 2 --seconds 2
     for w in 1 2; do
         start_service taskset -c 0,1 "$bin/reco-service" --workers "$w"
         cpu0=$(cpu_ticks "$service_pid")
