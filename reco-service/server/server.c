@@ -105,6 +105,7 @@ struct item {
     nng_msg *msg;           /* the request while it is being worked on */
     struct rpc_request req; /* decoded from msg */
     uint32_t pipe;
+    bool refused_for_room; /* answered RESOURCE_EXHAUSTED for lack of queue room */
     int64_t arrived_us, deadline_us;
     struct item *next_all, *next_idle;
 };
@@ -264,8 +265,15 @@ static void item_reply(struct item *it, struct handler_outcome *outcome, int64_t
                                       outcome->payload, outcome->payload_len, &reply_len);
     int64_t total_us = now_us() - it->arrived_us;
     server_metrics_request(it->req.method, outcome->code, (double)total_us / 1e6);
-    if (outcome->code == RPC_OK || outcome->code == RPC_NOT_FOUND ||
-        outcome->code == RPC_FAILED_PRECONDITION)
+    if (it->refused_for_room) {
+        /* A flood would make one line per refused request: counted in the metrics, logged
+         * only at debug. */
+        it->refused_for_room = false;
+        log_debug("request", "id=%llu method=%s status=%s reason=\"%s\"",
+                  (unsigned long long)it->req.request_id, loggable_method(it->req.method),
+                  rpc_code_name(outcome->code), outcome->message);
+    } else if (outcome->code == RPC_OK || outcome->code == RPC_NOT_FOUND ||
+               outcome->code == RPC_FAILED_PRECONDITION)
         log_info("request", "id=%llu method=%s status=%s us=%lld wait_us=%lld saved=%u",
                  (unsigned long long)it->req.request_id, loggable_method(it->req.method),
                  rpc_code_name(outcome->code), (long long)compute_us, (long long)wait_us,
@@ -430,6 +438,7 @@ static void item_received(struct item *it)
         reply_now(it, RPC_UNAVAILABLE, "reco-service is shutting down; ask another instance");
     } else if (status == WORK_QUEUE_FULL) {
         peers_refused(&s->peers, it->pipe);
+        it->refused_for_room = true;
         reply_now(it, RPC_RESOURCE_EXHAUSTED,
                   "queue: %zu requests already wait for %d workers (--queue); ask another "
                   "instance",
@@ -437,6 +446,7 @@ static void item_received(struct item *it)
     } else if (evicted) {
         struct item *other = (struct item *)(void *)((char *)evicted - offsetof(struct item, job));
         peers_refused(&s->peers, other->pipe);
+        other->refused_for_room = true;
         reply_now(other, RPC_RESOURCE_EXHAUSTED,
                   "queue: full, and this connection had the most requests waiting; ask "
                   "another instance");
@@ -492,8 +502,8 @@ static void pipe_added(nng_pipe pipe, nng_pipe_ev event, void *arg)
     struct server *s = arg;
     if (!peers_add(&s->peers, nng_pipe_id(pipe), now_us(), EVICT_SILENT_US)) {
         server_metrics_conn_closed("limit");
-        log_warn("connection_refused", "pipe=%u reason=\"at --max-connections\"",
-                 nng_pipe_id(pipe));
+        log_debug("connection_refused", "pipe=%u reason=\"at --max-connections\"",
+                  nng_pipe_id(pipe));
         nng_pipe_close(pipe);
     }
 }
@@ -515,8 +525,8 @@ static void sweep(struct server *s, int64_t idle_us)
         nng_pipe pipe = NNG_PIPE_INITIALIZER;
         pipe.id = ids[i];
         server_metrics_conn_closed(reasons[i]);
-        if (strcmp(reasons[i], "idle") == 0)
-            log_info("connection_closed", "pipe=%u reason=%s", ids[i], reasons[i]);
+        if (strcmp(reasons[i], "idle") == 0 || strcmp(reasons[i], "limit") == 0)
+            log_debug("connection_closed", "pipe=%u reason=%s", ids[i], reasons[i]);
         else
             log_warn("connection_closed", "pipe=%u reason=%s", ids[i], reasons[i]);
         nng_pipe_close(pipe);
