@@ -110,11 +110,12 @@ int64_t peers_request(struct peers *t, uint32_t id, int64_t now_us, int64_t now_
     return waited;
 }
 
-void peers_send_begin(struct peers *t, uint32_t id)
+bool peers_send_begin(struct peers *t, uint32_t id)
 {
     pthread_mutex_lock(&t->lock);
     struct peer *p = id ? find(t, id) : NULL;
-    if (p) {
+    bool ok = p && !p->closing;
+    if (ok) {
         if (p->sends >= t->max_sends && !p->closing) {
             p->close_reason = "send_backlog";
             p->closing = true;
@@ -123,6 +124,7 @@ void peers_send_begin(struct peers *t, uint32_t id)
         p->sends++;
     }
     pthread_mutex_unlock(&t->lock);
+    return ok;
 }
 
 void peers_send_end(struct peers *t, uint32_t id, bool timed_out)

@@ -51,9 +51,12 @@ void peers_remove(struct peers *t, uint32_t id);
 int64_t peers_request(struct peers *t, uint32_t id, int64_t now_us, int64_t now_real_us,
                       int64_t sent_real_us);
 
-/* A reply to id is handed to nng. Marks id for closing ("send_backlog") when it already has
- * max_sends waiting: a peer that does not read its replies. */
-void peers_send_begin(struct peers *t, uint32_t id);
+/* A reply to id is about to be handed to nng. Returns false when id is gone or marked for
+ * closing: the caller drops the reply instead (nng 1.5.2 can lose a reply handed to a pipe
+ * while it closes, rep0_pipe_close against rep0_ctx_send). Otherwise counts it (end it with
+ * peers_send_end) and marks id for closing ("send_backlog") when it already has max_sends
+ * waiting: a peer that does not read its replies. */
+bool peers_send_begin(struct peers *t, uint32_t id);
 
 /* A reply to id is done; timed_out marks id for closing ("send_timeout"). */
 void peers_send_end(struct peers *t, uint32_t id, bool timed_out);

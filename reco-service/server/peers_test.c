@@ -54,13 +54,15 @@ static void test_sends(void **state)
     uint32_t ids[4];
     const char *why[4];
     for (int i = 0; i < 3; i++)
-        peers_send_begin(&t, 5);
+        assert_true(peers_send_begin(&t, 5));
     assert_int_equal(peers_sweep(&t, 0, 0, ids, why, 4), 0);
-    peers_send_begin(&t, 5); /* the fourth waiting reply */
+    assert_true(peers_send_begin(&t, 5)); /* the fourth waiting reply */
     assert_int_equal(peers_sweep(&t, 0, 0, ids, why, 4), 1);
     assert_int_equal(ids[0], 5);
     assert_string_equal(why[0], "send_backlog");
-    peers_send_begin(&t, 6);
+    assert_false(peers_send_begin(&t, 5));  /* closing: replies are dropped */
+    assert_false(peers_send_begin(&t, 99)); /* gone */
+    assert_true(peers_send_begin(&t, 6));
     peers_send_end(&t, 6, false);
     assert_int_equal(peers_sweep(&t, 0, 0, ids, why, 4), 0);
     peers_refused(&t, 6);
@@ -68,7 +70,7 @@ static void test_sends(void **state)
     assert_int_equal(peers_refusals(&t, 6), 2);
     assert_int_equal(peers_refusals(&t, 5), 0);
     assert_int_equal(peers_refusals(&t, 77), 0);
-    peers_send_begin(&t, 6);
+    assert_true(peers_send_begin(&t, 6));
     peers_send_end(&t, 6, true);
     assert_int_equal(peers_sweep(&t, 0, 0, ids, why, 4), 1);
     assert_string_equal(why[0], "send_timeout");

@@ -299,10 +299,17 @@ static void item_reply(struct item *it, struct handler_outcome *outcome, int64_t
         item_finish(it);
         return;
     }
+    if (!peers_send_begin(&s->peers, it->pipe)) {
+        /* Its connection is gone or being closed: nobody to answer. */
+        nng_msg_free(it->msg);
+        it->msg = NULL;
+        atomic_fetch_sub(&s->in_flight, 1);
+        item_finish(it);
+        return;
+    }
     nng_aio_set_msg(it->aio, it->msg);
     it->msg = NULL;
     it->state = ITEM_SEND;
-    peers_send_begin(&s->peers, it->pipe);
     /* A peer that does not take its reply in time loses its connection (see the sweep). */
     nng_aio_set_timeout(it->aio, s->send_timeout_ms);
     nng_ctx_send(it->ctx, it->aio);
