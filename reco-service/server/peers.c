@@ -44,7 +44,8 @@ bool peers_add(struct peers *t, uint32_t id, int64_t now_us, int64_t min_silent_
         struct peer *quietest = NULL;
         for (size_t i = 0; i < 2 * t->capacity; i++) {
             struct peer *p = &t->slots[i];
-            if (p->id != 0 && !p->closing && now_us - p->last_msg_us >= min_silent_us &&
+            if (p->id != 0 && !p->closing && p->held == 0 &&
+                now_us - p->last_msg_us >= min_silent_us &&
                 (!quietest || p->last_msg_us < quietest->last_msg_us))
                 quietest = p;
         }
@@ -86,6 +87,7 @@ int64_t peers_request(struct peers *t, uint32_t id, int64_t now_us, int64_t now_
     struct peer *p = id ? find(t, id) : NULL;
     if (p) {
         p->last_msg_us = now_us;
+        p->held++;
         if (sent_real_us > 0) {
             int64_t offset = now_real_us - sent_real_us;
             if (now_us - p->window_start_us >= OFFSET_WINDOW_US) {
@@ -125,6 +127,15 @@ bool peers_send_begin(struct peers *t, uint32_t id)
     }
     pthread_mutex_unlock(&t->lock);
     return ok;
+}
+
+void peers_done(struct peers *t, uint32_t id)
+{
+    pthread_mutex_lock(&t->lock);
+    struct peer *p = id ? find(t, id) : NULL;
+    if (p && p->held > 0)
+        p->held--;
+    pthread_mutex_unlock(&t->lock);
 }
 
 void peers_send_end(struct peers *t, uint32_t id, bool timed_out)
@@ -186,7 +197,7 @@ size_t peers_sweep(struct peers *t, int64_t now_us, int64_t idle_us, uint32_t *i
         struct peer *p = &t->slots[i];
         if (p->id == 0)
             continue;
-        if (!p->closing && idle_us > 0 && p->sends == 0 && now_us - p->last_msg_us >= idle_us) {
+        if (!p->closing && idle_us > 0 && p->held == 0 && now_us - p->last_msg_us >= idle_us) {
             p->close_reason = "idle";
             p->closing = true;
             t->closing++;

@@ -14,6 +14,7 @@
 struct peer {
     uint32_t id;         /* nng pipe id; 0: free slot */
     int64_t last_msg_us; /* monotonic: connected, or its last whole request */
+    int held;            /* requests received and not yet over (queued, computing, sending) */
     int sends;           /* replies handed to nng and not yet sent */
     bool have_offset;
     int64_t offset_min_us, offset_prev_us; /* this and the previous window's minimum */
@@ -35,7 +36,8 @@ int peers_init(struct peers *t, size_t capacity, int max_sends);
 void peers_destroy(struct peers *t);
 
 /* Registers a new connection. At capacity (connections not already marked for closing), the
- * connection silent longest, if silent for at least min_silent_us, is marked for closing
+ * connection silent longest with no request held, if silent for at least min_silent_us, is
+ * marked for closing
  * (reason "limit") to make room. Returns true, or false when there is no room (the caller
  * refuses the connection). */
 bool peers_add(struct peers *t, uint32_t id, int64_t now_us, int64_t min_silent_us);
@@ -43,7 +45,7 @@ bool peers_add(struct peers *t, uint32_t id, int64_t now_us, int64_t min_silent_
 /* Forgets a connection that closed. */
 void peers_remove(struct peers *t, uint32_t id);
 
-/* Notes a whole request from id that arrived at now_us (monotonic) and now_real_us (wall
+/* Notes a whole request from id (held until peers_done) that arrived at now_us (monotonic) and now_real_us (wall
  * clock), stamped sent_real_us by its sender (0: not stamped). Returns how long it had been
  * waiting unread before arriving, in microseconds (>= 0): the clock difference now minus the
  * smallest seen on this connection in the last minute or so, which is the clocks' offset plus
@@ -57,6 +59,9 @@ int64_t peers_request(struct peers *t, uint32_t id, int64_t now_us, int64_t now_
  * peers_send_end) and marks id for closing ("send_backlog") when it already has max_sends
  * waiting: a peer that does not read its replies. */
 bool peers_send_begin(struct peers *t, uint32_t id);
+
+/* A request from id is over (answered or dropped). */
+void peers_done(struct peers *t, uint32_t id);
 
 /* A reply to id is done; timed_out marks id for closing ("send_timeout"). */
 void peers_send_end(struct peers *t, uint32_t id, bool timed_out);
@@ -73,7 +78,8 @@ bool peers_open(struct peers *t, uint32_t id);
 /* Open connections now. */
 size_t peers_count(struct peers *t);
 
-/* Marks every connection silent for idle_us or more ("idle"; 0: never), then fills ids (and
+/* Marks every connection silent for idle_us or more with no request held ("idle"; 0: never),
+ * then fills ids (and
  * reasons) with up to max connections marked for closing, clearing their marks. Returns how
  * many. The caller closes them (outside the lock). */
 size_t peers_sweep(struct peers *t, int64_t now_us, int64_t idle_us, uint32_t *ids,

@@ -27,6 +27,11 @@ static void test_limit_and_sweep(void **state)
     uint32_t ids[4];
     const char *why[4];
     assert_int_equal(peers_sweep(&t, S / 2, 0, ids, why, 4), 0);
+    /* Both wait for answers (12 since 0.5 s): neither is closed to make room meanwhile. */
+    peers_request(&t, 11, 0, 0, 0);
+    assert_false(peers_add(&t, 13, 2 * S, S));
+    peers_done(&t, 11);
+    peers_done(&t, 12);
     /* Later: the longest silent (11) is marked to make room and 13 gets in. */
     assert_true(peers_add(&t, 13, 2 * S, S));
     assert_int_equal(peers_count(&t), 2);

@@ -244,12 +244,16 @@ static void item_finish(struct item *it)
     pthread_mutex_unlock(&s->items_lock);
 }
 
-/* The request is over without a reply (dropped): the item moves on. */
-static void item_drop(struct item *it)
+/* The request on it is over (answered, or dropped without a reply): its connection and the
+ * counters forget it and the item moves on. */
+static void item_over(struct item *it)
 {
+    if (it->msg) {
+        nng_msg_free(it->msg);
+        it->msg = NULL;
+    }
     rpc_request_free(&it->req);
-    nng_msg_free(it->msg);
-    it->msg = NULL;
+    peers_done(&it->s->peers, it->pipe);
     atomic_fetch_sub(&it->s->in_flight, 1);
     item_finish(it);
 }
@@ -293,18 +297,11 @@ static void item_reply(struct item *it, struct handler_outcome *outcome, int64_t
     free(reply);
     if (rv != 0) {
         log_error("reply_failed", "error=\"%s\"", nng_strerror(rv));
-        nng_msg_free(it->msg);
-        it->msg = NULL;
-        atomic_fetch_sub(&s->in_flight, 1);
-        item_finish(it);
+        item_over(it);
         return;
     }
     if (!peers_send_begin(&s->peers, it->pipe)) {
-        /* Its connection is gone or being closed: nobody to answer. */
-        nng_msg_free(it->msg);
-        it->msg = NULL;
-        atomic_fetch_sub(&s->in_flight, 1);
-        item_finish(it);
+        item_over(it); /* its connection is gone or being closed: nobody to answer */
         return;
     }
     nng_aio_set_msg(it->aio, it->msg);
@@ -378,11 +375,11 @@ static void *worker_main(void *arg)
             log_debug("expired", "id=%llu method=%s wait_us=%lld",
                       (unsigned long long)it->req.request_id, loggable_method(it->req.method),
                       (long long)wait_us);
-            item_drop(it);
+            item_over(it);
             continue;
         }
         if (!peers_open(&s->peers, it->pipe)) {
-            item_drop(it); /* its connection is gone: nobody to answer */
+            item_over(it); /* its connection is gone: nobody to answer */
             continue;
         }
         atomic_fetch_add(&s->busy, 1);
@@ -428,7 +425,7 @@ static void item_received(struct item *it)
         log_debug("expired", "id=%llu method=%s unread_us=%lld",
                   (unsigned long long)it->req.request_id, loggable_method(it->req.method),
                   (long long)unread_us);
-        item_drop(it);
+        item_over(it);
         return;
     }
     if (strcmp(it->req.method, "Recommend") != 0) {
@@ -491,12 +488,13 @@ static void item_cb(void *arg)
             if (rv != NNG_ECLOSED)
                 log_warn("send_failed", "pipe=%u error=\"%s\"", it->pipe, nng_strerror(rv));
         }
-        atomic_fetch_sub(&s->in_flight, 1);
         if (rv == NNG_ECLOSED) {
+            peers_done(&s->peers, it->pipe);
+            atomic_fetch_sub(&s->in_flight, 1);
             it->state = ITEM_IDLE;
             return;
         }
-        item_finish(it);
+        item_over(it);
         return;
     case ITEM_IDLE:
     case ITEM_QUEUED:
