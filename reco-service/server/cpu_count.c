@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,64 @@ int cpu_quota_cores(const char *cpu_max)
     if (cores > INT_MAX)
         return 0;
     return cores < 1 ? 1 : (int)cores;
+}
+
+int cpu_quota_cores_v1(long long quota_us, long long period_us)
+{
+    if (quota_us <= 0 || period_us <= 0)
+        return 0;
+    long long cores = (quota_us + period_us - 1) / period_us;
+    if (cores > INT_MAX)
+        return 0;
+    return cores < 1 ? 1 : (int)cores;
+}
+
+/* A number read from a file, or -1. */
+static long long read_number(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    long long value = -1;
+    if (fscanf(f, "%lld", &value) != 1)
+        value = -1;
+    fclose(f);
+    return value;
+}
+
+/* The v1 quota of this process's cpu cgroup, or 0. */
+static int cgroup_v1_quota(const char *root)
+{
+    char line[PATH_MAX], dir[2 * PATH_MAX + 64], path[3 * PATH_MAX];
+    FILE *f = fopen("/proc/self/cgroup", "r");
+    if (!f)
+        return 0;
+    int quota = 0;
+    while (quota == 0 && fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = '\0';
+        char *controllers = strchr(line, ':');
+        char *rel = controllers ? strchr(controllers + 1, ':') : NULL;
+        if (!rel)
+            continue;
+        *rel++ = '\0';
+        controllers++;
+        bool has_cpu = false;
+        for (char *save = NULL, *c = strtok_r(controllers, ",", &save); c;
+             c = strtok_r(NULL, ",", &save))
+            has_cpu |= strcmp(c, "cpu") == 0;
+        if (!has_cpu)
+            continue;
+        static const char *const mounts[] = {"cpu", "cpu,cpuacct", "cpuacct,cpu"};
+        for (size_t m = 0; m < sizeof mounts / sizeof mounts[0] && quota == 0; m++) {
+            snprintf(dir, sizeof dir, "%s/%s%s", root, mounts[m], strcmp(rel, "/") ? rel : "");
+            snprintf(path, sizeof path, "%s/cpu.cfs_quota_us", dir);
+            long long q = read_number(path);
+            snprintf(path, sizeof path, "%s/cpu.cfs_period_us", dir);
+            quota = cpu_quota_cores_v1(q, read_number(path));
+        }
+    }
+    fclose(f);
+    return quota;
 }
 
 /* The quota in the cgroup directory dir, or 0. */
@@ -84,6 +143,8 @@ int cpu_count_usable(const char *cgroup_root)
         cores = online > 0 ? (int)online : 1;
     }
     int quota = cgroup_root ? cgroup_quota(cgroup_root) : 0;
+    if (quota == 0 && cgroup_root)
+        quota = cgroup_v1_quota(cgroup_root);
     if (quota > 0 && quota < cores)
         cores = quota;
     return cores < 1 ? 1 : cores;

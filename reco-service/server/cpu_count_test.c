@@ -25,6 +25,10 @@ static void test_quota(void **state)
     assert_int_equal(cpu_quota_cores("-5 100000"), 0);
     assert_int_equal(cpu_quota_cores("100000 0"), 0);
     assert_int_equal(cpu_quota_cores(NULL), 0);
+    assert_int_equal(cpu_quota_cores_v1(-1, 100000), 0);
+    assert_int_equal(cpu_quota_cores_v1(150000, 100000), 2);
+    assert_int_equal(cpu_quota_cores_v1(20000, 100000), 1);
+    assert_int_equal(cpu_quota_cores_v1(100000, 0), 0);
 }
 
 static void test_usable(void **state)

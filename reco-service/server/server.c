@@ -325,10 +325,10 @@ static void reply_now(struct item *it, enum rpc_code code, const char *fmt, ...)
     item_reply(it, &outcome, 0, 0);
 }
 
-static void item_compute(struct item *it, int64_t wait_us)
+/* Computes the request on it and replies; start is when the decision to compute was made. */
+static void item_compute(struct item *it, int64_t start, int64_t wait_us)
 {
     struct server *s = it->s;
-    int64_t start = now_us();
     struct handler_outcome outcome;
     struct model_ref *ref = model_acquire(s);
     struct handler_state state = {
@@ -383,7 +383,7 @@ static void *worker_main(void *arg)
             continue;
         }
         atomic_fetch_add(&s->busy, 1);
-        item_compute(it, wait_us);
+        item_compute(it, start, wait_us);
         atomic_fetch_sub(&s->busy, 1);
     }
     return NULL;
@@ -430,7 +430,7 @@ static void item_received(struct item *it)
     }
     if (strcmp(it->req.method, "Recommend") != 0) {
         /* Info, Health and unknown methods cost next to nothing: answered here. */
-        item_compute(it, 0);
+        item_compute(it, now_us(), 0);
         return;
     }
     it->job.conn = it->pipe;

@@ -589,8 +589,9 @@ static void test_frozen_instance(void **state)
                 continue;
             computed++;
             /* The deadline was the call's start plus its timeout; allow the log's 1 ms
-             * rounding and a little for writing the line. */
-            if (compute_start > calls[i].start_real_ms + CALL_TIMEOUT + 10) {
+             * rounding and the time from the end of the work to the log line (a loaded
+             * machine can preempt there). Stale requests were over a second late. */
+            if (compute_start > calls[i].start_real_ms + CALL_TIMEOUT + 100) {
                 late++;
                 fprintf(stderr, "computed %lld ms past its deadline: %s",
                         (long long)(compute_start - calls[i].start_real_ms - CALL_TIMEOUT), line);
@@ -623,7 +624,7 @@ static void test_queue_full_and_probes(void **state)
     free(r);
 
     /* 12 connections each send a heavy request at once: one computes, one waits, the rest
-     * are refused at once. */
+     * are refused. */
     enum { CONNS = 12 };
     nng_socket socks[CONNS];
     size_t len;
@@ -657,16 +658,19 @@ static void test_queue_full_and_probes(void **state)
     }
     free(env);
     fprintf(stderr, "queue of 1: %d OK, %d RESOURCE_EXHAUSTED\n", ok, exhausted);
+    /* Each newcomer (nothing queued yet) takes the place of the queued one, so how many get
+     * computed depends on when the worker takes its first: at least one, and the rest are
+     * refused at once rather than left waiting. */
     assert_int_equal(ok + exhausted, CONNS);
-    assert_true(ok >= 2);
-    assert_true(exhausted >= 1);
+    assert_true(ok >= 1);
+    assert_true(exhausted >= CONNS - 2);
 
     char *m = http_get(http, "/metrics");
     assert_non_null(strstr(m, "# TYPE mixtape_reco_requests_total counter"));
-    assert_true(metric(m, "mixtape_reco_requests_total{method=\"Recommend\",code=\"OK\"}") >= 2);
+    assert_true(metric(m, "mixtape_reco_requests_total{method=\"Recommend\",code=\"OK\"}") >= 1);
     assert_true(metric(m, "mixtape_reco_requests_total{method=\"Recommend\",code="
                           "\"RESOURCE_EXHAUSTED\"}") >= 1);
-    assert_true(metric(m, "mixtape_reco_saved_tracks_total{match=\"song\"}") >= 10000);
+    assert_true(metric(m, "mixtape_reco_saved_tracks_total{match=\"song\"}") >= 5000);
     assert_true(metric(m, "mixtape_reco_model_rows") == ROWS);
     assert_true(metric(m, "mixtape_reco_model_k") == K);
     assert_true(metric(m, "mixtape_reco_workers") == 1);
