@@ -879,14 +879,22 @@ int main(int argc, char **argv)
             sweep(&s, 0); /* a peer that does not read must not hold the drain */
     }
     exit_code = atomic_load(&s.in_flight) == 0 ? 0 : 1;
+    /* No receive is posted again and every work item's context is closed, then the UNAVAILABLE
+     * answers to what arrived meanwhile are let out: nothing is handed to a connection while
+     * nng_close tears them down (nng 1.5.2 can lose a reply handed over at that moment). The
+     * item list no longer changes once stopping is set. */
+    pthread_mutex_lock(&s.items_lock);
+    s.stopping = true;
+    pthread_mutex_unlock(&s.items_lock);
+    for (struct item *it = s.all_items; it; it = it->next_all)
+        nng_ctx_close(it->ctx);
+    for (int waited = 0; atomic_load(&s.in_flight) > 0 && waited < CLOSE_TIMEOUT_MS; waited += 5)
+        nng_msleep(5);
     nng_msleep(LINGER_MS);
     log_info("stopped", "requests=%llu in_flight=%d", (unsigned long long)atomic_load(&s.requests),
              atomic_load(&s.in_flight));
     http_probe_stop(probe);
     probe = NULL;
-    pthread_mutex_lock(&s.items_lock);
-    s.stopping = true;
-    pthread_mutex_unlock(&s.items_lock);
     if (!close_with_timeout(s.socket)) {
         log_warn("close_stuck", "waited_ms=%d action=exit", CLOSE_TIMEOUT_MS);
         _exit(exit_code); /* every request was answered; only the library's teardown is left */
