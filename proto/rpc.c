@@ -348,6 +348,7 @@ enum rpc_code rpc_call(struct rpc_client *client, const char *method, const uint
         }
         if (decoded.request_id != id && !(decoded.request_id == 0 && decoded.code != RPC_OK)) {
             code = RPC_INTERNAL;
+            free(explanation); /* a retry's (UNAVAILABLE, transport) message */
             explanation =
                 message_printf("%s: reply for request %llu, expected %llu", method,
                                (unsigned long long)decoded.request_id, (unsigned long long)id);
