@@ -167,8 +167,7 @@ compute_start() {
   ip netns exec "$run-$h" taskset -c "$(compute_core "$n")" "$bin/reco-service" --model "$tmp/$h/model.mxm" \
     --listen "tcp://${ip_of[$h]}:7100" --log-level warn > "$tmp/logs/$h.out" 2>> "$tmp/logs/$h.log" &
   pid[$h]=$!
-  local i
-  for i in $(seq 1 200); do
+  for _ in $(seq 1 200); do
     grep -q '^ready addr=' "$tmp/logs/$h.out" && return 0
     kill -0 "${pid[$h]}" 2>/dev/null || { echo "cluster: reco-service on $h stopped at start" >&2; return 1; }
     sleep 0.05
@@ -272,14 +271,19 @@ scenario_roll() {
 # Throughput with 1, 2 and 3 compute hosts; host N is pinned to core (N-1) mod cores, so on a
 # machine of fewer cores than hosts the last hosts share one. Compute-heavy requests (the
 # mean-cosine ranking over the whole catalog) so the compute hosts, not the client, are the limit.
+# MIXTAPE_CLUSTER_SCALE_ROUNDS (default 1) repeats the 1-2-3 sequence, interleaved, so a busy
+# machine's drift shows as spread instead of as a trend.
 scenario_scale() {
-  local n list=() map=""
-  for n in 1 2 3; do
-    list+=("c$n")
-    map="$map${map:+ }c$n:cpu$(compute_core "$n")"
-    ranking=1 load_start "scale$n" "$steady" "$(endpoints "${list[@]}")" 8
-    ranking=1 load_finish "scale$n" "$n" "mean-cosine ranking, 8 client threads, pinned $map, ${#cpus[@]} cores in all"
-    bar "scale$n: zero failed calls (got $phase_failures)" "$([ "$phase_failures" = 0 ] && echo 1 || echo 0)"
+  local n round list map
+  for round in $(seq 1 "${MIXTAPE_CLUSTER_SCALE_ROUNDS:-1}"); do
+    list=() map=""
+    for n in 1 2 3; do
+      list+=("c$n")
+      map="$map${map:+ }c$n:cpu$(compute_core "$n")"
+      ranking=1 load_start "scale$n" "$steady" "$(endpoints "${list[@]}")" 8
+      ranking=1 load_finish "scale$n" "$n" "round $round, mean-cosine ranking, 8 client threads, pinned $map, ${#cpus[@]} cores in all"
+      bar "scale$n: zero failed calls (got $phase_failures)" "$([ "$phase_failures" = 0 ] && echo 1 || echo 0)"
+    done
   done
 }
 
@@ -347,6 +351,7 @@ scenario_dns() {
 # --- the run ---------------------------------------------------------------------------------
 
 started=$SECONDS
+echo "fact run=$run cores=${#cpus[@]} rows=$rows build=$build commit=$(git -C "$(dirname "$0")" rev-parse --short HEAD 2>/dev/null || echo unknown) loadavg_before=\"$(cut -d' ' -f1-3 /proc/loadavg)\"" >> "$results"
 log "run $run: namespaces $run-*, ${#cpus[@]} cores (${cpus[*]}), scenarios: $scenarios"
 "$bin/reco-model" synth --rows "$rows" --seed 11 --out "$tmp/catalog.csv" 2>> "$tmp/logs/model.log"
 "$bin/reco-model" build --catalog "$tmp/catalog.csv" --out "$tmp/v1.mxm" --k 12 --restarts 1 --seed 1 \
@@ -380,6 +385,7 @@ done
 
 ready=$(front_ready)
 bar "the front is still ready at the end ($ready)" "$(echo "$ready" | grep -q '"ready":true' && echo 1 || echo 0)"
+echo "fact loadavg_after=\"$(cut -d' ' -f1-3 /proc/loadavg)\" seconds=$((SECONDS - started))" >> "$results"
 log "results in $results; $((SECONDS - started)) s in all"
 if [ "${#failures[@]}" -gt 0 ]; then
   echo "cluster: ${#failures[@]} bar(s) missed:" >&2

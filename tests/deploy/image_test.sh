@@ -163,8 +163,8 @@ EOF
 # run NAME IMAGE ARGS_JSON ENV_JSON MOUNTS_JSON: runs a container in the background (its
 # stdout in NAME.out, stderr in NAME.log); sets $last_pid.
 run() {
-  local name=$1 spec
-  spec=$(config "$@") || fail "$name: cannot write its runtime configuration"
+  local name=$1
+  config "$@" > /dev/null || fail "$name: cannot write its runtime configuration"
   if [ "$runtime" = runc ]; then
     containers+=("mx-$ns-$name")
     runc run -b "$tmp/$name" "mx-$ns-$name" > "$tmp/$name.out" 2> "$tmp/$name.log" &
@@ -207,7 +207,7 @@ in_container() {
   if [ "$runtime" = runc ]; then
     runc exec --user 65532:65532 "mx-$ns-$name" "$@"
   else
-    local leader child
+    local leader
     leader=$(cat "$tmp/$name.leader")
     nsenter -t "$leader" -m -n -p chroot --userspec=65532:65532 \
       "$(sed -n 's/^root=//p' "$tmp/$name.root")" "$@"
