@@ -57,6 +57,19 @@ for program in reco-service reco-cli reco-model reco-bench auth-service; do
   [ -x "$bin/$program" ] || { echo "cluster: $bin/$program is missing; build first" >&2; exit 1; }
 done
 
+# Namespaces of an earlier run that was killed before its trap could run (a ctest timeout
+# sends SIGKILL): their run's pid is gone, so their hosts and processes go now.
+for stale in $(ip netns list | awk '{ print $1 }' | grep -E '^mxc[0-9]+r[0-9]+-' || true); do
+  owner=${stale#mxc}
+  owner=${owner%%r*}
+  if ! kill -0 "$owner" 2>/dev/null; then
+    ip netns pids "$stale" 2>/dev/null | xargs -r kill -KILL 2>/dev/null || true
+    ip netns del "$stale" 2>/dev/null || true
+    rm -rf "/etc/netns/$stale"
+    echo "cluster: removed $stale, left by a run that was killed"
+  fi
+done
+
 run="mxc$$r$RANDOM"         # prefix of every namespace of this run
 net=198.18.0                # the hosts' /24, inside the benchmarking range 198.18.0.0/15
 dns_ip=$net.53

@@ -21,6 +21,25 @@ for tool in umoci ip unshare nsenter curl $py; do
     { echo "deploy_image: $tool is missing; run deploy/deps.sh test" >&2; exit 1; }
 done
 
+# Containers and namespaces of an earlier run killed before its trap ran (a ctest timeout
+# sends SIGKILL): that run's pid is in their names and gone now.
+if command -v runc >/dev/null; then
+  for stale in $(runc list -q 2>/dev/null | grep -E '^mx-mxi-[0-9]+-' || true); do
+    owner=${stale#mx-mxi-}
+    if ! kill -0 "${owner%%-*}" 2>/dev/null; then
+      runc kill "$stale" KILL 2>/dev/null || true
+      runc delete -f "$stale" 2>/dev/null || true
+    fi
+  done
+fi
+for stale in $(ip netns list | awk '{ print $1 }' | grep -E '^mxi-[0-9]+-' || true); do
+  owner=${stale#mxi-}
+  if ! kill -0 "${owner%%-*}" 2>/dev/null; then
+    ip netns pids "$stale" 2>/dev/null | xargs -r kill -KILL 2>/dev/null || true
+    ip netns del "$stale" 2>/dev/null || true
+  fi
+done
+
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mixtape-image.XXXXXX")
 ns="mxi-$$-$RANDOM"
 containers=()
