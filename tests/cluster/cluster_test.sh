@@ -3,9 +3,11 @@
 # Network namespaces joined by veth links to a bridge (in a namespace of its own), addresses
 # only from 198.18.0.0/15, dnsmasq (its own host) serving the headless name
 # reco-headless.cluster.test with an A record per compute host, one front (auth-service), three
-# compute hosts (reco-service, each pinned to a core with taskset) and a load client host
-# (reco-bench throughput: the RPC client the front uses, bounded in time). Each scenario is a
-# function; each measured phase appends a line to the results file:
+# compute hosts (reco-service, each pinned to a core with taskset) and a load client host:
+# reco-bench throughput (the RPC client the front uses) and, in the kill9 and roll scenarios,
+# users' POST /api/mix through the front (signed in through the Spotify emulator, which runs on
+# the front's host), all bounded in time. Each scenario is a function; each measured phase
+# appends a line to the results file:
 #   phase=NAME hosts=N seconds=S calls=C calls_per_s=R p50_ms=.. p99_ms=.. failures=F note="..."
 #
 #   cluster_test.sh BUILD_DIR [--results FILE] [--scenarios "LIST"] [--seconds S] [--rows N]
@@ -53,7 +55,7 @@ ip netns del "$probe"
 for tool in dnsmasq taskset curl; do
   command -v "$tool" >/dev/null || { echo "cluster: $tool is missing; run deploy/deps.sh test" >&2; exit 1; }
 done
-for program in reco-service reco-cli reco-model reco-bench auth-service; do
+for program in reco-service reco-cli reco-model reco-bench auth-service spotify-emu; do
   [ -x "$bin/$program" ] || { echo "cluster: $bin/$program is missing; build first" >&2; exit 1; }
 done
 
@@ -227,6 +229,44 @@ load_finish() {
     "$name" "$nhosts" "$(field seconds)" "$phase_calls" "$phase_rps" "$(field p50_ms)" "$phase_p99" \
     "$phase_failures" "$note" | tee -a "$results"
 }
+# front_load_start SECONDS [CLIENTS]: users' POST /api/mix through the front from the load
+# host, CLIENTS (default 2) curl loops until SECONDS pass; front_load_finish NAME NOTE records
+# the phase NAME-front (failures: any answer but 200).
+front_load_start() {
+  local seconds=$1 clients=${2:-2}
+  local deadline=$(( $(date +%s%N) / 1000000 + ${seconds%.*} * 1000 ))
+  front_pids=()
+  : > "$tmp/front-calls"
+  for _ in $(seq 1 "$clients"); do
+    ip netns exec "$run-load" bash -c '
+      while [ $(( $(date +%s%N) / 1000000 )) -lt "$1" ]; do
+        curl -s -w "%{http_code} %{time_total}\n" --max-time 15 \
+          -H "Content-Type: application/json" -H "Cookie: mixtape_session=$2" -d "{}" \
+          -o /dev/null "$3" -o /dev/null "$3" -o /dev/null "$3" -o /dev/null "$3" -o /dev/null "$3" || true
+      done' front-load "$deadline" "$session" "http://$front_ip:8080/api/mix" \
+      >> "$tmp/front-calls" 2>/dev/null &
+    front_pids+=($!)
+  done
+  front_started=$(date +%s.%N)
+}
+front_load_finish() {
+  local name=$1 note=$2 p
+  for p in "${front_pids[@]}"; do wait "$p" || true; done
+  local took
+  took=$(awk -v t0="$front_started" -v t="$(date +%s.%N)" 'BEGIN { printf "%.2f", t - t0 }')
+  read -r front_calls front_failures front_p50 front_p99 < <(
+    awk '{ n++; if ($1 != "200") f++; print $2 * 1000 > "/dev/stderr" } END { print n + 0, f + 0 }' \
+      "$tmp/front-calls" 2> "$tmp/front-times" | tr '\n' ' '
+    sort -g "$tmp/front-times" | awk '{ v[NR] = $1 } END {
+      if (NR == 0) { print "0 0"; exit }
+      i50 = int(NR * 0.50); if (i50 < 1) i50 = 1; i99 = int(NR * 0.99); if (i99 < 1) i99 = 1
+      printf "%.2f %.2f\n", v[i50], v[i99] }')
+  printf 'phase=%s-front hosts=3 seconds=%s calls=%s calls_per_s=%s p50_ms=%s p99_ms=%s failures=%s note="%s"\n' \
+    "$name" "$took" "$front_calls" "$(awk -v n="$front_calls" -v t="$took" 'BEGIN { printf "%.1f", n / t }')" \
+    "$front_p50" "$front_p99" "$front_failures" "users' POST /api/mix through the front; $note" | tee -a "$results"
+  bar "$name: zero failed user requests through the front (got $front_failures of $front_calls)" \
+    "$([ "$front_failures" = 0 ] && [ "$front_calls" -gt 0 ] && echo 1 || echo 0)"
+}
 lt() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
 
 # --- scenarios (each one a function; a later one may add to the list) ------------------------
@@ -241,6 +281,7 @@ scenario_baseline() {
 # kill -9 one compute service under load, restart it; the restarted one must serve again.
 scenario_kill9() {
   load_start kill9 8 "$(endpoints c1 c2 c3)"
+  front_load_start 8
   sleep 2
   kill -KILL "${pid[c2]}"
   wait "${pid[c2]}" 2>/dev/null || true
@@ -249,6 +290,7 @@ scenario_kill9() {
   compute_start 2
   log "c2 killed with SIGKILL and restarted after $((SECONDS - killed_at)) s"
   load_finish kill9 3 "kill -9 of c2 at 2 s, restarted at 4 s"
+  front_load_finish kill9 "kill -9 of c2 at 2 s, restarted at 4 s"
   bar "kill9: zero failed calls (got $phase_failures)" "$([ "$phase_failures" = 0 ] && echo 1 || echo 0)"
   bar "kill9: p99 under 2000 ms (got $phase_p99)" "$(lt "$phase_p99" 2000 && echo 1 || echo 0)"
   local n
@@ -262,6 +304,7 @@ scenario_roll() {
   local v2 h start
   v2=$("$bin/reco-model" info "$tmp/v2.mxm" | sed -n 's/^version *//p')
   load_start roll 10 "$(endpoints c1 c2 c3)"
+  front_load_start 10
   sleep 1
   for h in c1 c2 c3; do
     cp "$tmp/v2.mxm" "$tmp/$h/model.mxm.tmp"
@@ -275,6 +318,7 @@ scenario_roll() {
     sleep 1
   done
   load_finish roll 3 "model v2 moved in place and SIGHUP, host by host, 1 s apart"
+  front_load_finish roll "model v2 rolled host by host"
   bar "roll: zero failed calls (got $phase_failures)" "$([ "$phase_failures" = 0 ] && echo 1 || echo 0)"
   for h in c1 c2 c3; do
     bar "roll: $h serves model $v2" "$([ "$(version_of "$h")" = "$v2" ] && echo 1 || echo 0)"
@@ -378,16 +422,47 @@ dns_set c1 c2 c3
 # Every host resolves the headless name through dnsmasq and reaches every compute host.
 answer=$(in_host load getent ahostsv4 "$headless" | awk '$2 == "STREAM" { print $1 }' | sort | tr '\n' ' ')
 [ "$answer" = "$net.101 $net.102 $net.103 " ] || { echo "cluster: DNS answered '$answer' for $headless" >&2; exit 1; }
-# The front, configured as on Kubernetes with the headless name.
+# The front, with the Spotify emulator beside it on its loopback (as a real front reaches
+# Spotify on the internet). Its RECO_ENDPOINTS lists the compute hosts (FRONT_ENDPOINTS=name
+# gives it the headless name instead, which needs the live-discovery client to survive a kill).
 : > "$tmp/logs/front.out"
+: > "$tmp/logs/emu.out"
+ip netns exec "$run-front" "$bin/spotify-emu" --listen 127.0.0.1:0 --catalog "$tmp/catalog.csv" \
+  --client-id cluster-test --redirect-uri http://127.0.0.1:8080/callback --library-size 200 \
+  > "$tmp/logs/emu.out" 2> "$tmp/logs/emu.log" &
+pid[emu]=$!
+for _ in $(seq 1 300); do grep -q '^ready addr=' "$tmp/logs/emu.out" && break; sleep 0.1; done
+emu="http://$(sed -n 's/^ready addr=\([^ ]*\).*/\1/p' "$tmp/logs/emu.out")"
+[ "$emu" != "http://" ] || { echo "cluster: spotify-emu did not start" >&2; exit 1; }
+front_endpoints=$(endpoints c1 c2 c3)
+[ "${FRONT_ENDPOINTS:-}" = name ] && front_endpoints="tcp://$headless:7100"
 ip netns exec "$run-front" env SPOTIFY_CLIENT_ID=cluster-test SESSION_KEYS="$(head -c 32 /dev/urandom | base64)" \
-  LISTEN="$front_ip:8080" PUBLIC_URL=http://127.0.0.1:8080 RECO_ENDPOINTS="tcp://$headless:7100" \
-  RECO_RESOLVE_INTERVAL=2 "$bin/auth-service" > "$tmp/logs/front.out" 2> "$tmp/logs/front.log" &
+  LISTEN=0.0.0.0:8080 PUBLIC_URL=http://127.0.0.1:8080 RECO_ENDPOINTS="$front_endpoints" \
+  SPOTIFY_ACCOUNTS_URL="$emu" SPOTIFY_API_URL="$emu" RECO_RESOLVE_INTERVAL=2 \
+  "$bin/auth-service" > "$tmp/logs/front.out" 2> "$tmp/logs/front.log" &
 pid[front]=$!
 for _ in $(seq 1 100); do grep -q '^ready addr=' "$tmp/logs/front.out" && break; sleep 0.1; done
 front_ready() { in_host load curl -fsS --max-time 3 "http://$front_ip:8080/readyz" 2>&1 || true; }
 ready=$(front_ready)
 echo "$ready" | grep -q '"ready":true' || { echo "cluster: the front is not ready: $ready" >&2; exit 1; }
+# A user signs in as a browser would (on the front's host, where the redirect URI's
+# 127.0.0.1:8080 is the front): /login, the emulator's consent form, /callback.
+jar="$tmp/cookies"
+authorize=$(in_host front curl -s -c "$jar" -b "$jar" -o /dev/null -w '%{redirect_url}' http://127.0.0.1:8080/login)
+in_host front curl -s -c "$jar" -b "$jar" "$authorize" > "$tmp/consent.html"
+form=(--data-urlencode user=demo --data-urlencode decision=approve)
+while IFS= read -r field; do
+  form+=(--data-urlencode "$field")
+done < <(sed -n 's/.*<input type="hidden" name="\([^"]*\)" value="\([^"]*\)">.*/\1=\2/p' "$tmp/consent.html" |
+         sed 's/&amp;/\&/g; s/&quot;/"/g; s/&lt;/</g; s/&gt;/>/g')
+callback=$(in_host front curl -s -c "$jar" -b "$jar" -o /dev/null -w '%{redirect_url}' "${form[@]}" "$emu/authorize")
+in_host front curl -s -c "$jar" -b "$jar" -o /dev/null "$callback"
+session=$(awk '$6 == "mixtape_session" { print $7 }' "$jar")
+[ -n "$session" ] || { echo "cluster: sign-in through the front failed (callback: $callback)" >&2; exit 1; }
+code=$(in_host load curl -s -o "$tmp/mix.json" -w '%{http_code}' -H 'Content-Type: application/json' \
+  -H "Cookie: mixtape_session=$session" -d '{}' "http://$front_ip:8080/api/mix")
+[ "$code" = 200 ] && grep -q '"tracks":\[{' "$tmp/mix.json" ||
+  { echo "cluster: POST /api/mix answered $code: $(head -c 300 "$tmp/mix.json")" >&2; exit 1; }
 log "network up in $((SECONDS - started)) s: front $front_ip ready, compute $net.101-103, dns $dns_ip"
 
 for s in $scenarios; do
