@@ -148,7 +148,16 @@ dns_set() {
   : > "$tmp/dns-hosts.new"
   for h in "$@"; do echo "${ip_of[$h]} $headless" >> "$tmp/dns-hosts.new"; done
   mv "$tmp/dns-hosts.new" "$tmp/dns-hosts"
+  local reads
+  reads=$(grep -c 'read .*dns-hosts' "$tmp/logs/dnsmasq.log" || true)
   kill -HUP "${pid[dns]}"
+  # Returns once dnsmasq has read the file again (it logs each read).
+  for _ in $(seq 1 100); do
+    [ "$(grep -c 'read .*dns-hosts' "$tmp/logs/dnsmasq.log" || true)" -gt "$reads" ] && return 0
+    sleep 0.05
+  done
+  echo "cluster: dnsmasq did not re-read its hosts file within 5 s" >&2
+  return 1
 }
 
 setup_network() {
