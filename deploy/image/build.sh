@@ -168,8 +168,19 @@ pack() {
   umoci gc --layout "$layout"
   rm -rf "$bundle"
   if [ "$archive" -eq 1 ]; then
+    # An oci-archive holds one image, named NAME:TAG (podman load and skopeo take the name
+    # from the ref.name annotation and refuse an index of several).
+    local one="$out/$name.archive"
+    rm -rf "$one"
+    cp -a "$layout" "$one"
+    umoci rm --image "$one:latest"
+    sed -i "s|\"org.opencontainers.image.ref.name\":\"$tag\"|\"org.opencontainers.image.ref.name\":\"$name:$tag\"|" \
+      "$one/index.json"
+    grep -q "\"org.opencontainers.image.ref.name\":\"$name:$tag\"" "$one/index.json" ||
+      { echo "image build: could not name the image in $one/index.json" >&2; exit 1; }
     tar --sort=name --mtime="@$epoch" --owner=0 --group=0 --numeric-owner \
-      -C "$layout" -cf "$out/$name.oci.tar" .
+      -C "$one" -cf "$out/$name.oci.tar" .
+    rm -rf "$one"
   fi
   echo "image build: $layout:$tag ($(du -sk "$out/$name.rootfs" | cut -f1) KiB unpacked)"
 }

@@ -73,6 +73,12 @@ fail() {
 for image in mixtape-reco mixtape-auth; do
   layout="$tmp/image/$image"
   [ -s "$tmp/image/$image.oci.tar" ] || fail "$image: no oci-archive written"
+  # The archive is one image named NAME:TAG, which podman load and skopeo accept.
+  tar -xOf "$tmp/image/$image.oci.tar" ./index.json > "$tmp/$image.archive-index.json" ||
+    fail "$image: the oci-archive has no index.json"
+  [ "$(grep -o '"org.opencontainers.image.ref.name":"[^"]*"' "$tmp/$image.archive-index.json")" = \
+    "\"org.opencontainers.image.ref.name\":\"$image:test\"" ] ||
+    fail "$image: the oci-archive is not exactly one image named $image:test: $(cat "$tmp/$image.archive-index.json")"
   "$py" - "$layout" "$image" > "$tmp/$image.config" <<'EOF' || fail "$image: image configuration check failed"
 import json, os, sys
 layout, name = sys.argv[1], sys.argv[2]
