@@ -1,6 +1,6 @@
 /* Genre information for a build (genres.h): an open-addressing map from normalised artist name
  * to genre list kept in one growing pool, the reader of artist -> genres CSV files, list joins,
- * and the TF-IDF random-projection embedding. */
+ * and the embedding (a randomized truncated SVD of the songs x labels TF-IDF matrix). */
 #include "genres.h"
 
 #include <math.h>
@@ -376,68 +376,216 @@ static double normal(uint64_t *state)
     return sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v);
 }
 
+/* Orthonormalises the s columns (each len long, column-major) by modified Gram-Schmidt; a
+ * column that depends on the earlier ones becomes zero. */
+static void orthonormalise(double *cols, uint64_t len, uint32_t s)
+{
+    for (uint32_t j = 0; j < s; j++) {
+        double *cj = cols + j * len;
+        for (uint32_t i = 0; i < j; i++) {
+            const double *ci = cols + i * len;
+            double d = 0;
+            for (uint64_t r = 0; r < len; r++)
+                d += ci[r] * cj[r];
+            for (uint64_t r = 0; r < len; r++)
+                cj[r] -= d * ci[r];
+        }
+        double norm = 0;
+        for (uint64_t r = 0; r < len; r++)
+            norm += cj[r] * cj[r];
+        norm = sqrt(norm);
+        for (uint64_t r = 0; r < len; r++)
+            cj[r] = norm > 1e-9 ? cj[r] / norm : 0.0;
+    }
+}
+
+/* Eigen-decomposition of the symmetric s x s matrix a (row-major, destroyed) by cyclic Jacobi
+ * rotations: eigenvalues into value, eigenvectors into the columns of vec (row-major). */
+static void jacobi_eigen(double *a, uint32_t s, double *value, double *vec)
+{
+    for (uint32_t i = 0; i < s; i++)
+        for (uint32_t j = 0; j < s; j++)
+            vec[i * s + j] = i == j;
+    for (int sweep = 0; sweep < 100; sweep++) {
+        double off = 0;
+        for (uint32_t i = 0; i < s; i++)
+            for (uint32_t j = i + 1; j < s; j++)
+                off += a[i * s + j] * a[i * s + j];
+        if (off < 1e-22)
+            break;
+        for (uint32_t p = 0; p < s; p++) {
+            for (uint32_t q = p + 1; q < s; q++) {
+                double apq = a[p * s + q];
+                if (fabs(apq) < 1e-300)
+                    continue;
+                double theta = (a[q * s + q] - a[p * s + p]) / (2.0 * apq);
+                double t = (theta >= 0 ? 1.0 : -1.0) / (fabs(theta) + sqrt(theta * theta + 1.0));
+                double c = 1.0 / sqrt(t * t + 1.0), sn = t * c;
+                for (uint32_t k = 0; k < s; k++) { /* columns p and q */
+                    double akp = a[k * s + p], akq = a[k * s + q];
+                    a[k * s + p] = c * akp - sn * akq;
+                    a[k * s + q] = sn * akp + c * akq;
+                }
+                for (uint32_t k = 0; k < s; k++) { /* rows p and q */
+                    double apk = a[p * s + k], aqk = a[q * s + k];
+                    a[p * s + k] = c * apk - sn * aqk;
+                    a[q * s + k] = sn * apk + c * aqk;
+                }
+                for (uint32_t k = 0; k < s; k++) {
+                    double vkp = vec[k * s + p], vkq = vec[k * s + q];
+                    vec[k * s + p] = c * vkp - sn * vkq;
+                    vec[k * s + q] = sn * vkp + c * vkq;
+                }
+            }
+        }
+    }
+    for (uint32_t i = 0; i < s; i++)
+        value[i] = a[i * s + i];
+}
+
+#define OVERSAMPLE   8u /* extra columns of the randomized SVD */
+#define POWER_ROUNDS 2u
+
 enum genres_status genres_embed(const char *const *row_labels, uint32_t n_rows, uint32_t n_dims,
                                 uint64_t seed, float *out, char *err, size_t err_len)
 {
     enum genres_status status = GENRES_ERR_NOMEM;
     struct label_table t = {0};
-    float *direction = NULL;
-    uint32_t *seen_in_row = NULL;
+    uint32_t *seen_in_row = NULL, *col = NULL;
+    uint64_t *row_ptr = NULL;
+    double *val = NULL, *y = NULL, *z = NULL, *b = NULL, *c = NULL, *value = NULL, *vec = NULL;
     if (n_dims == 0 || n_dims > 64) {
         errbuf_set(err, err_len, "genre embedding: %u dimensions, want 1..64", n_dims);
         return GENRES_ERR_INVALID;
     }
-    /* Document frequencies (a label listed twice in a row counts once). */
-    uint64_t labelled = 0;
+    memset(out, 0, (size_t)n_rows * n_dims * sizeof *out);
+    /* Labels and their document frequencies (a label listed twice in a row counts once). */
+    uint64_t labelled = 0, nnz = 0;
     for (uint32_t r = 0; r < n_rows; r++) {
         bool any = false;
         for (const char *p = row_labels[r]; p && *p; p += strlen(p) + 1) {
-            uint32_t i = table_intern(&t, p);
-            if (i == UINT32_MAX)
+            if (table_intern(&t, p) == UINT32_MAX)
                 goto done;
             any = true;
         }
         labelled += any;
     }
-    seen_in_row = malloc((t.n ? t.n : 1) * sizeof *seen_in_row);
-    direction = malloc((size_t)(t.n ? t.n : 1) * n_dims * sizeof *direction);
-    if (!seen_in_row || !direction)
+    if (t.n == 0) {
+        status = GENRES_OK;
         goto done;
-    memset(seen_in_row, 0xff, (t.n ? t.n : 1) * sizeof *seen_in_row);
+    }
+    seen_in_row = malloc(t.n * sizeof *seen_in_row);
+    row_ptr = malloc(((size_t)n_rows + 1) * sizeof *row_ptr);
+    if (!seen_in_row || !row_ptr)
+        goto done;
+    memset(seen_in_row, 0xff, t.n * sizeof *seen_in_row);
     for (uint32_t r = 0; r < n_rows; r++) {
         for (const char *p = row_labels[r]; p && *p; p += strlen(p) + 1) {
             uint32_t i = table_intern(&t, p);
             if (seen_in_row[i] != r) {
                 seen_in_row[i] = r;
                 t.df[i]++;
+                nnz++;
             }
         }
     }
-    /* Each label's direction: drawn from its name, so the same label points the same way in
-     * every build with this seed. */
-    for (uint32_t i = 0; i < t.n; i++) {
-        uint64_t state = seed ^ hash_text(t.text[i]);
-        for (uint32_t d = 0; d < n_dims; d++)
-            direction[(size_t)i * n_dims + d] = (float)normal(&state);
-    }
-    memset(seen_in_row, 0xff, (t.n ? t.n : 1) * sizeof *seen_in_row);
+    /* The songs x labels TF-IDF matrix A (CSR), each row of unit length. */
+    col = malloc((nnz ? nnz : 1) * sizeof *col);
+    val = malloc((nnz ? nnz : 1) * sizeof *val);
+    if (!col || !val)
+        goto done;
+    memset(seen_in_row, 0xff, t.n * sizeof *seen_in_row);
+    uint64_t at = 0;
     for (uint32_t r = 0; r < n_rows; r++) {
-        double v[64] = {0};
+        row_ptr[r] = at;
+        double norm = 0;
         for (const char *p = row_labels[r]; p && *p; p += strlen(p) + 1) {
             uint32_t i = table_intern(&t, p);
             if (seen_in_row[i] == r)
                 continue;
             seen_in_row[i] = r;
-            double idf = log((double)labelled / (double)t.df[i]) + 1.0;
-            for (uint32_t d = 0; d < n_dims; d++)
-                v[d] += idf * direction[(size_t)i * n_dims + d];
+            col[at] = i;
+            val[at] = 1.0 + log((double)labelled / (double)t.df[i]);
+            norm += val[at] * val[at];
+            at++;
         }
-        double norm = 0;
-        for (uint32_t d = 0; d < n_dims; d++)
-            norm += v[d] * v[d];
+        for (uint64_t j = row_ptr[r]; j < at; j++)
+            val[j] /= sqrt(norm);
+    }
+    row_ptr[n_rows] = at;
+
+    /* Randomized SVD (Halko, Martinsson, Tropp 2011): Y = A Omega, a few power rounds,
+     * Q = orth(Y), then the small problem B = Q^T A, B B^T = W L W^T; a song's coordinates are
+     * (Q W)[song] x sqrt(L), the first n_dims of them. */
+    uint32_t s = n_dims + OVERSAMPLE;
+    uint64_t n = n_rows, l = t.n;
+    y = calloc(n * s, sizeof *y); /* column-major n x s */
+    z = calloc(l * s, sizeof *z); /* column-major l x s */
+    b = calloc(l * s, sizeof *b); /* B^T, column-major l x s */
+    c = calloc((size_t)s * s, sizeof *c);
+    value = calloc(s, sizeof *value);
+    vec = calloc((size_t)s * s, sizeof *vec);
+    if (!y || !z || !b || !c || !value || !vec)
+        goto done;
+    uint64_t state = seed ^ 0x6a09e667f3bcc909ull;
+    for (uint64_t i = 0; i < l * s; i++)
+        z[i] = normal(&state);
+    for (uint32_t round = 0; round <= POWER_ROUNDS; round++) {
+        /* Y = A Z */
+        memset(y, 0, n * s * sizeof *y);
+        for (uint64_t r = 0; r < n; r++)
+            for (uint64_t j = row_ptr[r]; j < row_ptr[r + 1]; j++)
+                for (uint32_t k = 0; k < s; k++)
+                    y[k * n + r] += val[j] * z[k * l + col[j]];
+        orthonormalise(y, n, s);
+        if (round == POWER_ROUNDS)
+            break;
+        /* Z = A^T Y */
+        memset(z, 0, l * s * sizeof *z);
+        for (uint64_t r = 0; r < n; r++)
+            for (uint64_t j = row_ptr[r]; j < row_ptr[r + 1]; j++)
+                for (uint32_t k = 0; k < s; k++)
+                    z[k * l + col[j]] += val[j] * y[k * n + r];
+        orthonormalise(z, l, s);
+    }
+    /* B^T = A^T Q, then C = B B^T. */
+    for (uint64_t r = 0; r < n; r++)
+        for (uint64_t j = row_ptr[r]; j < row_ptr[r + 1]; j++)
+            for (uint32_t k = 0; k < s; k++)
+                b[k * l + col[j]] += val[j] * y[k * n + r];
+    for (uint32_t i = 0; i < s; i++)
+        for (uint32_t j = i; j < s; j++) {
+            double d = 0;
+            for (uint64_t x = 0; x < l; x++)
+                d += b[i * l + x] * b[j * l + x];
+            c[i * s + j] = c[j * s + i] = d;
+        }
+    jacobi_eigen(c, s, value, vec);
+    /* The n_dims largest eigenvalues, in order. */
+    uint32_t order[64 + OVERSAMPLE];
+    for (uint32_t i = 0; i < s; i++)
+        order[i] = i;
+    for (uint32_t i = 1; i < s; i++)
+        for (uint32_t j = i; j > 0 && value[order[j]] > value[order[j - 1]]; j--) {
+            uint32_t swap = order[j];
+            order[j] = order[j - 1];
+            order[j - 1] = swap;
+        }
+    for (uint64_t r = 0; r < n; r++) {
+        if (row_ptr[r] == row_ptr[r + 1])
+            continue;
+        double v[64], norm = 0;
+        for (uint32_t g = 0; g < n_dims; g++) {
+            uint32_t e = order[g];
+            double sigma = value[e] > 0 ? sqrt(value[e]) : 0.0, d = 0;
+            for (uint32_t k = 0; k < s; k++)
+                d += y[k * n + r] * vec[k * s + e];
+            v[g] = d * sigma;
+            norm += v[g] * v[g];
+        }
         norm = sqrt(norm);
-        for (uint32_t d = 0; d < n_dims; d++)
-            out[(size_t)r * n_dims + d] = norm > 0 ? (float)(v[d] / norm) : 0.0f;
+        for (uint32_t g = 0; g < n_dims; g++)
+            out[r * n_dims + g] = norm > 0 ? (float)(v[g] / norm) : 0.0f;
     }
     status = GENRES_OK;
 done:
@@ -446,7 +594,15 @@ done:
     free(t.text);
     free(t.df);
     free(t.slots);
-    free(direction);
     free(seen_in_row);
+    free(row_ptr);
+    free(col);
+    free(val);
+    free(y);
+    free(z);
+    free(b);
+    free(c);
+    free(value);
+    free(vec);
     return status;
 }

@@ -1,7 +1,7 @@
 /* Genre information for a build: the artist -> genres map (from an --artist-genres file such as
  * the 160k companion file, and from catalogs' artist genre columns), each song's label list,
- * and the genre embedding the clustering appends to the audio features (a random projection of
- * each song's TF-IDF label vector, unit length, so songs that share labels sit close). */
+ * and the genre embedding the clustering appends to the audio features (a truncated SVD of the
+ * songs x labels TF-IDF matrix, unit length per song, so songs of related styles sit close). */
 #ifndef MIXTAPE_GENRES_H
 #define MIXTAPE_GENRES_H
 
@@ -54,11 +54,14 @@ void genre_map_free(struct genre_map *map);
  * empty list), or 0 when out_len is too small (out then holds an empty list when out_len > 0). */
 size_t genres_join(const char *first, const char *second, char *out, size_t out_len);
 
-/* The genre embedding: for each of n_rows label lists (NULL or "" = no labels), the TF-IDF
- * vector (idf = 1 + ln(labelled rows / rows with the label)), projected onto n_dims directions
- * (each label's a fixed Gaussian vector drawn from its name and seed) and scaled to unit
- * length, written to out (n_rows x n_dims, row-major; all zeros for a row without labels).
- * n_dims 1..64. Returns GENRES_OK, or GENRES_ERR_NOMEM / _INVALID with a reason in err. */
+/* The genre embedding (latent semantic analysis): the songs x labels TF-IDF matrix (idf =
+ * 1 + ln(labelled songs / songs with the label), each song's row of unit length), reduced by a
+ * randomized truncated SVD (seeded; 2 power rounds, 8 extra columns) to its n_dims strongest
+ * directions; each song's coordinates there scaled to unit length, written to out (n_rows x
+ * n_dims, row-major; all zeros for a song without labels). Labels that go together (pop and
+ * dance pop) share directions, so songs that share no label but their styles still sit close.
+ * n_dims 1..64. Returns GENRES_OK, or GENRES_ERR_NOMEM / _INVALID with a reason in err. Does
+ * not block on I/O. */
 enum genres_status genres_embed(const char *const *row_labels, uint32_t n_rows, uint32_t n_dims,
                                 uint64_t seed, float *out, char *err, size_t err_len);
 
