@@ -58,10 +58,10 @@ static const struct option_spec OPTIONS[] = {
      "build: leave the catalogs' genre label columns (track_genre, playlist_genre, "
      "search_genre, genre) out of the clustering and the names",
      &opt_no_catalog_genres},
-    {"genre-dims", 0, NULL, OPTION_INT, "16", 0, MODEL_MAX_GENRE_DIMS,
+    {"genre-dims", 0, NULL, OPTION_INT, "8", 0, MODEL_MAX_GENRE_DIMS,
      "build: genre embedding dimensions when genre labels are at hand (0 = audio only)",
      &opt_genre_dims},
-    {"genre-weight", 0, NULL, OPTION_DOUBLE, "1", 0.01, 100,
+    {"genre-weight", 0, NULL, OPTION_DOUBLE, "2", 0.01, 100,
      "build: weight of the genre embedding against the audio features (1 = alike)",
      &opt_genre_weight},
     {"json", 0, NULL, OPTION_BOOL, "false", 0, 0, "info: print the model's facts as JSON",
@@ -226,15 +226,19 @@ static void report_alignment(const struct merged *merged, const struct scale *fe
                                          used ? "," : "", base_name(merged->sources[s].path));
         if (!used)
             continue;
-        uint32_t absent = 0;
-        for (uint32_t r = 0; r < features->n_rows; r++)
-            absent += !(merged->all.tracks[features->rows[r]].present & bit);
-        printf("feature %s: not in %s; %u songs take it from another file's copy of the song, "
-               "%u have none (scaled as the catalog mean, marked absent)\n",
-               model_feature_name((enum model_feature)f), lacking, features->n_rows - absent - 0,
-               absent);
-        log_info("feature_aligned", "feature=%s missing_in=%s absent_songs=%u policy=mean_imputed",
-                 model_feature_name((enum model_feature)f), lacking, absent);
+        uint32_t absent = 0, filled = 0;
+        for (uint32_t r = 0; r < features->n_rows; r++) {
+            uint32_t i = features->rows[r];
+            bool has = merged->all.tracks[i].present & bit;
+            absent += !has;
+            filled += has && !(merged->sources[merged->source_of[i]].available & bit);
+        }
+        printf("feature %s: not in %s; %u songs from those files take it from another file's "
+               "copy of the song, %u have none (scaled as the catalog mean, marked absent)\n",
+               model_feature_name((enum model_feature)f), lacking, filled, absent);
+        log_info("feature_aligned",
+                 "feature=%s missing_in=%s filled_songs=%u absent_songs=%u policy=mean_imputed",
+                 model_feature_name((enum model_feature)f), lacking, filled, absent);
     }
 }
 

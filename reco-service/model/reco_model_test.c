@@ -130,8 +130,8 @@ static void test_synth_build_info(void **state)
     fclose(f);
     assert_memory_equal(head, "\x93NUMPY", 6);
     assert_non_null(strstr(head + 10, "'descr': '<f4'"));
-    /* 15 audio features and 16 genre dimensions (the synthetic catalog has a genre column). */
-    assert_non_null(strstr(head + 10, ", 31), }"));
+    /* 15 audio features and 8 genre dimensions (the synthetic catalog has a genre column). */
+    assert_non_null(strstr(head + 10, ", 23), }"));
 }
 
 static void test_build_options(void **state)
@@ -155,8 +155,8 @@ static void test_build_options(void **state)
         {{"--key-encoding", "circle", "--k", "5", NULL}, "(16 dims, key circle"},
         {{"--features", "valence,energy,tempo", "--k", "4", NULL}, "features    3: valence,"},
         {{"--binary-weight", "0.5", "--k", "3", NULL}, "binary weight 0.5"},
-        {{"--genre-dims", "8", "--genre-weight", "2", NULL},
-         "genres      8 embedding dims, weight 2"},
+        {{"--genre-dims", "5", "--genre-weight", "3", NULL},
+         "genres      5 embedding dims, weight 3"},
         {{"--no-catalog-genres", "--k", "3", NULL}, "genres      none in the clustering"},
         {{"--genre-dims", "0", "--k", "3", NULL}, "catalog genre columns used"},
     };
@@ -245,7 +245,7 @@ static void test_merge_genres_json(void **state)
         "into earlier files' songs (3 by id, 0 by ISRC, 0 by title + artist + duration)",
         "feature explicit: not in merge_b.csv",
         "catalog genre columns excluded (--no-catalog-genres)",
-        "(16 genre)",
+        "(8 genre)",
     };
     for (size_t i = 0; i < sizeof BUILD_SAYS / sizeof BUILD_SAYS[0]; i++)
         if (!strstr(r.out, BUILD_SAYS[i]))
@@ -260,7 +260,7 @@ static void test_merge_genres_json(void **state)
         "0  merge_a.csv (kaggle-1921-2020)",
         "1  merge_b.csv (tidytuesday-2020): 5 rows read, 0 malformed, 2 songs, 3 merged",
         "source      merge_a.csv, merge_b.csv (schema merged)",
-        "genres      16 embedding dims, weight 1; artist genres from artist_genres.csv",
+        "genres      8 embedding dims, weight 2; artist genres from artist_genres.csv",
         "styles      4",
     };
     for (size_t i = 0; i < sizeof INFO_SAYS / sizeof INFO_SAYS[0]; i++)
@@ -271,7 +271,7 @@ static void test_merge_genres_json(void **state)
     struct model *m = NULL;
     assert_int_equal(model_open(model, &m, err, sizeof err), MODEL_OK);
     assert_int_equal(m->n_sources, 2);
-    assert_int_equal(m->n_genre_dims, 16);
+    assert_int_equal(m->n_genre_dims, 8);
     assert_int_equal(model_source(m, 1)->n_rows, 2);
     assert_int_equal(model_source(m, 1)->n_merged, 3);
     assert_int_equal(model_source(m, 0)->n_rows + 2, m->n_rows);
@@ -297,9 +297,9 @@ static void test_merge_genres_json(void **state)
     cJSON *root = cJSON_Parse(r.out);
     assert_non_null(root);
     assert_int_equal(cJSON_GetObjectItem(root, "k")->valueint, 4);
-    assert_int_equal(cJSON_GetObjectItem(root, "genre_dims")->valueint, 16);
+    assert_int_equal(cJSON_GetObjectItem(root, "genre_dims")->valueint, 8);
     assert_int_equal(cJSON_GetObjectItem(root, "dims")->valueint,
-                     16 + cJSON_GetArraySize(cJSON_GetObjectItem(root, "features")));
+                     8 + cJSON_GetArraySize(cJSON_GetObjectItem(root, "features")));
     cJSON *sources = cJSON_GetObjectItem(root, "sources");
     assert_int_equal(cJSON_GetArraySize(sources), 2);
     assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(sources, 1), "schema")->valuestring,
