@@ -5,12 +5,8 @@
  * time; `hostile` times one normal user's calls while --clients raw connections pipeline
  * --pipeline heavy Recommend requests each and never read a reply (issue 12); `kernels` times
  * one scoring pass over a model's rows, scalar and SIMD. Results go to stdout as `result ...` / `kernel ...` key=value lines. */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -19,15 +15,17 @@
 #include <string.h>
 #include <time.h>
 
+#include "attack.h"
 #include "model.h"
 #include "options.h"
-#include "reco.pb-c.h"
+#include "reco_rpc.h"
 #include "recommend.h"
 #include "rpc.h"
 #include "rpc_envelope.h"
+#include "splitmix64.h"
 
 #define MAX_LINE         4096u
-#define MAX_SAVED_FILE   20000u /* the service's RECO_MAX_SAVED */
+#define MAX_SAVED_FILE   RECO_MAX_SAVED
 #define MAX_THREADS      64
 #define MAX_SAMPLES      4000000u
 #define LATENCY_MAX_REQS 1000000
@@ -105,14 +103,6 @@ static double now_ms(void)
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-static uint64_t splitmix64(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
 /* Prints a field with tabs and newlines replaced, so the line stays one record. */
 static void put_field(const char *text)
 {
@@ -164,7 +154,7 @@ static int run_sample(void)
     uint64_t state = (uint64_t)opt_seed;
     uint32_t taken = 0;
     for (uint32_t i = 0; i < model->n_rows && taken < (uint32_t)opt_count; i++) {
-        uint32_t j = i + (uint32_t)(splitmix64(&state) % (model->n_rows - i));
+        uint32_t j = i + (uint32_t)(splitmix64_next(&state) % (model->n_rows - i));
         uint32_t row = rows[j];
         rows[j] = rows[i];
         rows[i] = row;
@@ -223,8 +213,7 @@ static int load_saved(const char *path, struct saved_request *out)
     int rc = -1;
     FILE *f = fopen(path, "r");
     char **lines = NULL;
-    Mixtape__Reco__SavedTrack *tracks = NULL;
-    Mixtape__Reco__SavedTrack **track_ptrs = NULL;
+    struct reco_rpc_track *tracks = NULL;
     char **artist_ptrs = NULL;
     size_t n = 0;
     char line[MAX_LINE];
@@ -234,9 +223,8 @@ static int load_saved(const char *path, struct saved_request *out)
     }
     lines = calloc(MAX_SAVED_FILE, sizeof *lines);
     tracks = calloc(MAX_SAVED_FILE, sizeof *tracks);
-    track_ptrs = calloc(MAX_SAVED_FILE, sizeof *track_ptrs);
-    artist_ptrs = calloc((size_t)MAX_SAVED_FILE * 16, sizeof *artist_ptrs);
-    if (lines == NULL || tracks == NULL || track_ptrs == NULL || artist_ptrs == NULL)
+    artist_ptrs = calloc((size_t)MAX_SAVED_FILE * RECO_MAX_ARTISTS, sizeof *artist_ptrs);
+    if (lines == NULL || tracks == NULL || artist_ptrs == NULL)
         goto out;
     while (fgets(line, sizeof line, f) != NULL) {
         line[strcspn(line, "\r\n")] = '\0';
@@ -251,14 +239,13 @@ static int load_saved(const char *path, struct saved_request *out)
             goto out;
         char *fields[5] = {0};
         size_t n_fields = split_tabs(lines[n], fields, 5);
-        Mixtape__Reco__SavedTrack *t = &tracks[n];
-        mixtape__reco__saved_track__init(t);
+        struct reco_rpc_track *t = &tracks[n];
         t->id = fields[0];
         if (!opt_ids_only && n_fields == 5) {
             t->name = fields[1];
-            char **artists = &artist_ptrs[n * 16];
+            char **artists = &artist_ptrs[n * RECO_MAX_ARTISTS];
             size_t n_artists = 0;
-            for (char *a = fields[2]; a != NULL && *a && n_artists < 16;) {
+            for (char *a = fields[2]; a != NULL && *a && n_artists < RECO_MAX_ARTISTS;) {
                 char *semi = strchr(a, ';');
                 if (semi != NULL)
                     *semi = '\0';
@@ -267,30 +254,25 @@ static int load_saved(const char *path, struct saved_request *out)
             }
             t->artists = artists;
             t->n_artists = n_artists;
-            t->has_duration_ms = 1;
+            t->has_duration_ms = true;
             t->duration_ms = (uint32_t)strtoul(fields[3], NULL, 10);
             t->year = (uint32_t)strtoul(fields[4], NULL, 10);
             t->has_year = t->year != 0;
         }
-        track_ptrs[n] = t;
         n++;
     }
     if (n == 0) {
         fprintf(stderr, "reco-bench: %s holds no saved tracks\n", path);
         goto out;
     }
-    Mixtape__Reco__RecommendRequest req = MIXTAPE__RECO__RECOMMEND_REQUEST__INIT;
-    req.saved = track_ptrs;
-    req.n_saved = n;
-    req.has_n = 1;
-    req.n = (uint32_t)opt_n;
-    req.has_ranking = opt_ranking != 0;
-    req.ranking = (Mixtape__Reco__Ranking)opt_ranking;
-    out->packed_len = mixtape__reco__recommend_request__get_packed_size(&req);
-    out->packed = malloc(out->packed_len);
-    if (out->packed == NULL)
+    struct reco_rpc_request req = {.tracks = tracks,
+                                   .n_tracks = n,
+                                   .has_n = true,
+                                   .n = (uint32_t)opt_n,
+                                   .has_ranking = opt_ranking != 0,
+                                   .ranking = (uint32_t)opt_ranking};
+    if (reco_rpc_pack_request(&req, &out->packed, &out->packed_len) != 0)
         goto out;
-    mixtape__reco__recommend_request__pack(&req, out->packed);
     out->n_saved = (uint32_t)n;
     rc = 0;
 out:
@@ -300,7 +282,6 @@ out:
         free(lines[i]);
     free(lines);
     free(tracks);
-    free(track_ptrs);
     free(artist_ptrs);
     return rc;
 }
@@ -327,22 +308,21 @@ static int call_once(struct rpc_client *client, const struct saved_request *req,
                 message != NULL ? message : "(no message)");
         goto out;
     }
-    Mixtape__Reco__RecommendReply *r =
-        mixtape__reco__recommend_reply__unpack(NULL, reply_len, reply);
+    struct reco_rpc_reply *r = reco_rpc_decode_reply(reply, reply_len);
     if (r == NULL) {
         fprintf(stderr, "reco-bench: Recommend: reply does not parse\n");
         goto out;
     }
     if (check != NULL) {
         check->picks = (uint32_t)r->n_picks;
-        check->by_id = r->stats != NULL ? r->stats->by_id : 0;
-        check->by_title = r->stats != NULL ? r->stats->by_title : 0;
-        check->unmatched = r->stats != NULL ? r->stats->unmatched : 0;
+        check->by_id = r->stats.by_id;
+        check->by_title = r->stats.by_title;
+        check->unmatched = r->stats.unmatched;
     }
     rc = r->n_picks > 0 ? 0 : -1;
     if (rc != 0)
         fprintf(stderr, "reco-bench: Recommend: OK reply without picks\n");
-    mixtape__reco__recommend_reply__free_unpacked(r, NULL);
+    reco_rpc_reply_free(r);
 out:
     free(reply);
     free(message);
@@ -392,25 +372,21 @@ static int open_client(struct rpc_client **client, bool need_saved)
 /* One Health call: 0 when it answered OK and serving. */
 static int health_once(struct rpc_client *client, double *ms)
 {
-    uint8_t *reply = NULL;
-    size_t reply_len = 0;
+    struct reco_rpc_health *health = NULL;
     char *message = NULL;
     double start = now_ms();
-    enum rpc_code code = rpc_call(client, "Health", NULL, 0, (uint32_t)opt_timeout_ms, &reply,
-                                  &reply_len, &message, NULL);
+    enum rpc_code code = reco_rpc_health(client, (uint32_t)opt_timeout_ms, &health, &message);
     *ms = now_ms() - start;
     int rc = -1;
     if (code != RPC_OK) {
         fprintf(stderr, "reco-bench: Health: %s: %s\n", rpc_code_name(code),
                 message != NULL ? message : "(no message)");
     } else {
-        Mixtape__Reco__HealthReply *r = mixtape__reco__health_reply__unpack(NULL, reply_len, reply);
-        rc = r != NULL && r->serving ? 0 : -1;
+        rc = health != NULL && health->serving ? 0 : -1;
         if (rc != 0)
             fprintf(stderr, "reco-bench: Health: not serving, or the reply does not parse\n");
-        mixtape__reco__health_reply__free_unpacked(r, NULL);
     }
-    free(reply);
+    reco_rpc_health_free(health);
     free(message);
     return rc;
 }
@@ -604,163 +580,32 @@ out:
     return rc;
 }
 
-/* `hostile`: --clients raw SP-over-TCP connections (req0 spoken by hand) each pipeline
- * --pipeline Recommend requests for 500 picks and never read; whenever the service closes one,
- * it reconnects and starts again. Meanwhile one normal user calls Recommend (the --saved list,
+/* `hostile`: --clients raw connections each pipeline --pipeline Recommend requests for 500
+ * picks and never read (attack.h), while one normal user calls Recommend (the --saved list,
  * --n picks) back to back through the real client. Prints the user's latency and failures and
  * how often the attackers were cut off. */
-struct hostile {
-    struct sockaddr_in addr;
-    uint8_t *frame; /* one request as sent on the wire: length, request id, envelope */
-    size_t frame_len;
-    volatile bool stop;
-    size_t reconnects, sent;
-};
-
-/* Connects and exchanges the SP header; returns the fd or -1. */
-static int hostile_connect(const struct hostile *h)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0)
-        return -1;
-    int small = 4096;
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-    struct timeval tv = {.tv_sec = 1};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    const uint8_t hello[8] = {0, 'S', 'P', 0, 0, 48 /* req0 */, 0, 0};
-    uint8_t theirs[8];
-    if (connect(fd, (const struct sockaddr *)&h->addr, sizeof h->addr) != 0 ||
-        send(fd, hello, 8, MSG_NOSIGNAL) != 8 || recv(fd, theirs, 8, MSG_WAITALL) != 8) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
-static void *hostile_main(void *arg)
-{
-    struct hostile *h = arg;
-    int *fds = malloc((size_t)opt_clients * sizeof *fds);
-    long long *left = malloc((size_t)opt_clients * sizeof *left);
-    size_t *offset = calloc((size_t)opt_clients, sizeof *offset);
-    if (!fds || !left || !offset)
-        goto out;
-    for (long long c = 0; c < opt_clients; c++) {
-        fds[c] = hostile_connect(h);
-        left[c] = opt_pipeline;
-    }
-    while (!h->stop) {
-        bool progress = false;
-        for (long long c = 0; c < opt_clients && !h->stop; c++) {
-            if (fds[c] < 0) {
-                fds[c] = hostile_connect(h);
-                left[c] = opt_pipeline;
-                offset[c] = 0;
-                h->reconnects++;
-                continue;
-            }
-            if (left[c] == 0)
-                continue; /* all sent; it just sits there, reading nothing */
-            ssize_t n = send(fds[c], h->frame + offset[c], h->frame_len - offset[c],
-                             MSG_NOSIGNAL | MSG_DONTWAIT);
-            if (n > 0) {
-                progress = true;
-                offset[c] += (size_t)n;
-                if (offset[c] == h->frame_len) {
-                    offset[c] = 0;
-                    left[c]--;
-                    h->sent++;
-                }
-            } else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-                close(fds[c]); /* cut off by the service: come back */
-                fds[c] = -1;
-            }
-        }
-        /* Connections that have sent everything: notice when the service closes them. */
-        for (long long c = 0; c < opt_clients; c++) {
-            if (fds[c] >= 0 && left[c] == 0) {
-                char byte;
-                ssize_t n = recv(fds[c], &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-                if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
-                    close(fds[c]);
-                    fds[c] = -1;
-                }
-            }
-        }
-        if (!progress) {
-            struct timespec pause = {.tv_nsec = 2000000};
-            nanosleep(&pause, NULL);
-        }
-    }
-    for (long long c = 0; c < opt_clients; c++)
-        if (fds[c] >= 0)
-            close(fds[c]);
-out:
-    free(fds);
-    free(left);
-    free(offset);
-    return NULL;
-}
-
 static int run_hostile(void)
 {
     int rc = 1;
     struct rpc_client *client = NULL;
     struct saved_request req = {0}, heavy = {0};
-    struct hostile h = {0};
-    pthread_t attacker;
-    bool attacking = false;
-    double *samples = NULL;
-    size_t n = 0, errors = 0, cap = 1000000;
-    if (open_client(&client, true) != 0 || load_saved(opt_saved, &req) != 0)
-        goto out;
-    const char *hostport = strstr(opt_endpoint, "tcp://");
-    const char *colon = hostport ? strrchr(hostport, ':') : NULL;
-    char host[64];
-    if (!hostport || !colon || (size_t)(colon - hostport - 6) >= sizeof host) {
-        fprintf(stderr, "reco-bench hostile: --endpoint must be one tcp://HOST:PORT\n");
-        goto out;
-    }
-    memcpy(host, hostport + 6, (size_t)(colon - hostport - 6));
-    host[colon - hostport - 6] = '\0';
-    h.addr.sin_family = AF_INET;
-    h.addr.sin_port = htons((uint16_t)atoi(colon + 1));
-    if (inet_pton(AF_INET, host, &h.addr.sin_addr) != 1) {
-        fprintf(stderr, "reco-bench hostile: '%s' is not an IPv4 address\n", host);
-        goto out;
-    }
-    long long user_n = opt_n;
-    opt_n = 500;
-    if (load_saved(opt_saved, &heavy) != 0)
-        goto out;
-    opt_n = user_n;
+    struct attack *attack = NULL;
     uint8_t *envelope = NULL;
-    size_t envelope_len = 0;
-    if (rpc_request_encode(1, "Recommend", 600000, heavy.packed, heavy.packed_len, &envelope,
-                           &envelope_len) != 0)
+    size_t envelope_len = 0, sent = 0, reconnects = 0, n = 0, errors = 0, cap = 1000000;
+    double *samples = malloc(cap * sizeof *samples);
+    long long user_n = opt_n;
+    if (!samples || open_client(&client, true) != 0 || load_saved(opt_saved, &req) != 0)
         goto out;
-    h.frame_len = 12 + envelope_len;
-    h.frame = malloc(h.frame_len);
-    if (!h.frame) {
-        free(envelope);
-        goto out;
-    }
-    uint64_t total = envelope_len + 4;
-    for (int i = 0; i < 8; i++)
-        h.frame[i] = (uint8_t)(total >> (56 - 8 * i));
-    h.frame[8] = 0x80;
-    h.frame[9] = h.frame[10] = 0;
-    h.frame[11] = 1;
-    memcpy(h.frame + 12, envelope, envelope_len);
-    free(envelope);
-    samples = malloc(cap * sizeof *samples);
-    if (!samples)
+    opt_n = 500;
+    int loaded = load_saved(opt_saved, &heavy);
+    opt_n = user_n;
+    if (loaded != 0 || rpc_request_encode(1, "Recommend", 600000, heavy.packed, heavy.packed_len,
+                                          &envelope, &envelope_len) != 0)
         goto out;
     if (opt_clients > 0) {
-        if (pthread_create(&attacker, NULL, hostile_main, &h) != 0)
+        attack = attack_start(opt_endpoint, envelope, envelope_len, opt_clients, opt_pipeline);
+        if (!attack)
             goto out;
-        attacking = true;
         struct timespec settle = {.tv_sec = 1};
         nanosleep(&settle, NULL); /* let the pipelines fill */
     }
@@ -771,16 +616,14 @@ static int run_hostile(void)
             errors++;
             continue;
         }
-        if (ms > worst)
-            worst = ms;
+        worst = ms > worst ? ms : worst;
         if (n < cap)
             samples[n++] = ms;
     }
     double wall_s = (now_ms() - start) / 1e3;
-    h.stop = true;
-    if (attacking)
-        pthread_join(attacker, NULL);
-    attacking = false;
+    if (attack)
+        attack_stop(attack, &sent, &reconnects);
+    attack = NULL;
     if (n == 0) {
         fprintf(stderr, "reco-bench hostile: no normal call succeeded\n");
         goto out;
@@ -789,59 +632,28 @@ static int run_hostile(void)
     printf("result impl=reco_service_hostile catalog=%s saved=%" PRIu32 " clients=%lld "
            "pipeline=%lld attack_requests=%zu attack_reconnects=%zu user_calls=%zu "
            "seconds=%.1f p50_ms=%.3f p99_ms=%.3f max_ms=%.3f errors=%zu\n",
-           opt_label, req.n_saved, opt_clients, opt_pipeline, h.sent, h.reconnects, n, wall_s,
+           opt_label, req.n_saved, opt_clients, opt_pipeline, sent, reconnects, n, wall_s,
            percentile(samples, n, 0.50), percentile(samples, n, 0.99), worst, errors);
     rc = errors == 0 ? 0 : 1;
 out:
-    if (attacking) {
-        h.stop = true;
-        pthread_join(attacker, NULL);
-    }
+    if (attack)
+        attack_stop(attack, &sent, &reconnects);
     free(samples);
-    free(h.frame);
+    free(envelope);
     rpc_client_close(client);
     free(req.packed);
     free(heavy.packed);
     return rc;
 }
 
-/* `cores`: how much CPU this machine gives right now: --threads threads spin for --seconds
- * and the process's CPU time over the wall time is printed (2.0 on an idle 2-core box). A
- * workers comparison means little when this is far below the cores it pins to. */
-static volatile bool cores_stop;
-
-static void *cores_spin(void *arg)
-{
-    volatile unsigned long *count = arg;
-    while (!cores_stop)
-        (*count)++;
-    return NULL;
-}
-
+/* `cores`: how much CPU this machine gives right now (attack.h). A workers comparison means
+ * little when this is far below the cores it pins to. */
 static int run_cores(void)
 {
-    pthread_t threads[MAX_THREADS];
-    unsigned long counts[MAX_THREADS] = {0};
-    struct timespec cpu0, cpu1;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu0);
-    double start = now_ms();
-    long long started = 0;
-    for (; started < opt_threads; started++)
-        if (pthread_create(&threads[started], NULL, cores_spin, &counts[started]) != 0)
-            break;
-    struct timespec wait = {.tv_sec = (time_t)opt_seconds,
-                            .tv_nsec = (long)((opt_seconds - (double)(time_t)opt_seconds) * 1e9)};
-    nanosleep(&wait, NULL);
-    cores_stop = true;
-    for (long long i = 0; i < started; i++)
-        pthread_join(threads[i], NULL);
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu1);
-    double wall_s = (now_ms() - start) / 1e3;
-    double cpu_s =
-        (double)(cpu1.tv_sec - cpu0.tv_sec) + (double)(cpu1.tv_nsec - cpu0.tv_nsec) / 1e9;
-    printf("result impl=machine_cores threads=%lld seconds=%.2f cores=%.2f\n", started, wall_s,
-           cpu_s / wall_s);
-    return started == opt_threads ? 0 : 1;
+    double cores = cores_measure((int)opt_threads, opt_seconds);
+    printf("result impl=machine_cores threads=%lld seconds=%.2f cores=%.2f\n", opt_threads,
+           opt_seconds, cores);
+    return cores < 0 ? 1 : 0;
 }
 
 /* `kernels`: what one scoring pass over every row of a model costs on this machine, the way
