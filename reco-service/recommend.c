@@ -436,9 +436,9 @@ static enum reco_status validate(const struct model *model, const struct reco_sa
         errbuf_set(err, err_len, "n: %u exceeds the limit of %u", options->n, RECO_MAX_N);
         return RECO_ERR_INVALID;
     }
-    if (options->ranking > RECO_RANK_MEAN_AND_ARTISTS) {
+    if (options->ranking > RECO_RANK_FLAT) {
         errbuf_set(err, err_len, "ranking: %d is not a known ranking (0..%d)",
-                   (int)options->ranking, (int)RECO_RANK_MEAN_AND_ARTISTS);
+                   (int)options->ranking, (int)RECO_RANK_FLAT);
         return RECO_ERR_INVALID;
     }
     if (!(options->discover >= 0.0f && options->discover <= 1.0f)) {
@@ -1820,7 +1820,8 @@ enum reco_status recommend(const struct model *model, const struct reco_saved *s
         saved_artists_add(&p.saved_artists, model_row_artist_key(model, p.saved_rows[i]));
     for (uint32_t i = 0; i < p.n_artist_only; i++)
         saved_artists_add(&p.saved_artists, p.artist_only_keys[i]);
-    if (p.ranking == RECO_RANK_MEAN_AND_ARTISTS || p.ranking == RECO_RANK_VOTES_AND_ARTISTS) {
+    if (p.ranking == RECO_RANK_MEAN_AND_ARTISTS || p.ranking == RECO_RANK_VOTES_AND_ARTISTS ||
+        p.ranking == RECO_RANK_FLAT) {
         if (p.saved_artists.n > 0 && gather_artist_rows(&p, n_saved) != RECO_OK) {
             status = RECO_ERR_NOMEM;
             errbuf_set(err, err_len, "out of memory");
@@ -1847,7 +1848,18 @@ enum reco_status recommend(const struct model *model, const struct reco_saved *s
     }
 
     /* Step 3: share the slots across the library's styles and the flat ranking. */
-    style_weights(counts, k, p.n_resolved, weights);
+    if (p.ranking == RECO_RANK_FLAT) {
+        p.ranking = RECO_RANK_MEAN_AND_ARTISTS;
+        memset(weights, 0, k * sizeof *weights);
+        weights[k] = 1;
+    } else if (p.ranking == RECO_RANK_MEAN_AND_ARTISTS) {
+        style_weights(counts, k, p.n_resolved, weights);
+    } else {
+        /* The other rankings are the evaluation's per-cluster variants: every cluster with
+         * saved tracks its own share, the flat ranking only for what they cannot give. */
+        memcpy(weights, counts, k * sizeof *weights);
+        weights[k] = 0;
+    }
     status = run_phases(&p, states, weights);
     if (status != RECO_OK) {
         errbuf_set(err, err_len, "out of memory");
