@@ -22,15 +22,85 @@ static const char *const ARTISTS_C[] = {"Nina Park"};
 
 /* Six songs in two clusters given out of cluster order, three dimensions: valence (linear),
  * key (sin, cos). */
+/* Row 0 gives its raw values (valence, key, energy, explicit, year; from source 1); the others
+ * leave them to the writer, which inverts their scaled vectors. */
 static const struct model_build_row ROWS[] = {
-    {"id0aaaaaaaaaaaaaaaaaaa", "Morning Song", "pop", "USAAA0000001", ARTISTS_A, 2, 1999, 50,
-     200000, 1},
-    {"id1aaaaaaaaaaaaaaaaaaa", "Jóga", "electronic", "GBAAA0000002", ARTISTS_B, 1, 1997, 70, 305000,
-     0},
-    {"id2aaaaaaaaaaaaaaaaaaa", "Evening", "pop", NULL, ARTISTS_C, 1, 0, 255, 180000, 1},
-    {"id3aaaaaaaaaaaaaaaaaaa", "Evening", "pop", NULL, ARTISTS_C, 1, 2001, 10, 240000, 0},
-    {"id4aaaaaaaaaaaaaaaaaaa", "Quiet (Live)", "", "", ARTISTS_A, 2, 2010, 0, 100000, 0},
-    {"id5aaaaaaaaaaaaaaaaaaa", NULL, NULL, NULL, NULL, 0, 1950, 100, 0, 1},
+    {"id0aaaaaaaaaaaaaaaaaaa",
+     "Morning Song",
+     "pop",
+     "USAAA0000001",
+     ARTISTS_A,
+     2,
+     1999,
+     50,
+     200000,
+     1,
+     {[FEAT_VALENCE] = 0.2,
+      [FEAT_KEY] = 0,
+      [FEAT_ENERGY] = 0.75,
+      [FEAT_EXPLICIT] = 1,
+      [FEAT_YEAR] = 1999},
+     (1u << FEAT_VALENCE) | (1u << FEAT_KEY) | (1u << FEAT_ENERGY) | (1u << FEAT_EXPLICIT) |
+         (1u << FEAT_YEAR),
+     1,
+     "art pop\0chamber pop\0"},
+    {"id1aaaaaaaaaaaaaaaaaaa",
+     "Jóga",
+     "electronic",
+     "GBAAA0000002",
+     ARTISTS_B,
+     1,
+     1997,
+     70,
+     305000,
+     0,
+     {0},
+     0,
+     0,
+     "icelandic pop\0"},
+    {"id2aaaaaaaaaaaaaaaaaaa",
+     "Evening",
+     "pop",
+     NULL,
+     ARTISTS_C,
+     1,
+     0,
+     255,
+     180000,
+     1,
+     {0},
+     0,
+     0,
+     NULL},
+    {"id3aaaaaaaaaaaaaaaaaaa",
+     "Evening",
+     "pop",
+     NULL,
+     ARTISTS_C,
+     1,
+     2001,
+     10,
+     240000,
+     0,
+     {0},
+     0,
+     0,
+     "neo soul\0"},
+    {"id4aaaaaaaaaaaaaaaaaaa",
+     "Quiet (Live)",
+     "",
+     "",
+     ARTISTS_A,
+     2,
+     2010,
+     0,
+     100000,
+     0,
+     {0},
+     0,
+     1,
+     NULL},
+    {"id5aaaaaaaaaaaaaaaaaaa", NULL, NULL, NULL, NULL, 0, 1950, 100, 0, 1, {0}, 0, 0, NULL},
 };
 #define N_ROWS (sizeof ROWS / sizeof ROWS[0])
 
@@ -84,6 +154,14 @@ static void fill_build(struct model_build *b, float *scaled, float *centroids)
     b->n_collapsed = 2;
     b->inertia = 12.5;
     b->binary_weight = 1.0;
+    static const struct model_build_source SOURCES[] = {
+        {"first.csv", "tracks-114k", 7, 1, 0, 2, (1u << FEAT_VALENCE) | (1u << FEAT_KEY), 3},
+        {"second.csv.gz", "tidytuesday-2020", 4, 0, 2, 0, 0x7fff, 1},
+    };
+    b->sources = SOURCES;
+    b->n_sources = 2;
+    b->genres = "artist genres: hand-made";
+    b->n_genre_rows = 2;
 }
 
 static int setup(void **state)
@@ -205,6 +283,71 @@ static void test_round_trip(void **state)
         }
         assert_true(fabs(sqrt(norm) - m->row_norms[row]) < 1e-4);
     }
+    /* Raw values: row 0 gave its own (and only those are present); the others come from their
+     * scaled vectors plus year / popularity / duration. */
+    uint32_t r0 = row_of(m, ROWS[0].id);
+    assert_true(fabsf(model_row_feature(m, r0, FEAT_ENERGY) - 0.75f) < 1e-6f);
+    assert_true(model_row_has_feature(m, r0, FEAT_ENERGY));
+    assert_true(model_row_explicit(m, r0));
+    assert_false(model_row_has_feature(m, r0, FEAT_POPULARITY));
+    assert_int_equal(model_row_source(m, r0), 1);
+    uint32_t r1 = row_of(m, ROWS[1].id);
+    assert_false(model_row_has_feature(m, r1, FEAT_ENERGY));
+    assert_false(model_row_explicit(m, r1));
+    /* An absent feature reads as the mean of the rows that have it (only row 0 has energy). */
+    assert_true(fabsf(model_row_feature(m, r1, FEAT_ENERGY) - 0.75f) < 1e-6f);
+    assert_true(fabsf(model_row_feature(m, r1, FEAT_VALENCE) - 0.9f) < 1e-5f);
+    assert_true(model_row_has_feature(m, r1, FEAT_POPULARITY));
+    assert_true(fabsf(model_row_feature(m, r1, FEAT_POPULARITY) - 70.0f) < 1e-6f);
+    assert_false(model_row_has_feature(m, r1, FEAT_COUNT));
+    assert_int_equal(model_row_source(m, r1), 0);
+    /* Popularity: rows 0 (absent: not given) and 2 (255) unknown; mean of 70, 10, 0, 100. */
+    uint32_t r2 = row_of(m, ROWS[2].id);
+    assert_false(model_row_has_feature(m, r2, FEAT_POPULARITY));
+    assert_false(model_row_has_feature(m, r2, FEAT_YEAR));
+    assert_true(fabsf(model_row_feature(m, r2, FEAT_POPULARITY) - 45.0f) < 1e-4f);
+
+    /* Sources: as given, with row counts from the rows. */
+    assert_int_equal(m->n_sources, 2);
+    assert_string_equal(model_source(m, 0)->name, "first.csv");
+    assert_string_equal(model_source(m, 1)->schema, "tidytuesday-2020");
+    assert_int_equal(model_source(m, 0)->n_rows, N_ROWS - 2);
+    assert_int_equal(model_source(m, 1)->n_rows, 2);
+    assert_int_equal(model_source(m, 1)->n_merged, 2);
+    assert_int_equal(model_source(m, 0)->n_collapsed, 2);
+    assert_int_equal(model_source(m, 0)->features, (1u << FEAT_VALENCE) | (1u << FEAT_KEY));
+    assert_int_equal(model_source(m, 0)->n_genre_rows, 3);
+    assert_string_equal(p->genres, "artist genres: hand-made");
+    assert_int_equal(p->n_genre_rows, 2);
+    assert_int_equal(m->n_genre_dims, 0);
+
+    /* Names: no labels given, so each centroid's ("balanced" at the mean; the other one's two
+     * deviations), unique, not empty. */
+    assert_string_equal(model_cluster_name(m, 0), "balanced");
+    assert_string_equal(model_cluster_name(m, 1), "bright");
+    assert_int_equal(model_cluster_size(m, 0), 3);
+    assert_int_equal(model_cluster_size(m, 1), 3);
+
+    /* Artists: by name, normalised; their genre lists from the first row that had one. */
+    uint32_t ada = model_find_artist(m, "ada lane");
+    assert_int_equal(ada, model_row_artist_key(m, r0));
+    assert_int_equal(model_find_artist(m, "  ADA LANE "), ada);
+    assert_int_equal(model_find_artist(m, "Bjork"), model_row_artist_key(m, r1));
+    assert_int_equal(model_find_artist(m, "The Quiet Hours"), MODEL_NO_ROW); /* not primary */
+    assert_int_equal(model_find_artist(m, "nobody"), MODEL_NO_ROW);
+    assert_int_equal(model_find_artist(m, ""), MODEL_NO_ROW);
+    assert_int_equal(model_find_artist(m, NULL), MODEL_NO_ROW);
+    const char *genres = model_artist_genres(m, ada);
+    assert_string_equal(genres, "art pop");
+    genres += strlen(genres) + 1;
+    assert_string_equal(genres, "chamber pop");
+    genres += strlen(genres) + 1;
+    assert_string_equal(genres, "");
+    assert_string_equal(model_artist_genres(m, model_row_artist_key(m, r1)), "icelandic pop");
+    /* Nina Park's first row has none, her second some. */
+    uint32_t nina = model_find_artist(m, "Nina Park");
+    assert_string_equal(model_artist_genres(m, nina), "neo soul");
+
     /* Same primary artist, same key. */
     assert_int_equal(model_row_artist_key(m, row_of(m, ROWS[0].id)),
                      model_row_artist_key(m, row_of(m, ROWS[4].id)));
@@ -327,12 +470,17 @@ static void test_writer_refuses_bad_input(void **state)
     struct model_build b;
     float scaled[N_ROWS * 3], centroids[6];
     char err[256];
-    static const char *const EXPECT[] = {"cluster", "k ", "n_dims", "scaler", "alias"};
-    for (int c = 0; c < 5; c++) {
+    static const char *const EXPECT[] = {
+        "cluster", "k ",      "n_dims", "scaler",     "alias",      "n_genre_dims", "scaler",
+        "source",  "present", "energy", "both named", "name empty", "n_sources",    "genre_weight"};
+    static const char *const SAME_NAMES[] = {"jazz", "jazz"};
+    static const char *const EMPTY_NAME[] = {"jazz", ""};
+    for (int c = 0; c < (int)(sizeof EXPECT / sizeof EXPECT[0]); c++) {
         fill_build(&b, scaled, centroids);
         struct model_build_row rows[N_ROWS];
         struct model_build_alias alias = {"x", NULL, 99};
         memcpy(rows, ROWS, sizeof rows);
+        b.rows = rows;
         if (c == 0) {
             rows[2].cluster = 2;
             b.rows = rows;
@@ -342,9 +490,28 @@ static void test_writer_refuses_bad_input(void **state)
             b.n_dims = MODEL_MAX_DIMS + 1;
         } else if (c == 3) {
             b.dims[0].std = 0;
-        } else {
+        } else if (c == 4) {
             b.aliases = &alias;
             b.n_aliases = 1;
+        } else if (c == 5) {
+            b.n_genre_dims = 3; /* every dimension: no audio left */
+        } else if (c == 6) {
+            b.n_genre_dims = 1; /* the last dimension is key cos, not a genre component */
+        } else if (c == 7) {
+            rows[3].source = 2; /* two sources */
+        } else if (c == 8) {
+            rows[3].present = 1u << FEAT_COUNT;
+        } else if (c == 9) {
+            rows[3].present = 1u << FEAT_ENERGY;
+            rows[3].value[FEAT_ENERGY] = NAN;
+        } else if (c == 10) {
+            b.cluster_names = SAME_NAMES;
+        } else if (c == 11) {
+            b.cluster_names = EMPTY_NAME;
+        } else if (c == 12) {
+            b.n_sources = MODEL_MAX_SOURCES + 1;
+        } else {
+            b.genre_weight = -1;
         }
         assert_int_equal(model_write(&b, "/tmp/never-written.model", err, sizeof err),
                          MODEL_ERR_INVALID);
@@ -393,12 +560,16 @@ static void test_corrupt_corpus_is_refused(void **state)
         open_bytes((const unsigned char *)"PK\3\4 a zip file, not ours", 26, &m, err, sizeof err),
         MODEL_ERR_FOREIGN);
     assert_non_null(strstr(err, "magic"));
-    static const uint32_t VERSIONS[] = {0, 1, 3, 0xffffffffu}; /* 1: before the artist index */
+    /* 1: before the artist index; 2: before raw values, names, sources and genres. */
+    static const uint32_t VERSIONS[] = {0, 1, 2, 4, 0xffffffffu};
     for (size_t i = 0; i < sizeof VERSIONS / sizeof VERSIONS[0]; i++) {
         memcpy(copy, f->bytes, f->len);
         memcpy(copy + 8, &VERSIONS[i], 4);
         assert_int_equal(open_bytes(copy, f->len, &m, err, sizeof err), MODEL_ERR_VERSION);
         assert_non_null(strstr(err, "version"));
+        if (VERSIONS[i] == 2)
+            assert_non_null(strstr(err, "format version 2, this build reads version 3 (rebuild "
+                                        "it with reco-model build)"));
     }
     assert_int_equal(model_open("/nonexistent/dir/x.model", &m, err, sizeof err), MODEL_ERR_IO);
     assert_non_null(strstr(err, "No such file"));

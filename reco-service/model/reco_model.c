@@ -13,6 +13,7 @@
 
 #include "catalog.h"
 #include "scale.h"
+#include "style.h"
 #include "kmeans.h"
 #include "log.h"
 #include "model.h"
@@ -149,6 +150,8 @@ static int cmd_build(void)
     struct model_build_row *rows = NULL;
     struct model_build_alias *aliases = NULL;
     uint32_t *row_of = NULL;
+    char **label_lists = NULL, *names = NULL;
+    const char **name_of = NULL;
     char err[512], k_reason[512] = "fixed";
     double t0 = now_seconds();
 
@@ -277,9 +280,18 @@ static int cmd_build(void)
     for (uint32_t r = 0; r < n; r++) {
         const struct catalog_track *t = &catalog->tracks[features.rows[r]];
         row_of[features.rows[r]] = r;
-        rows[r] = (struct model_build_row){
-            t->id,        t->name, t->genre,      t->isrc,        t->artists,
-            t->n_artists, t->year, t->popularity, t->duration_ms, clusters.labels[r]};
+        rows[r] = (struct model_build_row){.id = t->id,
+                                           .name = t->name,
+                                           .genre = t->genre,
+                                           .isrc = t->isrc,
+                                           .artists = t->artists,
+                                           .n_artists = t->n_artists,
+                                           .year = t->year,
+                                           .popularity = t->popularity,
+                                           .duration_ms = t->duration_ms,
+                                           .cluster = clusters.labels[r],
+                                           .present = t->present};
+        memcpy(rows[r].value, t->value, sizeof rows[r].value);
     }
     uint32_t a = 0;
     for (uint32_t i = 0; i < catalog->n_tracks; i++) {
@@ -287,7 +299,46 @@ static int cmd_build(void)
         if (t->canonical != i)
             aliases[a++] = (struct model_build_alias){t->id, t->isrc, row_of[t->canonical]};
     }
+    /* Style names from the rows' genre labels (the catalog's genre column), else from each
+     * centroid. */
+    label_lists = calloc(n, sizeof *label_lists);
+    names = malloc((size_t)k * STYLE_NAME_MAX);
+    name_of = malloc((size_t)k * sizeof *name_of);
+    if (!label_lists || !names || !name_of) {
+        fprintf(stderr, "reco-model build: out of memory\n");
+        goto done;
+    }
+    bool any_label = false;
+    for (uint32_t r = 0; r < n; r++) {
+        const char *genre = rows[r].genre;
+        if (!genre || !*genre)
+            continue;
+        size_t len = strlen(genre);
+        label_lists[r] = malloc(len + 2);
+        if (!label_lists[r]) {
+            fprintf(stderr, "reco-model build: out of memory\n");
+            goto done;
+        }
+        memcpy(label_lists[r], genre, len + 1);
+        label_lists[r][len + 1] = '\0';
+        any_label = true;
+    }
+    struct style_input si = {.k = k,
+                             .n_rows = n,
+                             .cluster = clusters.labels,
+                             .row_labels = any_label ? (const char *const *)label_lists : NULL,
+                             .dims = features.dims,
+                             .n_dims = features.n_dims,
+                             .centroids = clusters.centroids};
+    uint32_t n_named = 0;
+    if (style_name_clusters(&si, names, &n_named, err, sizeof err) != STYLE_OK) {
+        fprintf(stderr, "reco-model build: %s\n", err);
+        goto done;
+    }
+    for (uint32_t c = 0; c < k; c++)
+        name_of[c] = names + (size_t)c * STYLE_NAME_MAX;
     struct model_build b = {
+        .cluster_names = name_of,
         .n_rows = n,
         .n_dims = features.n_dims,
         .k = k,
@@ -328,6 +379,12 @@ static int cmd_build(void)
            catalog->n_malformed, features.n_dims, k, clusters.inertia);
     rc = 0;
 done:
+    if (label_lists)
+        for (uint32_t r = 0; r < features.n_rows; r++)
+            free(label_lists[r]);
+    free(label_lists);
+    free(names);
+    free(name_of);
     free(rows);
     free(row_of);
     free(aliases);
@@ -371,8 +428,11 @@ static int cmd_info(const char *path)
     printf("k           %u (%s)\n", m->k, p->k_choice);
     printf("clusters   ");
     for (uint32_t c = 0; c < m->k; c++)
-        printf(" %u", m->cluster_start[c + 1] - m->cluster_start[c]);
+        printf(" %u", model_cluster_size(m, c));
     printf("\n");
+    printf("styles      %u\n", m->k);
+    for (uint32_t c = 0; c < m->k; c++)
+        printf("  %4u  %7u  %s\n", c, model_cluster_size(m, c), model_cluster_name(m, c));
     printf("build       seed %" PRIu64 ", restarts %u, iterations %u, inertia %.2f, duration "
            "tolerance %u ms\n",
            m->seed, p->restarts, p->iterations, p->inertia, p->tolerance_ms);

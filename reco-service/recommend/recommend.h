@@ -46,8 +46,11 @@ enum reco_ranking {
     RECO_RANK_NEIGHBOUR_VOTES,    /* rows most of the user's tracks in the cluster name among
                                      their nearest neighbours (see recommend.c) */
     RECO_RANK_VOTES_AND_ARTISTS,  /* the same, and songs by artists the user saved first */
-    RECO_RANK_MEAN_AND_ARTISTS    /* cosine to the mean, and songs by artists the user saved
+    RECO_RANK_MEAN_AND_ARTISTS,   /* cosine to the mean, and songs by artists the user saved
                                      first (one dot product per row: the cost of MEAN_COSINE) */
+    RECO_RANK_FLAT                /* MEAN_AND_ARTISTS over the whole catalog against the mean of
+                                     every saved track, no slots shared across styles: the
+                                     evaluation's "flat ranking" (added for issue 17) */
 };
 
 enum reco_match {

@@ -238,27 +238,32 @@ static void test_shares_rules_and_order(void **state)
 {
     struct fixture *f = *state;
     static struct reco_saved saved[64];
-    size_t n = saved_by_id(f, saved, 0, 0, 30);   /* cluster 0, incl. the Prolific ones */
-    n = saved_by_id(f, saved, n, PER + 10, 15);   /* cluster 1 */
-    n = saved_by_id(f, saved, n, 2 * PER + 5, 5); /* cluster 2 */
+    size_t n = saved_by_id(f, saved, 0, 0, 30);    /* cluster 0, incl. the Prolific ones */
+    n = saved_by_id(f, saved, n, PER + 10, 15);    /* cluster 1 */
+    n = saved_by_id(f, saved, n, 2 * PER + 5, 10); /* cluster 2 */
     struct reco_options opts = {.n = 20};
     struct reco_result res;
     char err[256];
     assert_int_equal(recommend(f->model, saved, n, &opts, &res, err, sizeof err), RECO_OK);
     assert_int_equal(res.n_picks, 20);
     check_rules(f, saved, n, &res, RECO_DEFAULT_MAX_PER_ARTIST);
-    assert_int_equal(res.stats.saved, 50);
-    assert_int_equal(res.stats.by_id, 50);
-    /* Shares 30:15:5 of 20 slots: 12, 6, 2. */
+    assert_int_equal(res.stats.saved, 55);
+    assert_int_equal(res.stats.by_id, 55);
+    /* Three styles (each at least STYLE_MIN_SHARE_PERCENT), shares 30:15:10 of 20 slots: 10.9,
+     * 5.45, 3.6 by largest remainder 11, 5, 4. */
     uint32_t per_cluster[K] = {0};
     for (uint32_t i = 0; i < res.n_picks; i++)
         per_cluster[res.picks[i].cluster]++;
-    assert_int_equal(per_cluster[0], 12);
-    assert_int_equal(per_cluster[1], 6);
-    assert_int_equal(per_cluster[2], 2);
+    assert_int_equal(per_cluster[0], 11);
+    assert_int_equal(per_cluster[1], 5);
+    assert_int_equal(per_cluster[2], 4);
     assert_int_equal(res.n_clusters, 3);
-    for (uint32_t c = 0; c < res.n_clusters; c++)
-        assert_int_equal(res.clusters[c].slots, per_cluster[res.clusters[c].cluster]);
+    for (uint32_t c = 0; c < res.n_clusters; c++) {
+        const struct reco_cluster_share *sh = &res.clusters[c];
+        assert_int_equal(sh->slots, per_cluster[sh->cluster]);
+        assert_float_equal(sh->library_share, (float)sh->saved / 55.0f, 1e-6);
+        assert_float_equal(sh->playlist_share, (float)sh->slots / 20.0f, 1e-6);
+    }
     /* Interleaved: no cluster fills the first five places, and within a cluster the order
      * is by score. */
     uint32_t first_five_c0 = 0;
@@ -374,9 +379,10 @@ static void test_saved_artists_first(void **state)
 {
     struct fixture *f = *state;
     /* Rows 30..39 of cluster 0 saved: their artists ("Artist 30".."Artist 36", "Artist 0".."2")
-     * have ten other songs there (rows 67..76), one each. Asked for 14, an artist ranking gives
-     * those ten first, then four others by its own order; with features only (no catalog song,
-     * so no saved artist) mean-and-artists is exactly mean-cosine. */
+     * have ten other songs there (rows 67..76), one each, and more in the other clusters.
+     * Asked for 14, an artist ranking gives songs by those artists first, then the others; with
+     * features only (no catalog song, so no saved artist) mean-and-artists is exactly
+     * mean-cosine. */
     static struct reco_saved saved[10];
     size_t n = saved_by_id(f, saved, 0, 30, 10);
     static const enum reco_ranking rankings[] = {RECO_RANK_VOTES_AND_ARTISTS,
@@ -390,7 +396,11 @@ static void test_saved_artists_first(void **state)
         check_rules(f, saved, n, &res, RECO_DEFAULT_MAX_PER_ARTIST);
         for (uint32_t i = 0; i < res.n_picks; i++) {
             bool artist = by_saved_artist(f->model, res.picks[i].row, 30, 10);
-            if (artist != (i < 10))
+            /* Votes + artists shares the slots by cluster: cluster 0's ten songs by those
+             * artists first; mean + artists ranks this one-style library flat: every song by
+             * them (14 or more, from any cluster) first. */
+            uint32_t first = rankings[k] == RECO_RANK_VOTES_AND_ARTISTS ? 10 : 14;
+            if (artist != (i < first))
                 fail_msg("ranking %d: pick %u (%s by %s) %s a saved artist", (int)rankings[k], i,
                          model_row_name(f->model, res.picks[i].row),
                          model_row_artists(f->model, res.picks[i].row), artist ? "is" : "is not");
@@ -746,7 +756,16 @@ static void test_resolution(void **state)
     assert_int_equal(res.stats.unmatched, 1);
     assert_int_equal(res.n_picks, RECO_DEFAULT_N);
     for (uint32_t i = 0; i < res.n_picks; i++) {
-        assert_int_equal(res.picks[i].cluster, 1); /* everything resolved is in cluster 1 */
+        /* Everything resolved is in cluster 1: one style, so the flat ranking, with songs by
+         * the artists of saved[0..2] (from any cluster) first and then cluster 1's. */
+        uint32_t key = model_row_artist_key(f->model, res.picks[i].row);
+        bool artist = false;
+        for (uint32_t r = PER + 1; r <= PER + 3; r++)
+            artist |= key == model_row_artist_key(f->model, model_find_id(f->model, f->ids[r]));
+        assert_int_equal(res.picks[i].reason,
+                         artist ? RECO_REASON_SAME_ARTIST : RECO_REASON_SIMILAR_SOUND);
+        if (!artist)
+            assert_int_equal(res.picks[i].cluster, 1);
         assert_true(res.picks[i].row != model_find_id(f->model, f->ids[PER + 1]));
         assert_true(res.picks[i].row != model_find_id(f->model, f->ids[PER + 2]));
         assert_true(res.picks[i].row != model_find_id(f->model, f->ids[PER + 3]));
@@ -815,10 +834,44 @@ static void test_statuses_and_limits(void **state)
         {"one past the last ranking",
          &good,
          1,
-         {.ranking = (enum reco_ranking)(RECO_RANK_MEAN_AND_ARTISTS + 1)},
+         {.ranking = (enum reco_ranking)(RECO_RANK_FLAT + 1)},
          RECO_ERR_INVALID,
-         "ranking: 7 is not a known ranking (0..6)"},
-        {"last ranking", &good, 1, {.ranking = RECO_RANK_MEAN_AND_ARTISTS}, RECO_OK, ""},
+         "ranking: 8 is not a known ranking (0..7)"},
+        {"last ranking", &good, 1, {.ranking = RECO_RANK_FLAT}, RECO_OK, ""},
+        {"discover below 0", &good, 1, {.discover = -0.01f}, RECO_ERR_INVALID,
+         "discover: -0.01 is outside 0..1"},
+        {"discover above 1", &good, 1, {.discover = 1.5f}, RECO_ERR_INVALID,
+         "discover: 1.5 is outside 0..1"},
+        {"discover NaN", &good, 1, {.discover = NAN}, RECO_ERR_INVALID, "discover: nan"},
+        {"discover 1", &good, 1, {.discover = 1.0f}, RECO_OK, ""},
+        {"energy above 1", &good, 1, {.energy = {true, 1.2f}}, RECO_ERR_INVALID,
+         "target.energy: 1.2 is outside 0..1"},
+        {"energy below 0", &good, 1, {.energy = {true, -0.5f}}, RECO_ERR_INVALID,
+         "target.energy"},
+        {"energy NaN", &good, 1, {.energy = {true, NAN}}, RECO_ERR_INVALID, "target.energy"},
+        {"energy unset, value ignored", &good, 1, {.energy = {false, 7.0f}}, RECO_OK, ""},
+        {"valence", &good, 1, {.valence = {true, 2.0f}}, RECO_ERR_INVALID, "target.valence"},
+        {"danceability", &good, 1, {.danceability = {true, -1.0f}}, RECO_ERR_INVALID,
+         "target.danceability"},
+        {"tempo 0", &good, 1, {.tempo = {true, 0.0f}}, RECO_ERR_INVALID,
+         "target.tempo: 0 is outside 1..300"},
+        {"tempo too fast", &good, 1, {.tempo = {true, 301.0f}}, RECO_ERR_INVALID,
+         "target.tempo"},
+        {"tempo infinite", &good, 1, {.tempo = {true, INFINITY}}, RECO_ERR_INVALID,
+         "target.tempo"},
+        {"targets at their limits",
+         &good,
+         1,
+         {.energy = {true, 1.0f}, .valence = {true, 0.0f}, .tempo = {true, RECO_MAX_TEMPO}},
+         RECO_OK,
+         ""},
+        {"year before 1900", &good, 1, {.year_from = 1899}, RECO_ERR_INVALID,
+         "years: 1899 is outside 1900..2100"},
+        {"year after 2100", &good, 1, {.year_to = 2101}, RECO_ERR_INVALID,
+         "years: 2101 is outside"},
+        {"years reversed", &good, 1, {.year_from = 2000, .year_to = 1990}, RECO_ERR_INVALID,
+         "years: from 2000 is after to 1990"},
+        {"years at the limits", &good, 1, {.year_from = 1900, .year_to = 2100}, RECO_OK, ""},
         {"n at the limit", &good, 1, {.n = RECO_MAX_N}, RECO_OK, ""},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
