@@ -45,7 +45,15 @@ enum rpc_code recommend_call_decode(const uint8_t *payload, size_t len,
         errbuf_set(err, err_len, "ranking: %d is not a known ranking", (int)req.ranking);
         goto done;
     }
-    /* Larger rankings go through: recommend() knows which exist. */
+    /* Larger rankings go through: recommend() knows which exist. The rest of the steering is
+     * checked by recommend() too, but a year must fit its 16-bit field first. */
+    if ((req.has_year_from && req.year_from > UINT16_MAX) ||
+        (req.has_year_to && req.year_to > UINT16_MAX)) {
+        errbuf_set(err, err_len, "years: %u is outside %u..%u",
+                   req.has_year_from && req.year_from > UINT16_MAX ? req.year_from : req.year_to,
+                   RECO_MIN_YEAR, RECO_MAX_YEAR);
+        goto done;
+    }
     if (req.has_bad_feature) {
         errbuf_set(err, err_len, "saved[%zu].features.%s: not a finite number",
                    req.bad_feature_track, model_feature_name(req.bad_feature));
@@ -58,6 +66,14 @@ enum rpc_code recommend_call_decode(const uint8_t *payload, size_t len,
         .variety = req.variety,
         .max_per_artist = req.has_max_per_artist ? req.max_per_artist : 0,
         .ranking = (enum reco_ranking)req.ranking,
+        .discover = req.has_discover ? req.discover : 0.0f,
+        .energy = req.energy,
+        .valence = req.valence,
+        .danceability = req.danceability,
+        .tempo = req.tempo,
+        .year_from = req.has_year_from ? (uint16_t)req.year_from : 0,
+        .year_to = req.has_year_to ? (uint16_t)req.year_to : 0,
+        .no_explicit = req.has_explicit && !req.explicit_,
     };
     call->memory = req.memory;
     req.memory = NULL;
@@ -104,6 +120,40 @@ static void pack_reply(const ProtobufCMessage *msg, struct handler_outcome *out)
     out->payload_len = protobuf_c_message_pack(msg, out->payload);
 }
 
+/* The reply's order of styles: most saved tracks first, then most picks, then cluster. */
+static int compare_shares(const void *a, const void *b)
+{
+    const struct reco_cluster_share *x = a, *y = b;
+    if (x->saved != y->saved)
+        return x->saved > y->saved ? -1 : 1;
+    if (x->slots != y->slots)
+        return x->slots > y->slots ? -1 : 1;
+    return x->cluster < y->cluster ? -1 : x->cluster > y->cluster;
+}
+
+static Mixtape__Reco__Reason reason_of(enum reco_reason reason)
+{
+    switch (reason) {
+    case RECO_REASON_SAME_ARTIST:
+        return MIXTAPE__RECO__REASON__REASON_SAME_ARTIST;
+    case RECO_REASON_NEW_ARTIST:
+        return MIXTAPE__RECO__REASON__REASON_NEW_ARTIST;
+    case RECO_REASON_SIMILAR_SOUND:
+        break;
+    }
+    return MIXTAPE__RECO__REASON__REASON_SIMILAR_SOUND;
+}
+
+/* The names and year ranges of the RECO_DECADES entries of struct reco_stats. */
+static const struct {
+    const char *name;
+    uint32_t from, to; /* 0: open */
+} decades[RECO_DECADES] = {
+    {"unknown year", 0, 0}, {"before 1960", 0, 1959}, {"1960s", 1960, 1969},
+    {"1970s", 1970, 1979},  {"1980s", 1980, 1989},    {"1990s", 1990, 1999},
+    {"2000s", 2000, 2009},  {"2010s", 2010, 2019},    {"2020s", 2020, 0},
+};
+
 static void do_recommend(const uint8_t *payload, size_t len, const struct model *model,
                          const struct handler_limits *limits, struct handler_outcome *out)
 {
@@ -120,6 +170,26 @@ static void do_recommend(const uint8_t *payload, size_t len, const struct model 
     if (status != RECO_OK) {
         recommend_call_free(&call);
         return;
+    }
+    /* Styles, largest first; style_of[cluster] is a cluster's index among them. */
+    qsort(result.clusters, result.n_clusters, sizeof *result.clusters, compare_shares);
+    uint32_t *style_of = xcalloc(model->k, sizeof *style_of);
+    Mixtape__Reco__Style *styles = xcalloc(result.n_clusters, sizeof *styles);
+    Mixtape__Reco__Style **style_ptrs = xcalloc(result.n_clusters, sizeof *style_ptrs);
+    for (uint32_t c = 0; c < result.n_clusters; c++) {
+        const struct reco_cluster_share *share = &result.clusters[c];
+        Mixtape__Reco__Style *st = &styles[c];
+        mixtape__reco__style__init(st);
+        st->name = text(model_cluster_name(model, share->cluster));
+        st->has_library_share = st->has_playlist_share = 1;
+        st->library_share = share->library_share;
+        st->playlist_share = share->playlist_share;
+        st->has_cluster = st->has_saved = st->has_slots = 1;
+        st->cluster = share->cluster;
+        st->saved = share->saved;
+        st->slots = share->slots;
+        style_ptrs[c] = st;
+        style_of[share->cluster] = c;
     }
     Mixtape__Reco__Pick *picks = xcalloc(result.n_picks, sizeof *picks);
     Mixtape__Reco__Pick **pick_ptrs = xcalloc(result.n_picks, sizeof *pick_ptrs);
@@ -147,6 +217,11 @@ static void do_recommend(const uint8_t *payload, size_t len, const struct model 
         p->year = year;
         p->score = rp->score;
         p->cluster = rp->cluster;
+        p->style = text(model_cluster_name(model, rp->cluster));
+        p->has_style_index = 1;
+        p->style_index = style_of[rp->cluster];
+        p->has_reason = 1;
+        p->reason = reason_of(rp->reason);
         if (rp->because >= 0) {
             const struct reco_saved *s = &call.saved[rp->because];
             p->has_because = 1;
@@ -171,7 +246,26 @@ static void do_recommend(const uint8_t *payload, size_t len, const struct model 
         shares[c].cluster = result.clusters[c].cluster;
         shares[c].saved = result.clusters[c].saved;
         shares[c].slots = result.clusters[c].slots;
+        shares[c].label = text(model_cluster_name(model, result.clusters[c].cluster));
         share_ptrs[c] = &shares[c];
+    }
+    Mixtape__Reco__DecadeMatch decade_rows[RECO_DECADES], *decade_ptrs[RECO_DECADES];
+    size_t n_decades = 0;
+    for (uint32_t d = 0; d < RECO_DECADES; d++) {
+        if (result.stats.decade_saved[d] == 0)
+            continue;
+        Mixtape__Reco__DecadeMatch *dm = &decade_rows[n_decades];
+        mixtape__reco__decade_match__init(dm);
+        dm->decade = text(decades[d].name);
+        dm->has_year_from = decades[d].from != 0;
+        dm->year_from = decades[d].from;
+        dm->has_year_to = decades[d].to != 0;
+        dm->year_to = decades[d].to;
+        dm->has_saved = dm->has_songs = dm->has_artists_only = 1;
+        dm->saved = result.stats.decade_saved[d];
+        dm->songs = result.stats.decade_song[d];
+        dm->artists_only = result.stats.decade_artist[d];
+        decade_ptrs[n_decades++] = dm;
     }
     Mixtape__Reco__MatchStats stats = MIXTAPE__RECO__MATCH_STATS__INIT;
     stats.saved = result.stats.saved;
@@ -180,6 +274,10 @@ static void do_recommend(const uint8_t *payload, size_t len, const struct model 
     stats.by_title = result.stats.by_title;
     stats.by_features = result.stats.by_features;
     stats.unmatched = result.stats.unmatched;
+    stats.has_by_artist = 1;
+    stats.by_artist = result.stats.by_artist;
+    stats.by_decade = decade_ptrs;
+    stats.n_by_decade = n_decades;
     Mixtape__Reco__RecommendReply reply = MIXTAPE__RECO__RECOMMEND_REPLY__INIT;
     reply.picks = pick_ptrs;
     reply.n_picks = result.n_picks;
@@ -187,7 +285,14 @@ static void do_recommend(const uint8_t *payload, size_t len, const struct model 
     reply.clusters = share_ptrs;
     reply.n_clusters = result.n_clusters;
     reply.model_version = text(model->version);
+    reply.styles = style_ptrs;
+    reply.n_styles = result.n_clusters;
+    if (result.short_reason[0])
+        reply.short_reason = result.short_reason;
     pack_reply(&reply.base, out);
+    free(style_of);
+    free(styles);
+    free(style_ptrs);
     for (uint32_t i = 0; i < result.n_picks; i++)
         free(artist_lists[i]);
     free(artist_lists);
@@ -224,7 +329,20 @@ static void do_info(const uint8_t *payload, size_t len, const struct model *mode
     reply.built_unix = model->built_unix;
     reply.has_ids = 1;
     reply.ids = model->n_ids;
+    Mixtape__Reco__StyleInfo *styles = xcalloc(model->k, sizeof *styles);
+    Mixtape__Reco__StyleInfo **style_ptrs = xcalloc(model->k, sizeof *style_ptrs);
+    for (uint32_t c = 0; c < model->k; c++) {
+        mixtape__reco__style_info__init(&styles[c]);
+        styles[c].name = text(model_cluster_name(model, c));
+        styles[c].has_size = 1;
+        styles[c].size = model_cluster_size(model, c);
+        style_ptrs[c] = &styles[c];
+    }
+    reply.styles = style_ptrs;
+    reply.n_styles = model->k;
     pack_reply(&reply.base, out);
+    free(styles);
+    free(style_ptrs);
     out->code = RPC_OK;
 }
 
