@@ -103,7 +103,7 @@ static void test_recommend_limits(void **state)
         {"n zero", 8, 0, -1, -1, 0, RPC_INVALID_ARGUMENT, "n: 0 is outside 1..40"},
         {"max_per_artist zero", 8, 20, 0, -1, 0, RPC_INVALID_ARGUMENT,
          "max_per_artist: must be at least 1"},
-        {"unknown ranking", 8, 20, -1, 7, 0, RPC_INVALID_ARGUMENT, "ranking: 7 is not a known"},
+        {"unknown ranking", 8, 20, -1, 8, 0, RPC_INVALID_ARGUMENT, "ranking: 8 is not a known"},
         {"feature not finite", 8, 20, -1, -1, INFINITY, RPC_INVALID_ARGUMENT,
          "saved[0].features.tempo: not a finite number"},
         {"no saved", 0, 20, -1, -1, 0, RPC_FAILED_PRECONDITION, "no saved tracks"},
