@@ -91,37 +91,6 @@
      (1u << FEAT_LIVENESS) | (1u << FEAT_LOUDNESS) | (1u << FEAT_MODE) |                           \
      (1u << FEAT_SPEECHINESS) | (1u << FEAT_TEMPO))
 
-#ifndef MODEL_MAX_SOURCES /* TEMPORARY until the model17 API merges */
-static float model_row_feature(const struct model *m, uint32_t row, enum model_feature f)
-{
-    struct model_raw raw;
-    model_row_raw(m, row, &raw);
-    return (float)raw.value[f];
-}
-static bool model_row_has_feature(const struct model *m, uint32_t row, enum model_feature f)
-{
-    struct model_raw raw;
-    model_row_raw(m, row, &raw);
-    return (raw.present >> f) & 1u;
-}
-static bool model_row_explicit(const struct model *m, uint32_t row)
-{
-    return model_row_feature(m, row, FEAT_EXPLICIT) > 0.5f;
-}
-static uint32_t model_find_artist(const struct model *m, const char *name)
-{
-    char a[RECO_MAX_TEXT + 1], b[RECO_MAX_TEXT + 1];
-    model_normalize(name, false, a, sizeof a);
-    for (uint32_t k = 0; k < m->n_artists; k++) {
-        model_normalize(model_row_artists(m, m->artist_rows[m->artist_start[k]]), false, b,
-                        sizeof b);
-        if (!strcmp(a, b))
-            return k;
-    }
-    return MODEL_NO_ROW;
-}
-#endif
-
 const char *reco_strerror(enum reco_status status)
 {
     switch (status) {
@@ -392,8 +361,8 @@ struct picking {
     bool no_explicit;
     struct target_window windows[4];
     uint32_t n_windows;
-    float window_scale; /* windows are value +- half * window_scale; 0: windows off */
-    bool restricted;    /* any of the rules above is on: rows go through passes_rules */
+    float window_scale;         /* windows are value +- half * window_scale; 0: windows off */
+    bool restricted;            /* any of the rules above is on: rows go through passes_rules */
     uint32_t *artist_only_keys; /* artist keys of artist-only matches */
     uint32_t n_artist_only;
 };
@@ -1000,8 +969,7 @@ static bool passes_rules(const struct picking *p, uint32_t row)
         return false;
     if (p->year_from || p->year_to) {
         uint16_t year = model_row_year(m, row);
-        if (year == 0 || (p->year_from && year < p->year_from) ||
-            (p->year_to && year > p->year_to))
+        if (year == 0 || (p->year_from && year < p->year_from) || (p->year_to && year > p->year_to))
             return false;
     }
     if (p->no_explicit &&
@@ -1157,9 +1125,9 @@ void reco_cosines(const struct model *m, uint32_t first, uint32_t len, const flo
 /* RECO_RANK_MEAN_AND_ARTISTS, the songs by saved artists in a cluster (or in every cluster for the
  * flat ranking), artist_rows[a_first .. a_end) of those the artist index gathered: each scores its cosine plus MEAN_ARTIST_BONUS into heap (capacity keep, empty).
  * Returns how many the heap holds. */
-static uint32_t rank_artist_rows_indexed(const struct picking *p, uint32_t a_first,
-                                         uint32_t a_end, const float *u, float inv_u,
-                                         struct candidate *heap, uint32_t keep)
+static uint32_t rank_artist_rows_indexed(const struct picking *p, uint32_t a_first, uint32_t a_end,
+                                         const float *u, float inv_u, struct candidate *heap,
+                                         uint32_t keep)
 {
     uint32_t n = 0;
     for (uint32_t i = a_first; i < a_end; i++) {
@@ -1219,8 +1187,7 @@ static uint32_t rank_artist_rows_scanned(const struct picking *p, uint32_t start
             float s = score[in_place ? row - first : j] + MEAN_ARTIST_BONUS;
             if (n == keep && !(s > worst))
                 continue;
-            if (!saved_artists_has(&p->saved_artists, m->artist_keys[row]) ||
-                !eligible(p, row))
+            if (!saved_artists_has(&p->saved_artists, m->artist_keys[row]) || !eligible(p, row))
                 continue;
             heap_push(heap, &n, keep, (struct candidate){s, row});
             worst = heap[0].score;
@@ -1450,11 +1417,11 @@ static bool try_pick(struct picking *p, const struct candidate *c, uint32_t clus
         reason = RECO_REASON_SAME_ARTIST;
     else if (p->new_artists_only)
         reason = RECO_REASON_NEW_ARTIST;
-    p->picks[p->n_picks++] = (struct reco_pick){.row = c->row,
-                                                .score = c->score,
-                                                .cluster = cluster == m->k ? cluster_of_row(m, c->row)
-                                                                           : cluster,
-                                                .reason = reason};
+    p->picks[p->n_picks++] =
+        (struct reco_pick){.row = c->row,
+                           .score = c->score,
+                           .cluster = cluster == m->k ? cluster_of_row(m, c->row) : cluster,
+                           .reason = reason};
     /* An artist enters the map only with a pick, so it never holds more than want entries and
      * its probes always end (it is sized for want). */
     artist_map_get(&p->artists, artist, true)->n_picks++;
@@ -1495,10 +1462,10 @@ static enum reco_status fill(struct picking *p, struct cluster_state *cs)
                 cs->exhausted = true;
                 break;
             }
-            uint32_t keep = cs->ranked ? cs->kept * 4
-                                       : cs->slots * CANDIDATES_PER_SLOT *
-                                                 (p->variety ? VARIETY_KEEP : 1u) +
-                                             CANDIDATE_MARGIN;
+            uint32_t keep =
+                cs->ranked ? cs->kept * 4
+                           : cs->slots * CANDIDATES_PER_SLOT * (p->variety ? VARIETY_KEEP : 1u) +
+                                 CANDIDATE_MARGIN;
             enum reco_status st = rank_rows(p, cs, start, end, keep);
             if (st != RECO_OK)
                 return st;
@@ -1516,8 +1483,7 @@ static enum reco_status fill(struct picking *p, struct cluster_state *cs)
 /* The weights the slots are shared by: a cluster that is a style of the library (at least
  * STYLE_MIN_SHARE_PERCENT of the placed tracks) its count; the flat ranking (weight[k]) the
  * counts of the others, or everything when the library has fewer than two styles. */
-static void style_weights(const uint32_t *counts, uint32_t k, uint32_t n_resolved,
-                          uint32_t *weight)
+static void style_weights(const uint32_t *counts, uint32_t k, uint32_t n_resolved, uint32_t *weight)
 {
     uint32_t styles = 0;
     for (uint32_t c = 0; c < k; c++)

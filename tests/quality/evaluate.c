@@ -30,9 +30,9 @@ struct method {
     enum baseline baseline;
     int excludes_saved; /* hygiene must be 0 */
     float discover;
-    float energy;    /* a target when > 0 */
-    int variety;     /* scored with variety 1; overlap with variety 2 and with 0 measured */
-    int in_reco;     /* part of the group "reco" */
+    float energy; /* a target when > 0 */
+    int variety;  /* scored with variety 1; overlap with variety 2 and with 0 measured */
+    int in_reco;  /* part of the group "reco" */
 };
 
 static const struct method METHODS[] = {
@@ -188,9 +188,8 @@ static int evaluate_user(struct evaluation *ev, uint32_t u, uint32_t thread,
         if (!metrics_contains(saved_keys, n_saved_keys,
                               model_row_artist_key(ev->model, held_rows[i])))
             held_new[n_held_new++] = held_rows[i];
-    struct metrics_user scored = {user.n_genres, user.genres, user.shares, saved_rows,
-                                  n_saved_rows,  held_rows,   n_held_rows, held_new,
-                                  n_held_new};
+    struct metrics_user scored = {user.n_genres, user.genres, user.shares, saved_rows, n_saved_rows,
+                                  held_rows,     n_held_rows, held_new,    n_held_new};
     for (uint32_t m = 0; m < ev->n_methods; m++) {
         const struct method *method = ev->methods[m];
         struct rng rng = {ev->seed ^ ((uint64_t)u << 20) ^ m};
@@ -263,8 +262,7 @@ static int parse_methods(const char *list, struct evaluation *ev)
             reco = strcmp(name, "reco") == 0, found = 0;
         for (uint32_t i = 0; i < N_KNOWN_METHODS; i++) {
             const struct method *method = &METHODS[i];
-            int wanted = all || (baselines && method->is_baseline) ||
-                         (reco && method->in_reco) ||
+            int wanted = all || (baselines && method->is_baseline) || (reco && method->in_reco) ||
                          strcmp(name, method->name) == 0;
             if (!wanted)
                 continue;
@@ -300,8 +298,8 @@ static void print_row(const struct evaluation *ev, const char *label, uint32_t m
            "\n",
            label, ev->methods[m]->name, type_name, users, sum.precision / n, sum.fidelity / n,
            sum.recall / n, sum.artists / n, sum.hygiene / n, sum.picks / n, ms,
-           sum.new_users ? sum.recall_new / sum.new_users : 0.0, sum.energy / n,
-           sum.energy_ok / n, sum.overlap / n);
+           sum.new_users ? sum.recall_new / sum.new_users : 0.0, sum.energy / n, sum.energy_ok / n,
+           sum.overlap / n);
 }
 
 /* Checks --check's rules: every metric finite, hygiene 0 where saved songs are excluded, full

@@ -112,8 +112,28 @@ static const struct metrics_case METRIC_CASES[] = {
      {1, 2, 3},
      3,
      {1.0, 0.0, 0.5, 3, 0, 3, 0, 0, 0, 0, 0}},
-    {"nothing picked", 1, {1.0}, {0}, 0, {1}, 1, {0}, {0}, 0, {0.0, 1.0, 0.0, 0, 0, 0, 0, 0, 0, 0, 0}},
-    {"all outside", 1, {1.0}, {0}, 0, {0}, 0, {30, 31}, {1, 2}, 2, {0.0, 1.0, 0.0, 2, 0, 2, 0, 0, 0, 0, 0}},
+    {"nothing picked",
+     1,
+     {1.0},
+     {0},
+     0,
+     {1},
+     1,
+     {0},
+     {0},
+     0,
+     {0.0, 1.0, 0.0, 0, 0, 0, 0, 0, 0, 0, 0}},
+    {"all outside",
+     1,
+     {1.0},
+     {0},
+     0,
+     {0},
+     0,
+     {30, 31},
+     {1, 2},
+     2,
+     {0.0, 1.0, 0.0, 2, 0, 2, 0, 0, 0, 0, 0}},
 };
 
 static void test_metrics(void **state)
@@ -123,7 +143,7 @@ static void test_metrics(void **state)
         const struct metrics_case *c = &METRIC_CASES[i];
         const uint32_t genres[2] = {0, 1};
         /* Every held-back song counts as by a new artist too: recall_new equals recall. */
-        struct metrics_user user = {c->n_genres, genres,  c->shares, c->saved, c->n_saved,
+        struct metrics_user user = {c->n_genres, genres,    c->shares, c->saved, c->n_saved,
                                     c->held,     c->n_held, c->held,   c->n_held};
         struct metrics got;
         metrics_score(&user, row_genres, c->picks, c->keys, c->n_picks, &got);

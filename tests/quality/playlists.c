@@ -62,8 +62,8 @@ static int find_genre(const struct labels *labels, const char *name, uint32_t *o
     return -1;
 }
 
-int playlists_read(const char *path, const struct labels *labels, struct playlists *out,
-                   char *err, size_t err_len)
+int playlists_read(const char *path, const struct labels *labels, struct playlists *out, char *err,
+                   size_t err_len)
 {
     int result = -1;
     struct entry *entries = NULL;

@@ -11,9 +11,9 @@
 #include "labels.h"
 #include "users.h"
 
-#define PLAYLISTS_MIN_TRACKS  30u /* a playlist with fewer resolved tracks is not a library */
+#define PLAYLISTS_MIN_TRACKS   30u /* a playlist with fewer resolved tracks is not a library */
 #define PLAYLISTS_HELD_PERCENT 30u
-#define PLAYLISTS_MAX         4096u
+#define PLAYLISTS_MAX          4096u
 
 /* The kinds of playlist user: one playlist, 2 of different genres 70/30, 3 at 50/30/20. */
 extern const struct user_type PLAYLIST_TYPES[];
@@ -33,8 +33,8 @@ struct playlists {
 
 /* Reads the playlist CSV (plain or gzip; columns playlist_id, track_id, playlist_genre). Returns
  * 0, or -1 with a one-line reason in err. Blocks on I/O. */
-int playlists_read(const char *path, const struct labels *labels, struct playlists *out,
-                   char *err, size_t err_len);
+int playlists_read(const char *path, const struct labels *labels, struct playlists *out, char *err,
+                   size_t err_len);
 void playlists_free(struct playlists *lists);
 
 /* User `index` of playlist type `type`: for type 0 playlist `index` (-1 past the last); for the
