@@ -10,6 +10,7 @@
 
 #include "log.h"
 #include "options.h"
+#include "reco_limits.h"
 
 static const char USAGE[] =
     "usage: auth-service [options]\n"
@@ -241,7 +242,7 @@ enum config_status config_load(struct auth_config *cfg, int argc, char **argv, c
          "time limit of one Spotify call", &cfg->spotify_timeout_ms},
         {"spotify-budget-ms", 0, "SPOTIFY_BUDGET_MS", OPTION_INT, "30000", 1000, 600000,
          "give up retrying 429s, 5xx and timeouts after this long", &cfg->spotify_budget_ms},
-        {"max-saved", 0, "MAX_SAVED_TRACKS", OPTION_INT, "20000", 1, 20000,
+        {"max-saved", 0, "MAX_SAVED_TRACKS", OPTION_INT, "20000", 1, RECO_MAX_SAVED,
          "saved tracks read per user at most (reco-service accepts 20000)", &cfg->max_saved},
         {"reco-timeout-ms", 0, "RECO_TIMEOUT_MS", OPTION_INT, "10000", 100, 120000,
          "deadline of one call to reco-service", &cfg->reco_timeout_ms},

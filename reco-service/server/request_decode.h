@@ -11,9 +11,9 @@
 #include "model.h"
 #include "recommend.h"
 
-/* The field numbers of proto/reco.proto the decoder reads; a test checks each against
- * protobuf-c's generated descriptors, so a change to reco.proto cannot leave the decoder
- * behind unnoticed. */
+/* The field numbers of proto/reco.proto the decoder reads; request_fields_test.c checks each
+ * against protobuf-c's generated descriptors, so a change to reco.proto cannot leave the
+ * decoder behind unnoticed. */
 enum request_field {
     REQUEST_SAVED = 1,
     REQUEST_N = 2,
