@@ -72,10 +72,7 @@ struct reco_target {
     bool set;
     float value;
 };
-
-#define RECO_MAX_TEMPO 300.0f /* BPM */
-#define RECO_MIN_YEAR  1900u
-#define RECO_MAX_YEAR  2100u
+/* Its ranges, and the year range's, are the contract's (reco_limits.h). */
 
 /* Steering. A zero-initialised struct is the canonical playlist of the service's defaults.
  * recommend() checks every field and answers RECO_ERR_INVALID naming the field ("discover",
