@@ -680,6 +680,168 @@ static void test_artist_index_is_checked(void **state)
     free(copy);
 }
 
+/* A model with a genre embedding block: the dims, n_genre_dims, the transform leaving the block
+ * at 0 (a track known by raw features only), the raw values of the audio dims. */
+static void test_genre_dims_round_trip(void **state)
+{
+    (void)state;
+    struct model_build b;
+    float scaled3[N_ROWS * 3], centroids3[6];
+    fill_build(&b, scaled3, centroids3);
+    float scaled[N_ROWS * 5], centroids[10];
+    for (size_t r = 0; r < N_ROWS; r++) {
+        memcpy(scaled + r * 5, scaled3 + r * 3, 3 * sizeof(float));
+        scaled[r * 5 + 3] = (float)r * 0.5f;
+        scaled[r * 5 + 4] = -1.0f;
+    }
+    for (size_t c = 0; c < 2; c++) {
+        memcpy(centroids + c * 5, centroids3 + c * 3, 3 * sizeof(float));
+        centroids[c * 5 + 3] = centroids[c * 5 + 4] = (float)c;
+    }
+    b.n_dims = 5;
+    b.n_genre_dims = 2;
+    b.genre_weight = 2.0;
+    b.dims[3] = (struct model_build_dim){(enum model_feature)0, MODEL_DIM_GENRE, 0.0, 1.0, 3.0};
+    b.dims[4] = (struct model_build_dim){(enum model_feature)1, MODEL_DIM_GENRE, 0.0, 1.0, 3.0};
+    b.scaled = scaled;
+    b.centroids = centroids;
+    char path[256], err[256];
+    snprintf(path, sizeof path, "/tmp/model_test_genre_%d.model", (int)getpid());
+    assert_int_equal(model_write(&b, path, err, sizeof err), MODEL_OK);
+    struct model *m = NULL;
+    assert_int_equal(model_open(path, &m, err, sizeof err), MODEL_OK);
+    remove(path);
+    assert_int_equal(m->n_dims, 5);
+    assert_int_equal(m->n_genre_dims, 2);
+    assert_int_equal(m->n_features, 2); /* valence, key: genre components are not features */
+    assert_true(fabs(model_get_params(m)->genre_weight - 2.0) < 1e-12);
+    uint32_t r1 = row_of(m, ROWS[1].id);
+    assert_true(fabsf(m->rows[r1 * 5 + 3] - 0.5f) < 1e-6f);
+    /* Raw values come from the audio dims only. */
+    struct model_raw raw;
+    model_row_raw(m, r1, &raw);
+    assert_true(fabs(raw.value[FEAT_VALENCE] - VALENCE[1]) < 1e-5);
+    float out[5] = {9, 9, 9, 9, 9};
+    model_transform(m, &raw, out);
+    assert_true(out[3] == 0.0f && out[4] == 0.0f);
+    assert_true(fabsf(out[0] - m->rows[r1 * 5]) < 1e-4f);
+    float near_one[5] = {1, 1, 1, 1, 1};
+    assert_int_equal(model_nearest_centroid(m, near_one, NULL), 1);
+    /* Centroid names skip the genre block. */
+    assert_string_equal(model_cluster_name(m, 1), "bright");
+    model_close(m);
+}
+
+/* Each new section of format 3 is validated: a re-sealed file with one field of it wrong is
+ * refused as corrupt, with a message naming what. */
+static void test_format3_sections_are_checked(void **state)
+{
+    struct fixture *f = *state;
+    char err[256];
+    struct model *m = NULL;
+    struct mf_section sec[MF_SEC_COUNT + 1];
+    for (uint32_t id = 1; id <= MF_SEC_COUNT; id++)
+        memcpy(&sec[id], f->bytes + MF_HEADER_LEN + (id - 1) * sizeof sec[id], sizeof sec[id]);
+    struct mf_params params;
+    memcpy(&params, f->bytes + sec[MF_SEC_PARAMS].offset, sizeof params);
+    static const struct {
+        const char *what, *says;
+    } CASES[] = {
+        {"raw value NaN", "raw feature value"},
+        {"cluster name offset past the strings", "cluster 1: name"},
+        {"cluster name empty", "cluster 0: name"},
+        {"source row count", "source 1"},
+        {"source name offset", "source 0"},
+        {"row source out of range", "source or present"},
+        {"present bit past the features", "source or present"},
+        {"artist table entry past the artists", "artist_table"},
+        {"artist genre list offset", "artist 0: genre list"},
+        {"n_sources 0", "n_sources 0"},
+        {"n_genre_dims = n_dims", "n_genre_dims 3"},
+        {"genre weight negative", "genre_weight"},
+        {"genres string offset", "params string offset"},
+        {"an audio dimension counted as genre", "dimension 1 is not genre embedding component 0"},
+    };
+    unsigned char *copy = malloc(f->len);
+    for (size_t c = 0; c < sizeof CASES / sizeof CASES[0]; c++) {
+        memcpy(copy, f->bytes, f->len);
+        struct mf_params p = params;
+        uint32_t u32;
+        switch (c) {
+        case 0: {
+            float nan = NAN;
+            memcpy(copy + sec[MF_SEC_ROW_RAW].offset + 5 * sizeof(float), &nan, sizeof nan);
+            break;
+        }
+        case 1:
+            u32 = (uint32_t)sec[MF_SEC_STRINGS].length;
+            memcpy(copy + sec[MF_SEC_CLUSTER_NAMES].offset + 4, &u32, 4);
+            break;
+        case 2:
+            u32 = 0; /* offset 0 is the empty string */
+            memcpy(copy + sec[MF_SEC_CLUSTER_NAMES].offset, &u32, 4);
+            break;
+        case 3:
+            u32 = 5;
+            memcpy(copy + sec[MF_SEC_SOURCES].offset + sizeof(struct mf_source) +
+                       offsetof(struct mf_source, n_rows),
+                   &u32, 4);
+            break;
+        case 4:
+            u32 = (uint32_t)sec[MF_SEC_STRINGS].length + 7;
+            memcpy(copy + sec[MF_SEC_SOURCES].offset + offsetof(struct mf_source, name_off), &u32,
+                   4);
+            break;
+        case 5:
+            copy[sec[MF_SEC_ROW_META].offset + offsetof(struct mf_row, source)] = 2;
+            break;
+        case 6:
+            u32 = 1u << FEAT_COUNT;
+            memcpy(copy + sec[MF_SEC_ROW_META].offset + offsetof(struct mf_row, present), &u32, 4);
+            break;
+        case 7: {
+            struct mf_slot *slots =
+                (struct mf_slot *)(void *)(copy + sec[MF_SEC_ARTIST_TABLE].offset);
+            uint64_t n = sec[MF_SEC_ARTIST_TABLE].length / sizeof *slots;
+            for (uint64_t i = 0; i < n; i++)
+                if (slots[i].row != MF_EMPTY_SLOT) {
+                    slots[i].row = params.n_artists;
+                    break;
+                }
+            break;
+        }
+        case 8:
+            u32 = (uint32_t)sec[MF_SEC_STRINGS].length;
+            memcpy(copy + sec[MF_SEC_ARTIST_GENRES].offset, &u32, 4);
+            break;
+        case 9:
+            p.n_sources = 0;
+            break;
+        case 10:
+            p.n_genre_dims = p.n_dims;
+            break;
+        case 11:
+            p.genre_weight = -1;
+            break;
+        case 12:
+            p.genres_off = (uint32_t)sec[MF_SEC_STRINGS].length;
+            break;
+        default:
+            p.n_genre_dims = p.n_dims - 1; /* key sin and cos are not genre components */
+            break;
+        }
+        if (c >= 9)
+            memcpy(copy + sec[MF_SEC_PARAMS].offset, &p, sizeof p);
+        uint64_t sum = model_checksum(copy + MODEL_HEADER_LEN, f->len - MODEL_HEADER_LEN);
+        memcpy(copy + MODEL_HEADER_CHECKSUM_OFFSET, &sum, sizeof sum);
+        err[0] = '\0';
+        enum model_status got = open_bytes(copy, f->len, &m, err, sizeof err);
+        if (got != MODEL_ERR_CORRUPT || !strstr(err, CASES[c].says))
+            fail_msg("%s: status %d, '%s' lacks '%s'", CASES[c].what, got, err, CASES[c].says);
+    }
+    free(copy);
+}
+
 static void test_normalize(void **state)
 {
     (void)state;
@@ -744,6 +906,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_corrupt_corpus_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resealed_mutations_stay_in_bounds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_artist_index_is_checked, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_format3_sections_are_checked, setup, teardown),
+        cmocka_unit_test(test_genre_dims_round_trip),
         cmocka_unit_test(test_normalize),
         cmocka_unit_test(test_feature_names),
     };

@@ -382,11 +382,35 @@ static bool has_part(const char *name, const char *part)
     return false;
 }
 
+/* Whether every part of a is a part of b and the counts match: "latin · tropical" and
+ * "tropical · latin" name the same style. */
+static bool same_parts(const char *a, const char *b)
+{
+    size_t sep = strlen(SEPARATOR);
+    uint32_t n_a = 0, n_b = 0;
+    for (const char *p = b; p; p = strstr(p, SEPARATOR) ? strstr(p, SEPARATOR) + sep : NULL)
+        n_b++;
+    for (const char *p = a; p;) {
+        const char *end = strstr(p, SEPARATOR);
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        char part[STYLE_NAME_MAX];
+        if (len >= sizeof part)
+            return false;
+        memcpy(part, p, len);
+        part[len] = '\0';
+        if (!has_part(b, part))
+            return false;
+        n_a++;
+        p = end ? end + sep : NULL;
+    }
+    return n_a == n_b;
+}
+
 static bool name_taken(const char *names, uint32_t k, uint32_t c)
 {
     const char *mine = names + (size_t)c * STYLE_NAME_MAX;
     for (uint32_t o = 0; o < k; o++)
-        if (o != c && strcmp(names + (size_t)o * STYLE_NAME_MAX, mine) == 0)
+        if (o != c && same_parts(names + (size_t)o * STYLE_NAME_MAX, mine))
             return true;
     return false;
 }

@@ -38,7 +38,7 @@ struct style_input {
  * one of them stands out (share >= 8% and lift >= 1.2, ranked by share x ln(lift); a second
  * label when it scores at least half the first and neither is words of the other), else the
  * centroid's name. Duplicates then gain their centroid's descriptor words, strongest first, and
- * a number if still equal.
+ * a number if still equal (names with the same labels in another order count as equal).
  * Writes *n_labelled (clusters named from labels) when non-NULL. Returns STYLE_OK or an error
  * with a reason in err. Does not block on I/O. */
 enum style_status style_name_clusters(const struct style_input *in, char *names,

@@ -62,19 +62,27 @@
 #define CANDIDATES_PER_SLOT 4u
 #define CANDIDATE_MARGIN    8u
 
-/* Styles: a cluster holding at least this share of the user's placed tracks is a style of
- * the library and gets slots of its own in proportion; the tracks in clusters below it (a
- * library spread thinly over many clusters, as a one-genre library is over audio clusters)
- * share their slots through the flat ranking over the whole catalog. With fewer than two such
- * styles the whole playlist is the flat ranking: one style is not split (tests/quality measured
- * what the split costs a one-style library; README "Styles"). */
-#define STYLE_MIN_SHARE_PERCENT 15u
-/* Mood targets: picks are drawn from songs within this distance of each target (0..1 features;
- * tempo in BPM), each group in the usual order; when that leaves the playlist short, the
- * windows are doubled TARGET_RELAX_STEPS times and then dropped (a target steers, it is not a
- * filter). */
-#define TARGET_WINDOW       0.1f
-#define TARGET_WINDOW_TEMPO 8.0f
+/* Styles (style_weights): a cluster holding at least STYLE_MIN_SHARE_PERCENT of the user's
+ * placed tracks is a candidate style; two candidates whose centroids are closer than
+ * STYLE_LINK_PERCENT of the median distance between centroids (on the genre dimensions when the
+ * model has them, over at most STYLE_SAMPLE centroids) are one style. A library of one style is
+ * ranked flat, over the whole catalog (splitting it across clusters cost precision and recall);
+ * a library of several shares the slots in proportion across its candidate clusters, and the
+ * tracks in thinner clusters share theirs through the flat ranking. Values chosen on the
+ * quality evaluation (tests/quality/RESULTS.md, issue 17). */
+#define STYLE_MIN_SHARE_PERCENT 8u
+#define STYLE_LINK_PERCENT      90u
+#define STYLE_SAMPLE            64u
+
+/* Mood targets: candidates are songs within TARGET_WINDOW of each target (0..1 features; tempo
+ * in BPM), in the usual order, and a candidate is taken only while the picks' mean stays within
+ * TARGET_MEAN of the target, so a song a little off is taken when others balance it. When that
+ * leaves the playlist short, both are doubled TARGET_RELAX_STEPS times and then dropped (a
+ * target steers, it is not a filter). */
+#define TARGET_WINDOW       0.3f
+#define TARGET_WINDOW_TEMPO 30.0f
+#define TARGET_MEAN         0.08f
+#define TARGET_MEAN_TEMPO   8.0f
 #define TARGET_RELAX_STEPS  2u
 /* With a variety seed, the first round over a cluster's ranking takes one candidate in this
  * many (by the seed), so two seeds share about 1/VARIETY_KEEP of their picks; the ranking keeps
@@ -322,6 +330,10 @@ struct cluster_state {
 struct target_window {
     enum model_feature feature;
     float value, half;
+    float mean_tolerance; /* the picks' mean stays within this of value */
+    uint32_t dim;         /* the feature's dimension in the scaled space, or n_dims if none */
+    float scaled;         /* value in the scaled space */
+    double sum;           /* of the feature over the picks taken while targets were on */
 };
 
 struct picking {
@@ -352,15 +364,18 @@ struct picking {
     struct row_set picked_songs; /* the picks' song keys: never picked twice */
     struct reco_pick *picks;
     uint32_t n_picks, want;
-    uint32_t limit; /* the current phase stops at this many picks (<= want) */
-    float *scratch; /* 2 * n_dims + NN_MAX_ANCHORS * n_dims */
+    uint32_t limit;     /* the current phase stops at this many picks (<= want) */
+    bool artists_first; /* the default ranking: songs by saved artists across styles first */
+    float *scratch;     /* 2 * n_dims + NN_MAX_ANCHORS * n_dims */
     /* Steering (see struct reco_options). */
     float discover;
-    bool new_artists_only; /* the discovery phase: no song by a saved artist */
+    bool new_artists_only;   /* the discovery phase: no song by a saved artist */
+    bool saved_artists_only; /* the familiar phase's first part: only songs by saved artists */
     uint16_t year_from, year_to;
     bool no_explicit;
     struct target_window windows[4];
     uint32_t n_windows;
+    uint32_t n_targeted;        /* picks taken while the windows were on */
     float window_scale;         /* windows are value +- half * window_scale; 0: windows off */
     bool restricted;            /* any of the rules above is on: rows go through passes_rules */
     uint32_t *artist_only_keys; /* artist keys of artist-only matches */
@@ -967,6 +982,8 @@ static bool passes_rules(const struct picking *p, uint32_t row)
     const struct model *m = p->model;
     if (p->new_artists_only && by_saved_artist(p, row))
         return false;
+    if (p->saved_artists_only && !by_saved_artist(p, row))
+        return false;
     if (p->year_from || p->year_to) {
         uint16_t year = model_row_year(m, row);
         if (year == 0 || (p->year_from && year < p->year_from) || (p->year_to && year > p->year_to))
@@ -1294,6 +1311,13 @@ static enum reco_status rank_rows(struct picking *p, struct cluster_state *cs, u
         mean_of(p, cs->first, cs->saved, u);
     else
         memcpy(u, p->global_mean, nd * sizeof *u);
+    if (p->window_scale > 0.0f) {
+        /* Mood targets: the user's taste with each targeted feature at its target, so the
+         * songs in the window come by how like the user's they are in everything else. */
+        for (uint32_t t = 0; t < p->n_windows; t++)
+            if (p->windows[t].dim < nd)
+                u[p->windows[t].dim] = p->windows[t].scaled;
+    }
     if (p->new_artists_only) {
         /* The discovery phase: by cosine, songs by the saved artists passed over. */
         float un = norm_of(u, nd);
@@ -1412,6 +1436,19 @@ static bool try_pick(struct picking *p, const struct candidate *c, uint32_t clus
     uint32_t song = model_row_song_key(m, c->row);
     if (row_set_has(&p->saved_songs, song) || row_set_has(&p->picked_songs, song))
         return false;
+    if (p->window_scale > 0.0f) {
+        /* The picks' mean must stay near each target. */
+        for (uint32_t t = 0; t < p->n_windows; t++) {
+            const struct target_window *w = &p->windows[t];
+            double mean =
+                (w->sum + model_row_feature(m, c->row, w->feature)) / (double)(p->n_targeted + 1);
+            if (!(fabs(mean - w->value) <= w->mean_tolerance * p->window_scale))
+                return false;
+        }
+        for (uint32_t t = 0; t < p->n_windows; t++)
+            p->windows[t].sum += model_row_feature(m, c->row, p->windows[t].feature);
+        p->n_targeted++;
+    }
     enum reco_reason reason = RECO_REASON_SIMILAR_SOUND;
     if (by_saved_artist(p, c->row))
         reason = RECO_REASON_SAME_ARTIST;
@@ -1480,22 +1517,91 @@ static enum reco_status fill(struct picking *p, struct cluster_state *cs)
     return RECO_OK;
 }
 
-/* The weights the slots are shared by: a cluster that is a style of the library (at least
- * STYLE_MIN_SHARE_PERCENT of the placed tracks) its count; the flat ranking (weight[k]) the
- * counts of the others, or everything when the library has fewer than two styles. */
-static void style_weights(const uint32_t *counts, uint32_t k, uint32_t n_resolved, uint32_t *weight)
+/* Squared distance between two centroids over dimensions [from, to). */
+static float centroid_distance2(const struct model *m, uint32_t a, uint32_t b, uint32_t from,
+                                uint32_t to)
 {
-    uint32_t styles = 0;
+    const float *x = m->centroids + (size_t)a * m->n_dims,
+                *y = m->centroids + (size_t)b * m->n_dims;
+    float sum = 0;
+    for (uint32_t d = from; d < to; d++)
+        sum += (x[d] - y[d]) * (x[d] - y[d]);
+    return sum;
+}
+
+static int by_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+static uint32_t find_root(uint32_t *parent, uint32_t x)
+{
+    while (parent[x] != x)
+        x = parent[x] = parent[parent[x]];
+    return x;
+}
+
+/* The weights the slots are shared by (k + 1 entries, the last the flat ranking's). The
+ * clusters holding at least STYLE_MIN_SHARE_PERCENT of the placed tracks are the candidates for
+ * styles; two of them are one style when their centroids are closer than STYLE_LINK_PERCENT of
+ * the median distance between the model's centroids (measured on the genre dimensions when the
+ * model has them: clusters of one genre that differ in sound are still one style). A library
+ * whose candidates all join into one style is one style, ranked flat; otherwise each candidate
+ * gets its count and the flat ranking the counts of the rest. Fails only for memory. */
+static enum reco_status style_weights(const struct model *m, const uint32_t *counts,
+                                      uint32_t n_resolved, uint32_t *weight)
+{
+    const uint32_t k = m->k;
+    uint32_t n_styles = 0;
     for (uint32_t c = 0; c < k; c++)
-        styles += (uint64_t)counts[c] * 100u >= (uint64_t)n_resolved * STYLE_MIN_SHARE_PERCENT;
-    weight[k] = 0;
-    for (uint32_t c = 0; c < k; c++) {
-        bool style = styles >= 2 &&
-                     (uint64_t)counts[c] * 100u >= (uint64_t)n_resolved * STYLE_MIN_SHARE_PERCENT;
-        weight[c] = style ? counts[c] : 0;
-        if (!style)
-            weight[k] += counts[c];
+        n_styles += (uint64_t)counts[c] * 100u >= (uint64_t)n_resolved * STYLE_MIN_SHARE_PERCENT;
+    memset(weight, 0, (k + 1) * sizeof *weight);
+    bool several = false;
+    if (n_styles >= 2) {
+        const uint32_t from =
+            m->n_dims - m->n_genre_dims < m->n_dims ? m->n_dims - m->n_genre_dims : 0;
+        /* The median distance between centroids, over at most STYLE_SAMPLE of them. */
+        const uint32_t sample = k < STYLE_SAMPLE ? k : STYLE_SAMPLE;
+        float *d2 = malloc(((size_t)sample * sample / 2 + 1) * sizeof *d2);
+        uint32_t *style = malloc((n_styles + 1) * sizeof *style);
+        uint32_t *parent = malloc((n_styles + 1) * sizeof *parent);
+        if (!d2 || !style || !parent) {
+            free(d2);
+            free(style);
+            free(parent);
+            return RECO_ERR_NOMEM;
+        }
+        size_t n_d2 = 0;
+        for (uint32_t i = 0; i < sample; i++)
+            for (uint32_t j = i + 1; j < sample; j++)
+                d2[n_d2++] = centroid_distance2(m, i * k / sample, j * k / sample, from, m->n_dims);
+        qsort(d2, n_d2, sizeof *d2, by_float);
+        float median = n_d2 ? d2[n_d2 / 2] : 0.0f;
+        float link = median * (STYLE_LINK_PERCENT / 100.0f) * (STYLE_LINK_PERCENT / 100.0f);
+        uint32_t n = 0;
+        for (uint32_t c = 0; c < k; c++)
+            if ((uint64_t)counts[c] * 100u >= (uint64_t)n_resolved * STYLE_MIN_SHARE_PERCENT) {
+                style[n] = c;
+                parent[n] = n;
+                n++;
+            }
+        for (uint32_t i = 0; i < n; i++)
+            for (uint32_t j = i + 1; j < n; j++)
+                if (centroid_distance2(m, style[i], style[j], from, m->n_dims) < link)
+                    parent[find_root(parent, i)] = find_root(parent, j);
+        for (uint32_t i = 1; i < n; i++)
+            several |= find_root(parent, i) != find_root(parent, 0);
+        free(d2);
+        free(style);
+        free(parent);
     }
+    for (uint32_t c = 0; c < k; c++) {
+        bool is_style =
+            several && (uint64_t)counts[c] * 100u >= (uint64_t)n_resolved * STYLE_MIN_SHARE_PERCENT;
+        weight[is_style ? c : k] += counts[c];
+    }
+    return RECO_OK;
 }
 
 /* One phase of picking: `slots` more picks shared across the styles and the flat ranking by
@@ -1578,6 +1684,20 @@ static enum reco_status run_phases(struct picking *p, struct cluster_state *stat
         uint32_t familiar = missing > n_new ? missing - n_new : 0;
         if (step > 0 && p->discover > 0.0f)
             familiar = (uint32_t)lroundf((1.0f - p->discover) * (float)missing);
+        if (familiar > 0 && p->artists_first && p->saved_artists.n > 0) {
+            /* Songs by saved artists first, shared across the styles, a style short of them
+             * handing its slots to the others that have them. */
+            bool restricted = p->restricted;
+            p->saved_artists_only = true;
+            p->restricted = true;
+            uint32_t before = p->n_picks;
+            status = run_phase(p, states, weights, familiar);
+            p->saved_artists_only = false;
+            p->restricted = restricted;
+            if (status != RECO_OK)
+                return status;
+            familiar -= p->n_picks - before;
+        }
         if (familiar > 0) {
             p->new_artists_only = false;
             status = run_phase(p, states, weights, familiar);
@@ -1681,11 +1801,12 @@ static enum reco_status set_targets(struct picking *p, const struct reco_options
         const char *name;
         const struct reco_target *target;
         enum model_feature feature;
-        float half;
-    } targets[] = {{"energy", &o->energy, FEAT_ENERGY, TARGET_WINDOW},
-                   {"valence", &o->valence, FEAT_VALENCE, TARGET_WINDOW},
-                   {"danceability", &o->danceability, FEAT_DANCEABILITY, TARGET_WINDOW},
-                   {"tempo", &o->tempo, FEAT_TEMPO, TARGET_WINDOW_TEMPO}};
+        float half, mean;
+    } targets[] = {
+        {"energy", &o->energy, FEAT_ENERGY, TARGET_WINDOW, TARGET_MEAN},
+        {"valence", &o->valence, FEAT_VALENCE, TARGET_WINDOW, TARGET_MEAN},
+        {"danceability", &o->danceability, FEAT_DANCEABILITY, TARGET_WINDOW, TARGET_MEAN},
+        {"tempo", &o->tempo, FEAT_TEMPO, TARGET_WINDOW_TEMPO, TARGET_MEAN_TEMPO}};
     for (size_t t = 0; t < sizeof targets / sizeof targets[0]; t++) {
         if (!targets[t].target->set)
             continue;
@@ -1701,7 +1822,21 @@ static enum reco_status set_targets(struct picking *p, const struct reco_options
             .feature = targets[t].feature,
             .value = targets[t].target->value,
             .half = targets[t].half,
+            .mean_tolerance = targets[t].mean,
+            .dim = p->model->n_dims,
         };
+        /* Where the target sits in the scaled space: the one dimension a raw value with only
+         * this feature known moves away from the catalog mean (0). */
+        struct model_raw raw = {.present = 1u << targets[t].feature};
+        raw.value[targets[t].feature] = targets[t].target->value;
+        float scaled[MODEL_MAX_DIMS];
+        model_transform(p->model, &raw, scaled);
+        struct target_window *w = &p->windows[p->n_windows - 1];
+        for (uint32_t d = 0; d < p->model->n_dims; d++)
+            if (scaled[d] != 0.0f && w->dim == p->model->n_dims) {
+                w->dim = d;
+                w->scaled = scaled[d];
+            }
     }
     return RECO_OK;
 }
@@ -1819,7 +1954,12 @@ enum reco_status recommend(const struct model *model, const struct reco_saved *s
         memset(weights, 0, k * sizeof *weights);
         weights[k] = 1;
     } else if (p.ranking == RECO_RANK_MEAN_AND_ARTISTS) {
-        style_weights(counts, k, p.n_resolved, weights);
+        p.artists_first = true;
+        status = style_weights(model, counts, p.n_resolved, weights);
+        if (status != RECO_OK) {
+            errbuf_set(err, err_len, "out of memory");
+            goto done;
+        }
     } else {
         /* The other rankings are the evaluation's per-cluster variants: every cluster with
          * saved tracks its own share, the flat ranking only for what they cannot give. */

@@ -67,7 +67,7 @@ struct evaluation {
     const struct labels *labels;
     const struct method *methods[MAX_METHODS];
     uint32_t n_methods;
-    uint32_t users_per_type, n_users, n, min_pool, max_per_artist;
+    uint32_t users_per_type, n_users, n, min_pool, max_per_artist, min_library;
     const struct playlists *playlists; /* real-playlist users instead of simulated ones */
     uint32_t n_types;
     uint64_t seed;
@@ -150,8 +150,8 @@ static int evaluate_user(struct evaluation *ev, uint32_t u, uint32_t thread,
     uint32_t type = u / ev->users_per_type;
     int made = ev->playlists ? playlists_make_user(ev->playlists, ev->labels, type,
                                                    u % ev->users_per_type, ev->seed, &user)
-                             : users_make(ev->labels, type, u % ev->users_per_type, ev->seed,
-                                          ev->min_pool, &user);
+                             : users_make_sized(ev->labels, type, u % ev->users_per_type, ev->seed,
+                                                ev->min_pool, ev->min_library, &user);
     if (made != 0) {
         ev->skipped[u] = 1;
         return 0;
@@ -339,7 +339,8 @@ int main(int argc, char **argv)
     const char *model_path = NULL, *catalog_path = NULL, *methods = NULL, *label = NULL,
                *genre_column = NULL, *log_level = NULL, *playlists_path = NULL;
     struct playlists playlists = {0};
-    long long users_per_type = 0, seed = 0, n = 0, threads = 0, min_pool = 0, max_per_artist = 0;
+    long long users_per_type = 0, seed = 0, n = 0, threads = 0, min_pool = 0, max_per_artist = 0,
+              min_library = 0;
     bool check = false, header = false;
     const struct option_spec specs[] = {
         {"model", 0, NULL, OPTION_STRING, NULL, 0, 0, "model file (reco-model build)", &model_path},
@@ -366,6 +367,10 @@ int main(int argc, char **argv)
          "one per playlist)",
          &users_per_type},
         {"seed", 0, NULL, OPTION_INT, "7", 0, 1e15, "seed of the simulated users", &seed},
+        {"min-library", 0, NULL, OPTION_INT, "50", USERS_MIN_LIBRARY, USERS_MAX_LIBRARY,
+         "simulated libraries are drawn from this many to 1000 tracks (then shrunk to fit the "
+         "genres)",
+         &min_library},
         {"n", 'n', NULL, OPTION_INT, "50", 1, RECO_MAX_N, "playlist length", &n},
         {"max-per-artist", 0, NULL, OPTION_INT, "0", 0, RECO_MAX_N,
          "recommend()'s cap on picks per primary artist (0: its default)", &max_per_artist},
@@ -451,6 +456,7 @@ int main(int argc, char **argv)
     ev.n_users = ev.users_per_type * ev.n_types;
     ev.n = (uint32_t)n;
     ev.min_pool = (uint32_t)min_pool;
+    ev.min_library = (uint32_t)min_library;
     ev.max_per_artist = (uint32_t)max_per_artist;
     ev.seed = (uint64_t)seed;
     ev.n_threads = (uint32_t)threads;
