@@ -695,8 +695,7 @@ static void print_features(const struct model *m, uint32_t mask)
 }
 
 /* The model's facts as one JSON object on stdout. Returns 0, or 1 when out of memory. */
-static int print_json(const struct model *m, const char *path, double open_ms,
-                      double open_cpu_ms)
+static int print_json(const struct model *m, const char *path, double open_ms, double open_cpu_ms)
 {
     const struct model_params *p = model_get_params(m);
     cJSON *root = cJSON_CreateObject();
