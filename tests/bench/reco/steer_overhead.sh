@@ -27,7 +27,7 @@ mkdir -p "$work"
 here=$work/here base=$work/base
 log() { echo "steer_overhead: $*" >&2; }
 
-log "building this tree and $baseline (Release)"
+log "building this tree ($(git rev-parse --short HEAD)) and $baseline ($(git rev-parse --short "$baseline")), Release"
 cmake -S . -B "$here" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$here" -j"$(nproc)" --target reco-model reco-service reco-bench >/dev/null
 rm -rf "$work/base-src"
