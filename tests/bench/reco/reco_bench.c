@@ -19,6 +19,7 @@
 #include "reco_rpc.h"
 #include "recommend.h"
 #include "rpc.h"
+#include "splitmix64.h"
 
 #define MAX_LINE         4096u
 #define MAX_SAVED_FILE   RECO_MAX_SAVED
@@ -90,14 +91,6 @@ static double now_ms(void)
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-static uint64_t splitmix64(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
 /* Prints a field with tabs and newlines replaced, so the line stays one record. */
 static void put_field(const char *text)
 {
@@ -149,7 +142,7 @@ static int run_sample(void)
     uint64_t state = (uint64_t)opt_seed;
     uint32_t taken = 0;
     for (uint32_t i = 0; i < model->n_rows && taken < (uint32_t)opt_count; i++) {
-        uint32_t j = i + (uint32_t)(splitmix64(&state) % (model->n_rows - i));
+        uint32_t j = i + (uint32_t)(splitmix64_next(&state) % (model->n_rows - i));
         uint32_t row = rows[j];
         rows[j] = rows[i];
         rows[i] = row;
