@@ -10,7 +10,8 @@
 # 160k companion file's artist genres (--artist-genres) and the 2024 set's artist_genres column;
 # every catalog genre column (track_genre, playlist_genre, search_genre) is left out
 # (--no-catalog-genres). Environment: BUILD, DATA (../shared/data), USERS (mixed / simulated
-# users per type; every playlist is a single-playlist user), SEED, THREADS, MODELS.
+# users per type; every playlist is a single-playlist user), SEED, THREADS, MODELS, RECO and BASE
+# (method lists), APPEND=1 (add to the results of an earlier run instead of starting afresh).
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
 build=${BUILD:-$src/build/quality}
@@ -50,10 +51,10 @@ model_of() { # name -> model path, built once per argument set
   echo "$m"
 }
 
-reco=reco-default,reco-flat,reco-discover,reco-discover-half,reco-energy-high,reco-energy-low,reco-variety
-base=mean,knn-union,knn-union-3,knn-union-30,random-genre
-results=$out/results.tsv
-printf 'label\tmethod\tusers_type\tusers\tprecision\tfidelity\trecall\tartists\thygiene\tpicks\tms_per_user\trecall_new\tenergy\tenergy_ok\toverlap\n' >"$results"
+reco=${RECO:-reco-default,reco-flat,reco-discover,reco-discover-half,reco-energy-high,reco-energy-low,reco-variety}
+base=${BASE:-mean,knn-union,knn-union-3,knn-union-30,random-genre}
+results=${RESULTS:-$out/results.tsv}
+[ -f "$results" ] && [ -n "${APPEND:-}" ] || printf 'label\tmethod\tusers_type\tusers\tprecision\tfidelity\trecall\tartists\thygiene\tpicks\tms_per_user\trecall_new\tenergy\tenergy_ok\toverlap\n' >"$results"
 for name in $models; do
   model=$(model_of "$name")
   case $name in
