@@ -904,7 +904,7 @@ uint32_t model_find_isrc(const struct model *model, const char *isrc)
 
 uint32_t model_find_artist(const struct model *model, const char *artist_name)
 {
-    char key[1024];
+    char key[512]; /* as the writer: the first 511 bytes of the normalised name */
     if (!artist_name)
         return MODEL_NO_ROW;
     model_normalize(artist_name, false, key, sizeof key);
@@ -922,7 +922,7 @@ uint32_t model_find_song(const struct model *model, const char *title, const cha
     if (n == 0)
         return MODEL_NO_ROW;
     key[n++] = '\x1f';
-    model_normalize(primary_artist, false, key + n, sizeof key - n);
+    model_normalize(primary_artist, false, key + n, sizeof key / 2);
 
     uint32_t best = MODEL_NO_ROW;
     uint32_t best_gap = UINT32_MAX;

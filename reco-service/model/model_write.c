@@ -418,8 +418,9 @@ enum model_status model_write(const struct model_build *b, const char *path, cha
         const char *primary = n_artists ? row->artists[0] : "";
         size_t title_len = model_normalize(row->name, true, key, sizeof key / 2);
         key[title_len] = '\x1f';
-        size_t artist_len =
-            model_normalize(primary, false, key + title_len + 1, sizeof key - title_len - 1);
+        /* Title and artist each normalised into at most 511 bytes, so an artist's key never
+         * depends on the length of a title (model_find_song and model_find_artist agree). */
+        size_t artist_len = model_normalize(primary, false, key + title_len + 1, sizeof key / 2);
         uint32_t song_off = pool_add_bytes(&pool, key, title_len + 1 + artist_len);
         song_lookup_off[to] = title_len ? song_off : 0;
         uint32_t artist_off = pool_add_bytes(&pool, key + title_len + 1, artist_len);

@@ -4,7 +4,7 @@
 # then `reco-model info` (which times model_open: mmap, checksum of the whole file, validation
 # of every section) runs REPEAT times for each, alternately; medians compared, of the wall time
 # model_open took and of the whole `info` process's CPU time (user + system, from
-# /usr/bin/time: what a loaded machine disturbs least). Also the reference merged build of every
+# bash's time: what a loaded machine disturbs least). Also the reference merged build of every
 # track-level file of ../shared/data when DATA has them (time, memory, size, open). Never run by
 # ctest.
 #   tests/bench/model/open.sh
@@ -20,11 +20,14 @@ out=${OUT:-$src/build/rel/model-open}
 repeat=${REPEAT:-7}
 mkdir -p "$out"
 median() { sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
-# One info run: "wall_ms cpu_ms" (model_open's wall time, the process's CPU time).
+# One info run: "wall_ms cpu_ms" (model_open's wall time, the process's user + system CPU
+# time as bash's time reports it, in ms).
 measure() {
-    local wall
-    wall=$(/usr/bin/time -f "%U %S" -o "$out/time" "$1" info "$2" | awk '/^opened in/ {print $3}')
-    awk -v w="$wall" '{printf "%s %.1f\n", w, ($1 + $2) * 1000}' "$out/time"
+    local wall cpu TIMEFORMAT='%3U %3S'
+    { time "$1" info "$2" >"$out/info"; } 2>"$out/time"
+    wall=$(awk '/^opened in/ {print $3}' "$out/info")
+    cpu=$(awk '{printf "%.0f", ($1 + $2) * 1000}' "$out/time")
+    echo "$wall $cpu"
 }
 row() { # label file walls... ; cpus in the global array cpus
     local label=$1 file=$2
@@ -53,7 +56,7 @@ cpus=("${ours_cpu[@]}")
 row "170k synthetic, this build ($("$bin" info "$out/s170k.model" | awk '/^version/ {print $3, $4}' | tr -d '()'))" "$out/s170k.model" "${ours[@]}"
 if [ -n "$base" ]; then
     cpus=("${theirs_cpu[@]}")
-    row "170k synthetic, BASE_BIN ($("$base" info "$out/s170k.base.model" | awk '/^version/ {print $3, $4, $5}' | tr -d '()'))" "$out/s170k.base.model" "${theirs[@]}"
+    row "170k synthetic, BASE_BIN (the format it writes)" "$out/s170k.base.model" "${theirs[@]}"
 fi
 
 if [ -f "$data/spotify_tracks_114k.csv.gz" ]; then
