@@ -1480,7 +1480,9 @@ static enum reco_status rank_rows(struct picking *p, struct cluster_state *cs, u
          * row with its bonus instead. */
         float un = norm_of(u, nd);
         float inv_u = un > 0 ? 1.0f / un : 0.0f;
-        if (p->artists_dense) {
+        /* In the saved-artists phase only their songs are eligible: the filter pass, which
+         * scores only the rows it lets through, is never more work than scoring every row. */
+        if (p->artists_dense && !p->saved_artists_only) {
             n = rank_rows_with_artist_bonus(p, start, end, u, inv_u, heap, keep);
         } else {
             uint32_t a_first = 0, a_end = 0;
