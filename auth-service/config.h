@@ -30,7 +30,10 @@ struct auth_config {
     long long spotify_budget_ms;
     long long max_saved;
     long long reco_timeout_ms;
-    long long threads;
+    long long threads;            /* work slots: requests waiting on Spotify / reco at once */
+    long long queue_wait_ms;      /* wait for a work slot before 503 */
+    long long connections;        /* CivetWeb worker threads (open connections served) */
+    long long request_timeout_ms; /* CivetWeb request_timeout_ms */
     bool audio_features;
     bool auto_save;
     bool public_playlists;

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "json_limit.h"
 #include "log.h"
 #include "session.h"
 
@@ -230,6 +231,30 @@ static int read_body(struct request *r, size_t cap, char **body, size_t *len)
     return 0;
 }
 
+const char *request_framing_error(const struct mg_request_info *ri)
+{
+    const char *length = NULL;
+    bool chunked = false;
+    for (int i = 0; i < ri->num_headers; i++) {
+        const char *name = ri->http_headers[i].name, *value = ri->http_headers[i].value;
+        if (!name || !value)
+            continue;
+        if (strcasecmp(name, "Content-Length") == 0) {
+            if (length && strcmp(length, value) != 0)
+                return "two different Content-Length headers";
+            length = value;
+        } else if (strcasecmp(name, "Transfer-Encoding") == 0) {
+            chunked = true;
+        }
+    }
+    if (length && chunked)
+        return "both Content-Length and Transfer-Encoding";
+    for (const char *uri = ri->request_uri; uri && *uri; uri++)
+        if (uri[0] == '%' && uri[1] == '0' && uri[2] == '0')
+            return "a NUL byte (%00) in the URI";
+    return NULL;
+}
+
 /* The common front of the JSON API: POST, same site, JSON, body within cap. Answers and returns
  * false when the request is refused. */
 bool request_api_preamble(struct request *r, size_t cap, char **body, size_t *len)
@@ -251,6 +276,16 @@ bool request_api_preamble(struct request *r, size_t cap, char **body, size_t *le
     }
     if (rc != 0) {
         request_send_json_error(r, 400, "bad_body", "the request body could not be read");
+        return false;
+    }
+    /* Every API body is JSON: its nesting is bounded here, before any handler parses it. */
+    if (json_nesting_depth(*body, *len, JSON_MAX_DEPTH) > JSON_MAX_DEPTH) {
+        free(*body);
+        *body = NULL;
+        char message[96];
+        snprintf(message, sizeof message, "the body nests arrays or objects over %d levels deep",
+                 JSON_MAX_DEPTH);
+        request_send_json_error(r, 400, "too_deep", message);
         return false;
     }
     return true;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_limit.h"
 #include "mix.h"
 #include "pages.h"
 #include "route_handlers.h"
@@ -31,7 +32,7 @@ static bool read_mix_params(struct request *r, const char *body, size_t len, str
     if (len == 0)
         return true;
     bool ok = false;
-    cJSON *req = cJSON_ParseWithLength(body, len);
+    cJSON *req = json_parse_limited(body, len, JSON_MAX_DEPTH, NULL);
     if (!cJSON_IsObject(req)) {
         request_send_json_error(r, 400, "bad_json", "the body must be a JSON object");
         goto done;
@@ -132,7 +133,7 @@ done:
 static int read_save_ids(struct request *r, const char *body, size_t len, cJSON **req,
                          const char ***ids)
 {
-    *req = cJSON_ParseWithLength(body, len);
+    *req = json_parse_limited(body, len, JSON_MAX_DEPTH, NULL);
     const cJSON *list = cJSON_GetObjectItemCaseSensitive(*req, "ids");
     if (!cJSON_IsArray(list)) {
         request_send_json_error(r, 400, "bad_ids", "the body must be {\"ids\": [track ids]}");

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "base64url.h"
+#include "json_limit.h"
 
 #define NONCE_BYTES  12
 #define TAG_BYTES    16
@@ -288,7 +289,7 @@ static enum session_status open_json(const struct session_keyring *keys, const c
     enum session_status status = session_open(keys, purpose, cookie, cookie_len, &plain, &len);
     if (status != SESSION_OK)
         return status;
-    cJSON *parsed = cJSON_ParseWithLength((const char *)plain, len);
+    cJSON *parsed = json_parse_limited((const char *)plain, len, JSON_MAX_DEPTH, NULL);
     OPENSSL_cleanse(plain, len);
     free(plain);
     if (!cJSON_IsObject(parsed)) {
