@@ -249,9 +249,23 @@ const char *request_framing_error(const struct mg_request_info *ri)
     }
     if (length && chunked)
         return "both Content-Length and Transfer-Encoding";
-    for (const char *uri = ri->request_uri; uri && *uri; uri++)
-        if (uri[0] == '%' && uri[1] == '0' && uri[2] == '0')
-            return "a NUL byte (%00) in the URI";
+    if (ri->query_string && strstr(ri->query_string, "%00"))
+        return "a NUL byte (%00) in the query";
+    /* CivetWeb 1.15 decodes the path in place in its request buffer, so `/app.js%00.html`
+     * reaches us as "/app.js". What decoding shortened is left between the decoded path's NUL
+     * and the query (or the " HTTP/1.x" that followed the path): anything there but NULs and
+     * blanks means the path held a percent-escape, which none of our routes has. */
+    const char *path = ri->local_uri_raw;
+    const char *next = ri->query_string   ? ri->query_string
+                       : ri->http_version ? ri->http_version - 5 /* "HTTP/" */
+                                          : NULL;
+    if (path && next) {
+        const char *after = path + strlen(path) + 1;
+        if (next >= after && next - after < 16384)
+            for (const char *p = after; p < next; p++)
+                if (*p != '\0' && *p != ' ' && *p != '\t')
+                    return "a percent-escape in the path (a %00 would cut it short)";
+    }
     return NULL;
 }
 

@@ -56,8 +56,9 @@ int request_read_cookie(struct request *r, const char *purpose, char *dst, size_
 
 /* Why a request's framing is refused (400) before anything reads it, or NULL when it is fine:
  * two Content-Length headers with different values, Content-Length together with
- * Transfer-Encoding, or a URI that decodes to a NUL ("%00"), which would cut the path short
- * (`/app.js%00.html` would be served as /app.js). Pure. */
+ * Transfer-Encoding, a "%00" in the query, or any percent-escape in the path (none of our
+ * routes has one, and a %00 would cut the path short: `/app.js%00.html` was served as
+ * /app.js). ri must be CivetWeb's own (the path check reads its request buffer). Pure. */
 const char *request_framing_error(const struct mg_request_info *ri);
 
 /* A POST must come from our own pages (or from a script, which sends neither header). */

@@ -148,22 +148,15 @@ int routes_begin_request(struct mg_connection *conn)
     const struct mg_request_info *ri = mg_get_request_info(conn);
     struct app *app = mg_get_user_data(mg_get_context(conn));
     const char *refusal = request_framing_error(ri);
-    bool options_star = !refusal && strcmp(ri->request_method, "OPTIONS") == 0 && ri->request_uri &&
-                        strcmp(ri->request_uri, "*") == 0;
-    if (!refusal && !options_star)
+    if (!refusal)
         return 0;
     struct request r = {.conn = conn, .info = ri, .app = app, .now = unix_now()};
-    const char *label = options_star ? "*" : "unknown";
-    if (options_star) {
-        request_send_head(&r, 204, "text/plain; charset=utf-8", 0, "Allow: GET, HEAD, POST\r\n");
-    } else {
-        request_send_head(&r, 400, "text/plain; charset=utf-8", (long long)strlen(refusal) + 1,
-                          "Connection: close\r\n");
-        mg_printf(conn, "%s\n", refusal);
-    }
-    metrics_request(label, r.status);
-    log_info("request", "method=%.16s route=%s status=%d ms=0%s%s%s", ri->request_method, label,
-             r.status, refusal ? " reason=\"" : "", refusal ? refusal : "", refusal ? "\"" : "");
+    request_send_head(&r, 400, "text/plain; charset=utf-8", (long long)strlen(refusal) + 1,
+                      "Connection: close\r\n");
+    mg_printf(conn, "%s\n", refusal);
+    metrics_request("unknown", r.status);
+    log_info("request", "method=%.16s route=unknown status=400 ms=0 reason=\"%s\"",
+             ri->request_method, refusal);
     return 1;
 }
 

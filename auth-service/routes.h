@@ -15,10 +15,10 @@
  * made. */
 int routes_init(struct app *app, const struct auth_config *cfg, struct rpc_client *rpc);
 
-/* CivetWeb's begin_request callback (the context's user data is the app): answers `OPTIONS *`
- * and refuses a request whose framing is ambiguous (two different Content-Length values, both
- * Content-Length and Transfer-Encoding, a NUL in the decoded path) with 400 before any handler
- * or body read. Returns 1 when it answered, else 0. */
+/* CivetWeb's begin_request callback (the context's user data is the app): refuses a request
+ * whose framing is ambiguous (request_framing_error) with 400 before any handler or body read.
+ * Returns 1 when it answered, else 0. (`OPTIONS *` never reaches it: CivetWeb 1.15 closes such
+ * a connection itself, see the README's Security section.) */
 int routes_begin_request(struct mg_connection *conn);
 
 /* Registers the dispatcher for every path on ctx. Handlers run on CivetWeb's worker threads
