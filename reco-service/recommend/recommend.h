@@ -104,8 +104,8 @@ enum reco_reason {
 };
 
 struct reco_pick {
-    uint32_t row; /* model row */
-    float score;  /* higher is closer */
+    uint32_t row;     /* model row */
+    float score;      /* higher is closer */
     uint32_t cluster; /* its style: model_cluster_name(model, cluster) names it */
     int32_t because;  /* index into the saved array of the closest saved track, or -1 */
     enum reco_reason reason;
@@ -114,10 +114,10 @@ struct reco_pick {
 /* One style's part of the library and of the playlist. */
 struct reco_cluster_share {
     uint32_t cluster;
-    uint32_t saved;        /* resolved saved tracks that fell here (artist-only matches count) */
-    uint32_t slots;        /* picks given to it */
-    float library_share;   /* saved / resolved saved tracks, 0..1 */
-    float playlist_share;  /* picks here / picks, 0..1 */
+    uint32_t saved;       /* resolved saved tracks that fell here (artist-only matches count) */
+    uint32_t slots;       /* picks given to it */
+    float library_share;  /* saved / resolved saved tracks, 0..1 */
+    float playlist_share; /* picks here / picks, 0..1 */
 };
 
 /* Release decades for the match statistics: [0] unknown year, [1] before 1960, then one per
@@ -129,9 +129,9 @@ struct reco_stats {
     uint32_t by_artist; /* no song matched, but the primary artist is in the catalog: counts for
                            the user's styles and the saved-artists rule */
     /* by release decade of the saved track (its year, as the caller gave it) */
-    uint32_t decade_saved[RECO_DECADES];   /* saved tracks */
-    uint32_t decade_song[RECO_DECADES];    /* matched to a catalog song */
-    uint32_t decade_artist[RECO_DECADES];  /* matched by artist only */
+    uint32_t decade_saved[RECO_DECADES];  /* saved tracks */
+    uint32_t decade_song[RECO_DECADES];   /* matched to a catalog song */
+    uint32_t decade_artist[RECO_DECADES]; /* matched by artist only */
 };
 
 /* The answer. Owned by the caller; free with reco_result_free. */
