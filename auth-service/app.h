@@ -9,6 +9,7 @@
 #include "config.h"
 #include "rpc.h"
 #include "spotify.h"
+#include "revoked.h"
 #include "work_slots.h"
 
 /* audio_features_on: a 403 from /v1/audio-features turns it off for the process. slots: the
@@ -19,6 +20,7 @@ struct app {
     struct rpc_client *rpc;
     atomic_bool audio_features_on;
     struct work_slots slots;
+    struct revoked revoked; /* sessions signed out on this front */
 };
 
 #endif

@@ -24,6 +24,7 @@ struct auth_config {
     const char *playlist_name;
     const char *log_level;
     long long session_hours;
+    long long session_idle_minutes;
     long long login_minutes;
     long long spotify_connections;
     long long spotify_timeout_ms;

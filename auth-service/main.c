@@ -121,8 +121,10 @@ int main(int argc, char **argv)
 done:
     if (ctx)
         mg_stop(ctx);
-    if (slots_made)
+    if (slots_made) {
         work_slots_destroy(&app.slots);
+        revoked_destroy(&app.revoked);
+    }
     rpc_client_close(rpc);
     curl_global_cleanup();
     mg_exit_library();

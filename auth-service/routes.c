@@ -231,8 +231,14 @@ int routes_init(struct app *app, const struct auth_config *cfg, struct rpc_clien
         .max_tracks = (uint32_t)cfg->max_saved,
         .on_call = on_spotify_call,
     };
-    return work_slots_init(&app->slots, (int)cfg->threads,
-                           (int)cfg->threads * ROUTES_QUEUE_PER_SLOT);
+    if (revoked_init(&app->revoked, REVOKED_CAPACITY) != 0)
+        return -1;
+    if (work_slots_init(&app->slots, (int)cfg->threads,
+                        (int)cfg->threads * ROUTES_QUEUE_PER_SLOT) != 0) {
+        revoked_destroy(&app->revoked);
+        return -1;
+    }
+    return 0;
 }
 
 void routes_register(struct mg_context *ctx, struct app *app)

@@ -3,7 +3,7 @@
  * (two Content-Length values, a %00 in the path or query) is a 400; 300
  * slowloris connections do not keep /healthz or a signed-in user's playlist from being served
  * within a second; 24 mixes against a Spotify that takes 3 s per call leave /healthz answering
- * at once; a cookie stops working after POST /logout. */
+ * at once; a copy of a session cookie stops working after POST /logout. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -274,6 +274,35 @@ static void test_slow_spotify_leaves_healthz(void **state)
     browser_close(&b);
 }
 
+static void test_logout_revokes_the_cookie(void **state)
+{
+    (void)state;
+    struct browser b;
+    assert_int_equal(browser_open(&b), 0);
+    assert_int_equal(browser_sign_in(&b, &world, "demo"), 0);
+    char cookie[4096];
+    assert_int_equal(browser_cookie(&b, "mixtape_session", cookie, sizeof cookie), 0);
+    struct reply r = call(&b, "POST", "/logout", NULL);
+    assert_int_equal(r.status, 303);
+    reply_free(&r);
+    /* a copy of the cookie taken before the sign-out, replayed */
+    struct browser thief;
+    assert_int_equal(browser_open(&thief), 0);
+    browser_set_cookie(&thief, "mixtape_session", cookie);
+    r = call(&thief, "POST", "/api/mix", "{\"n\":5}");
+    assert_int_equal(r.status, 401);
+    assert_non_null(strstr(r.body, "signed_out"));
+    assert_non_null(strstr(r.set_cookie, "mixtape_session=; Path=/; Max-Age=0"));
+    reply_free(&r);
+    /* signing in again gives a new session that works */
+    assert_int_equal(browser_sign_in(&b, &world, "demo"), 0);
+    r = call(&b, "POST", "/api/mix", "{\"n\":5}");
+    assert_int_equal(r.status, 200);
+    reply_free(&r);
+    browser_close(&thief);
+    browser_close(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -281,6 +310,7 @@ int main(void)
         cmocka_unit_test(test_ambiguous_framing_is_refused),
         cmocka_unit_test(test_slowloris_leaves_room),
         cmocka_unit_test(test_slow_spotify_leaves_healthz),
+        cmocka_unit_test(test_logout_revokes_the_cookie),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
