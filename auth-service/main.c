@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "config.h"
 #include "log.h"
@@ -71,6 +72,20 @@ int main(int argc, char **argv)
         goto done;
     }
     slots_made = true;
+
+    /* Each connection is a descriptor, and the usual soft limit (1024) is below CONNECTIONS:
+     * raise it to the hard limit, and say so when even that is short. */
+    struct rlimit files;
+    if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+        files.rlim_cur = files.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &files);
+    }
+    if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY &&
+        files.rlim_cur < (rlim_t)cfg.connections + 256)
+        log_warn("file_limit_low",
+                 "open_files=%llu connections=%lld note=\"raise LimitNOFILE to serve CONNECTIONS "
+                 "at once\"",
+                 (unsigned long long)files.rlim_cur, cfg.connections);
 
     mg_init_library(0);
     /* One CivetWeb worker per open connection (CONNECTIONS, many and cheap: 100 KiB stacks),
