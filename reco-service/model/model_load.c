@@ -141,6 +141,9 @@ enum model_status model_load_file(const char *path, uint64_t max_bytes, unsigned
         status = MODEL_ERR_NOMEM;
         goto done;
     }
+    /* Huge pages where the kernel allows them: a 50 MiB model then faults in ~25 pages, not
+     * ~12,000. */
+    (void)madvise(copy, size, MADV_HUGEPAGE);
     (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     size_t used = 0;
     while (used < size) {
