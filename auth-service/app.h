@@ -9,6 +9,7 @@
 #include "config.h"
 #include "rpc.h"
 #include "spotify.h"
+#include "renewed.h"
 #include "revoked.h"
 #include "work_slots.h"
 
@@ -21,6 +22,7 @@ struct app {
     atomic_bool audio_features_on;
     struct work_slots slots;
     struct revoked revoked; /* sessions signed out on this front */
+    struct renewed renewed; /* tokens refreshed after a streamed page's headers left */
 };
 
 #endif

@@ -139,6 +139,7 @@ done:
     if (slots_made) {
         work_slots_destroy(&app.slots);
         revoked_destroy(&app.revoked);
+        renewed_destroy(&app.renewed);
     }
     rpc_client_close(rpc);
     curl_global_cleanup();

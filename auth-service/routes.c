@@ -233,8 +233,13 @@ int routes_init(struct app *app, const struct auth_config *cfg, struct rpc_clien
     };
     if (revoked_init(&app->revoked, REVOKED_CAPACITY) != 0)
         return -1;
+    if (renewed_init(&app->renewed) != 0) {
+        revoked_destroy(&app->revoked);
+        return -1;
+    }
     if (work_slots_init(&app->slots, (int)cfg->threads,
                         (int)cfg->threads * ROUTES_QUEUE_PER_SLOT) != 0) {
+        renewed_destroy(&app->renewed);
         revoked_destroy(&app->revoked);
         return -1;
     }

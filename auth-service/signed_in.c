@@ -29,8 +29,14 @@ bool signed_in_load_session(struct request *r, struct session *s)
             ok = false;
             log_info("session_rejected", "reason=\"signed out\"");
             request_clear_cookie(r, SESSION_COOKIE);
-        } else if (s->fresh_until - r->now < r->app->cfg->session_idle_minutes * 30) {
-            signed_in_reseal(r, s); /* sliding: past half its idle time */
+        } else {
+            struct spotify_tokens newer;
+            if (renewed_take(&r->app->renewed, s->sid, s->refresh_token, r->now, &newer)) {
+                signed_in_store_session(r, s, &newer); /* refreshed while /mix streamed */
+                OPENSSL_cleanse(&newer, sizeof newer);
+            } else if (s->fresh_until - r->now < r->app->cfg->session_idle_minutes * 30) {
+                signed_in_reseal(r, s); /* sliding: past half its idle time */
+            }
         }
     } else if (n == -1) {
         char name[SESSION_COOKIE_NAME_SIZE];

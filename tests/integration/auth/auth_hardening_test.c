@@ -3,7 +3,8 @@
  * (two Content-Length values, a %00 in the path or query) is a 400; 300
  * slowloris connections do not keep /healthz or a signed-in user's playlist from being served
  * within a second; 24 mixes against a Spotify that takes 3 s per call leave /healthz answering
- * at once; a copy of a session cookie stops working after POST /logout. */
+ * at once; a copy of a session cookie stops working after POST /logout; a token that expires
+ * while /mix streams is refreshed without signing the user out. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +13,7 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -303,6 +305,40 @@ static void test_logout_revokes_the_cookie(void **state)
     browser_close(&b);
 }
 
+/* An access token that ends while /mix streams (after its headers and cookie left) is refreshed
+ * mid-stream; Spotify revokes the refresh token the cookie holds, so the next request used to
+ * sign the user out. */
+static void test_token_expiring_mid_stream(void **state)
+{
+    (void)state;
+    struct browser b;
+    assert_int_equal(browser_open(&b), 0);
+    /* tokens live 2 s and every Spotify answer takes 1.5 s: the token refreshed before the
+     * page starts ends while its later pages are read */
+    assert_int_equal(fixture_emu_config(&world, "{\"token_lifetime\":2}"), 0);
+    assert_int_equal(browser_sign_in(&b, &world, "demo"), 0);
+    assert_int_equal(fixture_emu_config(&world, "{\"latency_ms\":1500}"), 0);
+    struct reply r = call(&b, "GET", "/mix", NULL);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "id=\"tracks\""));
+    reply_free(&r);
+    assert_int_equal(fixture_emu_config(&world, "{\"token_lifetime\":3600,\"latency_ms\":0}"), 0);
+    r = call(&b, "POST", "/api/mix", "{\"n\":5}");
+    if (r.status != 200)
+        fail_msg("after a mid-stream refresh: %ld %s", r.status, r.body);
+    assert_non_null(strstr(r.set_cookie, "mixtape_session="));
+    reply_free(&r);
+    FILE *log = fopen(world.auth_log, "r");
+    assert_non_null(log);
+    char line[1024];
+    bool kept = false;
+    while (fgets(line, sizeof line, log))
+        kept = kept || strstr(line, "tokens_refreshed_mid_stream");
+    fclose(log);
+    assert_true(kept);
+    browser_close(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -311,6 +347,7 @@ int main(void)
         cmocka_unit_test(test_slowloris_leaves_room),
         cmocka_unit_test(test_slow_spotify_leaves_healthz),
         cmocka_unit_test(test_logout_revokes_the_cookie),
+        cmocka_unit_test(test_token_expiring_mid_stream),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
