@@ -10,6 +10,7 @@
 
 #include "log.h"
 #include "options.h"
+#include "reco_limits.h"
 
 static const char USAGE[] =
     "usage: auth-service [options]\n"
@@ -205,6 +206,52 @@ static enum config_status check_keys(struct auth_config *cfg, char *err, size_t 
     return CONFIG_OK;
 }
 
+/* The client id: present, and up to 128 letters, digits, '-' and '_'. */
+static enum config_status check_client_id(const char *client_id, char *err, size_t err_len)
+{
+    if (!client_id || !*client_id) {
+        snprintf(err, err_len,
+                 "SPOTIFY_CLIENT_ID is missing: register an app at "
+                 "https://developer.spotify.com/dashboard (see auth-service/README.md) and set "
+                 "SPOTIFY_CLIENT_ID or --client-id");
+        return CONFIG_INVALID;
+    }
+    for (const char *c = client_id; *c; c++) {
+        bool ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+                  (*c >= '0' && *c <= '9') || *c == '-' || *c == '_';
+        if (!ok || c - client_id >= 128) {
+            snprintf(err, err_len,
+                     "SPOTIFY_CLIENT_ID must be up to 128 letters and digits, as the Spotify "
+                     "dashboard shows it");
+            return CONFIG_INVALID;
+        }
+    }
+    return CONFIG_OK;
+}
+
+/* Where the service listens, where browsers reach it (the redirect URI and whether cookies are
+ * Secure follow), and where Spotify is. */
+static enum config_status check_addresses(struct auth_config *cfg, char *err, size_t err_len)
+{
+    if (check_listen(cfg, err, err_len) != CONFIG_OK)
+        return CONFIG_INVALID;
+    if (cfg->public_url) {
+        if (config_check_public_url(cfg->public_url, cfg->public_origin, err, err_len) != CONFIG_OK)
+            return CONFIG_INVALID;
+    } else {
+        cfg->public_url_derived = true;
+        config_set_bound_port(cfg, cfg->listen_port);
+    }
+    snprintf(cfg->redirect_uri, sizeof cfg->redirect_uri, "%s/callback", cfg->public_origin);
+    cfg->secure_cookies = strncmp(cfg->public_origin, "https:", 6) == 0;
+    if (check_base_url("SPOTIFY_ACCOUNTS_URL", cfg->accounts_url, cfg->accounts_base, NULL, err,
+                       err_len) != CONFIG_OK ||
+        check_base_url("SPOTIFY_API_URL", cfg->api_url, cfg->api_base, cfg->api_origin, err,
+                       err_len) != CONFIG_OK)
+        return CONFIG_INVALID;
+    return CONFIG_OK;
+}
+
 enum config_status config_load(struct auth_config *cfg, int argc, char **argv, char *err,
                                size_t err_len)
 {
@@ -244,7 +291,7 @@ enum config_status config_load(struct auth_config *cfg, int argc, char **argv, c
          "time limit of one Spotify call", &cfg->spotify_timeout_ms},
         {"spotify-budget-ms", 0, "SPOTIFY_BUDGET_MS", OPTION_INT, "30000", 1000, 600000,
          "give up retrying 429s, 5xx and timeouts after this long", &cfg->spotify_budget_ms},
-        {"max-saved", 0, "MAX_SAVED_TRACKS", OPTION_INT, "20000", 1, 20000,
+        {"max-saved", 0, "MAX_SAVED_TRACKS", OPTION_INT, "20000", 1, RECO_MAX_SAVED,
          "saved tracks read per user at most (reco-service accepts 20000)", &cfg->max_saved},
         {"reco-timeout-ms", 0, "RECO_TIMEOUT_MS", OPTION_INT, "10000", 100, 120000,
          "deadline of one call to reco-service", &cfg->reco_timeout_ms},
@@ -290,23 +337,8 @@ enum config_status config_load(struct auth_config *cfg, int argc, char **argv, c
         snprintf(err, err_len, "unexpected argument '%s' (see --help)", positional[0]);
         return CONFIG_INVALID;
     }
-    if (!cfg->client_id || !*cfg->client_id) {
-        snprintf(err, err_len,
-                 "SPOTIFY_CLIENT_ID is missing: register an app at "
-                 "https://developer.spotify.com/dashboard (see auth-service/README.md) and set "
-                 "SPOTIFY_CLIENT_ID or --client-id");
+    if (check_client_id(cfg->client_id, err, err_len) != CONFIG_OK)
         return CONFIG_INVALID;
-    }
-    for (const char *c = cfg->client_id; *c; c++) {
-        bool ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
-                  (*c >= '0' && *c <= '9') || *c == '-' || *c == '_';
-        if (!ok || c - cfg->client_id >= 128) {
-            snprintf(err, err_len,
-                     "SPOTIFY_CLIENT_ID must be up to 128 letters and digits, as the Spotify "
-                     "dashboard shows it");
-            return CONFIG_INVALID;
-        }
-    }
     if (cfg->client_secret && !*cfg->client_secret)
         cfg->client_secret = NULL;
     enum log_level level;
@@ -315,21 +347,7 @@ enum config_status config_load(struct auth_config *cfg, int argc, char **argv, c
         return CONFIG_INVALID;
     }
     log_threshold = level;
-    if (check_listen(cfg, err, err_len) != CONFIG_OK)
-        return CONFIG_INVALID;
-    if (cfg->public_url) {
-        if (config_check_public_url(cfg->public_url, cfg->public_origin, err, err_len) != CONFIG_OK)
-            return CONFIG_INVALID;
-    } else {
-        cfg->public_url_derived = true;
-        config_set_bound_port(cfg, cfg->listen_port);
-    }
-    snprintf(cfg->redirect_uri, sizeof cfg->redirect_uri, "%s/callback", cfg->public_origin);
-    cfg->secure_cookies = strncmp(cfg->public_origin, "https:", 6) == 0;
-    if (check_base_url("SPOTIFY_ACCOUNTS_URL", cfg->accounts_url, cfg->accounts_base, NULL, err,
-                       err_len) != CONFIG_OK ||
-        check_base_url("SPOTIFY_API_URL", cfg->api_url, cfg->api_base, cfg->api_origin, err,
-                       err_len) != CONFIG_OK)
+    if (check_addresses(cfg, err, err_len) != CONFIG_OK)
         return CONFIG_INVALID;
     if (!cfg->reco_endpoints || !*cfg->reco_endpoints) {
         snprintf(err, err_len, "RECO_ENDPOINTS is empty: give the reco-service NNG URL(s)");

@@ -12,7 +12,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "pages.h"
-#include "reco.pb-c.h"
+#include "reco_rpc.h"
 #include "request.h"
 #include "signed_in.h"
 
@@ -40,76 +40,40 @@ enum mix_status mix_build_request(const struct saved_library *lib, const struct 
 {
     if (lib->count == 0)
         return MIX_ERR_EMPTY_LIBRARY;
-    enum mix_status status = MIX_ERR_INTERNAL;
-    Mixtape__Reco__RecommendRequest req = MIXTAPE__RECO__RECOMMEND_REQUEST__INIT;
-    Mixtape__Reco__SavedTrack *tracks = calloc(lib->count, sizeof *tracks);
-    Mixtape__Reco__SavedTrack **track_ptrs = calloc(lib->count, sizeof *track_ptrs);
-    Mixtape__Reco__Feature *features = calloc(lib->count * SPOTIFY_N_FEATURES, sizeof *features);
-    Mixtape__Reco__Feature **feature_ptrs =
-        calloc(lib->count * SPOTIFY_N_FEATURES, sizeof *feature_ptrs);
-    uint8_t *packed = NULL;
-    if (!tracks || !track_ptrs || !features || !feature_ptrs)
-        goto done;
+    struct reco_rpc_track *tracks = calloc(lib->count, sizeof *tracks);
+    if (!tracks)
+        return MIX_ERR_INTERNAL;
     for (size_t i = 0; i < lib->count; i++) {
         const struct saved_track *t = &lib->tracks[i];
-        Mixtape__Reco__SavedTrack *s = &tracks[i];
-        mixtape__reco__saved_track__init(s);
-        if (t->id[0])
-            s->id = (char *)(uintptr_t)t->id;
-        if (t->isrc[0])
-            s->isrc = (char *)(uintptr_t)t->isrc;
-        s->name = t->name;
-        s->n_artists = t->n_artists;
-        s->artists = (char **)(uintptr_t)t->artists;
-        if (t->duration_ms) {
-            s->has_duration_ms = 1;
-            s->duration_ms = t->duration_ms;
-        }
-        if (t->year) {
-            s->has_year = 1;
-            s->year = t->year;
-        }
-        s->has_explicit_ = 1;
-        s->explicit_ = t->explicit_lyrics;
-        if (t->has_features) {
-            Mixtape__Reco__Feature **f = &feature_ptrs[i * SPOTIFY_N_FEATURES];
-            for (int k = 0; k < SPOTIFY_N_FEATURES; k++) {
-                Mixtape__Reco__Feature *one = &features[i * SPOTIFY_N_FEATURES + (size_t)k];
-                mixtape__reco__feature__init(one);
-                one->name = (char *)(uintptr_t)spotify_feature_names[k];
-                one->value = t->features[k];
-                f[k] = one;
-            }
-            s->n_features = SPOTIFY_N_FEATURES;
-            s->features = f;
-        }
-        track_ptrs[i] = s;
+        tracks[i] = (struct reco_rpc_track){
+            .id = t->id[0] ? t->id : NULL,
+            .isrc = t->isrc[0] ? t->isrc : NULL,
+            .name = t->name,
+            .artists = t->artists,
+            .n_artists = t->n_artists,
+            .has_duration_ms = t->duration_ms != 0,
+            .duration_ms = t->duration_ms,
+            .has_year = t->year != 0,
+            .year = t->year,
+            .has_explicit = true,
+            .explicit_lyrics = t->explicit_lyrics,
+            .feature_names = spotify_feature_names,
+            .feature_values = t->features,
+            .n_features = t->has_features ? SPOTIFY_N_FEATURES : 0,
+        };
     }
-    req.n_saved = lib->count;
-    req.saved = track_ptrs;
-    req.has_n = 1;
-    req.n = p->n ? p->n : 50;
-    req.has_variety = 1;
-    req.variety = p->variety;
-    size_t size = mixtape__reco__recommend_request__get_packed_size(&req);
-    packed = malloc(size ? size : 1);
-    if (!packed)
-        goto done;
-    mixtape__reco__recommend_request__pack(&req, packed);
-    *out = packed;
-    *len = size;
-    packed = NULL;
-    status = MIX_OK;
-done:
-    free(packed);
+    struct reco_rpc_request req = {.tracks = tracks,
+                                   .n_tracks = lib->count,
+                                   .has_n = true,
+                                   .n = p->n ? p->n : RECO_DEFAULT_N,
+                                   .has_variety = true,
+                                   .variety = p->variety};
+    enum mix_status status = reco_rpc_pack_request(&req, out, len) == 0 ? MIX_OK : MIX_ERR_INTERNAL;
     free(tracks);
-    free(track_ptrs);
-    free(features);
-    free(feature_ptrs);
     return status;
 }
 
-static char *join_artists(char **artists, size_t n)
+static char *join_artists(char *const *artists, size_t n)
 {
     size_t len = 1;
     for (size_t i = 0; i < n; i++)
@@ -134,8 +98,7 @@ static uint32_t elapsed_ms(const struct timespec *start)
                       (now.tv_nsec - start->tv_nsec) / 1000000);
 }
 
-static enum mix_status take_reply(const Mixtape__Reco__RecommendReply *reply,
-                                  struct mix_result *out)
+static enum mix_status take_reply(const struct reco_rpc_reply *reply, struct mix_result *out)
 {
     struct mix_result r = {0};
     r.picks = calloc(reply->n_picks ? reply->n_picks : 1, sizeof *r.picks);
@@ -145,7 +108,7 @@ static enum mix_status take_reply(const Mixtape__Reco__RecommendReply *reply,
         return MIX_ERR_INTERNAL;
     }
     for (size_t i = 0; i < reply->n_picks; i++) {
-        const Mixtape__Reco__Pick *p = reply->picks[i];
+        const struct reco_rpc_pick *p = &reply->picks[i];
         struct mix_pick *m = &r.picks[r.n_picks];
         snprintf(m->id, sizeof m->id, "%s", p->id);
         m->name = strdup(p->name);
@@ -161,21 +124,19 @@ static enum mix_status take_reply(const Mixtape__Reco__RecommendReply *reply,
         }
     }
     for (size_t i = 0; i < reply->n_clusters; i++) {
-        const Mixtape__Reco__ClusterShare *c = reply->clusters[i];
+        const struct reco_rpc_cluster *c = &reply->clusters[i];
         struct mix_cluster *m = &r.clusters[r.n_clusters++];
         m->cluster = c->cluster;
         m->saved = c->saved;
         m->slots = c->slots;
         snprintf(m->label, sizeof m->label, "%s", c->label ? c->label : "");
     }
-    if (reply->stats) {
-        r.stats.saved = reply->stats->saved;
-        r.stats.by_id = reply->stats->by_id;
-        r.stats.by_isrc = reply->stats->by_isrc;
-        r.stats.by_title = reply->stats->by_title;
-        r.stats.by_features = reply->stats->by_features;
-        r.stats.unmatched = reply->stats->unmatched;
-    }
+    r.stats = (struct mix_stats){.saved = reply->stats.saved,
+                                 .by_id = reply->stats.by_id,
+                                 .by_isrc = reply->stats.by_isrc,
+                                 .by_title = reply->stats.by_title,
+                                 .by_features = reply->stats.by_features,
+                                 .unmatched = reply->stats.unmatched};
     snprintf(r.model_version, sizeof r.model_version, "%s",
              reply->model_version ? reply->model_version : "");
     *out = r;
@@ -190,11 +151,11 @@ enum mix_status mix_run(struct rpc_client *rpc, uint32_t timeout_ms,
     if (!call)
         call = &ignored;
     *call = (struct mix_call){.code = RPC_OK, .called = false};
-    uint8_t *request = NULL, *reply_bytes = NULL;
-    size_t request_len = 0, reply_len = 0;
+    uint8_t *request = NULL;
+    size_t request_len = 0;
     char *message = NULL;
     uint64_t request_id = 0;
-    Mixtape__Reco__RecommendReply *reply = NULL;
+    struct reco_rpc_reply *reply = NULL;
     enum mix_status status = mix_build_request(lib, p, &request, &request_len);
     if (status != MIX_OK) {
         snprintf(err, err_len, "%s", mix_strerror(status));
@@ -202,8 +163,8 @@ enum mix_status mix_run(struct rpc_client *rpc, uint32_t timeout_ms,
     }
     struct timespec start;
     clock_gettime(CLOCK_MONOTONIC, &start);
-    enum rpc_code code = rpc_call(rpc, "Recommend", request, request_len, timeout_ms, &reply_bytes,
-                                  &reply_len, &message, &request_id);
+    enum rpc_code code = reco_rpc_recommend_packed(rpc, request, request_len, timeout_ms, &reply,
+                                                   &message, &request_id);
     uint32_t took = elapsed_ms(&start);
     *call = (struct mix_call){.code = code, .seconds = took / 1000.0, .called = true};
     log_info("reco_call", "method=Recommend request_id=%llu rpc_code=%s ms=%u saved=%zu",
@@ -230,7 +191,6 @@ enum mix_status mix_run(struct rpc_client *rpc, uint32_t timeout_ms,
                  message ? message : rpc_code_name(code));
         goto done;
     }
-    reply = mixtape__reco__recommend_reply__unpack(NULL, reply_len, reply_bytes);
     if (!reply) {
         status = MIX_ERR_REJECTED;
         snprintf(err, err_len, "The playlist service sent an answer we cannot read.");
@@ -247,10 +207,8 @@ enum mix_status mix_run(struct rpc_client *rpc, uint32_t timeout_ms,
     else
         snprintf(err, err_len, "%s", mix_strerror(status));
 done:
-    if (reply)
-        mixtape__reco__recommend_reply__free_unpacked(reply, NULL);
+    reco_rpc_reply_free(reply);
     free(request);
-    free(reply_bytes);
     free(message);
     return status;
 }

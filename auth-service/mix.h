@@ -11,13 +11,12 @@
 #include <stdint.h>
 
 #include "page_error.h"
+#include "reco_limits.h"
 #include "rpc.h"
 #include "spotify.h"
 
 struct html;
 struct request;
-
-#define MIX_MAX_N 500u /* picks one request may ask for (reco-service's RECO_MAX_N) */
 
 enum mix_status {
     MIX_OK = 0,
@@ -32,7 +31,7 @@ enum mix_status {
 const char *mix_strerror(enum mix_status status);
 
 struct mix_params {
-    uint32_t n;       /* 1..MIX_MAX_N; 0 means 50 */
+    uint32_t n;       /* 1..RECO_MAX_N; 0 means RECO_DEFAULT_N */
     uint64_t variety; /* 0: the canonical playlist; other: a fresh one (Regenerate) */
 };
 

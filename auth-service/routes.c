@@ -14,7 +14,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "pages.h"
-#include "reco.pb-c.h"
+#include "reco_rpc.h"
 #include "route_handlers.h"
 
 static int64_t unix_now(void)
@@ -29,21 +29,14 @@ static void handle_healthz(struct request *r)
 
 static void handle_readyz(struct request *r)
 {
-    Mixtape__Reco__HealthRequest health = MIXTAPE__RECO__HEALTH_REQUEST__INIT;
-    uint8_t request[16];
-    size_t len = mixtape__reco__health_request__pack(&health, request);
-    uint8_t *reply = NULL;
-    size_t reply_len = 0;
+    struct reco_rpc_health *h = NULL;
     char *message = NULL;
     struct timespec start, end;
     clock_gettime(CLOCK_MONOTONIC, &start);
-    enum rpc_code code =
-        rpc_call(r->app->rpc, "Health", request, len, 1000, &reply, &reply_len, &message, NULL);
+    enum rpc_code code = reco_rpc_health(r->app->rpc, 1000, &h, &message);
     clock_gettime(CLOCK_MONOTONIC, &end);
     metrics_rpc("Health", rpc_code_name(code),
                 (double)(end.tv_sec - start.tv_sec) + (end.tv_nsec - start.tv_nsec) / 1e9);
-    Mixtape__Reco__HealthReply *h =
-        code == RPC_OK ? mixtape__reco__health_reply__unpack(NULL, reply_len, reply) : NULL;
     cJSON *answer = cJSON_CreateObject();
     bool ready = h && h->serving;
     cJSON_AddBoolToObject(answer, "ready", ready);
@@ -56,9 +49,7 @@ static void handle_readyz(struct request *r)
                  message ? message : "");
         cJSON_AddStringToObject(answer, "reason", why);
     }
-    if (h)
-        mixtape__reco__health_reply__free_unpacked(h, NULL);
-    free(reply);
+    reco_rpc_health_free(h);
     free(message);
     request_send_json(r, ready ? 200 : 503, answer);
 }

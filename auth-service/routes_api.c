@@ -39,7 +39,7 @@ static bool read_mix_params(struct request *r, const char *body, size_t len, str
     }
     const cJSON *n = cJSON_GetObjectItemCaseSensitive(req, "n");
     const cJSON *variety = cJSON_GetObjectItemCaseSensitive(req, "variety");
-    if (n && (!cJSON_IsNumber(n) || n->valuedouble < 1 || n->valuedouble > MIX_MAX_N ||
+    if (n && (!cJSON_IsNumber(n) || n->valuedouble < 1 || n->valuedouble > RECO_MAX_N ||
               n->valuedouble != (double)(uint32_t)n->valuedouble)) {
         request_send_json_error(r, 400, "bad_n", "n must be a whole number from 1 to 500");
         goto done;

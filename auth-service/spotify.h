@@ -1,4 +1,4 @@
-/* The Spotify Accounts service and Web API, as /work/shared/SPOTIFY.md describes them: token
+/* The Spotify Accounts service and Web API, as ../shared/SPOTIFY.md describes them: token
  * exchange and refresh, /v1/me, all saved tracks (concurrently, over a bounded number of reused
  * connections), legacy audio features, and saving a playlist. Retries 429 (Retry-After), 5xx
  * and timeouts (backoff with jitter) within a bounded time; refreshes an expired token once.
@@ -10,13 +10,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "reco_limits.h" /* what reco-service accepts bounds what is read */
 #include "session.h"
 
 #define SPOTIFY_PAGE_LIMIT        50                 /* saved tracks per page (API maximum) */
 #define SPOTIFY_MAX_RESPONSE      (4u * 1024 * 1024) /* bytes of one response body */
-#define SPOTIFY_MAX_TRACKS        20000u             /* saved tracks read at most */
-#define SPOTIFY_MAX_ARTISTS       16u                /* artists kept per track */
-#define SPOTIFY_MAX_TEXT          512u               /* bytes of a title or artist name */
+#define SPOTIFY_MAX_TRACKS        RECO_MAX_SAVED     /* saved tracks read at most */
+#define SPOTIFY_MAX_ARTISTS       RECO_MAX_ARTISTS   /* artists kept per track */
+#define SPOTIFY_MAX_TEXT          RECO_MAX_TEXT      /* bytes of a title or artist name */
 #define SPOTIFY_ITEMS_PER_ADD     100u               /* uris per POST .../items */
 #define SPOTIFY_MAX_PLAYLIST      500u               /* uris per saved playlist */
 #define SPOTIFY_MAX_RETRY_AFTER_S 3600               /* longer Retry-After values are capped */

@@ -287,12 +287,12 @@ enum spotify_status spotify_fetch_saved(struct spotify_client *c, struct saved_l
 done:
     for (size_t i = 0; i < head_n; i++)
         track_free(&head[i]);
-    if (f.slots) {
-        for (size_t p = 0; p < pages; p++)
-            for (size_t i = 0; i < f.page_counts[p]; i++)
-                track_free(&f.slots[p * SPOTIFY_PAGE_LIMIT + i]);
-        free(f.slots);
-    }
+    /* The slots hold tracks only once the page counts exist (the first page moves in after
+     * every allocation succeeded); until then the first page is still in head. */
+    for (size_t p = 0; f.slots && f.page_counts && p < pages; p++)
+        for (size_t i = 0; i < f.page_counts[p]; i++)
+            track_free(&f.slots[p * SPOTIFY_PAGE_LIMIT + i]);
+    free(f.slots);
     free(f.page_counts);
     spotify_calls_free(&first, 1);
     if (calls)

@@ -263,6 +263,49 @@ done:
     return rv;
 }
 
+/* Reads one reply envelope (and frees reply_msg) into *code, *explanation (the previous one
+ * freed) and, on OK, *reply. Returns true when the call should be retried elsewhere (the
+ * instance answered UNAVAILABLE and time remains), false when the call is over. */
+static bool take_reply(nng_msg *reply_msg, const char *method, uint64_t id, int64_t deadline,
+                       enum rpc_code *code, char **explanation, uint8_t **reply, size_t *reply_len)
+{
+    struct rpc_reply decoded = {0};
+    char err[256];
+    enum rpc_code envelope_code =
+        rpc_reply_decode(nng_msg_body(reply_msg), nng_msg_len(reply_msg), RPC_MAX_MESSAGE_BYTES,
+                         &decoded, err, sizeof err);
+    nng_msg_free(reply_msg);
+    free(*explanation);
+    *explanation = NULL;
+    if (envelope_code != RPC_OK) {
+        *code = envelope_code;
+        *explanation = message_printf("%s: %s", method, err);
+        return false;
+    }
+    if (decoded.request_id != id && !(decoded.request_id == 0 && decoded.code != RPC_OK)) {
+        *code = RPC_INTERNAL;
+        *explanation =
+            message_printf("%s: reply for request %llu, expected %llu", method,
+                           (unsigned long long)decoded.request_id, (unsigned long long)id);
+        rpc_reply_clear(&decoded);
+        return false;
+    }
+    *code = decoded.code;
+    *explanation = decoded.message;
+    decoded.message = NULL;
+    bool retry = decoded.code == RPC_UNAVAILABLE && deadline - now_ms() > RETRY_PAUSE_MS;
+    if (retry) {
+        /* That instance cannot serve (draining, no model): ask another. */
+        nng_msleep(RETRY_PAUSE_MS);
+    } else if (decoded.code == RPC_OK) {
+        *reply = decoded.payload;
+        *reply_len = decoded.payload_len;
+        decoded.payload = NULL;
+    }
+    rpc_reply_clear(&decoded);
+    return retry;
+}
+
 enum rpc_code rpc_call(struct rpc_client *client, const char *method, const uint8_t *request,
                        size_t request_len, uint32_t timeout_ms, uint8_t **reply, size_t *reply_len,
                        char **message, uint64_t *request_id)
@@ -334,46 +377,8 @@ enum rpc_code rpc_call(struct rpc_client *client, const char *method, const uint
             nng_msleep(RETRY_PAUSE_MS);
             continue;
         }
-        struct rpc_reply decoded = {0};
-        char err[256];
-        enum rpc_code envelope_code =
-            rpc_reply_decode(nng_msg_body(reply_msg), nng_msg_len(reply_msg), RPC_MAX_MESSAGE_BYTES,
-                             &decoded, err, sizeof err);
-        nng_msg_free(reply_msg);
-        if (envelope_code != RPC_OK) {
-            code = envelope_code;
-            free(explanation);
-            explanation = message_printf("%s: %s", method, err);
-            break;
-        }
-        if (decoded.request_id != id && !(decoded.request_id == 0 && decoded.code != RPC_OK)) {
-            code = RPC_INTERNAL;
-            explanation =
-                message_printf("%s: reply for request %llu, expected %llu", method,
-                               (unsigned long long)decoded.request_id, (unsigned long long)id);
-            rpc_reply_clear(&decoded);
-            break;
-        }
-        if (decoded.code == RPC_UNAVAILABLE && deadline - now_ms() > RETRY_PAUSE_MS) {
-            /* That instance cannot serve (draining, no model): ask another. */
-            free(explanation);
-            explanation = decoded.message;
-            decoded.message = NULL;
-            rpc_reply_clear(&decoded);
-            code = RPC_UNAVAILABLE;
-            nng_msleep(RETRY_PAUSE_MS);
+        if (take_reply(reply_msg, method, id, deadline, &code, &explanation, reply, reply_len))
             continue;
-        }
-        code = decoded.code;
-        free(explanation);
-        explanation = decoded.message;
-        decoded.message = NULL;
-        if (code == RPC_OK) {
-            *reply = decoded.payload;
-            *reply_len = decoded.payload_len;
-            decoded.payload = NULL;
-        }
-        rpc_reply_clear(&decoded);
         break;
     }
     free(envelope);

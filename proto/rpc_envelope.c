@@ -10,6 +10,22 @@
 #include "errbuf.h"
 #include "xalloc.h"
 
+/* enum rpc_code (rpc.h) is rpc.proto's Code, number for number: envelopes carry it as is. */
+_Static_assert((int)RPC_OK == (int)MIXTAPE__RPC__CODE__OK, "Code OK");
+_Static_assert((int)RPC_INVALID_ARGUMENT == (int)MIXTAPE__RPC__CODE__INVALID_ARGUMENT,
+               "Code INVALID_ARGUMENT");
+_Static_assert((int)RPC_DEADLINE_EXCEEDED == (int)MIXTAPE__RPC__CODE__DEADLINE_EXCEEDED,
+               "Code DEADLINE_EXCEEDED");
+_Static_assert((int)RPC_NOT_FOUND == (int)MIXTAPE__RPC__CODE__NOT_FOUND, "Code NOT_FOUND");
+_Static_assert((int)RPC_RESOURCE_EXHAUSTED == (int)MIXTAPE__RPC__CODE__RESOURCE_EXHAUSTED,
+               "Code RESOURCE_EXHAUSTED");
+_Static_assert((int)RPC_FAILED_PRECONDITION == (int)MIXTAPE__RPC__CODE__FAILED_PRECONDITION,
+               "Code FAILED_PRECONDITION");
+_Static_assert((int)RPC_UNIMPLEMENTED == (int)MIXTAPE__RPC__CODE__UNIMPLEMENTED,
+               "Code UNIMPLEMENTED");
+_Static_assert((int)RPC_INTERNAL == (int)MIXTAPE__RPC__CODE__INTERNAL, "Code INTERNAL");
+_Static_assert((int)RPC_UNAVAILABLE == (int)MIXTAPE__RPC__CODE__UNAVAILABLE, "Code UNAVAILABLE");
+
 const char *rpc_code_name(enum rpc_code code)
 {
     switch (code) {

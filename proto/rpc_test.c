@@ -156,7 +156,13 @@ static void test_malformed_requests(void **state)
 }
 
 /* An in-process server: answers each request according to its mode. */
-enum server_mode { SERVE_ECHO, SERVE_UNAVAILABLE, SERVE_SWALLOW, SERVE_HANG };
+enum server_mode {
+    SERVE_ECHO,
+    SERVE_UNAVAILABLE,
+    SERVE_SWALLOW,
+    SERVE_HANG,
+    SERVE_UNAVAILABLE_THEN_WRONG_ID, /* UNAVAILABLE once, then replies for another request id */
+};
 
 struct test_server {
     nng_socket socket;
@@ -196,8 +202,12 @@ static void *serve(void *arg)
         uint8_t *bytes;
         if (code != RPC_OK)
             bytes = rpc_reply_encode(0, code, err, NULL, 0, &len);
-        else if (server->mode == SERVE_UNAVAILABLE)
+        else if (server->mode == SERVE_UNAVAILABLE ||
+                 (server->mode == SERVE_UNAVAILABLE_THEN_WRONG_ID &&
+                  atomic_load(&server->received) == 1))
             bytes = rpc_reply_encode(req.request_id, RPC_UNAVAILABLE, "draining", NULL, 0, &len);
+        else if (server->mode == SERVE_UNAVAILABLE_THEN_WRONG_ID)
+            bytes = rpc_reply_encode(req.request_id + 1000, RPC_OK, NULL, NULL, 0, &len);
         else
             bytes = rpc_reply_encode(req.request_id, RPC_OK, server->name,
                                      (const uint8_t *)server->name, strlen(server->name), &len);
@@ -297,6 +307,34 @@ static void test_client_retries_elsewhere(void **state)
         server_stop(&bad);
         server_stop(&good);
     }
+}
+
+/* A reply for another request after a retry: INTERNAL naming both ids, and the retry's
+ * message freed (LeakSanitizer fails this test if it is not). */
+static void test_client_wrong_id_after_retry(void **state)
+{
+    (void)state;
+    struct test_server server;
+    server_start(&server, "inproc://wrong-id", SERVE_UNAVAILABLE_THEN_WRONG_ID, "w");
+    struct rpc_client *client = NULL;
+    char err[256];
+    assert_int_equal(rpc_client_open(&client, "inproc://wrong-id", err, sizeof err), RPC_OK);
+    nng_msleep(50);
+    uint8_t *reply = NULL;
+    size_t reply_len = 0;
+    char *message = NULL;
+    uint64_t id = 0;
+    assert_int_equal(rpc_call(client, "Health", NULL, 0, 3000, &reply, &reply_len, &message, &id),
+                     RPC_INTERNAL);
+    assert_null(reply);
+    assert_non_null(message);
+    char expected[64];
+    snprintf(expected, sizeof expected, "expected %llu", (unsigned long long)id);
+    assert_non_null(strstr(message, expected));
+    assert_int_equal(atomic_load(&server.received), 2);
+    free(message);
+    rpc_client_close(client);
+    server_stop(&server);
 }
 
 static void test_client_errors(void **state)
@@ -419,6 +457,7 @@ int main(void)
         cmocka_unit_test(test_malformed_requests),
         cmocka_unit_test(test_client_spreads_calls),
         cmocka_unit_test(test_client_retries_elsewhere),
+        cmocka_unit_test(test_client_wrong_id_after_retry),
         cmocka_unit_test(test_client_errors),
         cmocka_unit_test(test_close_ends_calls),
     };

@@ -12,9 +12,7 @@
 #include <string.h>
 
 #include "options.h"
-#include "reco.pb-c.h"
-#include "recommend.h"
-#include "rpc.h"
+#include "reco_rpc.h"
 #include "saved_file.h"
 
 #define EXIT_RPC   1
@@ -28,46 +26,12 @@ struct cli {
     struct rpc_client *client;
 };
 
-/* Calls a method; on any status but OK prints one line and returns false. */
-static bool call(struct cli *cli, const char *method, const uint8_t *request, size_t len,
-                 uint8_t **reply, size_t *reply_len)
+/* Prints the one line of a failed call and frees its message. */
+static void print_failure(const char *method, enum rpc_code code, char *message)
 {
-    char *message = NULL;
-    uint64_t id = 0;
-    *reply = NULL;
-    *reply_len = 0;
-    enum rpc_code code = rpc_call(cli->client, method, request, len, (uint32_t)cli->timeout_ms,
-                                  reply, reply_len, &message, &id);
-    if (code != RPC_OK) {
-        fprintf(stderr, "reco-cli: %s: %s: %s\n", method, rpc_code_name(code),
-                message ? message : "(no message)");
-        free(message);
-        return false;
-    }
+    fprintf(stderr, "reco-cli: %s: %s: %s\n", method, rpc_code_name(code),
+            message ? message : "(no message)");
     free(message);
-    return true;
-}
-
-static int ranking_from_name(const char *name, Mixtape__Reco__Ranking *out)
-{
-    static const struct {
-        const char *name;
-        Mixtape__Reco__Ranking value;
-    } names[] = {
-        {"default", MIXTAPE__RECO__RANKING__RANKING_DEFAULT},
-        {"mean", MIXTAPE__RECO__RANKING__RANKING_MEAN_COSINE},
-        {"centroid", MIXTAPE__RECO__RANKING__RANKING_CENTROID_COSINE},
-        {"neighbours", MIXTAPE__RECO__RANKING__RANKING_NEAREST_NEIGHBOURS},
-        {"votes", MIXTAPE__RECO__RANKING__RANKING_NEIGHBOUR_VOTES},
-        {"votes-artists", MIXTAPE__RECO__RANKING__RANKING_VOTES_AND_ARTISTS},
-        {"mean-artists", MIXTAPE__RECO__RANKING__RANKING_MEAN_AND_ARTISTS},
-    };
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (strcmp(name, names[i].name) == 0) {
-            *out = names[i].value;
-            return 0;
-        }
-    return -1;
 }
 
 /* Prints a UTF-8 string in `width` columns (one per character): padded, or cut with '~'. */
@@ -97,12 +61,12 @@ static void join_artists(char *const *artists, size_t n, char *out, size_t out_l
         used += (size_t)snprintf(out + used, out_len - used, "%s%s", a ? ", " : "", artists[a]);
 }
 
-static void print_recommend_table(const Mixtape__Reco__RecommendReply *reply)
+static void print_recommend_table(const struct reco_rpc_reply *reply)
 {
     printf("%-4s  %-40s  %-28s  %-4s  %-7s  %s\n", "rank", "title", "artists", "year", "cluster",
            "because you saved");
     for (size_t i = 0; i < reply->n_picks; i++) {
-        const Mixtape__Reco__Pick *p = reply->picks[i];
+        const struct reco_rpc_pick *p = &reply->picks[i];
         char artists[512];
         join_artists(p->artists, p->n_artists, artists, sizeof artists);
         printf("%-4zu  ", i + 1);
@@ -116,25 +80,25 @@ static void print_recommend_table(const Mixtape__Reco__RecommendReply *reply)
         printf("  %-7u  %s\n", p->cluster,
                p->because_name && p->because_name[0] ? p->because_name : "-");
     }
-    const Mixtape__Reco__MatchStats *s = reply->stats;
+    const struct reco_rpc_stats *s = &reply->stats;
     printf("\nmatched %u of %u saved tracks (id %u, isrc %u, title %u, features %u; unmatched "
            "%u); model %s\n",
            s->saved - s->unmatched, s->saved, s->by_id, s->by_isrc, s->by_title, s->by_features,
            s->unmatched, reply->model_version ? reply->model_version : "?");
     printf("clusters:");
     for (size_t c = 0; c < reply->n_clusters; c++)
-        printf(" %u (saved %u, picks %u)%s", reply->clusters[c]->cluster, reply->clusters[c]->saved,
-               reply->clusters[c]->slots, c + 1 < reply->n_clusters ? "," : "\n");
+        printf(" %u (saved %u, picks %u)%s", reply->clusters[c].cluster, reply->clusters[c].saved,
+               reply->clusters[c].slots, c + 1 < reply->n_clusters ? "," : "\n");
     if (reply->n_clusters == 0)
         printf(" none\n");
 }
 
-static char *recommend_json(const Mixtape__Reco__RecommendReply *reply)
+static char *recommend_json(const struct reco_rpc_reply *reply)
 {
     cJSON *root = cJSON_CreateObject();
     cJSON *tracks = cJSON_AddArrayToObject(root, "tracks");
     for (size_t i = 0; i < reply->n_picks; i++) {
-        const Mixtape__Reco__Pick *p = reply->picks[i];
+        const struct reco_rpc_pick *p = &reply->picks[i];
         cJSON *t = cJSON_CreateObject();
         cJSON_AddNumberToObject(t, "rank", (double)(i + 1));
         cJSON_AddStringToObject(t, "id", p->id);
@@ -160,7 +124,7 @@ static char *recommend_json(const Mixtape__Reco__RecommendReply *reply)
             cJSON_AddNumberToObject(t, "duration_ms", p->duration_ms);
         cJSON_AddItemToArray(tracks, t);
     }
-    const Mixtape__Reco__MatchStats *s = reply->stats;
+    const struct reco_rpc_stats *s = &reply->stats;
     cJSON *stats = cJSON_AddObjectToObject(root, "stats");
     cJSON_AddNumberToObject(stats, "saved", s->saved);
     cJSON_AddNumberToObject(stats, "by_id", s->by_id);
@@ -171,9 +135,9 @@ static char *recommend_json(const Mixtape__Reco__RecommendReply *reply)
     cJSON *clusters = cJSON_AddArrayToObject(root, "clusters");
     for (size_t c = 0; c < reply->n_clusters; c++) {
         cJSON *share = cJSON_CreateObject();
-        cJSON_AddNumberToObject(share, "cluster", reply->clusters[c]->cluster);
-        cJSON_AddNumberToObject(share, "saved", reply->clusters[c]->saved);
-        cJSON_AddNumberToObject(share, "slots", reply->clusters[c]->slots);
+        cJSON_AddNumberToObject(share, "cluster", reply->clusters[c].cluster);
+        cJSON_AddNumberToObject(share, "saved", reply->clusters[c].saved);
+        cJSON_AddNumberToObject(share, "slots", reply->clusters[c].slots);
         cJSON_AddItemToArray(clusters, share);
     }
     if (reply->model_version)
@@ -187,61 +151,55 @@ static int cmd_recommend(struct cli *cli, const char *path)
 {
     int rc = EXIT_USAGE;
     struct saved_list list = {0};
-    Mixtape__Reco__SavedTrack *tracks = NULL;
-    Mixtape__Reco__SavedTrack **track_ptrs = NULL;
-    uint8_t *request = NULL, *reply_bytes = NULL;
-    size_t reply_len = 0;
-    Mixtape__Reco__RecommendReply *reply = NULL;
+    struct reco_rpc_track *tracks = NULL;
+    struct reco_rpc_reply *reply = NULL;
+    uint8_t *request = NULL;
+    size_t request_len = 0;
     char err[512];
 
-    Mixtape__Reco__Ranking ranking;
-    if (ranking_from_name(cli->ranking, &ranking) != 0) {
-        fprintf(stderr,
-                "reco-cli: --ranking: '%s' is not default, mean, centroid, neighbours, votes, "
-                "votes-artists or mean-artists\n",
-                cli->ranking);
+    uint32_t ranking;
+    if (reco_rpc_ranking_from_name(cli->ranking, &ranking) != 0) {
+        fprintf(stderr, "reco-cli: --ranking: '%s' is not %s\n", cli->ranking,
+                reco_rpc_ranking_names);
         goto done;
     }
     if (saved_file_read(path, &list, err, sizeof err) != 0) {
         fprintf(stderr, "reco-cli: %s\n", err);
         goto done;
     }
-    tracks = calloc(list.n, sizeof *tracks);
-    track_ptrs = calloc(list.n, sizeof *track_ptrs);
-    if (!tracks || !track_ptrs) {
+    tracks = calloc(list.n ? list.n : 1, sizeof *tracks);
+    if (!tracks) {
         fprintf(stderr, "reco-cli: out of memory\n");
         goto done;
     }
-    for (size_t i = 0; i < list.n; i++) {
-        mixtape__reco__saved_track__init(&tracks[i]);
-        tracks[i].id = list.items[i].id;
-        tracks[i].name = list.items[i].name;
-        tracks[i].artists = list.items[i].artists;
-        tracks[i].n_artists = list.items[i].n_artists;
-        track_ptrs[i] = &tracks[i];
-    }
-    Mixtape__Reco__RecommendRequest req = MIXTAPE__RECO__RECOMMEND_REQUEST__INIT;
-    req.saved = track_ptrs;
-    req.n_saved = list.n;
-    req.has_n = 1;
-    req.n = (uint32_t)cli->n;
-    req.has_variety = cli->variety != 0;
-    req.variety = (uint64_t)cli->variety;
-    req.has_max_per_artist = cli->max_per_artist != 0;
-    req.max_per_artist = (uint32_t)cli->max_per_artist;
-    req.has_ranking = 1;
-    req.ranking = ranking;
-    size_t len = mixtape__reco__recommend_request__get_packed_size(&req);
-    request = malloc(len ? len : 1);
-    if (!request) {
+    for (size_t i = 0; i < list.n; i++)
+        tracks[i] = (struct reco_rpc_track){.id = list.items[i].id,
+                                            .name = list.items[i].name,
+                                            .artists = list.items[i].artists,
+                                            .n_artists = list.items[i].n_artists};
+    struct reco_rpc_request req = {.tracks = tracks,
+                                   .n_tracks = list.n,
+                                   .has_n = true,
+                                   .n = (uint32_t)cli->n,
+                                   .has_variety = cli->variety != 0,
+                                   .variety = (uint64_t)cli->variety,
+                                   .has_max_per_artist = cli->max_per_artist != 0,
+                                   .max_per_artist = (uint32_t)cli->max_per_artist,
+                                   .has_ranking = true,
+                                   .ranking = ranking};
+    if (reco_rpc_pack_request(&req, &request, &request_len) != 0) {
         fprintf(stderr, "reco-cli: out of memory\n");
         goto done;
     }
-    mixtape__reco__recommend_request__pack(&req, request);
+    char *message = NULL;
+    enum rpc_code code = reco_rpc_recommend_packed(
+        cli->client, request, request_len, (uint32_t)cli->timeout_ms, &reply, &message, NULL);
     rc = EXIT_RPC;
-    if (!call(cli, "Recommend", request, len, &reply_bytes, &reply_len))
+    if (code != RPC_OK) {
+        print_failure("Recommend", code, message);
         goto done;
-    reply = mixtape__reco__recommend_reply__unpack(NULL, reply_len, reply_bytes);
+    }
+    free(message);
     if (!reply) {
         fprintf(stderr, "reco-cli: Recommend: the reply is not a RecommendReply\n");
         goto done;
@@ -255,28 +213,15 @@ static int cmd_recommend(struct cli *cli, const char *path)
     }
     rc = 0;
 done:
-    if (reply)
-        mixtape__reco__recommend_reply__free_unpacked(reply, NULL);
-    free(reply_bytes);
+    reco_rpc_reply_free(reply);
     free(request);
     free(tracks);
-    free(track_ptrs);
     saved_list_free(&list);
     return rc;
 }
 
-static int cmd_info(struct cli *cli)
+static void print_info(const struct cli *cli, const struct reco_rpc_info *info)
 {
-    uint8_t *bytes = NULL;
-    size_t len = 0;
-    if (!call(cli, "Info", NULL, 0, &bytes, &len))
-        return EXIT_RPC;
-    Mixtape__Reco__InfoReply *info = mixtape__reco__info_reply__unpack(NULL, len, bytes);
-    free(bytes);
-    if (!info) {
-        fprintf(stderr, "reco-cli: Info: the reply is not an InfoReply\n");
-        return EXIT_RPC;
-    }
     if (cli->json) {
         cJSON *root = cJSON_CreateObject();
         cJSON_AddStringToObject(root, "model_version", info->model_version);
@@ -293,27 +238,46 @@ static int cmd_info(struct cli *cli)
         puts(text);
         free(text);
         cJSON_Delete(root);
-    } else {
-        printf("model_version  %s\ntracks         %u\nids            %u\nk              %u\n"
-               "source         %s\nbuilt_unix     %llu\nfeatures      ",
-               info->model_version, info->tracks, info->ids, info->k,
-               info->source ? info->source : "-", (unsigned long long)info->built_unix);
-        for (size_t f = 0; f < info->n_features; f++)
-            printf(" %s", info->features[f]);
-        printf("\n");
+        return;
     }
-    mixtape__reco__info_reply__free_unpacked(info, NULL);
+    printf("model_version  %s\ntracks         %u\nids            %u\nk              %u\n"
+           "source         %s\nbuilt_unix     %llu\nfeatures      ",
+           info->model_version, info->tracks, info->ids, info->k, info->source ? info->source : "-",
+           (unsigned long long)info->built_unix);
+    for (size_t f = 0; f < info->n_features; f++)
+        printf(" %s", info->features[f]);
+    printf("\n");
+}
+
+static int cmd_info(struct cli *cli)
+{
+    struct reco_rpc_info *info = NULL;
+    char *message = NULL;
+    enum rpc_code code = reco_rpc_info(cli->client, (uint32_t)cli->timeout_ms, &info, &message);
+    if (code != RPC_OK) {
+        print_failure("Info", code, message);
+        return EXIT_RPC;
+    }
+    free(message);
+    if (!info) {
+        fprintf(stderr, "reco-cli: Info: the reply is not an InfoReply\n");
+        return EXIT_RPC;
+    }
+    print_info(cli, info);
+    reco_rpc_info_free(info);
     return 0;
 }
 
 static int cmd_health(struct cli *cli)
 {
-    uint8_t *bytes = NULL;
-    size_t len = 0;
-    if (!call(cli, "Health", NULL, 0, &bytes, &len))
+    struct reco_rpc_health *health = NULL;
+    char *message = NULL;
+    enum rpc_code code = reco_rpc_health(cli->client, (uint32_t)cli->timeout_ms, &health, &message);
+    if (code != RPC_OK) {
+        print_failure("Health", code, message);
         return EXIT_RPC;
-    Mixtape__Reco__HealthReply *health = mixtape__reco__health_reply__unpack(NULL, len, bytes);
-    free(bytes);
+    }
+    free(message);
     if (!health) {
         fprintf(stderr, "reco-cli: Health: the reply is not a HealthReply\n");
         return EXIT_RPC;
@@ -329,7 +293,7 @@ static int cmd_health(struct cli *cli)
                serving ? "true" : "false", (unsigned long long)health->uptime_ms,
                (unsigned long long)health->requests,
                health->model_version ? health->model_version : "-");
-    mixtape__reco__health_reply__free_unpacked(health, NULL);
+    reco_rpc_health_free(health);
     return serving ? 0 : EXIT_RPC;
 }
 

@@ -17,14 +17,7 @@
 #include <stdint.h>
 
 #include "model.h"
-
-/* Limits enforced on untrusted input (the RPC layer reports them by these names). */
-#define RECO_MAX_SAVED              20000u /* saved tracks per request */
-#define RECO_MAX_N                  500u   /* playlist length */
-#define RECO_DEFAULT_N              50u
-#define RECO_DEFAULT_MAX_PER_ARTIST 3u
-#define RECO_MAX_ARTISTS            16u  /* artists kept per saved track */
-#define RECO_MAX_TEXT               512u /* bytes of an id, ISRC, title or artist name */
+#include "reco_limits.h" /* limits enforced on untrusted input: the contract's (proto/) */
 
 enum reco_status {
     RECO_OK = 0,

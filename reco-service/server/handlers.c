@@ -12,6 +12,28 @@
 #include "request_decode.h"
 #include "xalloc.h"
 
+/* The wire's rankings (proto/reco.proto) are the library's (recommend.h), number for number:
+ * recommend_call_decode passes the wire value straight through. */
+_Static_assert((int)RECO_RANK_DEFAULT == (int)MIXTAPE__RECO__RANKING__RANKING_DEFAULT,
+               "ranking DEFAULT");
+_Static_assert((int)RECO_RANK_MEAN_COSINE == (int)MIXTAPE__RECO__RANKING__RANKING_MEAN_COSINE,
+               "ranking MEAN_COSINE");
+_Static_assert((int)RECO_RANK_CENTROID_COSINE ==
+                   (int)MIXTAPE__RECO__RANKING__RANKING_CENTROID_COSINE,
+               "ranking CENTROID_COSINE");
+_Static_assert((int)RECO_RANK_NEAREST_NEIGHBOURS ==
+                   (int)MIXTAPE__RECO__RANKING__RANKING_NEAREST_NEIGHBOURS,
+               "ranking NEAREST_NEIGHBOURS");
+_Static_assert((int)RECO_RANK_NEIGHBOUR_VOTES ==
+                   (int)MIXTAPE__RECO__RANKING__RANKING_NEIGHBOUR_VOTES,
+               "ranking NEIGHBOUR_VOTES");
+_Static_assert((int)RECO_RANK_VOTES_AND_ARTISTS ==
+                   (int)MIXTAPE__RECO__RANKING__RANKING_VOTES_AND_ARTISTS,
+               "ranking VOTES_AND_ARTISTS");
+_Static_assert((int)RECO_RANK_MEAN_AND_ARTISTS ==
+                   (int)MIXTAPE__RECO__RANKING__RANKING_MEAN_AND_ARTISTS,
+               "ranking MEAN_AND_ARTISTS");
+
 enum rpc_code recommend_call_decode(const uint8_t *payload, size_t len,
                                     const struct handler_limits *limits,
                                     struct recommend_call *call, char *err, size_t err_len)

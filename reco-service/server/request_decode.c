@@ -19,29 +19,6 @@ enum wire_type {
     WIRE_32BIT = 5,
 };
 
-/* Field numbers of proto/reco.proto. */
-enum {
-    REQUEST_SAVED = 1,
-    REQUEST_N = 2,
-    REQUEST_VARIETY = 3,
-    REQUEST_MAX_PER_ARTIST = 4,
-    REQUEST_RANKING = 5,
-};
-enum {
-    TRACK_ID = 1,
-    TRACK_ISRC = 2,
-    TRACK_NAME = 3,
-    TRACK_ARTISTS = 4,
-    TRACK_DURATION_MS = 5,
-    TRACK_YEAR = 6,
-    TRACK_EXPLICIT = 7,
-    TRACK_FEATURES = 8,
-};
-enum {
-    FEATURE_NAME = 1,
-    FEATURE_VALUE = 2,
-};
-
 /* Every reader below takes the position of what it reads and returns the position just after
  * it, or NULL when the bytes are not what protobuf-c accepts. The common one-byte cases are
  * inline; the rest is out of line. */

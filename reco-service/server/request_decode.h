@@ -11,6 +11,31 @@
 #include "model.h"
 #include "recommend.h"
 
+/* The field numbers of proto/reco.proto the decoder reads; request_fields_test.c checks each
+ * against protobuf-c's generated descriptors, so a change to reco.proto cannot leave the
+ * decoder behind unnoticed. */
+enum request_field {
+    REQUEST_SAVED = 1,
+    REQUEST_N = 2,
+    REQUEST_VARIETY = 3,
+    REQUEST_MAX_PER_ARTIST = 4,
+    REQUEST_RANKING = 5,
+};
+enum saved_track_field {
+    TRACK_ID = 1,
+    TRACK_ISRC = 2,
+    TRACK_NAME = 3,
+    TRACK_ARTISTS = 4,
+    TRACK_DURATION_MS = 5,
+    TRACK_YEAR = 6,
+    TRACK_EXPLICIT = 7,
+    TRACK_FEATURES = 8,
+};
+enum feature_field {
+    FEATURE_NAME = 1,
+    FEATURE_VALUE = 2,
+};
+
 /* A decoded RecommendRequest, before any limit but max_saved is checked. */
 struct recommend_request {
     struct reco_saved *saved; /* n_saved records in wire order; strings point into memory */

@@ -53,6 +53,7 @@ struct server {
     atomic_int in_flight;
     atomic_uint_fast64_t requests;
     int64_t started_ms;
+    bool socket_open; /* main thread only */
 };
 
 enum work_state { WORK_INIT, WORK_RECV, WORK_SEND };
@@ -290,46 +291,46 @@ static long long default_workers(void)
     return cores > 0 ? 2 * cores : 4;
 }
 
-int main(int argc, char **argv)
+/* What the options say (reco-service --help). */
+struct settings {
+    const char *model_path, *listen_url, *log_level;
+    long long workers, max_saved, max_n, max_message_bytes;
+};
+
+/* Reads the options. Returns -1 to go on, else the exit code (0 after --help). */
+static int read_settings(int argc, char **argv, struct settings *o)
 {
-    const char *model_path = NULL, *listen_url = NULL, *log_level = NULL;
-    long long workers = 0, max_saved = 0, max_n = 0, max_message_bytes = 0;
     const struct option_spec specs[] = {
         {"model", 'm', "RECO_MODEL", OPTION_STRING, NULL, 0, 0,
-         "model file written by `reco-model build` (required)", &model_path},
+         "model file written by `reco-model build` (required)", &o->model_path},
         {"listen", 'l', "RECO_LISTEN", OPTION_STRING, "tcp://127.0.0.1:7100", 0, 0,
          "NNG URL to listen on (tcp://HOST:PORT, port 0 picks a free one; ipc:///path)",
-         &listen_url},
+         &o->listen_url},
         {"workers", 'w', "RECO_WORKERS", OPTION_INT, "0", 0, MAX_WORKERS,
-         "requests served at once (0: twice the CPU cores)", &workers},
+         "requests served at once (0: twice the CPU cores)", &o->workers},
         {"log-level", 0, "RECO_LOG_LEVEL", OPTION_STRING, "info", 0, 0,
-         "debug, info, warn or error", &log_level},
+         "debug, info, warn or error", &o->log_level},
         {"max-saved", 0, "RECO_MAX_SAVED", OPTION_INT, "20000", 1, RECO_MAX_SAVED,
-         "saved tracks accepted per Recommend (more: RESOURCE_EXHAUSTED)", &max_saved},
+         "saved tracks accepted per Recommend (more: RESOURCE_EXHAUSTED)", &o->max_saved},
         {"max-n", 0, "RECO_MAX_N", OPTION_INT, "500", 1, RECO_MAX_N,
-         "longest playlist a Recommend may ask for (more: INVALID_ARGUMENT)", &max_n},
+         "longest playlist a Recommend may ask for (more: INVALID_ARGUMENT)", &o->max_n},
         {"max-message-bytes", 0, "RECO_MAX_MESSAGE_BYTES", OPTION_INT, "16777216", 1024,
          RPC_MAX_MESSAGE_BYTES,
          "largest request accepted (up to twice this is read and refused with "
          "RESOURCE_EXHAUSTED; larger drops the connection)",
-         &max_message_bytes},
+         &o->max_message_bytes},
     };
     char **positional = calloc((size_t)argc + 1, sizeof *positional);
     int n_positional = 0;
-    int exit_code = 1;
-    struct server s = {0};
-    struct work *work = NULL;
-    long long n_work = 0;
-    bool socket_open = false;
-
+    int rc = 1;
     if (!positional)
         return 1;
     enum options_result parsed = options_parse(
         specs, sizeof specs / sizeof specs[0], argc, argv,
         "reco-service --model MODEL [--listen URL] [options]", positional, &n_positional);
     if (parsed == OPTIONS_HELP) {
-        free(positional);
-        return 0;
+        rc = 0;
+        goto done;
     }
     if (parsed != OPTIONS_OK)
         goto done;
@@ -337,35 +338,161 @@ int main(int argc, char **argv)
         fprintf(stderr, "reco-service: unexpected argument '%s' (see --help)\n", positional[0]);
         goto done;
     }
-    if (!model_path || !model_path[0]) {
+    if (!o->model_path || !o->model_path[0]) {
         fprintf(stderr, "option --model (RECO_MODEL): required: the model file to serve\n");
         goto done;
     }
     enum log_level level;
-    if (log_parse_level(log_level, &level) != 0) {
-        fprintf(stderr, "option --log-level: '%s' is not debug, info, warn or error\n", log_level);
+    if (log_parse_level(o->log_level, &level) != 0) {
+        fprintf(stderr, "option --log-level: '%s' is not debug, info, warn or error\n",
+                o->log_level);
         goto done;
     }
     log_threshold = level;
-    n_work = workers > 0 ? workers : default_workers();
-    s.limits = (struct handler_limits){.max_saved = (uint32_t)max_saved, .max_n = (uint32_t)max_n};
-    s.max_message_bytes = (size_t)max_message_bytes;
-    s.started_ms = now_us() / 1000;
-    pthread_mutex_init(&s.model_lock, NULL);
+    rc = -1;
+done:
+    free(positional);
+    return rc;
+}
 
+/* Requests run on nng's threads, and glibc gives threads that allocate at once heaps (arenas)
+ * of their own, each keeping what its requests freed: the service came to hold a large
+ * request's worth per thread (on the 1.7M catalog after 10,000-track requests, peak RSS 33 MB
+ * over the model against 9 MB with one arena). One arena bounds the peak by the requests in
+ * flight; a request makes a few dozen allocations, and throughput with 8 client threads on 2
+ * cores measured the same (tests/bench/reco). On a machine with many more cores its lock could
+ * matter: an operator's MALLOC_ARENA_MAX wins. Call before any other thread exists (nng starts
+ * its threads later). Sanitizer builds replace malloc, so the tests do not run with it. */
+static void use_one_malloc_arena(void)
+{
 #if defined(__GLIBC__)
-    /* Requests run on nng's threads, and glibc gives threads that allocate at once heaps
-     * (arenas) of their own, each keeping what its requests freed: the service came to hold a
-     * large request's worth per thread (on the 1.7M catalog after 10,000-track requests, peak
-     * RSS 33 MB over the model against 9 MB with one arena). One arena bounds the peak by the
-     * requests in flight; a request makes a few dozen allocations, and throughput with 8
-     * client threads on 2 cores measured the same (tests/bench/reco). On a machine with many
-     * more cores its lock could matter: an operator's MALLOC_ARENA_MAX wins. This runs before
-     * any other thread exists (nng starts its threads later). Sanitizer builds replace malloc,
-     * so the tests do not run with it. */
     if (!getenv("MALLOC_ARENA_MAX"))
         mallopt(M_ARENA_MAX, 1);
 #endif
+}
+
+/* Opens the socket and the work items (n of them, *work), and starts listening on url.
+ * Returns 0, or -1 (logged; what was opened is left for stop_serving). */
+static int start_serving(struct server *s, const char *url, struct work **work, long long n)
+{
+    int rv = nng_rep0_open(&s->socket);
+    if (rv != 0) {
+        log_error("listen_failed", "error=\"%s\"", nng_strerror(rv));
+        return -1;
+    }
+    s->socket_open = true;
+    /* Read up to twice the limit so an oversized request gets a reply that says so. */
+    nng_socket_set_size(s->socket, NNG_OPT_RECVMAXSZ, 2 * s->max_message_bytes);
+    *work = calloc((size_t)n, sizeof **work);
+    if (!*work)
+        return -1;
+    for (long long i = 0; i < n; i++) {
+        (*work)[i].server = s;
+        rv = nng_aio_alloc(&(*work)[i].aio, work_cb, &(*work)[i]);
+        if (rv == 0)
+            rv = nng_ctx_open(&(*work)[i].ctx, s->socket);
+        if (rv != 0) {
+            log_error("start_failed", "error=\"%s\"", nng_strerror(rv));
+            return -1;
+        }
+    }
+    rv = nng_listener_create(&s->listener, s->socket, url);
+    if (rv == 0)
+        rv = nng_listener_start(s->listener, 0);
+    if (rv != 0) {
+        log_error("listen_failed", "url=%s error=\"%s\"", url, nng_strerror(rv));
+        return -1;
+    }
+    for (long long i = 0; i < n; i++)
+        work_cb(&(*work)[i]); /* INIT -> RECV */
+    return 0;
+}
+
+/* Waits for signals: SIGHUP loads the model again and swaps it in (a file that fails to open
+ * is logged and the old model keeps serving); SIGTERM or SIGINT returns. */
+static void wait_for_signals(struct server *s, const char *model_path, const sigset_t *signals)
+{
+    for (;;) {
+        int sig = 0;
+        if (sigwait(signals, &sig) != 0)
+            continue;
+        if (sig == SIGHUP) {
+            log_info("reload", "path=%s", model_path);
+            struct model_ref *fresh = model_load(model_path);
+            if (!fresh) {
+                log_warn("reload_failed", "path=%s keeping=%s", model_path,
+                         s->current->model->version);
+                continue;
+            }
+            pthread_mutex_lock(&s->model_lock);
+            struct model_ref *old = s->current;
+            s->current = fresh;
+            pthread_mutex_unlock(&s->model_lock);
+            model_release(old);
+            continue;
+        }
+        log_info("draining", "signal=%s in_flight=%d", sig == SIGTERM ? "TERM" : "INT",
+                 atomic_load(&s->in_flight));
+        return;
+    }
+}
+
+/* Stops taking connections, answers what arrives with UNAVAILABLE (clients retry another
+ * instance), waits for the requests being worked on and closes the socket. Returns the exit
+ * code: 0 when every request was answered. Does not return when the close is stuck. */
+static int drain(struct server *s)
+{
+    atomic_store(&s->draining, true);
+    nng_listener_close(s->listener);
+    for (int waited = 0; atomic_load(&s->in_flight) > 0 && waited < DRAIN_TIMEOUT_MS; waited += 5)
+        nng_msleep(5);
+    int exit_code = atomic_load(&s->in_flight) == 0 ? 0 : 1;
+    nng_msleep(LINGER_MS);
+    log_info("stopped", "requests=%llu in_flight=%d", (unsigned long long)atomic_load(&s->requests),
+             atomic_load(&s->in_flight));
+    if (!close_with_timeout(s->socket)) {
+        log_warn("close_stuck", "waited_ms=%d action=exit", CLOSE_TIMEOUT_MS);
+        _exit(exit_code); /* every request was answered; only the library's teardown is left */
+    }
+    s->socket_open = false;
+    return exit_code;
+}
+
+/* Closes what start_serving opened (the socket unless drain closed it) and the model. */
+static void stop_serving(struct server *s, struct work *work, long long n)
+{
+    if (s->socket_open)
+        nng_close(s->socket);
+    if (work) {
+        for (long long i = 0; i < n; i++)
+            if (work[i].aio)
+                nng_aio_stop(work[i].aio);
+        for (long long i = 0; i < n; i++) {
+            if (work[i].aio)
+                nng_aio_free(work[i].aio);
+        }
+        free(work);
+    }
+    if (s->current)
+        model_release(s->current);
+}
+
+int main(int argc, char **argv)
+{
+    struct settings o = {0};
+    int exit_code = read_settings(argc, argv, &o);
+    if (exit_code >= 0)
+        return exit_code;
+    exit_code = 1;
+    struct server s = {0};
+    struct work *work = NULL;
+    long long n_work = o.workers > 0 ? o.workers : default_workers();
+    s.limits =
+        (struct handler_limits){.max_saved = (uint32_t)o.max_saved, .max_n = (uint32_t)o.max_n};
+    s.max_message_bytes = (size_t)o.max_message_bytes;
+    s.started_ms = now_us() / 1000;
+    pthread_mutex_init(&s.model_lock, NULL);
+    use_one_malloc_arena();
 
     /* Signals go to the main thread only: block them before nng starts its threads. */
     sigset_t signals;
@@ -376,102 +503,18 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &signals, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    s.current = model_load(model_path);
-    if (!s.current)
+    s.current = model_load(o.model_path);
+    if (!s.current || start_serving(&s, o.listen_url, &work, n_work) != 0)
         goto done;
-
-    int rv = nng_rep0_open(&s.socket);
-    if (rv != 0) {
-        log_error("listen_failed", "error=\"%s\"", nng_strerror(rv));
-        goto done;
-    }
-    socket_open = true;
-    /* Read up to twice the limit so an oversized request gets a reply that says so. */
-    nng_socket_set_size(s.socket, NNG_OPT_RECVMAXSZ, 2 * s.max_message_bytes);
-    work = calloc((size_t)n_work, sizeof *work);
-    if (!work)
-        goto done;
-    for (long long i = 0; i < n_work; i++) {
-        work[i].server = &s;
-        rv = nng_aio_alloc(&work[i].aio, work_cb, &work[i]);
-        if (rv == 0)
-            rv = nng_ctx_open(&work[i].ctx, s.socket);
-        if (rv != 0) {
-            log_error("start_failed", "error=\"%s\"", nng_strerror(rv));
-            goto done;
-        }
-    }
-    rv = nng_listener_create(&s.listener, s.socket, listen_url);
-    if (rv == 0)
-        rv = nng_listener_start(s.listener, 0);
-    if (rv != 0) {
-        log_error("listen_failed", "url=%s error=\"%s\"", listen_url, nng_strerror(rv));
-        goto done;
-    }
-    for (long long i = 0; i < n_work; i++)
-        work_cb(&work[i]); /* INIT -> RECV */
-
     char addr[600];
-    bound_address(s.listener, listen_url, addr, sizeof addr);
+    bound_address(s.listener, o.listen_url, addr, sizeof addr);
     log_info("listening", "addr=%s workers=%lld max_saved=%lld max_n=%lld max_message_bytes=%lld",
-             addr, n_work, max_saved, max_n, max_message_bytes);
+             addr, n_work, o.max_saved, o.max_n, o.max_message_bytes);
     printf("ready addr=%s\n", addr);
     fflush(stdout);
-
-    for (;;) {
-        int sig = 0;
-        if (sigwait(&signals, &sig) != 0)
-            continue;
-        if (sig == SIGHUP) {
-            log_info("reload", "path=%s", model_path);
-            struct model_ref *fresh = model_load(model_path);
-            if (!fresh) {
-                log_warn("reload_failed", "path=%s keeping=%s", model_path,
-                         s.current->model->version);
-                continue;
-            }
-            pthread_mutex_lock(&s.model_lock);
-            struct model_ref *old = s.current;
-            s.current = fresh;
-            pthread_mutex_unlock(&s.model_lock);
-            model_release(old);
-            continue;
-        }
-        log_info("draining", "signal=%s in_flight=%d", sig == SIGTERM ? "TERM" : "INT",
-                 atomic_load(&s.in_flight));
-        break;
-    }
-
-    /* Stop taking connections, answer what arrives with UNAVAILABLE (clients retry another
-     * instance), and wait for the requests being worked on. */
-    atomic_store(&s.draining, true);
-    nng_listener_close(s.listener);
-    for (int waited = 0; atomic_load(&s.in_flight) > 0 && waited < DRAIN_TIMEOUT_MS; waited += 5)
-        nng_msleep(5);
-    exit_code = atomic_load(&s.in_flight) == 0 ? 0 : 1;
-    nng_msleep(LINGER_MS);
-    log_info("stopped", "requests=%llu in_flight=%d", (unsigned long long)atomic_load(&s.requests),
-             atomic_load(&s.in_flight));
-    if (!close_with_timeout(s.socket)) {
-        log_warn("close_stuck", "waited_ms=%d action=exit", CLOSE_TIMEOUT_MS);
-        _exit(exit_code); /* every request was answered; only the library's teardown is left */
-    }
-    socket_open = false;
+    wait_for_signals(&s, o.model_path, &signals);
+    exit_code = drain(&s);
 done:
-    if (socket_open)
-        nng_close(s.socket);
-    if (work) {
-        for (long long i = 0; i < n_work; i++)
-            if (work[i].aio)
-                nng_aio_stop(work[i].aio);
-        for (long long i = 0; i < n_work; i++) {
-            if (work[i].aio)
-                nng_aio_free(work[i].aio);
-        }
-        free(work);
-    }
-    if (s.current)
-        model_release(s.current);
-    free(positional);
+    stop_serving(&s, work, n_work);
     return exit_code;
 }

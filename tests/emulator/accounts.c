@@ -355,6 +355,64 @@ static bool same_secret(const char *given, const char *expected)
     return strlen(given) == n && CRYPTO_memcmp(given, expected, n) == 0;
 }
 
+/* The grant of a checked token request: redeems the code or the refresh token and answers
+ * with new tokens, or with the OAuth error. Returns the HTTP status sent. */
+static int grant_tokens(struct emu_server *server, struct mg_connection *conn,
+                        const char *grant_type, const char *client_id, const char *code,
+                        const char *redirect_uri, const char *verifier, const char *refresh,
+                        bool authenticated)
+{
+    int status;
+    struct emu_grant grant;
+    memset(&grant, 0, sizeof grant);
+    enum emu_status outcome;
+    if (grant_type[0] == '\0') {
+        status =
+            token_error(conn, 400, "unsupported_grant_type", "grant_type parameter is missing");
+        return status;
+    } else if (strcmp(grant_type, "authorization_code") == 0) {
+        if (code[0] == '\0') {
+            status = token_error(conn, 400, "invalid_request", "code must be supplied");
+            return status;
+        }
+        outcome = emu_state_redeem_code(&server->state, code, client_id, redirect_uri,
+                                        verifier[0] ? verifier : NULL, authenticated, &grant);
+    } else if (strcmp(grant_type, "refresh_token") == 0) {
+        if (refresh[0] == '\0') {
+            status = token_error(conn, 400, "invalid_request", "refresh_token must be supplied");
+            return status;
+        }
+        outcome = emu_state_refresh(&server->state, refresh, client_id, &grant);
+    } else {
+        status = token_error(conn, 400, "unsupported_grant_type",
+                             "grant_type must be client_credentials, authorization_code or "
+                             "refresh_token");
+        return status;
+    }
+    if (outcome == EMU_ERR_CLIENT_MISMATCH) {
+        status = token_error(conn, 400, "invalid_client", "Invalid client");
+        return status;
+    }
+    if (outcome == EMU_ERR_FULL) {
+        status = token_error(conn, 503, "server_error", "too many tokens");
+        return status;
+    }
+    if (outcome != EMU_OK) {
+        log_info("token_refused", "grant_type=%s reason=\"%s\"", grant_type, emu_strerror(outcome));
+        status = token_error(conn, 400, "invalid_grant", emu_strerror(outcome));
+        return status;
+    }
+    cJSON *answer = cJSON_CreateObject();
+    cJSON_AddStringToObject(answer, "access_token", grant.access_token);
+    cJSON_AddStringToObject(answer, "token_type", "Bearer");
+    cJSON_AddStringToObject(answer, "scope", grant.scope);
+    cJSON_AddNumberToObject(answer, "expires_in", (double)grant.expires_in);
+    cJSON_AddStringToObject(answer, "refresh_token", grant.refresh_token);
+    status = emu_http_send_json(conn, 200, answer, NULL);
+    log_info("token_granted", "grant_type=%s expires_in=%lld", grant_type, grant.expires_in);
+    return status;
+}
+
 int emu_accounts_token(struct emu_server *server, struct mg_connection *conn)
 {
     const struct mg_request_info *info = mg_get_request_info(conn);
@@ -414,53 +472,8 @@ int emu_accounts_token(struct emu_server *server, struct mg_connection *conn)
         }
         authenticated = true;
     }
-    struct emu_grant grant;
-    memset(&grant, 0, sizeof grant);
-    enum emu_status outcome;
-    if (grant_type[0] == '\0') {
-        status =
-            token_error(conn, 400, "unsupported_grant_type", "grant_type parameter is missing");
-        goto done;
-    } else if (strcmp(grant_type, "authorization_code") == 0) {
-        if (code[0] == '\0') {
-            status = token_error(conn, 400, "invalid_request", "code must be supplied");
-            goto done;
-        }
-        outcome = emu_state_redeem_code(&server->state, code, client_id, redirect_uri,
-                                        verifier[0] ? verifier : NULL, authenticated, &grant);
-    } else if (strcmp(grant_type, "refresh_token") == 0) {
-        if (refresh[0] == '\0') {
-            status = token_error(conn, 400, "invalid_request", "refresh_token must be supplied");
-            goto done;
-        }
-        outcome = emu_state_refresh(&server->state, refresh, client_id, &grant);
-    } else {
-        status = token_error(conn, 400, "unsupported_grant_type",
-                             "grant_type must be client_credentials, authorization_code or "
-                             "refresh_token");
-        goto done;
-    }
-    if (outcome == EMU_ERR_CLIENT_MISMATCH) {
-        status = token_error(conn, 400, "invalid_client", "Invalid client");
-        goto done;
-    }
-    if (outcome == EMU_ERR_FULL) {
-        status = token_error(conn, 503, "server_error", "too many tokens");
-        goto done;
-    }
-    if (outcome != EMU_OK) {
-        log_info("token_refused", "grant_type=%s reason=\"%s\"", grant_type, emu_strerror(outcome));
-        status = token_error(conn, 400, "invalid_grant", emu_strerror(outcome));
-        goto done;
-    }
-    cJSON *answer = cJSON_CreateObject();
-    cJSON_AddStringToObject(answer, "access_token", grant.access_token);
-    cJSON_AddStringToObject(answer, "token_type", "Bearer");
-    cJSON_AddStringToObject(answer, "scope", grant.scope);
-    cJSON_AddNumberToObject(answer, "expires_in", (double)grant.expires_in);
-    cJSON_AddStringToObject(answer, "refresh_token", grant.refresh_token);
-    status = emu_http_send_json(conn, 200, answer, NULL);
-    log_info("token_granted", "grant_type=%s expires_in=%lld", grant_type, grant.expires_in);
+    status = grant_tokens(server, conn, grant_type, client_id, code, redirect_uri, verifier,
+                          refresh, authenticated);
 done:
     free(body);
     return status;

@@ -20,6 +20,56 @@ static void on_signal(int signal_number)
     stopping = 1;
 }
 
+/* Listens on `listen` with `threads` workers, prints the ready line and serves until SIGTERM
+ * or SIGINT. Returns the exit status: 0 after a signal, 1 when it could not listen. */
+static int serve(struct emu_server *server, const char *listen, long long threads,
+                 long long token_lifetime)
+{
+    int status = 1;
+    char threads_text[16];
+    snprintf(threads_text, sizeof threads_text, "%lld", threads);
+    const char *civet_options[] = {
+        "listening_ports",    listen,  "num_threads", threads_text, "enable_keep_alive", "yes",
+        "request_timeout_ms", "30000", NULL};
+    mg_init_library(0);
+    struct mg_callbacks callbacks;
+    memset(&callbacks, 0, sizeof callbacks);
+    struct mg_context *context = mg_start(&callbacks, server, civet_options);
+    if (!context) {
+        fprintf(stderr, "spotify-emu: cannot listen on %s\n", listen);
+        goto done;
+    }
+    struct mg_server_port ports[4];
+    int n_ports = mg_get_server_ports(context, 4, ports);
+    if (n_ports < 1) {
+        fprintf(stderr, "spotify-emu: cannot learn the bound port\n");
+        goto done;
+    }
+    char host[64];
+    snprintf(host, sizeof host, "%.*s", (int)strcspn(listen, ":"), listen);
+    if (host[0] == '\0' || strcmp(host, "0.0.0.0") == 0)
+        snprintf(host, sizeof host, "127.0.0.1");
+    snprintf(server->base_url, sizeof server->base_url, "http://%s:%d", host, ports[0].port);
+    mg_set_request_handler(context, "/", emu_server_handle, server);
+    log_info("started",
+             "catalog_tracks=%zu skipped_rows=%zu users=%zu demo_saved=%zu token_lifetime=%lld",
+             server->catalog.n_tracks, server->catalog.skipped_rows, server->library.n_users,
+             server->library.users[0].n_saved, token_lifetime);
+    printf("ready addr=%s:%d users=%zu\n", host, ports[0].port, server->library.n_users);
+    fflush(stdout);
+    while (!stopping) {
+        struct timespec pause = {0, 100 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+    }
+    log_info("stopping", "reason=signal");
+    status = 0;
+done:
+    if (context)
+        mg_stop(context);
+    mg_exit_library();
+    return status;
+}
+
 int main(int argc, char **argv)
 {
     const char *listen = NULL, *catalog_path = NULL, *client_id = NULL, *client_secret = NULL;
@@ -122,48 +172,7 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &action, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    int status = 1;
-    char threads_text[16];
-    snprintf(threads_text, sizeof threads_text, "%lld", threads);
-    const char *civet_options[] = {
-        "listening_ports",    listen,  "num_threads", threads_text, "enable_keep_alive", "yes",
-        "request_timeout_ms", "30000", NULL};
-    mg_init_library(0);
-    struct mg_callbacks callbacks;
-    memset(&callbacks, 0, sizeof callbacks);
-    struct mg_context *context = mg_start(&callbacks, &server, civet_options);
-    if (!context) {
-        fprintf(stderr, "spotify-emu: cannot listen on %s\n", listen);
-        goto done;
-    }
-    struct mg_server_port ports[4];
-    int n_ports = mg_get_server_ports(context, 4, ports);
-    if (n_ports < 1) {
-        fprintf(stderr, "spotify-emu: cannot learn the bound port\n");
-        goto done;
-    }
-    char host[64];
-    snprintf(host, sizeof host, "%.*s", (int)strcspn(listen, ":"), listen);
-    if (host[0] == '\0' || strcmp(host, "0.0.0.0") == 0)
-        snprintf(host, sizeof host, "127.0.0.1");
-    snprintf(server.base_url, sizeof server.base_url, "http://%s:%d", host, ports[0].port);
-    mg_set_request_handler(context, "/", emu_server_handle, &server);
-    log_info("started",
-             "catalog_tracks=%zu skipped_rows=%zu users=%zu demo_saved=%zu token_lifetime=%lld",
-             server.catalog.n_tracks, server.catalog.skipped_rows, server.library.n_users,
-             server.library.users[0].n_saved, token_lifetime);
-    printf("ready addr=%s:%d users=%zu\n", host, ports[0].port, server.library.n_users);
-    fflush(stdout);
-    while (!stopping) {
-        struct timespec pause = {0, 100 * 1000 * 1000};
-        nanosleep(&pause, NULL);
-    }
-    log_info("stopping", "reason=signal");
-    status = 0;
-done:
-    if (context)
-        mg_stop(context);
-    mg_exit_library();
+    int status = serve(&server, listen, threads, token_lifetime);
     emu_state_free(&server.state);
     emu_library_free(&server.library);
     emu_catalog_free(&server.catalog);

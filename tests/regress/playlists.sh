@@ -87,6 +87,9 @@ answer() {
 run_answers() {
     local bin=$1/bin dir=$2 out=$3
     cli=$bin/reco-cli
+    for program in reco-cli reco-service; do
+        [ -x "$bin/$program" ] || { echo "playlists.sh: no $bin/$program (build it first)" >&2; exit 1; }
+    done
     mkdir -p "$out"
     for name in small large real; do
         [ -f "$dir/$name.model" ] || continue

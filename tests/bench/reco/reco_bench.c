@@ -16,12 +16,13 @@
 
 #include "model.h"
 #include "options.h"
-#include "reco.pb-c.h"
+#include "reco_rpc.h"
 #include "recommend.h"
 #include "rpc.h"
+#include "splitmix64.h"
 
 #define MAX_LINE         4096u
-#define MAX_SAVED_FILE   20000u /* the service's RECO_MAX_SAVED */
+#define MAX_SAVED_FILE   RECO_MAX_SAVED
 #define MAX_THREADS      64
 #define MAX_SAMPLES      4000000u
 #define LATENCY_MAX_REQS 1000000
@@ -90,14 +91,6 @@ static double now_ms(void)
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-static uint64_t splitmix64(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
 /* Prints a field with tabs and newlines replaced, so the line stays one record. */
 static void put_field(const char *text)
 {
@@ -149,7 +142,7 @@ static int run_sample(void)
     uint64_t state = (uint64_t)opt_seed;
     uint32_t taken = 0;
     for (uint32_t i = 0; i < model->n_rows && taken < (uint32_t)opt_count; i++) {
-        uint32_t j = i + (uint32_t)(splitmix64(&state) % (model->n_rows - i));
+        uint32_t j = i + (uint32_t)(splitmix64_next(&state) % (model->n_rows - i));
         uint32_t row = rows[j];
         rows[j] = rows[i];
         rows[i] = row;
@@ -208,8 +201,7 @@ static int load_saved(const char *path, struct saved_request *out)
     int rc = -1;
     FILE *f = fopen(path, "r");
     char **lines = NULL;
-    Mixtape__Reco__SavedTrack *tracks = NULL;
-    Mixtape__Reco__SavedTrack **track_ptrs = NULL;
+    struct reco_rpc_track *tracks = NULL;
     char **artist_ptrs = NULL;
     size_t n = 0;
     char line[MAX_LINE];
@@ -219,9 +211,8 @@ static int load_saved(const char *path, struct saved_request *out)
     }
     lines = calloc(MAX_SAVED_FILE, sizeof *lines);
     tracks = calloc(MAX_SAVED_FILE, sizeof *tracks);
-    track_ptrs = calloc(MAX_SAVED_FILE, sizeof *track_ptrs);
-    artist_ptrs = calloc((size_t)MAX_SAVED_FILE * 16, sizeof *artist_ptrs);
-    if (lines == NULL || tracks == NULL || track_ptrs == NULL || artist_ptrs == NULL)
+    artist_ptrs = calloc((size_t)MAX_SAVED_FILE * RECO_MAX_ARTISTS, sizeof *artist_ptrs);
+    if (lines == NULL || tracks == NULL || artist_ptrs == NULL)
         goto out;
     while (fgets(line, sizeof line, f) != NULL) {
         line[strcspn(line, "\r\n")] = '\0';
@@ -236,14 +227,13 @@ static int load_saved(const char *path, struct saved_request *out)
             goto out;
         char *fields[5] = {0};
         size_t n_fields = split_tabs(lines[n], fields, 5);
-        Mixtape__Reco__SavedTrack *t = &tracks[n];
-        mixtape__reco__saved_track__init(t);
+        struct reco_rpc_track *t = &tracks[n];
         t->id = fields[0];
         if (!opt_ids_only && n_fields == 5) {
             t->name = fields[1];
-            char **artists = &artist_ptrs[n * 16];
+            char **artists = &artist_ptrs[n * RECO_MAX_ARTISTS];
             size_t n_artists = 0;
-            for (char *a = fields[2]; a != NULL && *a && n_artists < 16;) {
+            for (char *a = fields[2]; a != NULL && *a && n_artists < RECO_MAX_ARTISTS;) {
                 char *semi = strchr(a, ';');
                 if (semi != NULL)
                     *semi = '\0';
@@ -252,30 +242,25 @@ static int load_saved(const char *path, struct saved_request *out)
             }
             t->artists = artists;
             t->n_artists = n_artists;
-            t->has_duration_ms = 1;
+            t->has_duration_ms = true;
             t->duration_ms = (uint32_t)strtoul(fields[3], NULL, 10);
             t->year = (uint32_t)strtoul(fields[4], NULL, 10);
             t->has_year = t->year != 0;
         }
-        track_ptrs[n] = t;
         n++;
     }
     if (n == 0) {
         fprintf(stderr, "reco-bench: %s holds no saved tracks\n", path);
         goto out;
     }
-    Mixtape__Reco__RecommendRequest req = MIXTAPE__RECO__RECOMMEND_REQUEST__INIT;
-    req.saved = track_ptrs;
-    req.n_saved = n;
-    req.has_n = 1;
-    req.n = (uint32_t)opt_n;
-    req.has_ranking = opt_ranking != 0;
-    req.ranking = (Mixtape__Reco__Ranking)opt_ranking;
-    out->packed_len = mixtape__reco__recommend_request__get_packed_size(&req);
-    out->packed = malloc(out->packed_len);
-    if (out->packed == NULL)
+    struct reco_rpc_request req = {.tracks = tracks,
+                                   .n_tracks = n,
+                                   .has_n = true,
+                                   .n = (uint32_t)opt_n,
+                                   .has_ranking = opt_ranking != 0,
+                                   .ranking = (uint32_t)opt_ranking};
+    if (reco_rpc_pack_request(&req, &out->packed, &out->packed_len) != 0)
         goto out;
-    mixtape__reco__recommend_request__pack(&req, out->packed);
     out->n_saved = (uint32_t)n;
     rc = 0;
 out:
@@ -285,7 +270,6 @@ out:
         free(lines[i]);
     free(lines);
     free(tracks);
-    free(track_ptrs);
     free(artist_ptrs);
     return rc;
 }
@@ -312,22 +296,21 @@ static int call_once(struct rpc_client *client, const struct saved_request *req,
                 message != NULL ? message : "(no message)");
         goto out;
     }
-    Mixtape__Reco__RecommendReply *r =
-        mixtape__reco__recommend_reply__unpack(NULL, reply_len, reply);
+    struct reco_rpc_reply *r = reco_rpc_decode_reply(reply, reply_len);
     if (r == NULL) {
         fprintf(stderr, "reco-bench: Recommend: reply does not parse\n");
         goto out;
     }
     if (check != NULL) {
         check->picks = (uint32_t)r->n_picks;
-        check->by_id = r->stats != NULL ? r->stats->by_id : 0;
-        check->by_title = r->stats != NULL ? r->stats->by_title : 0;
-        check->unmatched = r->stats != NULL ? r->stats->unmatched : 0;
+        check->by_id = r->stats.by_id;
+        check->by_title = r->stats.by_title;
+        check->unmatched = r->stats.unmatched;
     }
     rc = r->n_picks > 0 ? 0 : -1;
     if (rc != 0)
         fprintf(stderr, "reco-bench: Recommend: OK reply without picks\n");
-    mixtape__reco__recommend_reply__free_unpacked(r, NULL);
+    reco_rpc_reply_free(r);
 out:
     free(reply);
     free(message);
@@ -377,25 +360,21 @@ static int open_client(struct rpc_client **client, bool need_saved)
 /* One Health call: 0 when it answered OK and serving. */
 static int health_once(struct rpc_client *client, double *ms)
 {
-    uint8_t *reply = NULL;
-    size_t reply_len = 0;
+    struct reco_rpc_health *health = NULL;
     char *message = NULL;
     double start = now_ms();
-    enum rpc_code code = rpc_call(client, "Health", NULL, 0, (uint32_t)opt_timeout_ms, &reply,
-                                  &reply_len, &message, NULL);
+    enum rpc_code code = reco_rpc_health(client, (uint32_t)opt_timeout_ms, &health, &message);
     *ms = now_ms() - start;
     int rc = -1;
     if (code != RPC_OK) {
         fprintf(stderr, "reco-bench: Health: %s: %s\n", rpc_code_name(code),
                 message != NULL ? message : "(no message)");
     } else {
-        Mixtape__Reco__HealthReply *r = mixtape__reco__health_reply__unpack(NULL, reply_len, reply);
-        rc = r != NULL && r->serving ? 0 : -1;
+        rc = health != NULL && health->serving ? 0 : -1;
         if (rc != 0)
             fprintf(stderr, "reco-bench: Health: not serving, or the reply does not parse\n");
-        mixtape__reco__health_reply__free_unpacked(r, NULL);
     }
-    free(reply);
+    reco_rpc_health_free(health);
     free(message);
     return rc;
 }
