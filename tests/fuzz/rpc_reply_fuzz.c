@@ -1,11 +1,12 @@
 /* Fuzz target: what auth-service and reco-cli do with a reply from reco-service: the Reply
- * envelope decode with its size limit, then the payload as each reply message the clients
- * unpack (Recommend, Health, Info), walking every field a client reads. */
+ * envelope decode with its size limit, then the payload through the shared client decoder
+ * (reco_rpc_decode_reply, which every client uses) and as the Health and Info replies. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "reco.pb-c.h"
+#include "reco_rpc.h"
 #include "rpc_envelope.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -37,6 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         sink += walk_recommend(rec);
         mixtape__reco__recommend_reply__free_unpacked(rec, NULL);
     }
+    reco_rpc_reply_free(reco_rpc_decode_reply(payload, payload_len));
     Mixtape__Reco__HealthReply *health =
         mixtape__reco__health_reply__unpack(NULL, payload_len, payload);
     if (health) {
