@@ -3,7 +3,10 @@
 # configures and builds BUILD (default build/fuzz: clang, ASan + UBSan, -DMIXTAPE_LIBFUZZER=ON),
 # then runs each target for SECONDS over its corpus in tests/fuzz/corpus, JOBS at a time under
 # nice. New inputs go to BUILD/fuzz-work/NAME (never into the repo; --merge folds the new
-# coverage into the repo corpus, minimised). Crashes land in BUILD/fuzz-work/NAME-crash-*.
+# coverage into the repo corpus, minimised). Crashes, leaks, timeouts and out-of-memory inputs
+# land in BUILD/fuzz-work/NAME-{crash,leak,timeout,oom}-*; an input slower than 60 s is kept as
+# NAME-slow-unit-* and replayed once at the end (on a loaded machine a stall makes any input
+# slow: the replay time tells).
 # Prints one line per target: executions, edges covered (libFuzzer's cov), features, corpus
 # size, and the verdict; exits 1 if any target crashed.
 #   tests/fuzz/run.sh [--seconds 600] [--jobs 2] [--build DIR] [--merge] [TARGET...]
@@ -37,7 +40,7 @@ run_one() {
   mkdir -p "$work/$t"
   # libFuzzer writes new inputs into the first directory only.
   nice -n 10 "$build/bin/${t}_libfuzzer" -max_total_time="$seconds" -timeout=20 \
-    -rss_limit_mb=4096 -print_final_stats=1 -artifact_prefix="$work/$t-crash-" \
+    -rss_limit_mb=4096 -report_slow_units=60 -print_final_stats=1 -artifact_prefix="$work/$t-" \
     "$work/$t" "tests/fuzz/corpus/$name" >"$work/$t.log" 2>&1 || true
   if [ "$merge" = 1 ]; then
     nice -n 10 "$build/bin/${t}_libfuzzer" -merge=1 "tests/fuzz/corpus/$name" "$work/$t" \
@@ -63,7 +66,13 @@ for t in "${targets[@]}"; do
   ft=$(echo "$last" | grep -Eo 'ft: [0-9]+' | grep -Eo '[0-9]+' || echo 0)
   corp=$(echo "$last" | grep -Eo 'corp: [0-9]+' | grep -Eo '[0-9]+' || echo 0)
   verdict=ok
-  if grep -qE 'ERROR: (AddressSanitizer|UndefinedBehaviorSanitizer|LeakSanitizer|libFuzzer)|runtime error:|SUMMARY: ' "$log" || ls "$work/$t-crash-"* >/dev/null 2>&1; then
+  for slow in "$work/$t-slow-unit-"*; do
+    [ -e "$slow" ] || continue
+    replay=$("$build/bin/${t}_libfuzzer" "$slow" 2>&1 | grep -Eo 'in [0-9]+ ms' | head -1)
+    verdict="$verdict; slow unit replays $replay"
+  done
+  if grep -qE 'ERROR: (AddressSanitizer|UndefinedBehaviorSanitizer|LeakSanitizer|libFuzzer)|runtime error:|SUMMARY: ' "$log" ||
+     ls "$work/$t-"{crash,leak,timeout,oom}-* >/dev/null 2>&1; then
     verdict="CRASH (see $log)"; failed=1
   fi
   printf '%-22s %8s %12s %8s %8s %7s  %s\n' "$t" "$seconds" "$execs" "$cov" "$ft" "$corp" "$verdict"
