@@ -51,6 +51,8 @@ const char *kmeans_strerror(enum kmeans_status status)
  * centres of score FAR. */
 #define CH       8u
 #define MAX_ROWS 16u
+#define CHUNK    256u /* rows whose bounds are tested before any is read */
+#define PREFETCH 8u   /* rows read ahead */
 
 typedef float vf16 __attribute__((vector_size(64), aligned(64)));
 typedef int32_t vi16 __attribute__((vector_size(64), aligned(64)));
@@ -162,17 +164,24 @@ static inline float sq_dist(const float *a, const float *b, uint32_t dp)
     return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
 }
 
-/* Rounds a bound outward when it is stored as a float. */
-static inline float up_f(double v)
+/* The bounds are stored as floats relative to a drift total (see struct team). A distance
+ * computed in floats (a sum of up to 64 rounded squares, a float square root) is within
+ * 2^-18 of the exact one, relatively; the margins below cover that and the rounding of the
+ * stored difference, so a stored upper bound never falls below the true distance and a
+ * lower bound never rises above it. */
+#define DIST_MARGIN  0x1p-18
+#define STORE_MARGIN 0x1p-22
+
+static inline float store_upper(float dist, double drift)
 {
-    float f = (float)v;
-    return (double)f < v ? nextafterf(f, INFINITY) : f;
+    double u = (double)dist * (1.0 + DIST_MARGIN);
+    return (float)(u - drift + STORE_MARGIN * (u + drift));
 }
 
-static inline float down_f(double v)
+static inline float store_lower(float dist, double drift)
 {
-    float f = (float)v;
-    return (double)f > v ? nextafterf(f, -INFINITY) : f;
+    double l = (double)dist * (1.0 - DIST_MARGIN);
+    return (float)(l + drift - STORE_MARGIN * (l + drift));
 }
 
 /* ---- shared input and teams -------------------------------------------------------------- */
@@ -324,14 +333,14 @@ static uint32_t scan_pending(struct team *t, uint32_t b, float *xt, const uint32
     in->scan(xt, in->d, t->ct, t->cnorm, in->kp, best, best_s, second_s);
     uint32_t changed = 0;
     /* The expanded scores lose about d + 4 float roundings of |x|^2 + |c|^2. */
-    const double slack_scale = 1.2e-7 * (in->d + 4);
+    const float slack_scale = 1.2e-7f * (float)(in->d + 4);
     for (uint32_t g = 0; g < m; g++) {
         uint32_t i = pend[g], to = best[g], from = t->labels[i];
-        float d2 = sq_dist(in->x + (size_t)i * in->dp, t->centers + (size_t)to * in->dp, in->dp);
-        double slack = slack_scale * ((double)in->xnorm[i] + t->cnorm_max);
-        double second = (double)second_s[g] + in->xnorm[i] - slack;
-        t->upper[i] = up_f(sqrt((double)d2) - t->drift[to]);
-        t->lower[i] = down_f((second > 0 ? sqrt(second) : 0.0) + t->drift_max);
+        float slack = slack_scale * (in->xnorm[i] + t->cnorm_max);
+        float first = best_s[g] + in->xnorm[i] + slack;
+        float second = second_s[g] + in->xnorm[i] - slack;
+        t->upper[i] = store_upper(sqrtf(first > 0.0f ? first : 0.0f), t->drift[to]);
+        t->lower[i] = store_lower(sqrtf(second > 0.0f ? second : 0.0f), t->drift_max);
         if (from != to) {
             move_row(t, b, i, from, to);
             t->labels[i] = to;
@@ -361,30 +370,48 @@ static void assign_block(struct team *t, uint32_t b)
     uint32_t pend[MAX_ROWS], m = 0, changed = 0, scanned = 0, tightened = 0;
     const uint32_t rows = in->rows;
     const bool bounds = !t->first_pass && !in->no_bounds;
-    for (uint32_t i = lo; i < hi; i++) {
+    /* In chunks: first a pass over the bounds alone lists the rows that fail the test, then
+     * those rows are read with their data prefetched a few rows ahead. */
+    uint32_t list[CHUNK];
+    double bound_of[CHUNK];
+    for (uint32_t c0 = lo; c0 < hi; c0 += CHUNK) {
+        uint32_t c1 = c0 + CHUNK < hi ? c0 + CHUNK : hi, n_list = 0;
         if (bounds) {
-            uint32_t a = t->labels[i];
-            double u = (double)t->upper[i] + t->drift[a];
-            double l = (double)t->lower[i] - t->drift_max;
-            double bound = l > t->half_gap[a] ? l : t->half_gap[a];
-            if (u <= bound)
-                continue;
-            float d2 = sq_dist(in->x + (size_t)i * dp, t->centers + (size_t)a * dp, dp);
-            u = sqrt((double)d2);
-            tightened++;
-            if (u <= bound) {
-                t->upper[i] = up_f(u - t->drift[a]);
-                continue;
+            for (uint32_t i = c0; i < c1; i++) {
+                uint32_t a = t->labels[i];
+                double u = (double)t->upper[i] + t->drift[a];
+                double l = (double)t->lower[i] - t->drift_max;
+                double bound = l > t->half_gap[a] ? l : t->half_gap[a];
+                list[n_list] = i;
+                bound_of[n_list] = bound;
+                n_list += u > bound;
             }
+        } else {
+            for (uint32_t i = c0; i < c1; i++)
+                list[n_list++] = i;
         }
-        const float *xi = in->x + (size_t)i * dp;
-        for (uint32_t j = 0; j < in->d; j++)
-            xt[(size_t)j * rows + m] = xi[j];
-        pend[m++] = i;
-        scanned++;
-        if (m == rows) {
-            changed += scan_pending(t, b, xt, pend, m);
-            m = 0;
+        for (uint32_t e = 0; e < n_list; e++) {
+            if (e + PREFETCH < n_list)
+                __builtin_prefetch(in->x + (size_t)list[e + PREFETCH] * dp);
+            uint32_t i = list[e];
+            const float *xi = in->x + (size_t)i * dp;
+            if (bounds) {
+                uint32_t a = t->labels[i];
+                float u = sqrtf(sq_dist(xi, t->centers + (size_t)a * dp, dp));
+                tightened++;
+                if ((double)u * (1.0 + DIST_MARGIN) <= bound_of[e]) {
+                    t->upper[i] = store_upper(u, t->drift[a]);
+                    continue;
+                }
+            }
+            for (uint32_t j = 0; j < in->d; j++)
+                xt[(size_t)j * rows + m] = xi[j];
+            pend[m++] = i;
+            scanned++;
+            if (m == rows) {
+                changed += scan_pending(t, b, xt, pend, m);
+                m = 0;
+            }
         }
     }
     if (m)
@@ -577,9 +604,9 @@ static void relocate_empty(struct team *t, const uint32_t *empty, uint32_t n_emp
     const struct input *in = t->in;
     for (uint32_t i = 0; i < in->n; i++)
         t->upper[i] =
-            up_f(sqrt((double)sq_dist(in->x + (size_t)i * in->dp,
-                                      t->centers + (size_t)t->labels[i] * in->dp, in->dp)) -
-                 t->drift[t->labels[i]]);
+            store_upper(sqrtf(sq_dist(in->x + (size_t)i * in->dp,
+                                      t->centers + (size_t)t->labels[i] * in->dp, in->dp)),
+                        t->drift[t->labels[i]]);
     for (uint32_t e = 0; e < n_empty; e++) {
         uint32_t far = 0;
         double far_d = -1.0;
@@ -919,18 +946,20 @@ enum kmeans_status kmeans_run(const float *x, uint32_t n, uint32_t d,
         errbuf_set(err, err_len, "k-means: out of memory for %u x %u rows", n, d);
         goto done;
     }
-    double mean_var = 0.0;
-    for (uint32_t j = 0; j < d; j++) {
-        double sum = 0, sum2 = 0;
-        for (uint32_t i = 0; i < n; i++)
-            sum += x[(size_t)i * d + j];
-        double mean = sum / n;
-        for (uint32_t i = 0; i < n; i++) {
-            double diff = x[(size_t)i * d + j] - mean;
-            sum2 += diff * diff;
+    /* The mean per-dimension variance, two passes over the rows (the tolerance's scale). */
+    double mean[KMEANS_MAX_DIMS] = {0}, var[KMEANS_MAX_DIMS] = {0}, mean_var = 0.0;
+    for (uint32_t i = 0; i < n; i++)
+        for (uint32_t j = 0; j < d; j++)
+            mean[j] += x[(size_t)i * d + j];
+    for (uint32_t j = 0; j < d; j++)
+        mean[j] /= n;
+    for (uint32_t i = 0; i < n; i++)
+        for (uint32_t j = 0; j < d; j++) {
+            double diff = x[(size_t)i * d + j] - mean[j];
+            var[j] += diff * diff;
         }
-        mean_var += sum2 / n;
-    }
+    for (uint32_t j = 0; j < d; j++)
+        mean_var += var[j] / n;
     mean_var /= d;
     double tol = o->tol == 0 ? KMEANS_DEFAULT_TOL : (o->tol < 0 ? 0.0 : o->tol);
     in.tol_abs = tol * mean_var;
