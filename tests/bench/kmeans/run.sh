@@ -17,15 +17,19 @@
 #   --data DIR        the real catalogs (default $MIXTAPE_DATA or ../shared/data)
 #   --synth-dir DIR   keep the synthetic catalogs there and reuse them (default: a temp dir)
 #   --no-10m          skip the 10M build
+#   --large-rows N    rows of the large synthetic catalog (default 1700000)
 #   --timeout S       longest a single baseline may run before it is reported as timed out
-#                     (default 1800)
+#                     (default 1200)
+#   --faiss-timeout S the same for FAISS on its default threads (default 240): on a loaded
+#                     machine its OpenMP threads spin on each other for minutes
 #   --no-write        print the report instead of writing RESULTS.md
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../../.." && pwd)
 cd "$repo"
 
-repeat=3 build=build/bench-kmeans write=1 big=1 synth_dir="" limit=1800
+repeat=3 build=build/bench-kmeans write=1 big=1 synth_dir="" limit=1200 large=1700000
+faiss_limit=240
 data=${MIXTAPE_DATA:-../shared/data}
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -34,9 +38,11 @@ while [ $# -gt 0 ]; do
     --data) data=$2; shift ;;
     --synth-dir) synth_dir=$2; shift ;;
     --no-10m) big=0 ;;
+    --large-rows) large=$2; shift ;;
     --timeout) limit=$2; shift ;;
+    --faiss-timeout) faiss_limit=$2; shift ;;
     --no-write) write=0 ;;
-    -h | --help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
     shift
@@ -54,6 +60,9 @@ trap 'rm -rf "$work"' EXIT
 mkdir -p "$synth_dir"
 
 py() { env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE timeout "$limit" /usr/bin/python3 "$here/baselines.py" "$@"; }
+# fastest A B: the smaller of two times ("-" or ">N" when a side did not finish).
+fastest() { awk -v a="$1" -v b="$2" 'BEGIN {ok_a = a ~ /^[0-9.]+$/; ok_b = b ~ /^[0-9.]+$/;
+    if (ok_a && ok_b) print (a + 0 < b + 0 ? a : b); else if (ok_a) print a; else print b}'; }
 field() { # field NAME < key=value lines: the last value of NAME (NAME=, not foo_NAME=)
     grep -oE "(^| )$1=[^ ]*" | tail -1 | cut -d= -f2
 }
@@ -86,12 +95,12 @@ fit_size() {
         "$build/bin/kmeans-bench" "$work/$name.npy" 20 10 "$s" 0 0 >"$work/$name.kb.log"
         oc+=("$(field cpu_seconds <"$work/$name.kb.log")")
         py sklearn "$work/$name.npy" --k 20 --n-init 10 --seed "$s" >"$work/$name.sk.log" ||
-            echo "fit_seconds=timeout cpu_seconds=- inertia=- n_iter=-" >"$work/$name.sk.log"
+            echo "fit_seconds=>$limit cpu_seconds=- inertia=- n_iter=-" >"$work/$name.sk.log"
         sf+=("$(field fit_seconds <"$work/$name.sk.log")"); sc+=("$(field cpu_seconds <"$work/$name.sk.log")")
         si+=("$(field inertia <"$work/$name.sk.log")")
-        py faiss "$work/$name.npy" --k 20 --nredo 10 --niter "$niter" --seed "$s" --all-rows \
-            >"$work/$name.fa.log" ||
-            echo "fit_seconds=timeout cpu_seconds=- inertia=-" >"$work/$name.fa.log"
+        limit=$faiss_limit py faiss "$work/$name.npy" --k 20 --nredo 10 --niter "$niter" --seed "$s" \
+            --all-rows >"$work/$name.fa.log" ||
+            echo "fit_seconds=>$faiss_limit cpu_seconds=- inertia=-" >"$work/$name.fa.log"
         ff+=("$(field fit_seconds <"$work/$name.fa.log")"); fc+=("$(field cpu_seconds <"$work/$name.fa.log")")
         fi+=("$(field inertia <"$work/$name.fa.log")")
         OMP_NUM_THREADS=1 py faiss "$work/$name.npy" --k 20 --nredo 10 --niter "$niter" --seed "$s" \
@@ -102,7 +111,7 @@ fit_size() {
              "(cpu ${sc[-1]}) inertia ${si[-1]}; faiss ${ff[-1]} s (cpu ${fc[-1]}) inertia ${fi[-1]}" \
              "niter $niter; faiss 1 thread ${f1[-1]} s" >&2
     done
-    py faiss "$work/$name.npy" --k 20 --nredo 10 --niter 25 --seed 1 >"$work/$name.fad.log" ||
+    OMP_NUM_THREADS=1 py faiss "$work/$name.npy" --k 20 --nredo 10 --niter 25 --seed 1 >"$work/$name.fad.log" ||
         echo "fit_seconds=timeout inertia=-" >"$work/$name.fad.log"
     local shape; shape="$(field rows <"$work/$name.sk.log") x $(field dims <"$work/$name.sk.log")"
     [ "$shape" != " x " ] || shape="$(field rows <"$work/$name.kb.log") x $(field dims <"$work/$name.kb.log")"
@@ -113,7 +122,7 @@ fit_size() {
         --restarts 10 --seed 1 >/dev/null 2>"$work/$name.build.log"
     "$bin" info "$work/$name.model" >"$work/$name.info"
     local bw brss; bw=$(field wall <"$work/$name.build.time"); brss=$(field rss_kib <"$work/$name.build.time")
-    local pw="timeout" prss="-" pl="-" prows="-"
+    local pw=">$limit" prss="-" pl="-" prows="-"
     if timed "$work/$name.pipe" env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE timeout "$limit" \
         /usr/bin/python3 "$here/baselines.py" pipeline "$csv" --k 20 --n-init 10 --seed 1 \
         >"$work/$name.pipe.log" 2>&1; then
@@ -133,7 +142,8 @@ fit_size() {
     local gap; gap=$(awk -v a="$obest" -v b="$sbest" 'BEGIN {if (b == "") print "-"; else printf "%+.2f", (a / b - 1) * 100}')
     local vs vf vi
     vs=$(awk -v s="$(ratio "$osf" "$omf")" 'BEGIN {print (s != "-" && s >= 2 ? "PASS" : "FAIL")}')
-    vf=$(awk -v s="$(ratio "$off" "$omf")" -v t="$off" 'BEGIN {print (t == "timeout" || (s != "-" && s >= 2) ? "PASS" : "FAIL")}')
+    local fbest; fbest=$(fastest "$off" "$of1")
+    vf=$(awk -v s="$(ratio "$fbest" "$omf")" 'BEGIN {print (s != "-" && s >= 2 ? "PASS" : "FAIL")}')
     vi=$(awk -v g="$gap" 'BEGIN {print (g != "-" && g <= 1 ? "PASS" : "FAIL")}')
     {
         echo "| $name ($shape) | k-means fit, s (median of $seeds) | **$omf** | $osf ($(ratio "$osf" "$omf")x) | $off ($(ratio "$off" "$omf")x) | $of1 ($(ratio "$of1" "$omf")x) |"
@@ -143,12 +153,13 @@ fit_size() {
         echo "| | peak RSS of the whole build, MiB | $(mib "$brss") | $prss | | |"
     } >"$work/$name.rows"
     {
-        echo "- **$name**: ours at least 2x faster than scikit-learn: **$vs**; than FAISS: **$vf**;"
+        echo "- **$name**: ours at least 2x faster than scikit-learn: **$vs**; than FAISS (the faster of its"
+        echo "  two thread settings, $fbest s): **$vf**;"
         echo "  best inertia within 1% of scikit-learn's best: **$vi** ($gap%). Per seed: ours ${of[*]} s"
         echo "  (inertia ${oi[*]}); scikit-learn ${sf[*]} s (inertia ${si[*]}, n_iter"
         echo "  $(field n_iter <"$work/$name.sk.log") for the last); FAISS ${ff[*]} s (inertia ${fi[*]}), one thread ${f1[*]} s;"
         echo "  FAISS niter per seed ${iters[*]} (reco-model's iterations per restart, rounded up). FAISS's"
-        echo "  defaults (niter 25, training on $(field train_rows <"$work/$name.fad.log") sampled rows):"
+        echo "  defaults (niter 25, training on $(field train_rows <"$work/$name.fad.log") sampled rows; one thread):"
         echo "  $(field fit_seconds <"$work/$name.fad.log") s, inertia $(field inertia <"$work/$name.fad.log")."
         echo "  reco-model kernel: $kernel. Whole build: $(grep -o 'tracks=[0-9]*' "$work/$name.build.log" | head -1) songs after"
         echo "  collapse; pandas kept $prows rows (repeated ids dropped), its load + scale took $pl s."
@@ -156,9 +167,10 @@ fit_size() {
 }
 
 fit_size 114k "$catalog" "$repeat"
-s17=$synth_dir/synth-1700000.csv.gz
-[ -s "$s17" ] || "$bin" synth --rows 1700000 --out "$s17" --seed 1 2>/dev/null
-fit_size 1.7M "$s17" 1
+s17=$synth_dir/synth-$large.csv.gz
+[ -s "$s17" ] || "$bin" synth --rows "$large" --out "$s17" --seed 1 2>/dev/null
+large_name=$(awk -v n="$large" 'BEGIN {if (n >= 1e6) printf "%gM", n / 1e6; else printf "%gk", n / 1e3}')
+fit_size "$large_name" "$s17" 1
 
 # Each speed-up of the fit, on the 114k matrix (seed 1, 10 restarts, every core): all off
 # (plain Lloyd, portable kernel, one restart at a time), then switched on one after another.
@@ -226,10 +238,10 @@ repeated ids dropped, StandardScaler, KMeans (same settings), each under GNU tim
 | catalog | | reco-model | scikit-learn (OpenBLAS) | FAISS | FAISS, 1 thread |
 |---|---|---:|---:|---:|---:|
 $(cat "$work/114k.rows")
-$(cat "$work/1.7M.rows")
+$(cat "$work/$large_name.rows")
 
 $(cat "$work/114k.notes")
-$(cat "$work/1.7M.notes")
+$(cat "$work/$large_name.notes")
 
 The merged catalog of every track-level file in \`../shared/data\` is not measured here:
 \`reco-model build\` takes one \`--catalog\` at this commit.
