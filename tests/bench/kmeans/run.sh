@@ -202,7 +202,7 @@ if [ "$big" = 1 ]; then
     "$bin" info "$work/big.model" >"$work/big.info"
     bw=$(field wall <"$work/big.time"); brss=$(mib "$(field rss_kib <"$work/big.time")")
     verdict=$(awk -v r="$brss" 'BEGIN {print (r < 8192 ? "PASS" : "FAIL")}')
-    big_report="\`reco-model synth --rows 10000000\` ($synth_note, $(stat -c %s "$s10") bytes gzipped), then
+    big_report="\`reco-model synth --rows 10000000\` ($synth_note, $(stat -L -c %s "$s10") bytes gzipped), then
 \`reco-model build --catalog synth-10000000.csv.gz --k 20 --restarts 10 --seed 1\` under GNU time:
 **$bw s, peak RSS $brss MiB** (bar < 8 GB: **$verdict**). $(grep -o 'event=catalog_loaded.*' "$work/big.log" | sed 's/event=catalog_loaded //;s/catalog=[^ ]* //');
 $(grep -o 'event=kmeans_done.*' "$work/big.log" | sed 's/event=kmeans_done //'). \`reco-model info\` opened
