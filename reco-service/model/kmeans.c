@@ -845,8 +845,8 @@ static bool team_alloc(struct team *t, struct input *in)
     t->tightened = calloc(nb, sizeof *t->tightened);
     t->centers = aligned_calloc(k * dp * sizeof(float));
     t->new_centers = aligned_calloc(k * dp * sizeof(float));
-    t->ct = aligned_alloc(64, dp * in->kp * sizeof(float));
-    t->cnorm = aligned_alloc(64, in->kp * sizeof(float));
+    t->ct = aligned_calloc(dp * in->kp * sizeof(float));
+    t->cnorm = aligned_calloc(in->kp * sizeof(float));
     t->half_gap = malloc(k * sizeof *t->half_gap);
     t->drift = calloc(k, sizeof *t->drift);
     t->candidates = aligned_calloc((size_t)in->trials * dp * sizeof(float));

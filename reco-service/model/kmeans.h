@@ -64,7 +64,7 @@ struct kmeans_result {
 /* Clusters the n x d row-major matrix x. On KMEANS_OK fills *out; otherwise writes a reason
  * into err. Blocks; runs on options->threads threads (fewer if some cannot start): one
  * restart per thread when the restarts share out evenly, else one restart at a time on all.
- * Memory: a padded copy of x plus about 20 bytes per row for each restart running at once. */
+ * Memory: a padded copy of x plus about 16 bytes per row for each restart running at once. */
 enum kmeans_status kmeans_run(const float *x, uint32_t n, uint32_t d,
                               const struct kmeans_options *options, struct kmeans_result *out,
                               char *err, size_t err_len);
