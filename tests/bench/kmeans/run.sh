@@ -11,7 +11,8 @@
 #    build, CSV.gz to a validated model file, against pandas + scikit-learn, with peak RSS.
 # 4. The whole build of a 10M-row synthetic catalog: time, peak RSS, and the model validated.
 # 5. On the 114k matrix, each speed-up of the fit switched off in turn (kmeans-bench).
-# 6. Writes tests/bench/kmeans/RESULTS.md (or only prints, with --no-write).
+# 6. model_open of a 170k-row synthetic model, 7 times (issue 3).
+# 7. Writes tests/bench/kmeans/RESULTS.md (or only prints, with --no-write).
 #   --repeat N        seeds on the 114k catalog (default 3)
 #   --build-dir DIR   Release build tree (default build/bench-kmeans)
 #   --data DIR        the real catalogs (default $MIXTAPE_DATA or ../shared/data)
@@ -42,7 +43,7 @@ while [ $# -gt 0 ]; do
     --timeout) limit=$2; shift ;;
     --faiss-timeout) faiss_limit=$2; shift ;;
     --no-write) write=0 ;;
-    -h | --help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
     shift
@@ -191,6 +192,21 @@ for step in "7 plain Lloyd, portable kernel, restarts one at a time (rows split 
     steps+="| $what | $(field fit_seconds <"$work/step.log") | $(field cpu_seconds <"$work/step.log") | $(field rows_scanned <"$work/step.log") of $(field rows_visited <"$work/step.log") | $(field inertia <"$work/step.log") |"$'\n'
 done
 
+# model_open on a 170k-row model (issue 3).
+"$bin" synth --rows 170000 --out "$work/s170k.csv" --seed 1 2>/dev/null
+"$bin" build --catalog "$work/s170k.csv" --out "$work/s170k.model" --restarts 1 >/dev/null \
+    2>"$work/s170k.log"
+opens=()
+for i in 1 2 3 4 5 6 7; do
+    opens+=("$("$bin" info "$work/s170k.model" | awk '/^opened in/ {print $3}')")
+done
+open_ms=$(printf '%s\n' "${opens[@]}" | median)
+verdict_open=$(awk -v t="$open_ms" 'BEGIN {print (t < 100 ? "PASS" : "FAIL")}')
+open_report="\`reco-model synth --rows 170000\` -> \`reco-model build\` ($(field tracks <"$work/s170k.log") songs after duplicate
+collapse, $(stat -c %s "$work/s170k.model") bytes) -> \`reco-model info\` 7 times, which times \`model_open\` (mmap,
+checksum over the whole file, full validation of every section): runs ${opens[*]} ms, median
+**$open_ms ms**. Bar < 100 ms: **$verdict_open**."
+
 big_report="(skipped: --no-10m)"
 if [ "$big" = 1 ]; then
     s10=$synth_dir/synth-10000000.csv.gz
@@ -263,6 +279,10 @@ Seeding from a sample only acts above 131,072 rows (the 1.7M and 10M catalogs).
 ## Whole build of a 10M-row synthetic catalog
 
 $big_report
+
+## model_open on a 170k-row model
+
+$open_report
 REPORT
 )
 if [ "$write" = 1 ]; then
