@@ -144,7 +144,7 @@ fit_size() {
     fcf=${fc[0]}
     oim=$(printf '%s\n' "${oi[@]}" | median); sim=$(printf '%s\n' "${si[@]}" | median)
     fim=${fi[0]}
-    obest=$(printf '%s\n' "${oi[@]}" | sort -g | head -1); sbest=$(printf '%s\n' "${si[@]}" | grep -v -- - | sort -g | head -1)
+    obest=$(printf '%s\n' "${oi[@]}" | sort -g | head -1); sbest=$(printf '%s\n' "${si[@]}" | { grep -v -- - || true; } | sort -g | head -1)
     local gap; gap=$(awk -v a="$obest" -v b="$sbest" 'BEGIN {if (b == "") print "-"; else printf "%+.2f", (a / b - 1) * 100}')
     local vs vf vi
     vs=$(awk -v s="$(ratio "$osf" "$omf")" 'BEGIN {sub(/^>/, "", s); print (s != "-" && s + 0 >= 2 ? "PASS" : "FAIL")}')
