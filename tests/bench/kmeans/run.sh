@@ -184,8 +184,8 @@ fit_size "$large_name" "$s17" 1
     --dump-matrix "$work/a.npy" >/dev/null 2>&1
 steps=""
 for step in "7 plain Lloyd, portable kernel, restarts one at a time (rows split over threads)" \
-            "6 + SIMD scan kernel (rows in vector lanes)" \
-            "4 + Hamerly bounds (lazy, prefetched)" \
+            "6 + Hamerly bounds (lazy, prefetched)" \
+            "4 + SIMD scan kernel (rows in vector lanes)" \
             "0 + restarts in parallel (everything on)"; do
     bits=${step%% *} what=${step#* }
     "$build/bin/kmeans-bench" "$work/a.npy" 20 10 1 0 "$bits" >"$work/step.log"
