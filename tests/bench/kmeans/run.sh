@@ -65,7 +65,7 @@ py() { env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE timeout "$limit" /usr/bin/py
 fastest() { awk -v a="$1" -v b="$2" 'BEGIN {ok_a = a ~ /^[0-9.]+$/; ok_b = b ~ /^[0-9.]+$/;
     if (ok_a && ok_b) print (a + 0 < b + 0 ? a : b); else if (ok_a) print a; else print b}'; }
 field() { # field NAME < key=value lines: the last value of NAME (NAME=, not foo_NAME=)
-    grep -oE "(^| )$1=[^ ]*" | tail -1 | cut -d= -f2
+    { grep -oE "(^| )$1=[^ ]*" || true; } | tail -1 | cut -d= -f2
 }
 median() { sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 # ratio A B: A / B to one decimal; a baseline that timed out (">N") gives a lower bound.
