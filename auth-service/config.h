@@ -30,6 +30,7 @@ struct auth_config {
     long long spotify_budget_ms;
     long long max_saved;
     long long reco_timeout_ms;
+    long long reco_resolve_interval;
     long long threads;
     bool audio_features;
     bool auto_save;

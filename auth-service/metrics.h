@@ -19,8 +19,11 @@ void metrics_spotify(const char *endpoint, long status);
 /* Records one RPC call's latency in seconds; code is rpc_code_name()'s text (a literal). */
 void metrics_rpc(const char *method, const char *code, double seconds);
 
-/* The whole exposition as text (malloc'd, caller frees), or NULL when out of memory. */
-char *metrics_render(void);
+struct rpc_client;
+
+/* The whole exposition as text (malloc'd, caller frees), or NULL when out of memory. With client
+ * (may be NULL), also each reco-service endpoint's health as the client sees it. */
+char *metrics_render(struct rpc_client *client);
 
 /* Forgets every series (for tests). */
 void metrics_reset(void);

@@ -39,6 +39,7 @@ static long long opt_warmup;
 static long long opt_min_requests;
 static long long opt_max_requests;
 static long long opt_timeout_ms;
+static long long opt_resolve_interval;
 static long long opt_n;
 static long long opt_ranking;
 static double opt_seconds;
@@ -66,6 +67,9 @@ static const struct option_spec SPECS[] = {
      &opt_threads},
     {"timeout-ms", 0, NULL, OPTION_INT, "10000", 1, 600000, "deadline of each call",
      &opt_timeout_ms},
+    {"resolve-interval", 0, "RECO_RESOLVE_INTERVAL", OPTION_INT, "10", 1, 3600,
+     "seconds between lookups of an endpoint's name (every address it has is used)",
+     &opt_resolve_interval},
     {"n", 'n', NULL, OPTION_INT, "50", 1, 500, "playlist length asked for", &opt_n},
     {"ranking", 0, NULL, OPTION_INT, "0", 0, 64,
      "RecommendRequest.ranking by its number in reco.proto (0: the service's default, "
@@ -350,7 +354,8 @@ static int open_client(struct rpc_client **client, bool need_saved)
                 need_saved ? " and --saved are" : " is");
         return -1;
     }
-    if (rpc_client_open(client, opt_endpoint, err, sizeof err) != RPC_OK) {
+    struct rpc_client_options options = {.resolve_interval_s = (unsigned)opt_resolve_interval};
+    if (rpc_client_open_with(client, opt_endpoint, &options, err, sizeof err) != RPC_OK) {
         fprintf(stderr, "reco-bench: --endpoint: %s\n", err);
         return -1;
     }
