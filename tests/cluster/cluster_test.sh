@@ -377,8 +377,19 @@ fault_bars() {
   echo "fact phase=$name back_within_s=$back_seconds" >> "$results"
 }
 
+# fresh_baseline NAME [SAVED]: a steady phase just before a fault, so the fault's calls/s is
+# compared with the machine as it is now (other work on a shared box moves the figures by 2x
+# within minutes); sets fresh_rps.
+fresh_baseline() {
+  saved=${2:-saved} load_start "$1" "$steady" "$(endpoints c1 c2 c3)"
+  load_finish "$1" 3 "steady load just before the fault, 3 compute hosts"
+  bar "$1: zero failed calls (got $phase_failures)" "$([ "$phase_failures" = 0 ] && echo 1 || echo 0)"
+  fresh_rps=$phase_rps
+}
+
 # Issue 16: one instance frozen (SIGSTOP) for 10 s under load.
 scenario_freeze() {
+  fresh_baseline freeze-before
   load_start freeze 14 "$(endpoints c1 c2 c3)"
   sleep 2
   kill -STOP "${pid[c2]}"
@@ -388,7 +399,7 @@ scenario_freeze() {
   thawed=$(date +%s.%N)
   load_finish freeze 3 "c2 stopped (SIGSTOP) from 2 s to 12 s"
   back_seconds=$(event_after freeze c2 served "$thawed")
-  fault_bars freeze thawed
+  fault_bars freeze thawed "$fresh_rps"
 }
 
 # Issue 16: one host's link cut for 15 s under load, then restored; with large (200-track)
@@ -396,12 +407,8 @@ scenario_freeze() {
 scenario_cutlink() {
   local size healed base
   for size in 200 20; do
-    base=${baseline_rps:-0}
-    if [ "$size" = 20 ]; then # the baseline for small requests
-      saved=saved20 load_start baseline20 "$steady" "$(endpoints c1 c2 c3)"
-      load_finish baseline20 3 "steady load, 3 compute hosts, 20 saved tracks a call"
-      base=$phase_rps
-    fi
+    fresh_baseline "cutlink$size-before" "$([ "$size" = 200 ] && echo saved || echo saved20)"
+    base=$fresh_rps
     saved=$([ "$size" = 200 ] && echo saved || echo saved20) load_start "cutlink$size" 19 "$(endpoints c1 c2 c3)"
     sleep 2
     link_down c2
