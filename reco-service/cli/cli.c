@@ -417,11 +417,14 @@ static int cmd_health(struct cli *cli)
     return serving ? 0 : EXIT_RPC;
 }
 
+/* The options before the steering flags in main's table. */
+#define CLI_BASE_SPECS 8
+
 int main(int argc, char **argv)
 {
     struct cli cli = {0};
     steer_flags_init(&cli.steer);
-    struct option_spec specs[7 + STEER_FLAGS_COUNT] = {
+    struct option_spec specs[CLI_BASE_SPECS + STEER_FLAGS_COUNT] = {
         {"endpoint", 'e', "RECO_ENDPOINTS", OPTION_STRING, NULL, 0, 0,
          "reco-service NNG URL(s), comma-separated (required)", &cli.endpoints},
         {"resolve-interval", 0, "RECO_RESOLVE_INTERVAL", OPTION_INT, "10", 1, 3600,
@@ -438,7 +441,7 @@ int main(int argc, char **argv)
          "songs per primary artist (0: the service default, 3)", &cli.max_per_artist},
         {"ranking", 0, NULL, OPTION_STRING, "default", 0, 0, reco_rpc_ranking_names, &cli.ranking},
     };
-    steer_flags_specs(&cli.steer, specs + 7);
+    steer_flags_specs(&cli.steer, specs + CLI_BASE_SPECS);
     static const char usage[] =
         "reco-cli --endpoint URL[,URL...] recommend FILE [-n N] [--json] [--discover X] "
         "[--energy X] [--valence X] [--danceability X] [--tempo BPM] [--years FROM-TO] "

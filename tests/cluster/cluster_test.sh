@@ -387,36 +387,44 @@ fresh_baseline() {
   fresh_rps=$phase_rps
 }
 
+# The host issue 16's faults hit: c2, unless the machine has fewer cores than the three hosts;
+# then c2 is the one with a core of its own (half the compute), and the fault would measure the
+# lost core as much as the client, so it is c3, which shares c1's core.
+fault_host() { [ "${#cpus[@]}" -ge 3 ] && echo c2 || echo c3; }
+
 # Issue 16: one instance frozen (SIGSTOP) for 10 s under load.
 scenario_freeze() {
+  local victim
+  victim=$(fault_host)
   fresh_baseline freeze-before
   load_start freeze 14 "$(endpoints c1 c2 c3)"
   sleep 2
-  kill -STOP "${pid[c2]}"
+  kill -STOP "${pid[$victim]}"
   sleep 10
-  kill -CONT "${pid[c2]}"
+  kill -CONT "${pid[$victim]}"
   local thawed
   thawed=$(date +%s.%N)
-  load_finish freeze 3 "c2 stopped (SIGSTOP) from 2 s to 12 s"
-  back_seconds=$(event_after freeze c2 served "$thawed")
+  load_finish freeze 3 "$victim stopped (SIGSTOP) from 2 s to 12 s"
+  back_seconds=$(event_after freeze "$victim" served "$thawed")
   fault_bars freeze thawed "$fresh_rps"
 }
 
 # Issue 16: one host's link cut for 15 s under load, then restored; with large (200-track)
 # and small (20-track) requests (a cut link fills the send buffer fast with large ones only).
 scenario_cutlink() {
-  local size healed base
+  local size healed base victim
+  victim=$(fault_host)
   for size in 200 20; do
     fresh_baseline "cutlink$size-before" "$([ "$size" = 200 ] && echo saved || echo saved20)"
     base=$fresh_rps
     saved=$([ "$size" = 200 ] && echo saved || echo saved20) load_start "cutlink$size" 19 "$(endpoints c1 c2 c3)"
     sleep 2
-    link_down c2
+    link_down "$victim"
     sleep 15
-    link_up c2
+    link_up "$victim"
     healed=$(date +%s.%N)
-    load_finish "cutlink$size" 3 "$size saved tracks a call; c2's link down from 2 s to 17 s"
-    back_seconds=$(event_after "cutlink$size" c2 served "$healed")
+    load_finish "cutlink$size" 3 "$size saved tracks a call; $victim's link down from 2 s to 17 s"
+    back_seconds=$(event_after "cutlink$size" "$victim" served "$healed")
     fault_bars "cutlink$size" healed "$base"
   done
 }
