@@ -597,6 +597,10 @@ static void *maintenance_main(void *arg)
             bool ok = endpoint_probe(probe[i]);
             pthread_mutex_lock(&client->lock);
             health_probe(&probe[i]->health, now_ms(), ok);
+            /* No answer on the connection it has: that connection may be the stuck one (its
+             * close still pending behind a dead link), so dial afresh as well. */
+            if (!ok && now_ms() - probe[i]->last_dial_ms >= REDIAL_EVERY_MS)
+                probe[i]->redial = true;
             probe[i]->in_flight--;
             pthread_mutex_unlock(&client->lock);
         }

@@ -417,7 +417,7 @@ scenario_cutlink() {
   for size in 200 20; do
     fresh_baseline "cutlink$size-before" "$([ "$size" = 200 ] && echo saved || echo saved20)"
     base=$fresh_rps
-    saved=$([ "$size" = 200 ] && echo saved || echo saved20) load_start "cutlink$size" 19 "$(endpoints c1 c2 c3)"
+    saved=$([ "$size" = 200 ] && echo saved || echo saved20) load_start "cutlink$size" 20 "$(endpoints c1 c2 c3)"
     sleep 2
     link_down "$victim"
     sleep 15
