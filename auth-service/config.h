@@ -31,6 +31,7 @@ struct auth_config {
     long long spotify_budget_ms;
     long long max_saved;
     long long reco_timeout_ms;
+    long long reco_resolve_interval;
     long long threads;            /* work slots: requests waiting on Spotify / reco at once */
     long long queue_wait_ms;      /* wait for a work slot before 503 */
     long long connections;        /* CivetWeb worker threads (open connections served) */

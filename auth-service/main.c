@@ -61,7 +61,9 @@ int main(int argc, char **argv)
     struct mg_context *ctx = NULL;
     static struct app app;
     bool slots_made = false;
-    if (rpc_client_open(&rpc, cfg.reco_endpoints, err, sizeof err) != RPC_OK) {
+    struct rpc_client_options rpc_options = {.resolve_interval_s =
+                                                 (unsigned)cfg.reco_resolve_interval};
+    if (rpc_client_open_with(&rpc, cfg.reco_endpoints, &rpc_options, err, sizeof err) != RPC_OK) {
         fprintf(stderr, "auth-service: RECO_ENDPOINTS: %s\n", err);
         log_error("config_invalid", "option=RECO_ENDPOINTS reason=\"%s\"", err);
         exit_code = 2;

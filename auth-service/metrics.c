@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rpc.h"
+
 static const double BUCKETS[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 #define N_BUCKETS (sizeof BUCKETS / sizeof BUCKETS[0])
 
@@ -154,7 +156,69 @@ static void render_counters(struct text *t, const char *name, const char *help,
     }
 }
 
-char *metrics_render(void)
+/* Most endpoints listed in /metrics (a headless name may stand for many). */
+#define MAX_RENDERED_ENDPOINTS 64u
+
+/* Per-endpoint series of the RPC client (issue 16): state, calls, failures, ejections. */
+static void render_endpoints(struct text *t, struct rpc_client *client)
+{
+    static const struct {
+        const char *name, *type, *help;
+    } series[] = {
+        {"mixtape_auth_reco_endpoint_up", "gauge",
+         "1 when the reco-service endpoint is connected and takes calls (not ejected)"},
+        {"mixtape_auth_reco_endpoint_ejected", "gauge",
+         "1 while the endpoint is ejected for failures or hangs (probed until it answers)"},
+        {"mixtape_auth_reco_endpoint_in_flight", "gauge", "calls in flight on the endpoint"},
+        {"mixtape_auth_reco_endpoint_calls_total", "counter", "attempts sent to the endpoint"},
+        {"mixtape_auth_reco_endpoint_failures_total", "counter",
+         "failed attempts: errors, lost connections, no answer within the attempt timeout"},
+        {"mixtape_auth_reco_endpoint_timeouts_total", "counter",
+         "attempts with no answer within the per-attempt timeout"},
+        {"mixtape_auth_reco_endpoint_ejections_total", "counter", "times the endpoint was ejected"},
+        {"mixtape_auth_reco_endpoint_readmissions_total", "counter",
+         "times a Health probe brought the endpoint back"},
+    };
+    struct rpc_endpoint_status *eps = calloc(MAX_RENDERED_ENDPOINTS, sizeof *eps);
+    struct rpc_client_status status;
+    if (!eps) {
+        t->failed = true;
+        return;
+    }
+    size_t n = rpc_client_endpoints(client, eps, MAX_RENDERED_ENDPOINTS, &status);
+    if (n > MAX_RENDERED_ENDPOINTS)
+        n = MAX_RENDERED_ENDPOINTS;
+    for (size_t s = 0; s < sizeof series / sizeof series[0]; s++) {
+        append(t, "# HELP %s %s\n# TYPE %s %s\n", series[s].name, series[s].help, series[s].name,
+               series[s].type);
+        for (size_t i = 0; i < n; i++) {
+            const struct rpc_endpoint_status *e = &eps[i];
+            unsigned long long v[] = {strcmp(e->state, "active") == 0,
+                                      strcmp(e->state, "ejected") == 0,
+                                      e->in_flight,
+                                      (unsigned long long)e->calls,
+                                      (unsigned long long)e->failures,
+                                      (unsigned long long)e->timeouts,
+                                      (unsigned long long)e->ejections,
+                                      (unsigned long long)e->readmissions};
+            append(t, "%s{endpoint=\"%s\"} %llu\n", series[s].name, e->url, v[s]);
+        }
+    }
+    append(t,
+           "# HELP mixtape_auth_reco_attempt_timeout_seconds Per-attempt timeout now (a multiple "
+           "of the observed p99, with a floor)\n# TYPE mixtape_auth_reco_attempt_timeout_seconds "
+           "gauge\nmixtape_auth_reco_attempt_timeout_seconds %.3f\n",
+           status.attempt_timeout_ms / 1000.0);
+    append(t,
+           "# HELP mixtape_auth_reco_retries_total Attempts resent elsewhere, by the retry "
+           "budget's answer\n# TYPE mixtape_auth_reco_retries_total counter\n"
+           "mixtape_auth_reco_retries_total{budget=\"granted\"} %llu\n"
+           "mixtape_auth_reco_retries_total{budget=\"refused\"} %llu\n",
+           (unsigned long long)status.retries, (unsigned long long)status.retries_refused);
+    free(eps);
+}
+
+char *metrics_render(struct rpc_client *client)
 {
     struct text t = {.bytes = malloc(4096), .cap = 4096};
     if (!t.bytes)
@@ -190,6 +254,8 @@ char *metrics_render(void)
     for (size_t k = 0; k < 3; k++)
         append(&t, "%s{match=\"%s\"} %llu\n", m, MATCH_KINDS[k], matched[k]);
     pthread_mutex_unlock(&metrics_lock);
+    if (client)
+        render_endpoints(&t, client);
     if (t.failed) {
         free(t.bytes);
         return NULL;

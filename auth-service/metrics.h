@@ -25,8 +25,11 @@ void metrics_rpc(const char *method, const char *code, double seconds);
  * the catalog's match rate (mixtape_auth_saved_tracks_total{match=...}). */
 void metrics_match(unsigned long songs, unsigned long artists_only, unsigned long unmatched);
 
-/* The whole exposition as text (malloc'd, caller frees), or NULL when out of memory. */
-char *metrics_render(void);
+struct rpc_client;
+
+/* The whole exposition as text (malloc'd, caller frees), or NULL when out of memory. With client
+ * (may be NULL), also each reco-service endpoint's health as the client sees it. */
+char *metrics_render(struct rpc_client *client);
 
 /* Forgets every series (for tests). */
 void metrics_reset(void);

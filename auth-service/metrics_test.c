@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "metrics.h"
+#include "rpc.h"
 
 static void test_exposition(void **state)
 {
@@ -23,7 +24,7 @@ static void test_exposition(void **state)
     metrics_rpc("Recommend", "OK", 0.3);
     metrics_match(800, 12, 188);
     metrics_match(12, 0, 3);
-    char *text = metrics_render();
+    char *text = metrics_render(NULL);
     assert_non_null(text);
     static const char *const want[] = {
         "# TYPE mixtape_auth_requests_total counter\n",
@@ -57,7 +58,7 @@ static void test_series_limit(void **state)
     metrics_reset();
     for (int s = 0; s < METRICS_MAX_SERIES + 50; s++)
         metrics_request("/", 1000 + s);
-    char *text = metrics_render();
+    char *text = metrics_render(NULL);
     assert_non_null(text);
     assert_non_null(strstr(text, "route=\"other\",status=\"other\"} 51\n"));
     /* Reset: the match counters start again from zero, and are always exposed. */
@@ -65,11 +66,40 @@ static void test_series_limit(void **state)
     free(text);
 }
 
+/* Each reco-service endpoint of the client is listed with its state and counters. */
+static void test_endpoints(void **state)
+{
+    (void)state;
+    metrics_reset();
+    struct rpc_client *rpc = NULL;
+    char err[256];
+    assert_int_equal(
+        rpc_client_open(&rpc, "inproc://metrics-a,inproc://metrics-b", err, sizeof err), RPC_OK);
+    char *text = metrics_render(rpc);
+    assert_non_null(text);
+    static const char *const want[] = {
+        "# TYPE mixtape_auth_reco_endpoint_up gauge\n",
+        "mixtape_auth_reco_endpoint_up{endpoint=\"inproc://metrics-a\"} 0\n",
+        "mixtape_auth_reco_endpoint_up{endpoint=\"inproc://metrics-b\"} 0\n",
+        "mixtape_auth_reco_endpoint_ejected{endpoint=\"inproc://metrics-a\"} 0\n",
+        "mixtape_auth_reco_endpoint_calls_total{endpoint=\"inproc://metrics-b\"} 0\n",
+        "# TYPE mixtape_auth_reco_endpoint_ejections_total counter\n",
+        "mixtape_auth_reco_attempt_timeout_seconds 1.000\n",
+        "mixtape_auth_reco_retries_total{budget=\"refused\"} 0\n",
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        if (!strstr(text, want[i]))
+            fail_msg("missing: %s\nin:\n%s", want[i], text);
+    free(text);
+    rpc_client_close(rpc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_exposition),
         cmocka_unit_test(test_series_limit),
+        cmocka_unit_test(test_endpoints),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -56,7 +56,7 @@ static void handle_readyz(struct request *r)
 
 static void handle_metrics(struct request *r)
 {
-    char *text = metrics_render();
+    char *text = metrics_render(r->app->rpc);
     if (!text) {
         request_send_body(r, 500, "text/plain", "out of memory\n", 14);
         return;

@@ -22,7 +22,7 @@
 
 struct cli {
     const char *endpoints;
-    long long n, timeout_ms, max_per_artist, variety;
+    long long n, timeout_ms, max_per_artist, variety, resolve_interval;
     const char *ranking;
     bool json;
     struct steer_flags steer;
@@ -351,6 +351,39 @@ static int cmd_info(struct cli *cli)
     return 0;
 }
 
+/* Most endpoints `health` lists (a name may stand for many addresses). */
+#define MAX_LISTED_ENDPOINTS 64u
+
+/* After the Health answer: every endpoint as this client saw it (state, connection, calls,
+ * failures, ejections), one line each, or a JSON array. */
+static void print_endpoints(const struct cli *cli)
+{
+    struct rpc_endpoint_status *eps = calloc(MAX_LISTED_ENDPOINTS, sizeof *eps);
+    if (!eps)
+        return;
+    size_t n = rpc_client_endpoints(cli->client, eps, MAX_LISTED_ENDPOINTS, NULL);
+    if (n > MAX_LISTED_ENDPOINTS)
+        n = MAX_LISTED_ENDPOINTS;
+    for (size_t i = 0; i < n; i++) {
+        const struct rpc_endpoint_status *e = &eps[i];
+        if (cli->json)
+            printf("%s{\"url\":\"%s\",\"state\":\"%s\",\"connected\":%s,\"calls\":%llu,"
+                   "\"failures\":%llu,\"timeouts\":%llu,\"ejections\":%llu,"
+                   "\"readmissions\":%llu}",
+                   i ? "," : "", e->url, e->state, e->connected ? "true" : "false",
+                   (unsigned long long)e->calls, (unsigned long long)e->failures,
+                   (unsigned long long)e->timeouts, (unsigned long long)e->ejections,
+                   (unsigned long long)e->readmissions);
+        else
+            printf("endpoint url=%s state=%s connected=%s calls=%llu failures=%llu timeouts=%llu "
+                   "ejections=%llu readmissions=%llu\n",
+                   e->url, e->state, e->connected ? "true" : "false", (unsigned long long)e->calls,
+                   (unsigned long long)e->failures, (unsigned long long)e->timeouts,
+                   (unsigned long long)e->ejections, (unsigned long long)e->readmissions);
+    }
+    free(eps);
+}
+
 static int cmd_health(struct cli *cli)
 {
     struct reco_rpc_health *health = NULL;
@@ -367,7 +400,8 @@ static int cmd_health(struct cli *cli)
     }
     bool serving = health->serving;
     if (cli->json)
-        printf("{\"serving\":%s,\"uptime_ms\":%llu,\"requests\":%llu,\"model_version\":\"%s\"}\n",
+        printf("{\"serving\":%s,\"uptime_ms\":%llu,\"requests\":%llu,\"model_version\":\"%s\","
+               "\"endpoints\":[",
                serving ? "true" : "false", (unsigned long long)health->uptime_ms,
                (unsigned long long)health->requests,
                health->model_version ? health->model_version : "");
@@ -376,17 +410,26 @@ static int cmd_health(struct cli *cli)
                serving ? "true" : "false", (unsigned long long)health->uptime_ms,
                (unsigned long long)health->requests,
                health->model_version ? health->model_version : "-");
+    print_endpoints(cli);
+    if (cli->json)
+        printf("]}\n");
     reco_rpc_health_free(health);
     return serving ? 0 : EXIT_RPC;
 }
+
+/* The options before the steering flags in main's table. */
+#define CLI_BASE_SPECS 8
 
 int main(int argc, char **argv)
 {
     struct cli cli = {0};
     steer_flags_init(&cli.steer);
-    struct option_spec specs[7 + STEER_FLAGS_COUNT] = {
+    struct option_spec specs[CLI_BASE_SPECS + STEER_FLAGS_COUNT] = {
         {"endpoint", 'e', "RECO_ENDPOINTS", OPTION_STRING, NULL, 0, 0,
          "reco-service NNG URL(s), comma-separated (required)", &cli.endpoints},
+        {"resolve-interval", 0, "RECO_RESOLVE_INTERVAL", OPTION_INT, "10", 1, 3600,
+         "seconds between lookups of an endpoint's name (every address it has is used)",
+         &cli.resolve_interval},
         {"n", 'n', NULL, OPTION_INT, "50", 1, RECO_MAX_N, "playlist length (recommend)", &cli.n},
         {"json", 0, NULL, OPTION_BOOL, "false", 0, 0, "print JSON instead of a table", &cli.json},
         {"timeout-ms", 't', "RECO_TIMEOUT_MS", OPTION_INT, "10000", 1, 600000,
@@ -398,7 +441,7 @@ int main(int argc, char **argv)
          "songs per primary artist (0: the service default, 3)", &cli.max_per_artist},
         {"ranking", 0, NULL, OPTION_STRING, "default", 0, 0, reco_rpc_ranking_names, &cli.ranking},
     };
-    steer_flags_specs(&cli.steer, specs + 7);
+    steer_flags_specs(&cli.steer, specs + CLI_BASE_SPECS);
     static const char usage[] =
         "reco-cli --endpoint URL[,URL...] recommend FILE [-n N] [--json] [--discover X] "
         "[--energy X] [--valence X] [--danceability X] [--tempo BPM] [--years FROM-TO] "
@@ -433,7 +476,8 @@ int main(int argc, char **argv)
         goto done;
     }
     char err[512];
-    if (rpc_client_open(&cli.client, cli.endpoints, err, sizeof err) != RPC_OK) {
+    struct rpc_client_options rpc_options = {.resolve_interval_s = (unsigned)cli.resolve_interval};
+    if (rpc_client_open_with(&cli.client, cli.endpoints, &rpc_options, err, sizeof err) != RPC_OK) {
         fprintf(stderr, "reco-cli: --endpoint: %s\n", err);
         goto done;
     }

@@ -9,6 +9,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +43,7 @@ static long long opt_warmup;
 static long long opt_min_requests;
 static long long opt_max_requests;
 static long long opt_timeout_ms;
+static long long opt_resolve_interval;
 static long long opt_n;
 static long long opt_ranking;
 static double opt_seconds;
@@ -71,6 +73,9 @@ static const struct option_spec SPECS[] = {
      &opt_threads},
     {"timeout-ms", 0, NULL, OPTION_INT, "10000", 1, 600000, "deadline of each call",
      &opt_timeout_ms},
+    {"resolve-interval", 0, "RECO_RESOLVE_INTERVAL", OPTION_INT, "10", 1, 3600,
+     "seconds between lookups of an endpoint's name (every address it has is used)",
+     &opt_resolve_interval},
     {"n", 'n', NULL, OPTION_INT, "50", 1, 500, "playlist length asked for", &opt_n},
     {"ranking", 0, NULL, OPTION_INT, "0", 0, 64,
      "RecommendRequest.ranking by its number in reco.proto (0: the service's default, "
@@ -362,7 +367,8 @@ static int open_client(struct rpc_client **client, bool need_saved)
                 need_saved ? " and --saved are" : " is");
         return -1;
     }
-    if (rpc_client_open(client, opt_endpoint, err, sizeof err) != RPC_OK) {
+    struct rpc_client_options options = {.resolve_interval_s = (unsigned)opt_resolve_interval};
+    if (rpc_client_open_with(client, opt_endpoint, &options, err, sizeof err) != RPC_OK) {
         fprintf(stderr, "reco-bench: --endpoint: %s\n", err);
         return -1;
     }
@@ -510,6 +516,80 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+/* While `throughput` runs: the client's endpoints watched every 20 ms, each change printed as
+ *   endpoint t=UNIX_SECONDS url=URL event=added|active|ejected|connecting|removed|served
+ * ("served": the endpoint got a call for the first time since it was added or came back), so a
+ * test can tell when an instance was taken out and when it got traffic again. */
+#define WATCH_MAX 64u
+struct watch {
+    struct rpc_client *client;
+    atomic_bool stop;
+    pthread_t thread;
+    size_t n;
+    struct {
+        char url[512];
+        const char *state;
+        uint64_t calls_mark;
+        bool awaiting_call, present;
+    } seen[WATCH_MAX];
+};
+
+static void watch_event(const char *url, const char *event)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    printf("endpoint t=%lld.%03ld url=%s event=%s\n", (long long)ts.tv_sec, ts.tv_nsec / 1000000,
+           url, event);
+    fflush(stdout);
+}
+
+static void *watch_main(void *arg)
+{
+    struct watch *w = arg;
+    static struct rpc_endpoint_status eps[WATCH_MAX];
+    while (!atomic_load(&w->stop)) {
+        size_t n = rpc_client_endpoints(w->client, eps, WATCH_MAX, NULL);
+        for (size_t k = 0; k < w->n; k++)
+            w->seen[k].present = false;
+        for (size_t i = 0; i < n && i < WATCH_MAX; i++) {
+            size_t k = 0;
+            while (k < w->n && strcmp(w->seen[k].url, eps[i].url) != 0)
+                k++;
+            if (k == w->n) {
+                if (w->n == WATCH_MAX)
+                    continue;
+                w->n++;
+                memcpy(w->seen[k].url, eps[i].url, sizeof w->seen[k].url);
+                w->seen[k].state = "";
+                w->seen[k].calls_mark = eps[i].calls;
+                w->seen[k].awaiting_call = true;
+                watch_event(eps[i].url, "added");
+            }
+            w->seen[k].present = true;
+            if (strcmp(w->seen[k].state, eps[i].state) != 0) {
+                w->seen[k].state = eps[i].state;
+                watch_event(eps[i].url, eps[i].state);
+                if (strcmp(eps[i].state, "active") != 0) {
+                    w->seen[k].awaiting_call = true;
+                    w->seen[k].calls_mark = eps[i].calls;
+                }
+            }
+            if (w->seen[k].awaiting_call && strcmp(eps[i].state, "active") == 0 &&
+                eps[i].calls > w->seen[k].calls_mark) {
+                w->seen[k].awaiting_call = false;
+                watch_event(eps[i].url, "served");
+            }
+        }
+        for (size_t k = 0; k < w->n; k++) /* freed once its calls were over */
+            if (!w->seen[k].present && strcmp(w->seen[k].state, "removed") != 0) {
+                w->seen[k].state = "removed";
+                watch_event(w->seen[k].url, "removed");
+            }
+        nanosleep(&(struct timespec){.tv_nsec = 20000000}, NULL);
+    }
+    return NULL;
+}
+
 /* `throughput`: --threads clients share one rpc_client (as the front's worker threads do) and
  * call back to back for --seconds; requests/s counts OK replies over the wall time. */
 static int run_throughput(void)
@@ -528,6 +608,10 @@ static int run_throughput(void)
         (void)call_once(client, &req, &ms, NULL);
     }
     size_t cap = MAX_SAMPLES / (size_t)opt_threads;
+    static struct watch watch;
+    watch.client = client;
+    atomic_init(&watch.stop, false);
+    bool watching = pthread_create(&watch.thread, NULL, watch_main, &watch) == 0;
     double start = now_ms();
     for (long long i = 0; i < opt_threads; i++) {
         struct worker *w = &workers[i];
@@ -551,6 +635,10 @@ static int run_throughput(void)
         errors += workers[i].errors;
     }
     double wall_ms = now_ms() - start;
+    if (watching) {
+        atomic_store(&watch.stop, true);
+        pthread_join(watch.thread, NULL);
+    }
     if (started != (size_t)opt_threads || total == 0) {
         fprintf(stderr, "reco-bench throughput: no call succeeded\n");
         goto out;

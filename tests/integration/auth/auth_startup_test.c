@@ -19,9 +19,10 @@
 
 #define KEY "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
 
-static const char *const OPTION_ENV[] = {"SPOTIFY_CLIENT_ID", "PUBLIC_URL",     "LISTEN",
-                                         "SESSION_KEYS",      "RECO_ENDPOINTS", "SPOTIFY_API_URL",
-                                         "SESSION_KEYS_FILE"};
+static const char *const OPTION_ENV[] = {
+    "SPOTIFY_CLIENT_ID", "PUBLIC_URL",           "LISTEN",
+    "SESSION_KEYS",      "RECO_ENDPOINTS",       "SPOTIFY_API_URL",
+    "SESSION_KEYS_FILE", "RECO_RESOLVE_INTERVAL"};
 
 static void clear_options(void)
 {
@@ -45,6 +46,10 @@ static void test_refusals(void **state)
         {{"SPOTIFY_CLIENT_ID=abc", "SESSION_KEYS_FILE=/nonexistent/keys"}, "SESSION_KEYS_FILE"},
         {{"SPOTIFY_CLIENT_ID=abc", "LISTEN=127.0.0.1:0", "RECO_ENDPOINTS=bogus://x"},
          "RECO_ENDPOINTS"},
+        {{"SPOTIFY_CLIENT_ID=abc", "LISTEN=127.0.0.1:0", "RECO_RESOLVE_INTERVAL=0"},
+         "RECO_RESOLVE_INTERVAL"},
+        {{"SPOTIFY_CLIENT_ID=abc", "LISTEN=127.0.0.1:0", "RECO_RESOLVE_INTERVAL=3601"},
+         "RECO_RESOLVE_INTERVAL"},
     };
     char bin[512];
     snprintf(bin, sizeof bin, "%s", harness_binary("bin/auth-service"));

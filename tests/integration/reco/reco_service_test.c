@@ -447,6 +447,8 @@ struct load {
     atomic_int done;
     atomic_int failed;
     atomic_bool stop;
+    atomic_llong late_from; /* calls started after this nng_clock() ... */
+    atomic_int late_slow;   /* ... that took 300 ms or more */
 };
 
 static uint32_t input_first(uint32_t i)
@@ -462,9 +464,13 @@ static void *load_thread(void *arg)
         uint8_t *reply = NULL;
         size_t reply_len = 0;
         char *message = NULL;
+        nng_time started = nng_clock();
         enum rpc_code code =
             rpc_call(load->client, "Recommend", load->requests[i], load->lengths[i],
                      load->timeout_ms, &reply, &reply_len, &message, NULL);
+        long long late_from = atomic_load(&load->late_from);
+        if (late_from > 0 && (long long)started >= late_from && nng_clock() - started >= 300)
+            atomic_fetch_add(&load->late_slow, 1);
         bool ok = code == RPC_OK;
         if (ok) {
             Mixtape__Reco__RecommendReply *r =
@@ -734,13 +740,89 @@ static void test_hung_instance(void **state)
     load_free(&load);
 }
 
+/* The endpoint `url` as the client sees it; fails the test if it is not listed. */
+static struct rpc_endpoint_status endpoint_of(struct rpc_client *client, const char *url)
+{
+    struct rpc_endpoint_status eps[8];
+    size_t n = rpc_client_endpoints(client, eps, 8, NULL);
+    for (size_t i = 0; i < n && i < 8; i++)
+        if (strcmp(eps[i].url, url) == 0)
+            return eps[i];
+    fail_msg("endpoint %s is not listed", url);
+    return eps[0];
+}
+
+/* Issue 16 on loopback: one of three instances frozen (SIGSTOP) under steady load. It is
+ * ejected, calls keep flowing through the other two (no call fails; none started a second
+ * into the freeze takes 300 ms), and once thawed it is probed, readmitted and used again
+ * within 2 s. */
+static void test_frozen_among_three(void **state)
+{
+    (void)state;
+    struct harness_proc a, b, c;
+    start_service(&a, model_path, NULL);
+    start_service(&b, model_path, NULL);
+    start_service(&c, model_path, NULL);
+    char endpoints[900];
+    snprintf(endpoints, sizeof endpoints, "%s,%s,%s", a.addr, b.addr, c.addr);
+    struct load load;
+    load_prepare(&load, endpoints, false);
+    load.per_thread = 1 << 30;
+    pthread_t threads[THREADS];
+    for (int t = 0; t < THREADS; t++)
+        assert_int_equal(pthread_create(&threads[t], NULL, load_thread, &load), 0);
+    nng_msleep(1000); /* the client learns the latency */
+    int before = atomic_load(&load.done);
+    nng_msleep(1000);
+    int baseline = atomic_load(&load.done) - before;
+
+    kill(b.pid, SIGSTOP);
+    nng_time frozen = nng_clock();
+    atomic_store(&load.late_from, (long long)frozen + 1000);
+    before = atomic_load(&load.done);
+    nng_msleep(3000);
+    int during = atomic_load(&load.done) - before;
+    struct rpc_endpoint_status sb = endpoint_of(load.client, b.addr);
+    assert_string_equal(sb.state, "ejected");
+    assert_true(sb.ejections >= 1);
+
+    atomic_store(&load.late_from, 0);
+    kill(b.pid, SIGCONT);
+    nng_time thawed = nng_clock();
+    uint64_t calls_at_thaw = sb.calls;
+    for (;;) {
+        sb = endpoint_of(load.client, b.addr);
+        if (strcmp(sb.state, "active") == 0 && sb.calls > calls_at_thaw + 10)
+            break;
+        if (nng_clock() - thawed > 2000)
+            fail_msg("the thawed instance got no traffic within 2 s (state %s, calls %llu)",
+                     sb.state, (unsigned long long)sb.calls);
+        nng_msleep(10);
+    }
+    nng_time back = nng_clock() - thawed;
+    atomic_store(&load.stop, true);
+    for (int t = 0; t < THREADS; t++)
+        pthread_join(threads[t], NULL);
+    fprintf(stderr, "frozen among three: %d calls/s before, %d/s frozen, back in %llu ms\n",
+            baseline, during / 3, (unsigned long long)back);
+    assert_int_equal(atomic_load(&load.failed), 0);
+    assert_int_equal(atomic_load(&load.late_slow), 0);
+    /* Two of three instances carry on (the full bar, 60%, is the cluster test's, on hosts of
+     * their own; here all share the machine's cores with the client). */
+    assert_true(during / 3 >= baseline * 4 / 10);
+    harness_stop(&a, 10000);
+    harness_stop(&b, 10000);
+    harness_stop(&c, 10000);
+    load_free(&load);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_client_methods),      cmocka_unit_test(test_cli),
-        cmocka_unit_test(test_bad_messages),        cmocka_unit_test(test_failover),
-        cmocka_unit_test(test_hung_instance),       cmocka_unit_test(test_reload_and_term),
-        cmocka_unit_test(test_reco_model_pipeline),
+        cmocka_unit_test(test_client_methods),  cmocka_unit_test(test_cli),
+        cmocka_unit_test(test_bad_messages),    cmocka_unit_test(test_failover),
+        cmocka_unit_test(test_hung_instance),   cmocka_unit_test(test_frozen_among_three),
+        cmocka_unit_test(test_reload_and_term), cmocka_unit_test(test_reco_model_pipeline),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
