@@ -647,9 +647,8 @@ enum model_status model_write(const struct model_build *b, const char *path, cha
     uint64_t file_len = at;
     /* The lookups used only while building go before the file is allocated, and each section
      * built here is freed as soon as it is copied in, so a large catalog does not hold every
-     * section twice at the peak of its build. */
-    free(artist_table);
-    artist_table = NULL;
+     * section twice at the peak of its build. The artist table is a section of the file
+     * (model_find_artist reads it) and is freed once copied, below. */
     free(song_table);
     song_table = NULL;
     free(song_lookup_off);
@@ -692,6 +691,10 @@ enum model_status model_write(const struct model_build *b, const char *path, cha
         case MF_SEC_ARTIST_ROWS:
             free(artist_rows);
             artist_rows = NULL;
+            break;
+        case MF_SEC_ARTIST_TABLE:
+            free(artist_table);
+            artist_table = NULL;
             break;
         default:
             break;
