@@ -32,6 +32,9 @@ static struct counter spotify_calls[METRICS_MAX_SERIES];
 static size_t n_spotify_calls;
 static struct histogram rpc[METRICS_MAX_SERIES / 4];
 static size_t n_rpc;
+/* Saved tracks by how they matched: song, artist only, unmatched. */
+static unsigned long long matched[3];
+static const char *const MATCH_KINDS[3] = {"song", "artist_only", "unmatched"};
 
 /* Finds or adds (label, status); the last slot takes overflow under status -1 ("other"). */
 static void bump(struct counter *series, size_t *n, const char *label, long status)
@@ -90,6 +93,15 @@ void metrics_rpc(const char *method, const char *code, double seconds)
         h->count++;
         h->sum += seconds;
     }
+    pthread_mutex_unlock(&metrics_lock);
+}
+
+void metrics_match(unsigned long songs, unsigned long artists_only, unsigned long unmatched)
+{
+    pthread_mutex_lock(&metrics_lock);
+    matched[0] += songs;
+    matched[1] += artists_only;
+    matched[2] += unmatched;
     pthread_mutex_unlock(&metrics_lock);
 }
 
@@ -170,6 +182,13 @@ char *metrics_render(void)
         append(&t, "%s_count{method=\"%s\",code=\"%s\"} %llu\n", h, rpc[i].method, rpc[i].code,
                rpc[i].count);
     }
+    const char *m = "mixtape_auth_saved_tracks_total";
+    append(&t,
+           "# HELP %s Saved tracks sent to Recommend, by how they matched the catalog (song, "
+           "artist_only: the primary artist but no song, unmatched)\n# TYPE %s counter\n",
+           m, m);
+    for (size_t k = 0; k < 3; k++)
+        append(&t, "%s{match=\"%s\"} %llu\n", m, MATCH_KINDS[k], matched[k]);
     pthread_mutex_unlock(&metrics_lock);
     if (t.failed) {
         free(t.bytes);
@@ -184,5 +203,6 @@ void metrics_reset(void)
     n_requests = 0;
     n_spotify_calls = 0;
     n_rpc = 0;
+    memset(matched, 0, sizeof matched);
     pthread_mutex_unlock(&metrics_lock);
 }

@@ -21,6 +21,8 @@ static void test_exposition(void **state)
     metrics_spotify("saved_tracks", 0);
     metrics_rpc("Recommend", "OK", 0.003);
     metrics_rpc("Recommend", "OK", 0.3);
+    metrics_match(800, 12, 188);
+    metrics_match(12, 0, 3);
     char *text = metrics_render();
     assert_non_null(text);
     static const char *const want[] = {
@@ -38,6 +40,10 @@ static void test_exposition(void **state)
         "mixtape_auth_rpc_duration_seconds_bucket{method=\"Recommend\",code=\"OK\",le=\"+Inf\"} "
         "2\n",
         "mixtape_auth_rpc_duration_seconds_count{method=\"Recommend\",code=\"OK\"} 2\n",
+        "# TYPE mixtape_auth_saved_tracks_total counter\n",
+        "mixtape_auth_saved_tracks_total{match=\"song\"} 812\n",
+        "mixtape_auth_saved_tracks_total{match=\"artist_only\"} 12\n",
+        "mixtape_auth_saved_tracks_total{match=\"unmatched\"} 191\n",
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
         if (!strstr(text, want[i]))
@@ -54,6 +60,8 @@ static void test_series_limit(void **state)
     char *text = metrics_render();
     assert_non_null(text);
     assert_non_null(strstr(text, "route=\"other\",status=\"other\"} 51\n"));
+    /* Reset: the match counters start again from zero, and are always exposed. */
+    assert_non_null(strstr(text, "mixtape_auth_saved_tracks_total{match=\"song\"} 0\n"));
     free(text);
 }
 

@@ -4,6 +4,7 @@
  * page error a user can act on. */
 #include "mix.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,8 @@ const char *mix_strerror(enum mix_status status)
         return "none of your saved tracks is in this server's catalog";
     case MIX_ERR_UNAVAILABLE:
         return "the playlist service is unavailable";
+    case MIX_ERR_INVALID:
+        return "the playlist service cannot honour a value of the request";
     case MIX_ERR_REJECTED:
         return "the playlist service refused the request";
     case MIX_ERR_INTERNAL:
@@ -67,7 +70,18 @@ enum mix_status mix_build_request(const struct saved_library *lib, const struct 
                                    .has_n = true,
                                    .n = p->n ? p->n : RECO_DEFAULT_N,
                                    .has_variety = true,
-                                   .variety = p->variety};
+                                   .variety = p->variety,
+                                   .has_max_per_artist = p->max_per_artist != 0,
+                                   .max_per_artist = p->max_per_artist,
+                                   .has_discover = p->has_discover,
+                                   .discover = p->discover,
+                                   .energy = p->energy,
+                                   .valence = p->valence,
+                                   .danceability = p->danceability,
+                                   .tempo = p->tempo,
+                                   .year_from = p->year_from,
+                                   .year_to = p->year_to,
+                                   .no_explicit = p->no_explicit};
     enum mix_status status = reco_rpc_pack_request(&req, out, len) == 0 ? MIX_OK : MIX_ERR_INTERNAL;
     free(tracks);
     return status;
@@ -103,7 +117,8 @@ static enum mix_status take_reply(const struct reco_rpc_reply *reply, struct mix
     struct mix_result r = {0};
     r.picks = calloc(reply->n_picks ? reply->n_picks : 1, sizeof *r.picks);
     r.clusters = calloc(reply->n_clusters ? reply->n_clusters : 1, sizeof *r.clusters);
-    if (!r.picks || !r.clusters) {
+    r.styles = calloc(reply->n_styles ? reply->n_styles : 1, sizeof *r.styles);
+    if (!r.picks || !r.clusters || !r.styles) {
         mix_result_free(&r);
         return MIX_ERR_INTERNAL;
     }
@@ -117,8 +132,10 @@ static enum mix_status take_reply(const struct reco_rpc_reply *reply, struct mix
         m->score = p->score;
         m->cluster = p->cluster;
         m->because = p->because_name ? strdup(p->because_name) : NULL;
+        m->style = strdup(p->style ? p->style : "");
+        m->reason = p->reason;
         r.n_picks++;
-        if (!m->name || !m->artists) {
+        if (!m->name || !m->artists || !m->style) {
             mix_result_free(&r);
             return MIX_ERR_INTERNAL;
         }
@@ -131,12 +148,34 @@ static enum mix_status take_reply(const struct reco_rpc_reply *reply, struct mix
         m->slots = c->slots;
         snprintf(m->label, sizeof m->label, "%s", c->label ? c->label : "");
     }
-    r.stats = (struct mix_stats){.saved = reply->stats.saved,
-                                 .by_id = reply->stats.by_id,
-                                 .by_isrc = reply->stats.by_isrc,
-                                 .by_title = reply->stats.by_title,
-                                 .by_features = reply->stats.by_features,
-                                 .unmatched = reply->stats.unmatched};
+    for (size_t i = 0; i < reply->n_styles; i++) {
+        const struct reco_rpc_style *st = &reply->styles[i];
+        struct mix_style *m = &r.styles[r.n_styles++];
+        m->name = strdup(st->name);
+        m->library_share = st->library_share;
+        m->playlist_share = st->playlist_share;
+        if (!m->name) {
+            mix_result_free(&r);
+            return MIX_ERR_INTERNAL;
+        }
+    }
+    const struct reco_rpc_stats *s = &reply->stats;
+    r.stats = (struct mix_stats){.saved = s->saved,
+                                 .by_id = s->by_id,
+                                 .by_isrc = s->by_isrc,
+                                 .by_title = s->by_title,
+                                 .by_features = s->by_features,
+                                 .unmatched = s->unmatched,
+                                 .by_artist = s->by_artist};
+    for (size_t i = 0; i < s->n_by_decade && r.stats.n_by_decade < 12; i++) {
+        struct mix_decade *d = &r.stats.by_decade[r.stats.n_by_decade++];
+        snprintf(d->decade, sizeof d->decade, "%s", s->by_decade[i].decade);
+        d->saved = s->by_decade[i].saved;
+        d->songs = s->by_decade[i].songs;
+        d->artists_only = s->by_decade[i].artists_only;
+    }
+    snprintf(r.short_reason, sizeof r.short_reason, "%s",
+             reply->short_reason ? reply->short_reason : "");
     snprintf(r.model_version, sizeof r.model_version, "%s",
              reply->model_version ? reply->model_version : "");
     *out = r;
@@ -182,9 +221,19 @@ enum mix_status mix_run(struct rpc_client *rpc, uint32_t timeout_ms,
         goto done;
     case RPC_FAILED_PRECONDITION:
     case RPC_NOT_FOUND:
+        /* No saved track matched a song or even an artist of the catalog. */
+        metrics_match(0, 0, lib->count);
         status = MIX_ERR_NOTHING_MATCHED;
         snprintf(err, err_len, "%s", mix_strerror(status));
         goto done;
+    case RPC_INVALID_ARGUMENT:
+        /* Its message names the field first ("target.energy: the model has no ..."). */
+        if (message && strchr(message, ':')) {
+            status = MIX_ERR_INVALID;
+            snprintf(err, err_len, "%s", message);
+            goto done;
+        }
+        /* fall through */
     default:
         status = MIX_ERR_REJECTED;
         snprintf(err, err_len, "The playlist service refused the request: %s",
@@ -196,7 +245,9 @@ enum mix_status mix_run(struct rpc_client *rpc, uint32_t timeout_ms,
         snprintf(err, err_len, "The playlist service sent an answer we cannot read.");
         goto done;
     }
-    if (reply->n_picks == 0) {
+    const struct reco_rpc_stats *s = &reply->stats;
+    metrics_match(s->saved - s->unmatched - s->by_artist, s->by_artist, s->unmatched);
+    if (reply->n_picks == 0 && !reply->short_reason) {
         status = MIX_ERR_NOTHING_MATCHED;
         snprintf(err, err_len, "%s", mix_strerror(status));
         goto done;
@@ -221,9 +272,13 @@ void mix_result_free(struct mix_result *r)
         free(r->picks[i].name);
         free(r->picks[i].artists);
         free(r->picks[i].because);
+        free(r->picks[i].style);
     }
+    for (size_t i = 0; i < r->n_styles; i++)
+        free(r->styles[i].name);
     free(r->picks);
     free(r->clusters);
+    free(r->styles);
     memset(r, 0, sizeof *r);
 }
 
@@ -245,9 +300,37 @@ void mix_result_to_json(const struct mix_result *r, cJSON *obj)
         else
             cJSON_AddNullToObject(t, "because");
         cJSON_AddNumberToObject(t, "cluster", p->cluster);
+        cJSON_AddStringToObject(t, "style", p->style);
+        cJSON_AddStringToObject(t, "reason", reco_rpc_reason_name(p->reason));
         cJSON_AddNumberToObject(t, "score", p->score);
         cJSON_AddItemToArray(tracks, t);
     }
+    cJSON *styles = cJSON_AddArrayToObject(obj, "styles");
+    for (size_t i = 0; i < r->n_styles; i++) {
+        cJSON *st = cJSON_CreateObject();
+        cJSON_AddStringToObject(st, "name", r->styles[i].name);
+        cJSON_AddNumberToObject(st, "library_share", round(r->styles[i].library_share * 1e4) / 1e4);
+        cJSON_AddNumberToObject(st, "playlist_share",
+                                round(r->styles[i].playlist_share * 1e4) / 1e4);
+        cJSON_AddItemToArray(styles, st);
+    }
+    const struct mix_stats *s = &r->stats;
+    cJSON *match = cJSON_AddObjectToObject(obj, "match");
+    cJSON_AddNumberToObject(match, "saved", s->saved);
+    cJSON_AddNumberToObject(match, "songs", s->saved - s->unmatched - s->by_artist);
+    cJSON_AddNumberToObject(match, "artists_only", s->by_artist);
+    cJSON_AddNumberToObject(match, "unmatched", s->unmatched);
+    cJSON *decades = cJSON_AddArrayToObject(match, "by_decade");
+    for (size_t i = 0; i < s->n_by_decade; i++) {
+        cJSON *d = cJSON_CreateObject();
+        cJSON_AddStringToObject(d, "decade", s->by_decade[i].decade);
+        cJSON_AddNumberToObject(d, "saved", s->by_decade[i].saved);
+        cJSON_AddNumberToObject(d, "songs", s->by_decade[i].songs);
+        cJSON_AddNumberToObject(d, "artists_only", s->by_decade[i].artists_only);
+        cJSON_AddItemToArray(decades, d);
+    }
+    if (r->short_reason[0])
+        cJSON_AddStringToObject(obj, "short_reason", r->short_reason);
     cJSON *stats = cJSON_AddObjectToObject(obj, "stats");
     cJSON_AddNumberToObject(stats, "saved", r->stats.saved);
     cJSON_AddNumberToObject(stats, "matched", r->stats.saved - r->stats.unmatched);
@@ -388,6 +471,7 @@ bool mix_job_run(struct mix_job *job)
                 &job->result, &call, job->detail, sizeof job->detail);
     if (call.called)
         metrics_rpc("Recommend", rpc_code_name(call.code), call.seconds);
+    job->status = ms;
     if (ms != MIX_OK) {
         job->error = page_error_of_mix(ms);
         return false;
@@ -396,7 +480,7 @@ bool mix_job_run(struct mix_job *job)
     snprintf(text, sizeof text, "Ranked the catalog: %zu songs across %zu of your styles",
              job->result.n_picks, job->result.n_clusters);
     progress_line(job, "rank", text);
-    if (job->save) {
+    if (job->save && job->result.n_picks > 0) {
         const char **ids = calloc(job->result.n_picks, sizeof *ids);
         if (!ids) {
             job->error = PAGE_ERR_INTERNAL;

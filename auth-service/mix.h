@@ -12,6 +12,7 @@
 
 #include "page_error.h"
 #include "reco_limits.h"
+#include "reco_rpc.h"
 #include "rpc.h"
 #include "spotify.h"
 
@@ -24,15 +25,25 @@ enum mix_status {
     MIX_ERR_NOTHING_MATCHED, /* none of the saved tracks is in the catalog */
     MIX_ERR_UNAVAILABLE,     /* reco-service down, busy or too slow */
     MIX_ERR_REJECTED,        /* reco-service refused our request (a bug or a limit) */
+    MIX_ERR_INVALID,         /* reco-service refused a value the user chose (a steering target
+                                this catalog cannot honour): the message names the field */
     MIX_ERR_INTERNAL,
 };
 
 /* A short human-readable reason; never NULL. */
 const char *mix_strerror(enum mix_status status);
 
+/* What the user asks of the playlist (read from /api/mix by mix_params.h). */
 struct mix_params {
-    uint32_t n;       /* 1..RECO_MAX_N; 0 means RECO_DEFAULT_N */
-    uint64_t variety; /* 0: the canonical playlist; other: a fresh one (Regenerate) */
+    uint32_t n;              /* 1..RECO_MAX_N; 0 means RECO_DEFAULT_N */
+    uint64_t variety;        /* 0: the canonical playlist; other: a fresh one (Regenerate) */
+    uint32_t max_per_artist; /* 0: the service's default */
+    /* Steering (issue 17; ranges in reco_limits.h) */
+    bool has_discover;
+    float discover; /* 0: saved artists first .. 1: new artists only */
+    struct reco_rpc_target energy, valence, danceability, tempo;
+    uint32_t year_from, year_to; /* release years, inclusive; 0: open */
+    bool no_explicit;            /* leave out songs marked explicit */
 };
 
 struct mix_pick {
@@ -43,6 +54,8 @@ struct mix_pick {
     float score;
     uint32_t cluster;
     char *because; /* malloc'd title of the closest saved track, or NULL */
+    char *style;   /* malloc'd name of its style ("" from a service without names) */
+    enum reco_rpc_reason reason;
 };
 
 struct mix_cluster {
@@ -50,8 +63,23 @@ struct mix_cluster {
     char label[128];
 };
 
+/* One style of the library or the playlist, with its name, most saved first. */
+struct mix_style {
+    char *name; /* malloc'd */
+    float library_share, playlist_share;
+};
+
+/* The saved tracks of one release decade and how they matched. */
+struct mix_decade {
+    char decade[24]; /* "1970s", "before 1960", "unknown year" */
+    uint32_t saved, songs, artists_only;
+};
+
 struct mix_stats {
     uint32_t saved, by_id, by_isrc, by_title, by_features, unmatched;
+    uint32_t by_artist; /* artist-only matches (not in unmatched) */
+    struct mix_decade by_decade[12];
+    size_t n_by_decade;
 };
 
 struct mix_result {
@@ -60,6 +88,9 @@ struct mix_result {
     struct mix_cluster *clusters;
     size_t n_clusters;
     struct mix_stats stats;
+    struct mix_style *styles;
+    size_t n_styles;
+    char short_reason[192]; /* why fewer than n picks came back; "" otherwise */
     char model_version[80];
     uint32_t rpc_ms; /* time the Recommend call took */
 };
@@ -78,7 +109,10 @@ struct mix_call {
 };
 
 /* Builds the request, calls "Recommend" within timeout_ms and fills *out (caller frees with
- * mix_result_free). On failure err holds a message for the user. *call (may be NULL) is
+ * mix_result_free). A result may hold fewer than n picks, none even, when the steering leaves
+ * fewer songs: out->short_reason then says why. No picks and no reason, or no saved track that
+ * matched even by artist, is MIX_ERR_NOTHING_MATCHED. On failure err holds a message for the
+ * user. Counts the match figures in the metrics (metrics_match). *call (may be NULL) is
  * always written. Blocks; thread-safe (the RPC client is). */
 enum mix_status mix_run(struct rpc_client *rpc, uint32_t timeout_ms,
                         const struct saved_library *lib, const struct mix_params *p,
@@ -86,7 +120,10 @@ enum mix_status mix_run(struct rpc_client *rpc, uint32_t timeout_ms,
 
 void mix_result_free(struct mix_result *result);
 
-/* Adds "tracks", "stats" and "clusters" members describing r to obj (the /api/mix answer). */
+/* Adds the /api/mix answer's members describing r to obj: "tracks" (each with its "style" name
+ * and "reason": same_artist, similar_sound or new_artist), "styles" ([{name, library_share,
+ * playlist_share}]), "match" ({saved, songs, artists_only, unmatched, by_decade}), "stats",
+ * "clusters", and "short_reason" when the playlist is short. */
 void mix_result_to_json(const struct mix_result *r, cJSON *obj);
 
 /* One mix from library to playlist, shared by /mix (streamed), /api/mix and /api/save. The
@@ -99,6 +136,7 @@ struct mix_job {
     struct saved_library lib;
     struct mix_result result;
     bool have_result;
+    enum mix_status status; /* how the Recommend step ended (MIX_OK until it fails) */
     enum page_error error;
     char detail[512];
     bool save; /* save the playlist once made (AUTO_SAVE, POST /api/mix only) */

@@ -58,6 +58,38 @@ static void test_request_fields(void **state)
     assert_false(b->has_year);
     assert_int_equal(b->n_features, 0);
     mixtape__reco__recommend_request__free_unpacked(req, NULL);
+
+    /* Nothing steered: no steering field is sent. */
+    req = mixtape__reco__recommend_request__unpack(NULL, len, bytes);
+    free(bytes);
+    assert_non_null(req);
+    assert_false(req->has_discover || req->has_explicit_ || req->has_max_per_artist);
+    assert_null(req->target);
+    assert_null(req->years);
+    mixtape__reco__recommend_request__free_unpacked(req, NULL);
+
+    /* Every steering field reaches the request. */
+    struct mix_params steered = {.n = 20,
+                                 .max_per_artist = 1,
+                                 .has_discover = true,
+                                 .discover = 0.5f,
+                                 .energy = {true, 0.9f},
+                                 .valence = {true, 0.1f},
+                                 .danceability = {true, 0.7f},
+                                 .tempo = {true, 100.0f},
+                                 .year_from = 1980,
+                                 .year_to = 1989,
+                                 .no_explicit = true};
+    assert_int_equal(mix_build_request(&lib, &steered, &bytes, &len), MIX_OK);
+    req = mixtape__reco__recommend_request__unpack(NULL, len, bytes);
+    assert_non_null(req);
+    assert_true(req->has_max_per_artist && req->max_per_artist == 1);
+    assert_true(req->has_discover && req->discover == 0.5f);
+    assert_true(req->target && req->target->energy == 0.9f && req->target->valence == 0.1f &&
+                req->target->danceability == 0.7f && req->target->tempo == 100.0f);
+    assert_true(req->years && req->years->from == 1980 && req->years->to == 1989);
+    assert_true(req->has_explicit_ && !req->explicit_);
+    mixtape__reco__recommend_request__free_unpacked(req, NULL);
     free(bytes);
 
     struct saved_library empty = {0};
@@ -75,13 +107,26 @@ static void test_result_json(void **state)
                                  .year = 1999,
                                  .score = 0.5f,
                                  .cluster = 3,
-                                 .because = "Never Gonna"}};
+                                 .because = "Never Gonna",
+                                 .style = "jazz · bossa nova",
+                                 .reason = RECO_RPC_REASON_SAME_ARTIST}};
+    struct mix_style styles[2] = {
+        {.name = "jazz · bossa nova", .library_share = 0.8f, .playlist_share = 1.0f},
+        {.name = "metal", .library_share = 0.2f}};
     struct mix_cluster clusters[1] = {{.cluster = 3, .saved = 10, .slots = 1}};
     struct mix_result r = {.picks = picks,
                            .n_picks = 1,
                            .clusters = clusters,
                            .n_clusters = 1,
-                           .stats = {.saved = 12, .by_id = 10, .unmatched = 2}};
+                           .styles = styles,
+                           .n_styles = 2,
+                           .short_reason = "only 1 songs from 1990-1991",
+                           .stats = {.saved = 12,
+                                     .by_id = 10,
+                                     .by_artist = 1,
+                                     .unmatched = 1,
+                                     .by_decade = {{"1990s", 12, 10, 1}},
+                                     .n_by_decade = 1}};
     cJSON *obj = cJSON_CreateObject();
     mix_result_to_json(&r, obj);
     const cJSON *t = cJSON_GetArrayItem(cJSON_GetObjectItem(obj, "tracks"), 0);
@@ -89,7 +134,27 @@ static void test_result_json(void **state)
     assert_string_equal(cJSON_GetObjectItem(t, "because")->valuestring, "Never Gonna");
     assert_int_equal(cJSON_GetObjectItem(t, "year")->valueint, 1999);
     const cJSON *stats = cJSON_GetObjectItem(obj, "stats");
-    assert_int_equal(cJSON_GetObjectItem(stats, "matched")->valueint, 10);
+    assert_int_equal(cJSON_GetObjectItem(stats, "matched")->valueint, 11);
+    assert_string_equal(cJSON_GetObjectItem(t, "style")->valuestring, "jazz · bossa nova");
+    assert_string_equal(cJSON_GetObjectItem(t, "reason")->valuestring, "same_artist");
+    const cJSON *st = cJSON_GetObjectItem(obj, "styles");
+    assert_int_equal(cJSON_GetArraySize(st), 2);
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(st, 0), "name")->valuestring,
+                        "jazz · bossa nova");
+    assert_true(cJSON_GetObjectItem(cJSON_GetArrayItem(st, 0), "library_share")->valuedouble ==
+                0.8);
+    assert_true(cJSON_GetObjectItem(cJSON_GetArrayItem(st, 1), "playlist_share")->valuedouble ==
+                0.0);
+    const cJSON *match = cJSON_GetObjectItem(obj, "match");
+    assert_int_equal(cJSON_GetObjectItem(match, "saved")->valueint, 12);
+    assert_int_equal(cJSON_GetObjectItem(match, "songs")->valueint, 10);
+    assert_int_equal(cJSON_GetObjectItem(match, "artists_only")->valueint, 1);
+    assert_int_equal(cJSON_GetObjectItem(match, "unmatched")->valueint, 1);
+    const cJSON *decade = cJSON_GetArrayItem(cJSON_GetObjectItem(match, "by_decade"), 0);
+    assert_string_equal(cJSON_GetObjectItem(decade, "decade")->valuestring, "1990s");
+    assert_int_equal(cJSON_GetObjectItem(decade, "songs")->valueint, 10);
+    assert_string_equal(cJSON_GetObjectItem(obj, "short_reason")->valuestring,
+                        "only 1 songs from 1990-1991");
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(obj, "clusters")), 1);
     cJSON_Delete(obj);
 }

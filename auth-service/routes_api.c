@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "mix.h"
+#include "mix_params.h"
 #include "pages.h"
 #include "route_handlers.h"
 #include "routes.h"
@@ -24,39 +25,40 @@ static void send_job_error(struct request *r, enum page_error error, const char 
     request_send_json_error(r, info->http_status, info->code, message);
 }
 
-/* Reads {"n": 1..500, "variety": 0..2^53-1} (both optional, the body may be empty) into *p.
- * Answers 400 and returns false on a bad body. */
+/* Answers 400 {"error": code, "field": field, "message": message}. */
+static void send_field_error(struct request *r, const char *code, const char *field,
+                             const char *message)
+{
+    cJSON *answer = cJSON_CreateObject();
+    cJSON_AddStringToObject(answer, "error", code);
+    if (field[0])
+        cJSON_AddStringToObject(answer, "field", field);
+    cJSON_AddStringToObject(answer, "message", message);
+    request_send_json(r, 400, answer);
+}
+
+/* Reads the /api/mix body (mix_params.h) into *p. Answers 400 naming the member and returns
+ * false on a bad body. */
 static bool read_mix_params(struct request *r, const char *body, size_t len, struct mix_params *p)
 {
-    if (len == 0)
+    struct mix_params_error error;
+    if (mix_params_parse(body, len, p, &error) == MIX_PARAMS_OK)
         return true;
-    bool ok = false;
-    cJSON *req = cJSON_ParseWithLength(body, len);
-    if (!cJSON_IsObject(req)) {
-        request_send_json_error(r, 400, "bad_json", "the body must be a JSON object");
-        goto done;
-    }
-    const cJSON *n = cJSON_GetObjectItemCaseSensitive(req, "n");
-    const cJSON *variety = cJSON_GetObjectItemCaseSensitive(req, "variety");
-    if (n && (!cJSON_IsNumber(n) || n->valuedouble < 1 || n->valuedouble > RECO_MAX_N ||
-              n->valuedouble != (double)(uint32_t)n->valuedouble)) {
-        request_send_json_error(r, 400, "bad_n", "n must be a whole number from 1 to 500");
-        goto done;
-    }
-    if (variety && (!cJSON_IsNumber(variety) || variety->valuedouble < 0 ||
-                    variety->valuedouble > 9007199254740991.0)) {
-        request_send_json_error(r, 400, "bad_variety",
-                                "variety must be a whole number from 0 to 2^53-1");
-        goto done;
-    }
-    if (n)
-        p->n = (uint32_t)n->valuedouble;
-    if (variety)
-        p->variety = (uint64_t)variety->valuedouble;
-    ok = true;
-done:
-    cJSON_Delete(req);
-    return ok;
+    send_field_error(r, error.code, error.field, error.message);
+    return false;
+}
+
+/* Answers a value reco-service refused (MIX_ERR_INVALID): 400, the field its message names
+ * first ("target.energy: the model has no energy feature"). */
+static void send_refused_value(struct request *r, const char *message)
+{
+    char field[32] = "", code[40];
+    size_t len = strcspn(message, ":");
+    snprintf(field, sizeof field, "%.*s", (int)(len < sizeof field ? len : sizeof field - 1),
+             message);
+    size_t top = strcspn(field, ".[");
+    snprintf(code, sizeof code, "bad_%.*s", (int)top, field);
+    send_field_error(r, code, field, message);
 }
 
 /* The /api/mix answer: the playlist, its statistics, and the saved playlist if any. */
@@ -116,6 +118,10 @@ void handle_api_mix(struct request *r)
     job.client = si.client;
     bool ok = mix_job_run(&job);
     signed_in_keep_tokens(r, &si);
+    if (!ok && job.status == MIX_ERR_INVALID) {
+        send_refused_value(r, job.detail);
+        goto done;
+    }
     if (!ok) {
         send_job_error(r, job.error, job.detail);
         goto done;

@@ -13,4 +13,13 @@
 #define RECO_MAX_ARTISTS            16u    /* artists kept per saved track */
 #define RECO_MAX_TEXT               512u   /* bytes of an id, ISRC, title or artist name */
 
+/* Steering (RecommendRequest.discover, .target, .years): discover and the energy, valence and
+ * danceability targets lie in 0..1; a tempo target in RECO_MIN_TEMPO..RECO_MAX_TEMPO BPM; each
+ * end of a year range in RECO_MIN_YEAR..RECO_MAX_YEAR (0 or absent: open). reco-service refuses
+ * anything else with INVALID_ARGUMENT naming the field; callers check first to say so sooner. */
+#define RECO_MIN_TEMPO 1.0f   /* BPM */
+#define RECO_MAX_TEMPO 300.0f /* BPM */
+#define RECO_MIN_YEAR  1900u
+#define RECO_MAX_YEAR  2100u
+
 #endif

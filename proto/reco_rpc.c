@@ -18,10 +18,31 @@ static const struct {
     {"votes", MIXTAPE__RECO__RANKING__RANKING_NEIGHBOUR_VOTES},
     {"votes-artists", MIXTAPE__RECO__RANKING__RANKING_VOTES_AND_ARTISTS},
     {"mean-artists", MIXTAPE__RECO__RANKING__RANKING_MEAN_AND_ARTISTS},
+    {"flat", MIXTAPE__RECO__RANKING__RANKING_FLAT},
 };
 
+_Static_assert((int)RECO_RPC_REASON_SIMILAR_SOUND == MIXTAPE__RECO__REASON__REASON_SIMILAR_SOUND,
+               "reason SIMILAR_SOUND");
+_Static_assert((int)RECO_RPC_REASON_SAME_ARTIST == MIXTAPE__RECO__REASON__REASON_SAME_ARTIST,
+               "reason SAME_ARTIST");
+_Static_assert((int)RECO_RPC_REASON_NEW_ARTIST == MIXTAPE__RECO__REASON__REASON_NEW_ARTIST,
+               "reason NEW_ARTIST");
+
+const char *reco_rpc_reason_name(enum reco_rpc_reason reason)
+{
+    switch (reason) {
+    case RECO_RPC_REASON_SAME_ARTIST:
+        return "same_artist";
+    case RECO_RPC_REASON_NEW_ARTIST:
+        return "new_artist";
+    case RECO_RPC_REASON_SIMILAR_SOUND:
+        break;
+    }
+    return "similar_sound";
+}
+
 const char reco_rpc_ranking_names[] =
-    "default, mean, centroid, neighbours, votes, votes-artists or mean-artists";
+    "default, mean, centroid, neighbours, votes, votes-artists, mean-artists or flat";
 
 int reco_rpc_ranking_from_name(const char *name, uint32_t *ranking)
 {
@@ -91,6 +112,30 @@ int reco_rpc_pack_request(const struct reco_rpc_request *req, uint8_t **out, siz
     msg.max_per_artist = req->max_per_artist;
     msg.has_ranking = req->has_ranking;
     msg.ranking = (Mixtape__Reco__Ranking)req->ranking;
+    msg.has_discover = req->has_discover;
+    msg.discover = req->discover;
+    Mixtape__Reco__Target target = MIXTAPE__RECO__TARGET__INIT;
+    target.has_energy = req->energy.set;
+    target.energy = req->energy.value;
+    target.has_valence = req->valence.set;
+    target.valence = req->valence.value;
+    target.has_danceability = req->danceability.set;
+    target.danceability = req->danceability.value;
+    target.has_tempo = req->tempo.set;
+    target.tempo = req->tempo.value;
+    if (target.has_energy || target.has_valence || target.has_danceability || target.has_tempo)
+        msg.target = &target;
+    Mixtape__Reco__Years years = MIXTAPE__RECO__YEARS__INIT;
+    years.has_from = req->year_from != 0;
+    years.from = req->year_from;
+    years.has_to = req->year_to != 0;
+    years.to = req->year_to;
+    if (years.has_from || years.has_to)
+        msg.years = &years;
+    if (req->no_explicit) {
+        msg.has_explicit_ = 1;
+        msg.explicit_ = 0;
+    }
     size_t size = mixtape__reco__recommend_request__get_packed_size(&msg);
     packed = malloc(size ? size : 1);
     if (!packed)
@@ -117,8 +162,11 @@ struct reco_rpc_reply *reco_rpc_decode_reply(const uint8_t *bytes, size_t len)
         r->message = msg;
         r->picks = calloc(msg->n_picks ? msg->n_picks : 1, sizeof *r->picks);
         r->clusters = calloc(msg->n_clusters ? msg->n_clusters : 1, sizeof *r->clusters);
+        r->styles = calloc(msg->n_styles ? msg->n_styles : 1, sizeof *r->styles);
+        size_t decades = msg->stats ? msg->stats->n_by_decade : 0;
+        r->decades = calloc(decades ? decades : 1, sizeof *r->decades);
     }
-    if (!r || !r->picks || !r->clusters) {
+    if (!r || !r->picks || !r->clusters || !r->styles || !r->decades) {
         if (r)
             reco_rpc_reply_free(r);
         else
@@ -143,8 +191,28 @@ struct reco_rpc_reply *reco_rpc_decode_reply(const uint8_t *bytes, size_t len)
             .popularity = p->popularity,
             .has_duration_ms = p->has_duration_ms,
             .duration_ms = p->duration_ms,
+            .style = p->style,
+            /* an index past the styles sent is dropped rather than handed on */
+            .has_style_index = p->has_style_index && p->style_index < msg->n_styles,
+            .style_index = p->style_index,
+            .reason = p->reason == MIXTAPE__RECO__REASON__REASON_SAME_ARTIST
+                          ? RECO_RPC_REASON_SAME_ARTIST
+                      : p->reason == MIXTAPE__RECO__REASON__REASON_NEW_ARTIST
+                          ? RECO_RPC_REASON_NEW_ARTIST
+                          : RECO_RPC_REASON_SIMILAR_SOUND,
         };
     }
+    for (size_t i = 0; i < msg->n_styles; i++) {
+        const Mixtape__Reco__Style *st = msg->styles[i];
+        r->styles[i] = (struct reco_rpc_style){.name = st->name ? st->name : "",
+                                               .library_share = st->library_share,
+                                               .playlist_share = st->playlist_share,
+                                               .cluster = st->cluster,
+                                               .saved = st->saved,
+                                               .slots = st->slots};
+    }
+    r->n_styles = msg->n_styles;
+    r->short_reason = msg->short_reason && msg->short_reason[0] ? msg->short_reason : NULL;
     r->n_picks = msg->n_picks;
     for (size_t i = 0; i < msg->n_clusters; i++) {
         const Mixtape__Reco__ClusterShare *c = msg->clusters[i];
@@ -159,7 +227,19 @@ struct reco_rpc_reply *reco_rpc_decode_reply(const uint8_t *bytes, size_t len)
                                            .by_isrc = s->by_isrc,
                                            .by_title = s->by_title,
                                            .by_features = s->by_features,
-                                           .unmatched = s->unmatched};
+                                           .unmatched = s->unmatched,
+                                           .by_artist = s->by_artist,
+                                           .by_decade = r->decades,
+                                           .n_by_decade = s->n_by_decade};
+    for (size_t i = 0; s && i < s->n_by_decade; i++) {
+        const Mixtape__Reco__DecadeMatch *d = s->by_decade[i];
+        r->decades[i] = (struct reco_rpc_decade){.decade = d->decade ? d->decade : "",
+                                                 .year_from = d->has_year_from ? d->year_from : 0,
+                                                 .year_to = d->has_year_to ? d->year_to : 0,
+                                                 .saved = d->saved,
+                                                 .songs = d->songs,
+                                                 .artists_only = d->artists_only};
+    }
     r->model_version = msg->model_version;
     return r;
 }
@@ -172,6 +252,8 @@ void reco_rpc_reply_free(struct reco_rpc_reply *reply)
         mixtape__reco__recommend_reply__free_unpacked(reply->message, NULL);
     free(reply->picks);
     free(reply->clusters);
+    free(reply->styles);
+    free(reply->decades);
     free(reply);
 }
 
@@ -221,10 +303,16 @@ enum rpc_code reco_rpc_info(struct rpc_client *rpc, uint32_t timeout_ms, struct 
     if (!msg)
         return code;
     struct reco_rpc_info *info = calloc(1, sizeof *info);
-    if (!info) {
+    struct reco_rpc_style_info *styles = calloc(msg->n_styles ? msg->n_styles : 1, sizeof *styles);
+    if (!info || !styles) {
+        free(info);
+        free(styles);
         mixtape__reco__info_reply__free_unpacked(msg, NULL);
         return code;
     }
+    for (size_t i = 0; i < msg->n_styles; i++)
+        styles[i] = (struct reco_rpc_style_info){
+            .name = msg->styles[i]->name ? msg->styles[i]->name : "", .size = msg->styles[i]->size};
     *info = (struct reco_rpc_info){.model_version = msg->model_version,
                                    .tracks = msg->tracks,
                                    .k = msg->k,
@@ -233,6 +321,8 @@ enum rpc_code reco_rpc_info(struct rpc_client *rpc, uint32_t timeout_ms, struct 
                                    .n_features = msg->n_features,
                                    .source = msg->source,
                                    .built_unix = msg->built_unix,
+                                   .styles = styles,
+                                   .n_styles = msg->n_styles,
                                    .message = msg};
     *out = info;
     return code;
@@ -243,6 +333,7 @@ void reco_rpc_info_free(struct reco_rpc_info *info)
     if (!info)
         return;
     mixtape__reco__info_reply__free_unpacked(info->message, NULL);
+    free(info->styles);
     free(info);
 }
 

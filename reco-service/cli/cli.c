@@ -1,11 +1,12 @@
 /* reco-cli: talks to reco-service through the same client library as the web front.
- *   reco-cli --endpoint URL[,URL...] recommend FILE [-n N] [--json]
+ *   reco-cli --endpoint URL[,URL...] recommend FILE [-n N] [--json] [steering flags]
  *   reco-cli --endpoint URL info
  *   reco-cli --endpoint URL health
  * FILE holds saved tracks as ids / URIs / URLs, a CSV, or a Spotify export's YourLibrary.json
  * (saved_file.h), so a playlist can be made offline. Exit 0 on success, 1 when the service
  * answers with an error or cannot be reached, 2 on a usage or input error. */
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include "options.h"
 #include "reco_rpc.h"
 #include "saved_file.h"
+#include "steer_flags.h"
 
 #define EXIT_RPC   1
 #define EXIT_USAGE 2
@@ -23,6 +25,7 @@ struct cli {
     long long n, timeout_ms, max_per_artist, variety;
     const char *ranking;
     bool json;
+    struct steer_flags steer;
     struct rpc_client *client;
 };
 
@@ -61,10 +64,40 @@ static void join_artists(char *const *artists, size_t n, char *out, size_t out_l
         used += (size_t)snprintf(out + used, out_len - used, "%s%s", a ? ", " : "", artists[a]);
 }
 
+/* A reason kind in words, for the table. */
+static const char *reason_words(enum reco_rpc_reason reason)
+{
+    switch (reason) {
+    case RECO_RPC_REASON_SAME_ARTIST:
+        return "same artist";
+    case RECO_RPC_REASON_NEW_ARTIST:
+        return "new artist";
+    case RECO_RPC_REASON_SIMILAR_SOUND:
+        break;
+    }
+    return "similar sound";
+}
+
+/* The styles with their shares of the library and of the playlist. */
+static void print_styles_table(const struct reco_rpc_reply *reply)
+{
+    printf("\n");
+    print_cell("style", 36);
+    printf("  %7s  %8s\n", "library", "playlist");
+    for (size_t i = 0; i < reply->n_styles; i++) {
+        const struct reco_rpc_style *st = &reply->styles[i];
+        print_cell(st->name[0] ? st->name : "-", 36);
+        printf("  %6.0f%%  %7.0f%%\n", st->library_share * 100.0, st->playlist_share * 100.0);
+    }
+    if (reply->n_styles == 0)
+        printf("none\n");
+}
+
 static void print_recommend_table(const struct reco_rpc_reply *reply)
 {
-    printf("%-4s  %-40s  %-28s  %-4s  %-7s  %s\n", "rank", "title", "artists", "year", "cluster",
-           "because you saved");
+    printf("%-4s  %-40s  %-28s  %-4s  ", "rank", "title", "artists", "year");
+    print_cell("style", 24);
+    printf("  %-13s  %s\n", "why", "because you saved");
     for (size_t i = 0; i < reply->n_picks; i++) {
         const struct reco_rpc_pick *p = &reply->picks[i];
         char artists[512];
@@ -77,20 +110,24 @@ static void print_recommend_table(const struct reco_rpc_reply *reply)
             printf("  %-4u", p->year);
         else
             printf("  %-4s", "-");
-        printf("  %-7u  %s\n", p->cluster,
+        printf("  ");
+        print_cell(p->style && p->style[0] ? p->style : "-", 24);
+        printf("  %-13s  %s\n", reason_words(p->reason),
                p->because_name && p->because_name[0] ? p->because_name : "-");
     }
     const struct reco_rpc_stats *s = &reply->stats;
-    printf("\nmatched %u of %u saved tracks (id %u, isrc %u, title %u, features %u; unmatched "
-           "%u); model %s\n",
+    if (reply->short_reason)
+        printf("\n%zu songs: %s\n", reply->n_picks, reply->short_reason);
+    printf("\nmatched %u of %u saved tracks (id %u, isrc %u, title %u, features %u, artist only "
+           "%u; unmatched %u); model %s\n",
            s->saved - s->unmatched, s->saved, s->by_id, s->by_isrc, s->by_title, s->by_features,
-           s->unmatched, reply->model_version ? reply->model_version : "?");
-    printf("clusters:");
-    for (size_t c = 0; c < reply->n_clusters; c++)
-        printf(" %u (saved %u, picks %u)%s", reply->clusters[c].cluster, reply->clusters[c].saved,
-               reply->clusters[c].slots, c + 1 < reply->n_clusters ? "," : "\n");
-    if (reply->n_clusters == 0)
-        printf(" none\n");
+           s->by_artist, s->unmatched, reply->model_version ? reply->model_version : "?");
+    for (size_t d = 0; d < s->n_by_decade; d++) {
+        const struct reco_rpc_decade *dec = &s->by_decade[d];
+        printf("  %-12s %u of %u songs matched, %u by artist only\n", dec->decade, dec->songs,
+               dec->saved, dec->artists_only);
+    }
+    print_styles_table(reply);
 }
 
 static char *recommend_json(const struct reco_rpc_reply *reply)
@@ -112,6 +149,13 @@ static char *recommend_json(const struct reco_rpc_reply *reply)
             cJSON_AddNullToObject(t, "year");
         cJSON_AddNumberToObject(t, "score", p->score);
         cJSON_AddNumberToObject(t, "cluster", p->cluster);
+        if (p->style)
+            cJSON_AddStringToObject(t, "style", p->style);
+        else
+            cJSON_AddNullToObject(t, "style");
+        if (p->has_style_index)
+            cJSON_AddNumberToObject(t, "style_index", p->style_index);
+        cJSON_AddStringToObject(t, "reason", reco_rpc_reason_name(p->reason));
         if (p->because_name)
             cJSON_AddStringToObject(t, "because", p->because_name);
         else
@@ -132,6 +176,31 @@ static char *recommend_json(const struct reco_rpc_reply *reply)
     cJSON_AddNumberToObject(stats, "by_title", s->by_title);
     cJSON_AddNumberToObject(stats, "by_features", s->by_features);
     cJSON_AddNumberToObject(stats, "unmatched", s->unmatched);
+    cJSON_AddNumberToObject(stats, "by_artist", s->by_artist);
+    cJSON *decades = cJSON_AddArrayToObject(stats, "by_decade");
+    for (size_t d = 0; d < s->n_by_decade; d++) {
+        const struct reco_rpc_decade *dec = &s->by_decade[d];
+        cJSON *row = cJSON_CreateObject();
+        cJSON_AddStringToObject(row, "decade", dec->decade);
+        cJSON_AddNumberToObject(row, "saved", dec->saved);
+        cJSON_AddNumberToObject(row, "songs", dec->songs);
+        cJSON_AddNumberToObject(row, "artists_only", dec->artists_only);
+        cJSON_AddItemToArray(decades, row);
+    }
+    cJSON *styles = cJSON_AddArrayToObject(root, "styles");
+    for (size_t i = 0; i < reply->n_styles; i++) {
+        const struct reco_rpc_style *st = &reply->styles[i];
+        cJSON *style = cJSON_CreateObject();
+        cJSON_AddStringToObject(style, "name", st->name);
+        cJSON_AddNumberToObject(style, "library_share", round(st->library_share * 1e4) / 1e4);
+        cJSON_AddNumberToObject(style, "playlist_share", round(st->playlist_share * 1e4) / 1e4);
+        cJSON_AddNumberToObject(style, "cluster", st->cluster);
+        cJSON_AddNumberToObject(style, "saved", st->saved);
+        cJSON_AddNumberToObject(style, "slots", st->slots);
+        cJSON_AddItemToArray(styles, style);
+    }
+    if (reply->short_reason)
+        cJSON_AddStringToObject(root, "short_reason", reply->short_reason);
     cJSON *clusters = cJSON_AddArrayToObject(root, "clusters");
     for (size_t c = 0; c < reply->n_clusters; c++) {
         cJSON *share = cJSON_CreateObject();
@@ -163,6 +232,11 @@ static int cmd_recommend(struct cli *cli, const char *path)
                 reco_rpc_ranking_names);
         goto done;
     }
+    struct reco_rpc_request req = {0};
+    if (steer_flags_apply(&cli->steer, &req, err, sizeof err) != 0) {
+        fprintf(stderr, "reco-cli: %s\n", err);
+        goto done;
+    }
     if (saved_file_read(path, &list, err, sizeof err) != 0) {
         fprintf(stderr, "reco-cli: %s\n", err);
         goto done;
@@ -177,16 +251,16 @@ static int cmd_recommend(struct cli *cli, const char *path)
                                             .name = list.items[i].name,
                                             .artists = list.items[i].artists,
                                             .n_artists = list.items[i].n_artists};
-    struct reco_rpc_request req = {.tracks = tracks,
-                                   .n_tracks = list.n,
-                                   .has_n = true,
-                                   .n = (uint32_t)cli->n,
-                                   .has_variety = cli->variety != 0,
-                                   .variety = (uint64_t)cli->variety,
-                                   .has_max_per_artist = cli->max_per_artist != 0,
-                                   .max_per_artist = (uint32_t)cli->max_per_artist,
-                                   .has_ranking = true,
-                                   .ranking = ranking};
+    req.tracks = tracks;
+    req.n_tracks = list.n;
+    req.has_n = true;
+    req.n = (uint32_t)cli->n;
+    req.has_variety = cli->variety != 0;
+    req.variety = (uint64_t)cli->variety;
+    req.has_max_per_artist = cli->max_per_artist != 0;
+    req.max_per_artist = (uint32_t)cli->max_per_artist;
+    req.has_ranking = true;
+    req.ranking = ranking;
     if (reco_rpc_pack_request(&req, &request, &request_len) != 0) {
         fprintf(stderr, "reco-cli: out of memory\n");
         goto done;
@@ -234,6 +308,13 @@ static void print_info(const struct cli *cli, const struct reco_rpc_info *info)
             cJSON_AddStringToObject(root, "source", info->source);
         cJSON_AddNumberToObject(root, "built_unix", (double)info->built_unix);
         cJSON_AddNumberToObject(root, "ids", info->ids);
+        cJSON *styles = cJSON_AddArrayToObject(root, "styles");
+        for (size_t i = 0; i < info->n_styles; i++) {
+            cJSON *style = cJSON_CreateObject();
+            cJSON_AddStringToObject(style, "name", info->styles[i].name);
+            cJSON_AddNumberToObject(style, "size", info->styles[i].size);
+            cJSON_AddItemToArray(styles, style);
+        }
         char *text = cJSON_PrintUnformatted(root);
         puts(text);
         free(text);
@@ -246,7 +327,9 @@ static void print_info(const struct cli *cli, const struct reco_rpc_info *info)
            (unsigned long long)info->built_unix);
     for (size_t f = 0; f < info->n_features; f++)
         printf(" %s", info->features[f]);
-    printf("\n");
+    printf("\nstyles         %zu\n", info->n_styles);
+    for (size_t i = 0; i < info->n_styles; i++)
+        printf("  %3zu  %8u  %s\n", i, info->styles[i].size, info->styles[i].name);
 }
 
 static int cmd_info(struct cli *cli)
@@ -300,7 +383,8 @@ static int cmd_health(struct cli *cli)
 int main(int argc, char **argv)
 {
     struct cli cli = {0};
-    const struct option_spec specs[] = {
+    steer_flags_init(&cli.steer);
+    struct option_spec specs[7 + STEER_FLAGS_COUNT] = {
         {"endpoint", 'e', "RECO_ENDPOINTS", OPTION_STRING, NULL, 0, 0,
          "reco-service NNG URL(s), comma-separated (required)", &cli.endpoints},
         {"n", 'n', NULL, OPTION_INT, "50", 1, RECO_MAX_N, "playlist length (recommend)", &cli.n},
@@ -312,11 +396,13 @@ int main(int argc, char **argv)
          &cli.variety},
         {"max-per-artist", 0, NULL, OPTION_INT, "0", 0, 1000,
          "songs per primary artist (0: the service default, 3)", &cli.max_per_artist},
-        {"ranking", 0, NULL, OPTION_STRING, "default", 0, 0,
-         "default, mean, centroid, neighbours, votes, votes-artists or mean-artists", &cli.ranking},
+        {"ranking", 0, NULL, OPTION_STRING, "default", 0, 0, reco_rpc_ranking_names, &cli.ranking},
     };
+    steer_flags_specs(&cli.steer, specs + 7);
     static const char usage[] =
-        "reco-cli --endpoint URL[,URL...] recommend FILE [-n N] [--json]\n"
+        "reco-cli --endpoint URL[,URL...] recommend FILE [-n N] [--json] [--discover X] "
+        "[--energy X] [--valence X] [--danceability X] [--tempo BPM] [--years FROM-TO] "
+        "[--no-explicit] [--max-per-artist N]\n"
         "       reco-cli --endpoint URL info [--json]\n"
         "       reco-cli --endpoint URL health [--json]\n"
         "FILE: Spotify track ids, spotify:track: URIs or open.spotify.com URLs one per line; a "

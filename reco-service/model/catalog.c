@@ -91,8 +91,9 @@ enum role {
     R_ARTIST,       /* one name */
     R_GENRE,
     R_ISRC,
-    R_RELEASE_DATE, /* YYYY, YYYY-MM or YYYY-MM-DD: the year */
-    R_FEATURE,      /* + enum model_feature */
+    R_RELEASE_DATE,  /* YYYY, YYYY-MM or YYYY-MM-DD: the year */
+    R_ARTIST_GENRES, /* Python list literal of the primary artist's genres */
+    R_FEATURE,       /* + enum model_feature */
 };
 
 struct column {
@@ -168,7 +169,8 @@ static const struct schema SCHEMAS[] = {
       {"track_name", R_NAME, true},
       {"artist_name", R_ARTIST, true},
       {"release_date", R_RELEASE_DATE, true},
-      {"search_genre", R_GENRE, true}}},
+      {"search_genre", R_GENRE, true},
+      {"artist_genres", R_ARTIST_GENRES, false}}},
 };
 #define N_SCHEMAS (sizeof SCHEMAS / sizeof SCHEMAS[0])
 
@@ -517,6 +519,45 @@ static int add_record(struct loader *l, const struct csv_record *rec)
             if (!t.isrc)
                 return -1;
             break;
+        case R_ARTIST_GENRES: {
+            const char *items[CATALOG_MAX_ARTISTS];
+            char literal[CATALOG_MAX_TEXT + 1], genre_text[CATALOG_MAX_TEXT + 1];
+            if (len == 0)
+                break;
+            if (len > CATALOG_MAX_TEXT) {
+                report(c, rec->line, "%s is longer than %u bytes", name, CATALOG_MAX_TEXT);
+                return 0;
+            }
+            memcpy(literal, text, len);
+            literal[len] = '\0';
+            int n = catalog_parse_list(literal, items, CATALOG_MAX_ARTISTS, genre_text,
+                                       sizeof genre_text);
+            if (n < 0) {
+                report(c, rec->line, "%s '%.60s' is not a list of at most %u quoted genres", name,
+                       literal, CATALOG_MAX_ARTISTS);
+                return 0;
+            }
+            /* Empty items are dropped (an empty string would end the list early). */
+            size_t used = 0;
+            for (int i = 0; i < n; i++)
+                used += items[i][0] ? strlen(items[i]) + 1 : 0;
+            if (used == 0)
+                break;
+            char *copy = arena_alloc(l->storage, used + 1);
+            if (!copy)
+                return -1;
+            used = 0;
+            for (int i = 0; i < n; i++) {
+                size_t ilen = strlen(items[i]);
+                if (!ilen)
+                    continue;
+                memcpy(copy + used, items[i], ilen + 1);
+                used += ilen + 1;
+            }
+            copy[used] = '\0';
+            t.artist_genres = copy;
+            break;
+        }
         case R_RELEASE_DATE:
             if (len >= 4 && isdigit((unsigned char)text[0]) && isdigit((unsigned char)text[1]) &&
                 isdigit((unsigned char)text[2]) && isdigit((unsigned char)text[3])) {
@@ -615,6 +656,8 @@ static int add_record(struct loader *l, const struct csv_record *rec)
         t.genre = "";
     if (!t.isrc)
         t.isrc = "";
+    if (!t.artist_genres)
+        t.artist_genres = "";
     t.artists = arena_alloc(l->storage, (n_artists ? n_artists : 1) * sizeof *t.artists);
     if (!t.id || !t.artists)
         return -1;

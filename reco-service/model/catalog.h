@@ -37,6 +37,9 @@ struct catalog_track {
     const char *name;  /* "" when unknown */
     const char *genre; /* "" when unknown */
     const char *isrc;  /* "" when unknown */
+    /* The primary artist's genres as given by the catalog (the 2024 set's artist_genres):
+     * "a\0b\0\0", or "" when none. */
+    const char *artist_genres;
     const char **artists;
     uint32_t n_artists;
     uint16_t year;      /* 0 = unknown */

@@ -84,8 +84,12 @@ struct model_tables {
     const struct mf_row *rows;
     const char *strings;
     uint64_t strings_len;
-    const struct mf_slot *slots[3]; /* id, isrc, song */
-    uint64_t n_slots[3];
+    const struct mf_slot *slots[4]; /* id, isrc, song, artist */
+    uint64_t n_slots[4];
+    const float *raw;              /* n_rows x MF_RAW_STRIDE */
+    const uint32_t *cluster_names; /* k string offsets */
+    const uint32_t *artist_genres; /* n_artists string offsets */
+    struct model_source *sources;  /* n_sources, decoded (owned) */
 };
 
 struct model_handle {
@@ -156,9 +160,10 @@ static void say(char *err, size_t err_len, const char *path, const char *fmt, ..
 }
 
 static const char *const SECTION_NAMES[MF_SEC_COUNT + 1] = {
-    "",           "params",     "dims",        "centroids",    "cluster_start",
-    "rows",       "row_norms",  "row_meta",    "strings",      "id_table",
-    "isrc_table", "song_table", "artist_keys", "artist_start", "artist_rows",
+    "",           "params",        "dims",        "centroids",    "cluster_start",
+    "rows",       "row_norms",     "row_meta",    "strings",      "id_table",
+    "isrc_table", "song_table",    "artist_keys", "artist_start", "artist_rows",
+    "row_raw",    "cluster_names", "sources",     "artist_table", "artist_genres",
 };
 
 /* The element size each section must declare. */
@@ -172,12 +177,17 @@ static uint32_t section_elem_size(uint32_t id)
     case MF_SEC_CENTROIDS:
     case MF_SEC_ROWS:
     case MF_SEC_ROW_NORMS:
+    case MF_SEC_ROW_RAW:
         return sizeof(float);
     case MF_SEC_CLUSTER_START:
     case MF_SEC_ARTIST_KEYS:
     case MF_SEC_ARTIST_START:
     case MF_SEC_ARTIST_ROWS:
+    case MF_SEC_CLUSTER_NAMES:
+    case MF_SEC_ARTIST_GENRES:
         return sizeof(uint32_t);
+    case MF_SEC_SOURCES:
+        return sizeof(struct mf_source);
     case MF_SEC_ROW_META:
         return sizeof(struct mf_row);
     case MF_SEC_STRINGS:
@@ -309,9 +319,13 @@ static enum model_status validate(struct model_handle *h, const unsigned char *b
     memcpy(&p, sec_ptr[MF_SEC_PARAMS], sizeof p);
     if (p.n_rows == 0 || p.n_rows >= MF_EMPTY_SLOT || p.k == 0 || p.k > MODEL_MAX_K ||
         p.k > p.n_rows || p.n_dims == 0 || p.n_dims > MODEL_MAX_DIMS || p.n_artists == 0 ||
-        p.n_artists > p.n_rows) {
-        say(err, err_len, path, "counts out of range: n_rows %u, k %u, n_dims %u, n_artists %u",
-            p.n_rows, p.k, p.n_dims, p.n_artists);
+        p.n_artists > p.n_rows || p.n_sources == 0 || p.n_sources > MODEL_MAX_SOURCES ||
+        p.n_genre_dims > MODEL_MAX_GENRE_DIMS || p.n_genre_dims >= p.n_dims ||
+        p.n_genre_rows > p.n_rows) {
+        say(err, err_len, path,
+            "counts out of range: n_rows %u, k %u, n_dims %u, n_artists %u, n_sources %u, "
+            "n_genre_dims %u, n_genre_rows %u",
+            p.n_rows, p.k, p.n_dims, p.n_artists, p.n_sources, p.n_genre_dims, p.n_genre_rows);
         return MODEL_ERR_CORRUPT;
     }
     uint64_t rows = p.n_rows, dims = p.n_dims, k = p.k, artists = p.n_artists;
@@ -328,6 +342,10 @@ static enum model_status validate(struct model_handle *h, const unsigned char *b
         {MF_SEC_ARTIST_KEYS, rows * sizeof(uint32_t)},
         {MF_SEC_ARTIST_START, (artists + 1) * sizeof(uint32_t)},
         {MF_SEC_ARTIST_ROWS, rows * sizeof(uint32_t)},
+        {MF_SEC_ROW_RAW, rows * MF_RAW_STRIDE * sizeof(float)},
+        {MF_SEC_CLUSTER_NAMES, k * sizeof(uint32_t)},
+        {MF_SEC_SOURCES, (uint64_t)p.n_sources * sizeof(struct mf_source)},
+        {MF_SEC_ARTIST_GENRES, artists * sizeof(uint32_t)},
     };
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         if (sec_len[sizes[i].id] != sizes[i].want) {
@@ -348,12 +366,13 @@ static enum model_status validate(struct model_handle *h, const unsigned char *b
         return MODEL_ERR_CORRUPT;
     }
     if (p.source_off >= strings_len || p.schema_off >= strings_len ||
-        p.k_choice_off >= strings_len) {
+        p.k_choice_off >= strings_len || p.genres_off >= strings_len) {
         say(err, err_len, path, "params string offset out of range");
         return MODEL_ERR_CORRUPT;
     }
-    if (!isfinite(p.inertia) || p.inertia < 0 || !isfinite(p.binary_weight)) {
-        say(err, err_len, path, "params inertia or binary_weight not finite");
+    if (!isfinite(p.inertia) || p.inertia < 0 || !isfinite(p.binary_weight) ||
+        !isfinite(p.genre_weight) || p.genre_weight < 0) {
+        say(err, err_len, path, "params inertia, binary_weight or genre_weight not finite");
         return MODEL_ERR_CORRUPT;
     }
 
@@ -362,7 +381,17 @@ static enum model_status validate(struct model_handle *h, const unsigned char *b
     uint32_t seen = 0;
     bool key_circle = false;
     m->n_features = 0;
-    for (uint32_t d = 0; d < p.n_dims; d++) {
+    uint32_t first_genre = p.n_dims - p.n_genre_dims;
+    for (uint32_t d = first_genre; d < p.n_dims; d++) {
+        const struct mf_dim *x = &dim[d];
+        if (x->kind != MODEL_DIM_GENRE || x->feature != d - first_genre || !(x->std > 0) ||
+            !isfinite(x->std) || !isfinite(x->mean) || !(x->weight > 0) || !isfinite(x->weight)) {
+            say(err, err_len, path, "dimension %u is not genre embedding component %u", d,
+                d - first_genre);
+            return MODEL_ERR_CORRUPT;
+        }
+    }
+    for (uint32_t d = 0; d < first_genre; d++) {
         const struct mf_dim *x = &dim[d];
         bool kind_ok =
             x->kind == MODEL_DIM_LINEAR ||
@@ -373,16 +402,17 @@ static enum model_status validate(struct model_handle *h, const unsigned char *b
             return MODEL_ERR_CORRUPT;
         }
         bool second_of_pair = x->kind == MODEL_DIM_COS && d > 0 && dim[d - 1].kind == MODEL_DIM_SIN;
+        if (x->kind == MODEL_DIM_SIN &&
+            (d + 1 >= first_genre || dim[d + 1].kind != MODEL_DIM_COS)) {
+            say(err, err_len, path, "dimension %u: key sin without its cos", d);
+            return MODEL_ERR_CORRUPT;
+        }
         if (x->kind == MODEL_DIM_SIN)
             key_circle = true;
         if (second_of_pair)
             continue;
         if (seen & (1u << x->feature)) {
             say(err, err_len, path, "feature %s appears twice", model_feature_name(x->feature));
-            return MODEL_ERR_CORRUPT;
-        }
-        if (x->kind == MODEL_DIM_SIN && (d + 1 >= p.n_dims || dim[d + 1].kind != MODEL_DIM_COS)) {
-            say(err, err_len, path, "dimension %u: key sin without its cos", d);
             return MODEL_ERR_CORRUPT;
         }
         if (x->kind == MODEL_DIM_COS) {
@@ -429,17 +459,22 @@ static enum model_status validate(struct model_handle *h, const unsigned char *b
     }
 
     const struct mf_row *meta = sec_ptr[MF_SEC_ROW_META];
+    uint32_t source_rows[MODEL_MAX_SOURCES] = {0};
     for (uint32_t c = 0; c < p.k; c++) {
         for (uint32_t r = start[c]; r < start[c + 1]; r++) {
             const struct mf_row *x = &meta[r];
             if (x->id_off >= strings_len || x->name_off >= strings_len ||
                 x->artists_off >= strings_len || x->genre_off >= strings_len ||
                 x->isrc_off >= strings_len || x->cluster != c || x->song_key >= p.n_rows ||
-                (x->popularity > 100 && x->popularity != 255)) {
+                (x->popularity > 100 && x->popularity != 255) || x->source >= p.n_sources ||
+                (x->present & ~((1u << FEAT_COUNT) - 1u))) {
                 say(err, err_len, path,
-                    "row %u: string offset, cluster, song key or popularity out of range", r);
+                    "row %u: string offset, cluster, song key, popularity, source or present "
+                    "bits out of range",
+                    r);
                 return MODEL_ERR_CORRUPT;
             }
+            source_rows[x->source]++;
         }
     }
 
@@ -496,13 +531,49 @@ static enum model_status validate(struct model_handle *h, const unsigned char *b
     }
     free(artist_of_song);
 
-    static const uint32_t table_ids[3] = {MF_SEC_ID_TABLE, MF_SEC_ISRC_TABLE, MF_SEC_SONG_TABLE};
-    for (int i = 0; i < 3; i++) {
+    /* Raw values: finite (an unknown one holds a mean). */
+    const float *raw = sec_ptr[MF_SEC_ROW_RAW];
+    if (!all_finite(raw, rows * MF_RAW_STRIDE)) {
+        say(err, err_len, path, "a raw feature value is not a finite number");
+        return MODEL_ERR_CORRUPT;
+    }
+    /* Names: in the strings, not empty. */
+    const uint32_t *name_off = sec_ptr[MF_SEC_CLUSTER_NAMES];
+    for (uint32_t c = 0; c < p.k; c++) {
+        if (name_off[c] >= strings_len || strings[name_off[c]] == '\0') {
+            say(err, err_len, path, "cluster %u: name offset out of range or name empty", c);
+            return MODEL_ERR_CORRUPT;
+        }
+    }
+    const uint32_t *genres_off = sec_ptr[MF_SEC_ARTIST_GENRES];
+    for (uint32_t a = 0; a < p.n_artists; a++) {
+        if (genres_off[a] >= strings_len) {
+            say(err, err_len, path, "artist %u: genre list offset out of range", a);
+            return MODEL_ERR_CORRUPT;
+        }
+    }
+    /* Sources: strings in range, and each one's row count is the rows that name it. */
+    const struct mf_source *source = sec_ptr[MF_SEC_SOURCES];
+    for (uint32_t i = 0; i < p.n_sources; i++) {
+        if (source[i].name_off >= strings_len || source[i].schema_off >= strings_len ||
+            source[i].n_rows != source_rows[i] || source[i].reserved != 0) {
+            say(err, err_len, path,
+                "source %u: string offset, row count %u (rows say %u) or "
+                "reserved field wrong",
+                i, source[i].n_rows, source_rows[i]);
+            return MODEL_ERR_CORRUPT;
+        }
+    }
+
+    static const uint32_t table_ids[4] = {MF_SEC_ID_TABLE, MF_SEC_ISRC_TABLE, MF_SEC_SONG_TABLE,
+                                          MF_SEC_ARTIST_TABLE};
+    for (int i = 0; i < 4; i++) {
         uint64_t used = 0;
+        uint32_t bound = i == 3 ? p.n_artists : p.n_rows;
         t->slots[i] = sec_ptr[table_ids[i]];
         t->n_slots[i] = sec_len[table_ids[i]] / sizeof(struct mf_slot);
-        if (!table_valid(t->slots[i], t->n_slots[i], p.n_rows, strings_len, &used) ||
-            (i == 0 && used != p.n_ids)) {
+        if (!table_valid(t->slots[i], t->n_slots[i], bound, strings_len, &used) ||
+            (i == 0 && used != p.n_ids) || (i == 3 && used != p.n_artists)) {
             say(err, err_len, path, "lookup table %s is malformed", SECTION_NAMES[table_ids[i]]);
             return MODEL_ERR_CORRUPT;
         }
@@ -524,6 +595,28 @@ static enum model_status validate(struct model_handle *h, const unsigned char *b
     m->built_unix = p.built_unix;
     m->seed = p.seed;
     m->source = strings + p.source_off;
+    m->n_genre_dims = p.n_genre_dims;
+    m->n_sources = p.n_sources;
+    t->raw = raw;
+    t->cluster_names = name_off;
+    t->artist_genres = genres_off;
+    t->sources = calloc(p.n_sources, sizeof *t->sources);
+    if (!t->sources) {
+        say(err, err_len, path, "out of memory");
+        return MODEL_ERR_NOMEM;
+    }
+    for (uint32_t i = 0; i < p.n_sources; i++)
+        t->sources[i] = (struct model_source){
+            .name = strings + source[i].name_off,
+            .schema = strings + source[i].schema_off,
+            .n_input_rows = source[i].n_input_rows,
+            .n_malformed = source[i].n_malformed,
+            .n_rows = source[i].n_rows,
+            .n_merged = source[i].n_merged,
+            .n_collapsed = source[i].n_collapsed,
+            .features = source[i].features & ((1u << FEAT_COUNT) - 1u),
+            .n_genre_rows = source[i].n_genre_rows,
+        };
     t->dims = dim;
     t->rows = meta;
     t->strings = strings;
@@ -540,6 +633,9 @@ static enum model_status validate(struct model_handle *h, const unsigned char *b
         .key_circle = key_circle,
         .schema = strings + p.schema_off,
         .k_choice = strings + p.k_choice_off,
+        .genre_weight = p.genre_weight,
+        .genres = strings + p.genres_off,
+        .n_genre_rows = p.n_genre_rows,
     };
     return MODEL_OK;
 }
@@ -595,6 +691,8 @@ enum model_status model_open(const char *path, struct model **out, char *err, si
     h = NULL;
     map = MAP_FAILED;
 done:
+    if (h)
+        free(h->tables.sources);
     free(h);
     if (map != MAP_FAILED)
         munmap(map, size);
@@ -608,6 +706,7 @@ void model_close(struct model *model)
     if (!model)
         return;
     munmap((void *)(uintptr_t)model->map, model->map_len);
+    free(((struct model_handle *)model)->tables.sources);
     free((struct model_handle *)model);
 }
 
@@ -677,42 +776,62 @@ uint32_t model_row_cluster(const struct model *model, uint32_t row)
 
 void model_row_raw(const struct model *model, uint32_t row, struct model_raw *out)
 {
-    const struct model_tables *t = tables_of(model);
-    const float *scaled = model->rows + (size_t)row * model->n_dims;
+    const float *raw = tables_of(model)->raw + (size_t)row * MF_RAW_STRIDE;
     memset(out, 0, sizeof *out);
-    for (uint32_t d = 0; d < model->n_dims; d++) {
-        const struct mf_dim *x = &t->dims[d];
-        double source = scaled[d] / x->weight * x->std + x->mean;
-        if (x->kind == MODEL_DIM_SIN && d + 1 < model->n_dims) {
-            const struct mf_dim *y = &t->dims[d + 1];
-            double cosine = scaled[d + 1] / y->weight * y->std + y->mean;
-            double key = round(atan2(source, cosine) / TWO_PI * 12.0);
-            out->value[FEAT_KEY] = fmod(key + 12.0, 12.0);
-            out->present |= 1u << FEAT_KEY;
-            d++;
-            continue;
-        }
-        out->value[x->feature] = source;
-        out->present |= 1u << x->feature;
-    }
-    const struct mf_row *meta = row_meta(model, row);
-    if (meta->year) {
-        out->value[FEAT_YEAR] = meta->year;
-        out->present |= 1u << FEAT_YEAR;
-    }
-    if (meta->popularity != 255) {
-        out->value[FEAT_POPULARITY] = meta->popularity;
-        out->present |= 1u << FEAT_POPULARITY;
-    }
-    if (meta->duration_ms) {
-        out->value[FEAT_DURATION_MS] = meta->duration_ms;
-        out->present |= 1u << FEAT_DURATION_MS;
-    }
+    out->present = row_meta(model, row)->present;
+    for (int f = 0; f < FEAT_COUNT; f++)
+        if (out->present & (1u << f))
+            out->value[f] = raw[f];
+}
+
+float model_row_feature(const struct model *model, uint32_t row, enum model_feature feature)
+{
+    if ((unsigned)feature >= FEAT_COUNT)
+        return 0.0f;
+    return tables_of(model)->raw[(size_t)row * MF_RAW_STRIDE + feature];
+}
+
+bool model_row_has_feature(const struct model *model, uint32_t row, enum model_feature feature)
+{
+    return (unsigned)feature < FEAT_COUNT && (row_meta(model, row)->present & (1u << feature));
+}
+
+bool model_row_explicit(const struct model *model, uint32_t row)
+{
+    return model_row_has_feature(model, row, FEAT_EXPLICIT) &&
+           model_row_feature(model, row, FEAT_EXPLICIT) >= 0.5f;
+}
+
+uint32_t model_row_source(const struct model *model, uint32_t row)
+{
+    return row_meta(model, row)->source;
+}
+
+const char *model_cluster_name(const struct model *model, uint32_t cluster)
+{
+    const struct model_tables *t = tables_of(model);
+    return t->strings + t->cluster_names[cluster];
+}
+
+uint32_t model_cluster_size(const struct model *model, uint32_t cluster)
+{
+    return model->cluster_start[cluster + 1] - model->cluster_start[cluster];
+}
+
+const char *model_artist_genres(const struct model *model, uint32_t artist_key)
+{
+    const struct model_tables *t = tables_of(model);
+    return t->strings + t->artist_genres[artist_key];
+}
+
+const struct model_source *model_source(const struct model *model, uint32_t i)
+{
+    return &tables_of(model)->sources[i];
 }
 
 /* ---- lookups ----------------------------------------------------------------------------- */
 
-enum { TABLE_ID, TABLE_ISRC, TABLE_SONG };
+enum { TABLE_ID, TABLE_ISRC, TABLE_SONG, TABLE_ARTIST };
 
 /* The probe of find_exact, with the key's mf_hash already known. */
 static uint32_t find_hashed(const struct model_tables *t, int table, const char *key, uint64_t hash)
@@ -783,6 +902,15 @@ uint32_t model_find_isrc(const struct model *model, const char *isrc)
     return find_exact(model, TABLE_ISRC, isrc);
 }
 
+uint32_t model_find_artist(const struct model *model, const char *artist_name)
+{
+    char key[512]; /* as the writer: the first 511 bytes of the normalised name */
+    if (!artist_name)
+        return MODEL_NO_ROW;
+    model_normalize(artist_name, false, key, sizeof key);
+    return find_exact(model, TABLE_ARTIST, key);
+}
+
 uint32_t model_find_song(const struct model *model, const char *title, const char *primary_artist,
                          uint32_t duration_ms)
 {
@@ -794,7 +922,7 @@ uint32_t model_find_song(const struct model *model, const char *title, const cha
     if (n == 0)
         return MODEL_NO_ROW;
     key[n++] = '\x1f';
-    model_normalize(primary_artist, false, key + n, sizeof key - n);
+    model_normalize(primary_artist, false, key + n, sizeof key / 2);
 
     uint32_t best = MODEL_NO_ROW;
     uint32_t best_gap = UINT32_MAX;
@@ -826,6 +954,10 @@ void model_transform(const struct model *model, const struct model_raw *raw, flo
     const struct model_tables *t = tables_of(model);
     for (uint32_t d = 0; d < model->n_dims; d++) {
         const struct mf_dim *x = &t->dims[d];
+        if (x->kind == MODEL_DIM_GENRE) {
+            out[d] = 0.0f; /* genres unknown: the catalog mean */
+            continue;
+        }
         bool known = (raw->present & (1u << x->feature)) && isfinite(raw->value[x->feature]);
         bool no_key =
             known && x->feature == FEAT_KEY && raw->value[FEAT_KEY] < 0; /* Spotify's -1 */

@@ -61,9 +61,12 @@ enum model_status {
 const char *model_strerror(enum model_status status);
 
 #define MODEL_NO_ROW UINT32_MAX
-/* At most this many dimensions in the scaled space (15 features, key may take two); model_open
- * refuses more. */
-#define MODEL_MAX_DIMS 16u
+/* At most this many dimensions in the scaled space (15 features, key may take two, then up to
+ * MODEL_MAX_GENRE_DIMS of genre embedding); model_open refuses more. */
+#define MODEL_MAX_DIMS       64u
+#define MODEL_MAX_GENRE_DIMS 47u
+/* At most this many catalog files merge into one model. */
+#define MODEL_MAX_SOURCES 64u
 
 /* The model as mapped. Every pointer points into the read-only mapping and stays valid until
  * model_close. Rows are canonical songs (duplicate releases collapsed at build time). */
@@ -71,24 +74,27 @@ struct model {
     uint32_t n_rows;     /* canonical songs */
     uint32_t n_dims;     /* dimensions of the scaled space (a feature may take more than one) */
     uint32_t k;          /* clusters */
-    uint32_t n_features; /* raw features the model uses */
+    uint32_t n_features; /* raw features the model's audio dimensions use */
     enum model_feature features[FEAT_COUNT]; /* which, in order */
-    const float *centroids;                  /* k * n_dims, in the scaled space */
-    const uint32_t *cluster_start;           /* k + 1 entries: rows of cluster c are
+    uint32_t n_genre_dims;         /* the last n_genre_dims of the n_dims dimensions are the genre
+                              embedding (0 when the build had no genre information) */
+    uint32_t n_sources;            /* catalog files merged into the model (model_source) */
+    const float *centroids;        /* k * n_dims, in the scaled space */
+    const uint32_t *cluster_start; /* k + 1 entries: rows of cluster c are
                                       [cluster_start[c], cluster_start[c + 1]) */
-    const float *rows;            /* n_rows * n_dims, scaled, row-major, grouped by cluster */
-    const float *row_norms;       /* n_rows: L2 norm of each scaled row */
-    const uint32_t *artist_keys;  /* n_rows: model_row_artist_key of each row, contiguous so a
+    const float *rows;             /* n_rows * n_dims, scaled, row-major, grouped by cluster */
+    const float *row_norms;        /* n_rows: L2 norm of each scaled row */
+    const uint32_t *artist_keys;   /* n_rows: model_row_artist_key of each row, contiguous so a
                                     scan over rows reads 4 bytes per row */
-    uint32_t n_artists;           /* distinct primary artists; artist keys are 0..n_artists-1 */
-    const uint32_t *artist_start; /* n_artists + 1: the rows of artist a are
+    uint32_t n_artists;            /* distinct primary artists; artist keys are 0..n_artists-1 */
+    const uint32_t *artist_start;  /* n_artists + 1: the rows of artist a are
                                      artist_rows[artist_start[a] .. artist_start[a + 1]) */
-    const uint32_t *artist_rows;  /* n_rows: every row once, grouped by artist, ascending */
-    uint32_t n_ids;               /* ids that resolve (duplicates included) */
-    char version[17];             /* 16 hex digits: the file's content checksum */
-    uint64_t built_unix;          /* when it was built */
-    uint64_t seed;                /* k-means seed it was built with */
-    const char *source;           /* catalog file name it was built from (NUL-terminated) */
+    const uint32_t *artist_rows;   /* n_rows: every row once, grouped by artist, ascending */
+    uint32_t n_ids;                /* ids that resolve (duplicates included) */
+    char version[17];              /* 16 hex digits: the file's content checksum */
+    uint64_t built_unix;           /* when it was built */
+    uint64_t seed;                 /* k-means seed it was built with */
+    const char *source;            /* catalog file name it was built from (NUL-terminated) */
     /* private to model.c */
     const void *map;
     size_t map_len;
@@ -122,8 +128,59 @@ uint16_t model_row_year(const struct model *model, uint32_t row);      /* 0 when
 uint8_t model_row_popularity(const struct model *model, uint32_t row); /* 255 when unknown */
 uint32_t model_row_duration_ms(const struct model *model, uint32_t row);
 uint32_t model_row_cluster(const struct model *model, uint32_t row);
-/* The row's raw feature values (as in the catalog), for the caller's display or evaluation. */
+/* The row's raw feature values (as in the catalog), for the caller's display or evaluation.
+ * Only the features the row's catalog carried are marked present. */
 void model_row_raw(const struct model *model, uint32_t row, struct model_raw *out);
+/* One raw feature of a row in O(1) (one load from a 64-byte per-row block), for a pass over
+ * candidates: the catalog's value, or, when the row's catalog lacks the feature, the mean over
+ * the rows that have it (0 when none has). Year 0 / popularity 255 "unknown" come back as that
+ * mean too; model_row_year and model_row_popularity keep their "unknown" values. */
+float model_row_feature(const struct model *model, uint32_t row, enum model_feature feature);
+/* Whether the row's catalog gave this feature (a row merged from a catalog without year, or
+ * without explicit, says false here). */
+bool model_row_has_feature(const struct model *model, uint32_t row, enum model_feature feature);
+/* The row is marked explicit (false when its catalog does not say). */
+bool model_row_explicit(const struct model *model, uint32_t row);
+/* Index of the catalog file (model_source) the row came from; < n_sources. */
+uint32_t model_row_source(const struct model *model, uint32_t row);
+
+/* ---- styles ------------------------------------------------------------------------------ */
+
+/* The style's short human name ("jazz · bossa nova", or "calm · acoustic · 1970s" with no
+ * genre labels): unique across the model's clusters, never empty. Never NULL; cluster < k.
+ * Strings inside the mapping. */
+const char *model_cluster_name(const struct model *model, uint32_t cluster);
+/* Songs in a cluster (cluster_start[cluster + 1] - cluster_start[cluster]); cluster < k. */
+uint32_t model_cluster_size(const struct model *model, uint32_t cluster);
+
+/* ---- artists ----------------------------------------------------------------------------- */
+
+/* The artist key of a primary-artist name (normalised as model_normalize does for artists,
+ * compared on its first 511 bytes), or MODEL_NO_ROW when no song's primary artist has that name. Thread-safe, no allocation. */
+uint32_t model_find_artist(const struct model *model, const char *artist_name);
+/* An artist's genre labels as consecutive NUL-terminated strings ending with an empty one
+ * ("jazz\0bossa nova\0\0"; just "" when none): from the --artist-genres file and the catalogs'
+ * artist genre columns. artist_key < n_artists. Inside the mapping. */
+const char *model_artist_genres(const struct model *model, uint32_t artist_key);
+
+/* ---- sources ----------------------------------------------------------------------------- */
+
+/* One catalog file the model was built from. Strings point into the mapping. */
+struct model_source {
+    const char *name;      /* file name (no directory) */
+    const char *schema;    /* detected schema ("tracks-114k", ...) */
+    uint32_t n_input_rows; /* well-formed rows read */
+    uint32_t n_malformed;  /* rows skipped as malformed */
+    uint32_t n_rows;       /* model rows (canonical songs) that came from this file */
+    uint32_t n_merged;     /* tracks that matched a song of an earlier file (same id, ISRC, or
+                              title + primary artist + duration) and were merged into it */
+    uint32_t n_collapsed;  /* repeated ids and duplicate releases inside the file */
+    uint32_t features;     /* raw features the file carries, bit (1u << feature) */
+    uint32_t n_genre_rows; /* its tracks with genre labels the build used */
+};
+
+/* Source i (< n_sources) of an open model. Never NULL; valid until model_close. */
+const struct model_source *model_source(const struct model *model, uint32_t i);
 
 /* How a model was built, as recorded in the file (for `reco-model info` and the service's Info).
  * Strings point into the mapping. */
@@ -139,6 +196,9 @@ struct model_params {
     bool key_circle;       /* key encoded as sin and cos of its angle on the 12-step circle */
     const char *schema;    /* catalog schema detected ("kaggle-1921-2020", ...) */
     const char *k_choice;  /* "fixed" or why --k auto chose k */
+    double genre_weight;   /* weight of the genre embedding block (0 without one) */
+    const char *genres;    /* what genre information the build used ("" when none) */
+    uint32_t n_genre_rows; /* rows with at least one genre label */
 };
 
 /* The build parameters of an open model. Never NULL; valid until model_close. */

@@ -18,9 +18,13 @@ enum model_dim_kind {
     MODEL_DIM_LINEAR = 0, /* the value itself */
     MODEL_DIM_SIN,        /* sin(2 pi value / 12): key on the circle */
     MODEL_DIM_COS,        /* cos(2 pi value / 12) */
+    MODEL_DIM_GENRE,      /* component `feature` of the genre embedding (not a raw feature;
+                             mean 0, std 1: the embedding is scaled by the builder) */
 };
 
-/* One dimension: scaled = (source(raw[feature]) - mean) / std * weight. */
+/* One dimension: scaled = (source(raw[feature]) - mean) / std * weight. A MODEL_DIM_GENRE
+ * dimension instead holds genre embedding component `feature` (0, 1, ... in order, after every
+ * audio dimension) times weight. */
 struct model_build_dim {
     enum model_feature feature;
     enum model_dim_kind kind;
@@ -39,6 +43,20 @@ struct model_build_row {
     uint8_t popularity;         /* 0..100, 255 = unknown */
     uint32_t duration_ms;
     uint32_t cluster; /* < k */
+    /* Raw features: value[f] is used where present has bit f. A row with present == 0 gets
+     * its raw values from its scaled vector (the inverse of the audio dimensions). */
+    double value[FEAT_COUNT];
+    uint32_t present;
+    uint32_t source;           /* < n_sources (0 when the build has one source) */
+    const char *artist_genres; /* the primary artist's genre labels, "a\0b\0\0", or NULL;
+                                    the first row of an artist that has some gives them */
+};
+
+/* One catalog file the model was built from (see struct model_source; the writer counts each
+ * source's rows itself from model_build_row.source). */
+struct model_build_source {
+    const char *name, *schema;
+    uint32_t n_input_rows, n_malformed, n_merged, n_collapsed, features, n_genre_rows;
 };
 
 /* One more id (and optionally ISRC) resolving to a row: a duplicate release. */
@@ -63,6 +81,18 @@ struct model_build {
     uint32_t restarts, iterations, tolerance_ms;
     uint32_t n_input_rows, n_malformed, n_collapsed;
     double inertia, binary_weight;
+    /* Genre embedding (n_genre_dims of the dims, last), 0 / NULL without. */
+    uint32_t n_genre_dims;
+    double genre_weight;
+    const char *genres; /* what genre information was used, for info */
+    uint32_t n_genre_rows;
+    /* The catalogs: n_sources entries, or 0 / NULL for one source described by source,
+     * schema and the counts above. */
+    const struct model_build_source *sources;
+    uint32_t n_sources;
+    /* k names, unique and not empty, or NULL: the writer then names each cluster from what
+     * sets its centroid apart (style_name_from_centroid). */
+    const char *const *cluster_names;
 };
 
 /* Writes the model to path (through path.tmp and a rename, so a reader never sees half a

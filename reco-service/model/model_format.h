@@ -11,7 +11,7 @@
 #endif
 
 #define MF_MAGIC          "MIXTAPEM"
-#define MF_FORMAT_VERSION 2u
+#define MF_FORMAT_VERSION 3u
 #define MF_BYTE_ORDER     0x01020304u
 #define MF_HEADER_LEN     64u
 #define MF_EMPTY_SLOT     UINT32_MAX
@@ -52,8 +52,18 @@ enum mf_section_id {
     MF_SEC_ARTIST_START,  /* n_artists + 1 uint32: artist a's rows are
                              artist_rows[artist_start[a] .. artist_start[a + 1]) */
     MF_SEC_ARTIST_ROWS,   /* n_rows uint32: every row once, grouped by artist key, ascending */
-    MF_SEC_COUNT = MF_SEC_ARTIST_ROWS
+    MF_SEC_ROW_RAW,       /* n_rows x MF_RAW_STRIDE float: raw feature values (an absent one
+                             holds the catalog mean; mf_row.present says which are known) */
+    MF_SEC_CLUSTER_NAMES, /* k uint32: string offset of each cluster's name (not empty) */
+    MF_SEC_SOURCES,       /* n_sources x struct mf_source */
+    MF_SEC_ARTIST_TABLE,  /* power-of-two x struct mf_slot: normalised artist -> artist key */
+    MF_SEC_ARTIST_GENRES, /* n_artists uint32: string offset of each artist's genre list
+                             ("a\0b\0\0"; 0 = none) */
+    MF_SEC_COUNT = MF_SEC_ARTIST_GENRES
 };
+
+/* Floats per row in the row_raw section: FEAT_COUNT values, padded to 64 bytes. */
+#define MF_RAW_STRIDE 16u
 
 struct mf_params {
     uint32_t n_rows, n_dims, k, n_ids;
@@ -61,8 +71,26 @@ struct mf_params {
     uint32_t n_malformed, n_collapsed;
     uint32_t source_off, schema_off, k_choice_off; /* into the strings section */
     uint32_t n_artists;                            /* distinct primary-artist keys */
+    uint32_t n_sources;                            /* catalogs merged, 1..MODEL_MAX_SOURCES */
+    uint32_t n_genre_dims; /* the last n_genre_dims dimensions are the genre embedding */
+    uint32_t genres_off;   /* into strings: what genre information the build used */
+    uint32_t n_genre_rows; /* rows with at least one genre label */
     uint64_t seed, built_unix;
-    double inertia, binary_weight;
+    double inertia, binary_weight, genre_weight;
+};
+
+/* One catalog file the model was built from. */
+struct mf_source {
+    uint32_t name_off, schema_off; /* into strings */
+    uint32_t n_input_rows;         /* well-formed rows read */
+    uint32_t n_malformed;          /* rows skipped as malformed */
+    uint32_t n_rows;               /* model rows (canonical songs) that came from this file */
+    uint32_t n_merged;     /* tracks that matched a song of an earlier file (id, ISRC or title +
+                            artist + duration) and were merged into it */
+    uint32_t n_collapsed;  /* repeated ids and duplicate releases inside this file */
+    uint32_t features;     /* raw features this file carries, bit (1u << feature) */
+    uint32_t n_genre_rows; /* of its tracks, those with genre labels the build used */
+    uint32_t reserved;
 };
 
 /* One dimension of the scaled space: out = (source(value[feature]) - mean) / std * weight, where
@@ -81,8 +109,8 @@ struct mf_row {
     uint32_t cluster;
     uint16_t year;
     uint8_t popularity;
-    uint8_t reserved0;
-    uint32_t reserved1;
+    uint8_t source;   /* index into the sources section */
+    uint32_t present; /* raw features known for this row, bit (1u << feature) */
 };
 
 struct mf_slot {
@@ -92,7 +120,8 @@ struct mf_slot {
 
 _Static_assert(sizeof(struct mf_header) == MF_HEADER_LEN, "header layout");
 _Static_assert(sizeof(struct mf_section) == 24, "section layout");
-_Static_assert(sizeof(struct mf_params) == 88, "params layout");
+_Static_assert(sizeof(struct mf_params) == 112, "params layout");
+_Static_assert(sizeof(struct mf_source) == 40, "source layout");
 _Static_assert(sizeof(struct mf_dim) == 32, "dim layout");
 _Static_assert(sizeof(struct mf_row) == 40, "row layout");
 _Static_assert(sizeof(struct mf_slot) == 8, "slot layout");

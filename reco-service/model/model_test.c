@@ -22,15 +22,85 @@ static const char *const ARTISTS_C[] = {"Nina Park"};
 
 /* Six songs in two clusters given out of cluster order, three dimensions: valence (linear),
  * key (sin, cos). */
+/* Row 0 gives its raw values (valence, key, energy, explicit, year; from source 1); the others
+ * leave them to the writer, which inverts their scaled vectors. */
 static const struct model_build_row ROWS[] = {
-    {"id0aaaaaaaaaaaaaaaaaaa", "Morning Song", "pop", "USAAA0000001", ARTISTS_A, 2, 1999, 50,
-     200000, 1},
-    {"id1aaaaaaaaaaaaaaaaaaa", "Jóga", "electronic", "GBAAA0000002", ARTISTS_B, 1, 1997, 70, 305000,
-     0},
-    {"id2aaaaaaaaaaaaaaaaaaa", "Evening", "pop", NULL, ARTISTS_C, 1, 0, 255, 180000, 1},
-    {"id3aaaaaaaaaaaaaaaaaaa", "Evening", "pop", NULL, ARTISTS_C, 1, 2001, 10, 240000, 0},
-    {"id4aaaaaaaaaaaaaaaaaaa", "Quiet (Live)", "", "", ARTISTS_A, 2, 2010, 0, 100000, 0},
-    {"id5aaaaaaaaaaaaaaaaaaa", NULL, NULL, NULL, NULL, 0, 1950, 100, 0, 1},
+    {"id0aaaaaaaaaaaaaaaaaaa",
+     "Morning Song",
+     "pop",
+     "USAAA0000001",
+     ARTISTS_A,
+     2,
+     1999,
+     50,
+     200000,
+     1,
+     {[FEAT_VALENCE] = 0.2,
+      [FEAT_KEY] = 0,
+      [FEAT_ENERGY] = 0.75,
+      [FEAT_EXPLICIT] = 1,
+      [FEAT_YEAR] = 1999},
+     (1u << FEAT_VALENCE) | (1u << FEAT_KEY) | (1u << FEAT_ENERGY) | (1u << FEAT_EXPLICIT) |
+         (1u << FEAT_YEAR),
+     1,
+     "art pop\0chamber pop\0"},
+    {"id1aaaaaaaaaaaaaaaaaaa",
+     "Jóga",
+     "electronic",
+     "GBAAA0000002",
+     ARTISTS_B,
+     1,
+     1997,
+     70,
+     305000,
+     0,
+     {0},
+     0,
+     0,
+     "icelandic pop\0"},
+    {"id2aaaaaaaaaaaaaaaaaaa",
+     "Evening",
+     "pop",
+     NULL,
+     ARTISTS_C,
+     1,
+     0,
+     255,
+     180000,
+     1,
+     {0},
+     0,
+     0,
+     NULL},
+    {"id3aaaaaaaaaaaaaaaaaaa",
+     "Evening",
+     "pop",
+     NULL,
+     ARTISTS_C,
+     1,
+     2001,
+     10,
+     240000,
+     0,
+     {0},
+     0,
+     0,
+     "neo soul\0"},
+    {"id4aaaaaaaaaaaaaaaaaaa",
+     "Quiet (Live)",
+     "",
+     "",
+     ARTISTS_A,
+     2,
+     2010,
+     0,
+     100000,
+     0,
+     {0},
+     0,
+     1,
+     NULL},
+    {"id5aaaaaaaaaaaaaaaaaaa", NULL, NULL, NULL, NULL, 0, 1950, 100, 0, 1, {0}, 0, 0, NULL},
 };
 #define N_ROWS (sizeof ROWS / sizeof ROWS[0])
 
@@ -84,6 +154,14 @@ static void fill_build(struct model_build *b, float *scaled, float *centroids)
     b->n_collapsed = 2;
     b->inertia = 12.5;
     b->binary_weight = 1.0;
+    static const struct model_build_source SOURCES[] = {
+        {"first.csv", "tracks-114k", 7, 1, 0, 2, (1u << FEAT_VALENCE) | (1u << FEAT_KEY), 3},
+        {"second.csv.gz", "tidytuesday-2020", 4, 0, 2, 0, 0x7fff, 1},
+    };
+    b->sources = SOURCES;
+    b->n_sources = 2;
+    b->genres = "artist genres: hand-made";
+    b->n_genre_rows = 2;
 }
 
 static int setup(void **state)
@@ -205,6 +283,71 @@ static void test_round_trip(void **state)
         }
         assert_true(fabs(sqrt(norm) - m->row_norms[row]) < 1e-4);
     }
+    /* Raw values: row 0 gave its own (and only those are present); the others come from their
+     * scaled vectors plus year / popularity / duration. */
+    uint32_t r0 = row_of(m, ROWS[0].id);
+    assert_true(fabsf(model_row_feature(m, r0, FEAT_ENERGY) - 0.75f) < 1e-6f);
+    assert_true(model_row_has_feature(m, r0, FEAT_ENERGY));
+    assert_true(model_row_explicit(m, r0));
+    assert_false(model_row_has_feature(m, r0, FEAT_POPULARITY));
+    assert_int_equal(model_row_source(m, r0), 1);
+    uint32_t r1 = row_of(m, ROWS[1].id);
+    assert_false(model_row_has_feature(m, r1, FEAT_ENERGY));
+    assert_false(model_row_explicit(m, r1));
+    /* An absent feature reads as the mean of the rows that have it (only row 0 has energy). */
+    assert_true(fabsf(model_row_feature(m, r1, FEAT_ENERGY) - 0.75f) < 1e-6f);
+    assert_true(fabsf(model_row_feature(m, r1, FEAT_VALENCE) - 0.9f) < 1e-5f);
+    assert_true(model_row_has_feature(m, r1, FEAT_POPULARITY));
+    assert_true(fabsf(model_row_feature(m, r1, FEAT_POPULARITY) - 70.0f) < 1e-6f);
+    assert_false(model_row_has_feature(m, r1, FEAT_COUNT));
+    assert_int_equal(model_row_source(m, r1), 0);
+    /* Popularity: rows 0 (absent: not given) and 2 (255) unknown; mean of 70, 10, 0, 100. */
+    uint32_t r2 = row_of(m, ROWS[2].id);
+    assert_false(model_row_has_feature(m, r2, FEAT_POPULARITY));
+    assert_false(model_row_has_feature(m, r2, FEAT_YEAR));
+    assert_true(fabsf(model_row_feature(m, r2, FEAT_POPULARITY) - 45.0f) < 1e-4f);
+
+    /* Sources: as given, with row counts from the rows. */
+    assert_int_equal(m->n_sources, 2);
+    assert_string_equal(model_source(m, 0)->name, "first.csv");
+    assert_string_equal(model_source(m, 1)->schema, "tidytuesday-2020");
+    assert_int_equal(model_source(m, 0)->n_rows, N_ROWS - 2);
+    assert_int_equal(model_source(m, 1)->n_rows, 2);
+    assert_int_equal(model_source(m, 1)->n_merged, 2);
+    assert_int_equal(model_source(m, 0)->n_collapsed, 2);
+    assert_int_equal(model_source(m, 0)->features, (1u << FEAT_VALENCE) | (1u << FEAT_KEY));
+    assert_int_equal(model_source(m, 0)->n_genre_rows, 3);
+    assert_string_equal(p->genres, "artist genres: hand-made");
+    assert_int_equal(p->n_genre_rows, 2);
+    assert_int_equal(m->n_genre_dims, 0);
+
+    /* Names: no labels given, so each centroid's ("balanced" at the mean; the other one's two
+     * deviations), unique, not empty. */
+    assert_string_equal(model_cluster_name(m, 0), "balanced");
+    assert_string_equal(model_cluster_name(m, 1), "bright");
+    assert_int_equal(model_cluster_size(m, 0), 3);
+    assert_int_equal(model_cluster_size(m, 1), 3);
+
+    /* Artists: by name, normalised; their genre lists from the first row that had one. */
+    uint32_t ada = model_find_artist(m, "ada lane");
+    assert_int_equal(ada, model_row_artist_key(m, r0));
+    assert_int_equal(model_find_artist(m, "  ADA LANE "), ada);
+    assert_int_equal(model_find_artist(m, "Bjork"), model_row_artist_key(m, r1));
+    assert_int_equal(model_find_artist(m, "The Quiet Hours"), MODEL_NO_ROW); /* not primary */
+    assert_int_equal(model_find_artist(m, "nobody"), MODEL_NO_ROW);
+    assert_int_equal(model_find_artist(m, ""), MODEL_NO_ROW);
+    assert_int_equal(model_find_artist(m, NULL), MODEL_NO_ROW);
+    const char *genres = model_artist_genres(m, ada);
+    assert_string_equal(genres, "art pop");
+    genres += strlen(genres) + 1;
+    assert_string_equal(genres, "chamber pop");
+    genres += strlen(genres) + 1;
+    assert_string_equal(genres, "");
+    assert_string_equal(model_artist_genres(m, model_row_artist_key(m, r1)), "icelandic pop");
+    /* Nina Park's first row has none, her second some. */
+    uint32_t nina = model_find_artist(m, "Nina Park");
+    assert_string_equal(model_artist_genres(m, nina), "neo soul");
+
     /* Same primary artist, same key. */
     assert_int_equal(model_row_artist_key(m, row_of(m, ROWS[0].id)),
                      model_row_artist_key(m, row_of(m, ROWS[4].id)));
@@ -327,12 +470,17 @@ static void test_writer_refuses_bad_input(void **state)
     struct model_build b;
     float scaled[N_ROWS * 3], centroids[6];
     char err[256];
-    static const char *const EXPECT[] = {"cluster", "k ", "n_dims", "scaler", "alias"};
-    for (int c = 0; c < 5; c++) {
+    static const char *const EXPECT[] = {
+        "cluster", "k ",      "n_dims", "scaler",     "alias",      "n_genre_dims", "scaler",
+        "source",  "present", "energy", "both named", "name empty", "n_sources",    "genre_weight"};
+    static const char *const SAME_NAMES[] = {"jazz", "jazz"};
+    static const char *const EMPTY_NAME[] = {"jazz", ""};
+    for (int c = 0; c < (int)(sizeof EXPECT / sizeof EXPECT[0]); c++) {
         fill_build(&b, scaled, centroids);
         struct model_build_row rows[N_ROWS];
         struct model_build_alias alias = {"x", NULL, 99};
         memcpy(rows, ROWS, sizeof rows);
+        b.rows = rows;
         if (c == 0) {
             rows[2].cluster = 2;
             b.rows = rows;
@@ -342,9 +490,28 @@ static void test_writer_refuses_bad_input(void **state)
             b.n_dims = MODEL_MAX_DIMS + 1;
         } else if (c == 3) {
             b.dims[0].std = 0;
-        } else {
+        } else if (c == 4) {
             b.aliases = &alias;
             b.n_aliases = 1;
+        } else if (c == 5) {
+            b.n_genre_dims = 3; /* every dimension: no audio left */
+        } else if (c == 6) {
+            b.n_genre_dims = 1; /* the last dimension is key cos, not a genre component */
+        } else if (c == 7) {
+            rows[3].source = 2; /* two sources */
+        } else if (c == 8) {
+            rows[3].present = 1u << FEAT_COUNT;
+        } else if (c == 9) {
+            rows[3].present = 1u << FEAT_ENERGY;
+            rows[3].value[FEAT_ENERGY] = NAN;
+        } else if (c == 10) {
+            b.cluster_names = SAME_NAMES;
+        } else if (c == 11) {
+            b.cluster_names = EMPTY_NAME;
+        } else if (c == 12) {
+            b.n_sources = MODEL_MAX_SOURCES + 1;
+        } else {
+            b.genre_weight = -1;
         }
         assert_int_equal(model_write(&b, "/tmp/never-written.model", err, sizeof err),
                          MODEL_ERR_INVALID);
@@ -393,12 +560,16 @@ static void test_corrupt_corpus_is_refused(void **state)
         open_bytes((const unsigned char *)"PK\3\4 a zip file, not ours", 26, &m, err, sizeof err),
         MODEL_ERR_FOREIGN);
     assert_non_null(strstr(err, "magic"));
-    static const uint32_t VERSIONS[] = {0, 1, 3, 0xffffffffu}; /* 1: before the artist index */
+    /* 1: before the artist index; 2: before raw values, names, sources and genres. */
+    static const uint32_t VERSIONS[] = {0, 1, 2, 4, 0xffffffffu};
     for (size_t i = 0; i < sizeof VERSIONS / sizeof VERSIONS[0]; i++) {
         memcpy(copy, f->bytes, f->len);
         memcpy(copy + 8, &VERSIONS[i], 4);
         assert_int_equal(open_bytes(copy, f->len, &m, err, sizeof err), MODEL_ERR_VERSION);
         assert_non_null(strstr(err, "version"));
+        if (VERSIONS[i] == 2)
+            assert_non_null(strstr(err, "format version 2, this build reads version 3 (rebuild "
+                                        "it with reco-model build)"));
     }
     assert_int_equal(model_open("/nonexistent/dir/x.model", &m, err, sizeof err), MODEL_ERR_IO);
     assert_non_null(strstr(err, "No such file"));
@@ -509,6 +680,168 @@ static void test_artist_index_is_checked(void **state)
     free(copy);
 }
 
+/* A model with a genre embedding block: the dims, n_genre_dims, the transform leaving the block
+ * at 0 (a track known by raw features only), the raw values of the audio dims. */
+static void test_genre_dims_round_trip(void **state)
+{
+    (void)state;
+    struct model_build b;
+    float scaled3[N_ROWS * 3], centroids3[6];
+    fill_build(&b, scaled3, centroids3);
+    float scaled[N_ROWS * 5], centroids[10];
+    for (size_t r = 0; r < N_ROWS; r++) {
+        memcpy(scaled + r * 5, scaled3 + r * 3, 3 * sizeof(float));
+        scaled[r * 5 + 3] = (float)r * 0.5f;
+        scaled[r * 5 + 4] = -1.0f;
+    }
+    for (size_t c = 0; c < 2; c++) {
+        memcpy(centroids + c * 5, centroids3 + c * 3, 3 * sizeof(float));
+        centroids[c * 5 + 3] = centroids[c * 5 + 4] = (float)c;
+    }
+    b.n_dims = 5;
+    b.n_genre_dims = 2;
+    b.genre_weight = 2.0;
+    b.dims[3] = (struct model_build_dim){(enum model_feature)0, MODEL_DIM_GENRE, 0.0, 1.0, 3.0};
+    b.dims[4] = (struct model_build_dim){(enum model_feature)1, MODEL_DIM_GENRE, 0.0, 1.0, 3.0};
+    b.scaled = scaled;
+    b.centroids = centroids;
+    char path[256], err[256];
+    snprintf(path, sizeof path, "/tmp/model_test_genre_%d.model", (int)getpid());
+    assert_int_equal(model_write(&b, path, err, sizeof err), MODEL_OK);
+    struct model *m = NULL;
+    assert_int_equal(model_open(path, &m, err, sizeof err), MODEL_OK);
+    remove(path);
+    assert_int_equal(m->n_dims, 5);
+    assert_int_equal(m->n_genre_dims, 2);
+    assert_int_equal(m->n_features, 2); /* valence, key: genre components are not features */
+    assert_true(fabs(model_get_params(m)->genre_weight - 2.0) < 1e-12);
+    uint32_t r1 = row_of(m, ROWS[1].id);
+    assert_true(fabsf(m->rows[r1 * 5 + 3] - 0.5f) < 1e-6f);
+    /* Raw values come from the audio dims only. */
+    struct model_raw raw;
+    model_row_raw(m, r1, &raw);
+    assert_true(fabs(raw.value[FEAT_VALENCE] - VALENCE[1]) < 1e-5);
+    float out[5] = {9, 9, 9, 9, 9};
+    model_transform(m, &raw, out);
+    assert_true(out[3] == 0.0f && out[4] == 0.0f);
+    assert_true(fabsf(out[0] - m->rows[r1 * 5]) < 1e-4f);
+    float near_one[5] = {1, 1, 1, 1, 1};
+    assert_int_equal(model_nearest_centroid(m, near_one, NULL), 1);
+    /* Centroid names skip the genre block. */
+    assert_string_equal(model_cluster_name(m, 1), "bright");
+    model_close(m);
+}
+
+/* Each new section of format 3 is validated: a re-sealed file with one field of it wrong is
+ * refused as corrupt, with a message naming what. */
+static void test_format3_sections_are_checked(void **state)
+{
+    struct fixture *f = *state;
+    char err[256];
+    struct model *m = NULL;
+    struct mf_section sec[MF_SEC_COUNT + 1];
+    for (uint32_t id = 1; id <= MF_SEC_COUNT; id++)
+        memcpy(&sec[id], f->bytes + MF_HEADER_LEN + (id - 1) * sizeof sec[id], sizeof sec[id]);
+    struct mf_params params;
+    memcpy(&params, f->bytes + sec[MF_SEC_PARAMS].offset, sizeof params);
+    static const struct {
+        const char *what, *says;
+    } CASES[] = {
+        {"raw value NaN", "raw feature value"},
+        {"cluster name offset past the strings", "cluster 1: name"},
+        {"cluster name empty", "cluster 0: name"},
+        {"source row count", "source 1"},
+        {"source name offset", "source 0"},
+        {"row source out of range", "source or present"},
+        {"present bit past the features", "source or present"},
+        {"artist table entry past the artists", "artist_table"},
+        {"artist genre list offset", "artist 0: genre list"},
+        {"n_sources 0", "n_sources 0"},
+        {"n_genre_dims = n_dims", "n_genre_dims 3"},
+        {"genre weight negative", "genre_weight"},
+        {"genres string offset", "params string offset"},
+        {"an audio dimension counted as genre", "dimension 1 is not genre embedding component 0"},
+    };
+    unsigned char *copy = malloc(f->len);
+    for (size_t c = 0; c < sizeof CASES / sizeof CASES[0]; c++) {
+        memcpy(copy, f->bytes, f->len);
+        struct mf_params p = params;
+        uint32_t u32;
+        switch (c) {
+        case 0: {
+            float nan = NAN;
+            memcpy(copy + sec[MF_SEC_ROW_RAW].offset + 5 * sizeof(float), &nan, sizeof nan);
+            break;
+        }
+        case 1:
+            u32 = (uint32_t)sec[MF_SEC_STRINGS].length;
+            memcpy(copy + sec[MF_SEC_CLUSTER_NAMES].offset + 4, &u32, 4);
+            break;
+        case 2:
+            u32 = 0; /* offset 0 is the empty string */
+            memcpy(copy + sec[MF_SEC_CLUSTER_NAMES].offset, &u32, 4);
+            break;
+        case 3:
+            u32 = 5;
+            memcpy(copy + sec[MF_SEC_SOURCES].offset + sizeof(struct mf_source) +
+                       offsetof(struct mf_source, n_rows),
+                   &u32, 4);
+            break;
+        case 4:
+            u32 = (uint32_t)sec[MF_SEC_STRINGS].length + 7;
+            memcpy(copy + sec[MF_SEC_SOURCES].offset + offsetof(struct mf_source, name_off), &u32,
+                   4);
+            break;
+        case 5:
+            copy[sec[MF_SEC_ROW_META].offset + offsetof(struct mf_row, source)] = 2;
+            break;
+        case 6:
+            u32 = 1u << FEAT_COUNT;
+            memcpy(copy + sec[MF_SEC_ROW_META].offset + offsetof(struct mf_row, present), &u32, 4);
+            break;
+        case 7: {
+            struct mf_slot *slots =
+                (struct mf_slot *)(void *)(copy + sec[MF_SEC_ARTIST_TABLE].offset);
+            uint64_t n = sec[MF_SEC_ARTIST_TABLE].length / sizeof *slots;
+            for (uint64_t i = 0; i < n; i++)
+                if (slots[i].row != MF_EMPTY_SLOT) {
+                    slots[i].row = params.n_artists;
+                    break;
+                }
+            break;
+        }
+        case 8:
+            u32 = (uint32_t)sec[MF_SEC_STRINGS].length;
+            memcpy(copy + sec[MF_SEC_ARTIST_GENRES].offset, &u32, 4);
+            break;
+        case 9:
+            p.n_sources = 0;
+            break;
+        case 10:
+            p.n_genre_dims = p.n_dims;
+            break;
+        case 11:
+            p.genre_weight = -1;
+            break;
+        case 12:
+            p.genres_off = (uint32_t)sec[MF_SEC_STRINGS].length;
+            break;
+        default:
+            p.n_genre_dims = p.n_dims - 1; /* key sin and cos are not genre components */
+            break;
+        }
+        if (c >= 9)
+            memcpy(copy + sec[MF_SEC_PARAMS].offset, &p, sizeof p);
+        uint64_t sum = model_checksum(copy + MODEL_HEADER_LEN, f->len - MODEL_HEADER_LEN);
+        memcpy(copy + MODEL_HEADER_CHECKSUM_OFFSET, &sum, sizeof sum);
+        err[0] = '\0';
+        enum model_status got = open_bytes(copy, f->len, &m, err, sizeof err);
+        if (got != MODEL_ERR_CORRUPT || !strstr(err, CASES[c].says))
+            fail_msg("%s: status %d, '%s' lacks '%s'", CASES[c].what, got, err, CASES[c].says);
+    }
+    free(copy);
+}
+
 static void test_normalize(void **state)
 {
     (void)state;
@@ -573,6 +906,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_corrupt_corpus_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resealed_mutations_stay_in_bounds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_artist_index_is_checked, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_format3_sections_are_checked, setup, teardown),
+        cmocka_unit_test(test_genre_dims_round_trip),
         cmocka_unit_test(test_normalize),
         cmocka_unit_test(test_feature_names),
     };

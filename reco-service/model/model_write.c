@@ -8,8 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model_format.h"
 #include "errbuf.h"
+#include "model_format.h"
+#include "style.h"
 
 /* The strings section under construction. Offsets stay valid across growth. */
 struct pool {
@@ -113,19 +114,65 @@ static bool build_valid(const struct model_build *b, char *err, size_t err_len)
         errbuf_set(err, err_len, "model_write: n_dims %u outside 1..%u", b->n_dims, MODEL_MAX_DIMS);
         return false;
     }
+    if (b->n_genre_dims > MODEL_MAX_GENRE_DIMS || b->n_genre_dims >= b->n_dims) {
+        errbuf_set(err, err_len, "model_write: n_genre_dims %u outside 0..min(%u, n_dims %u - 1)",
+                   b->n_genre_dims, MODEL_MAX_GENRE_DIMS, b->n_dims);
+        return false;
+    }
+    uint32_t first_genre = b->n_dims - b->n_genre_dims;
     for (uint32_t d = 0; d < b->n_dims; d++) {
         const struct model_build_dim *x = &b->dims[d];
-        if ((unsigned)x->feature >= FEAT_COUNT || !isfinite(x->mean) || !(x->std > 0) ||
-            !isfinite(x->std) || !(x->weight > 0) || !isfinite(x->weight)) {
+        bool genre = d >= first_genre;
+        bool feature_ok = genre ? x->kind == MODEL_DIM_GENRE && x->feature == d - first_genre
+                                : x->kind != MODEL_DIM_GENRE && (unsigned)x->feature < FEAT_COUNT;
+        if (!feature_ok || !isfinite(x->mean) || !(x->std > 0) || !isfinite(x->std) ||
+            !(x->weight > 0) || !isfinite(x->weight)) {
             errbuf_set(err, err_len, "model_write: dimension %u has a bad feature or scaler", d);
             return false;
         }
     }
-    for (uint32_t r = 0; r < b->n_rows; r++) {
-        if (b->rows[r].cluster >= b->k) {
-            errbuf_set(err, err_len, "model_write: row %u cluster %u >= k %u", r,
-                       b->rows[r].cluster, b->k);
+    if (b->n_sources > MODEL_MAX_SOURCES || (b->n_sources && !b->sources)) {
+        errbuf_set(err, err_len, "model_write: n_sources %u outside 0..%u", b->n_sources,
+                   MODEL_MAX_SOURCES);
+        return false;
+    }
+    if (!isfinite(b->genre_weight) || b->genre_weight < 0 || b->n_genre_rows > b->n_rows) {
+        errbuf_set(err, err_len, "model_write: genre_weight %g or n_genre_rows %u out of range",
+                   b->genre_weight, b->n_genre_rows);
+        return false;
+    }
+    for (uint32_t c = 0; b->cluster_names && c < b->k; c++) {
+        const char *name = b->cluster_names[c];
+        if (!name || !*name || strlen(name) >= STYLE_NAME_MAX) {
+            errbuf_set(err, err_len, "model_write: cluster %u name empty or over %u bytes", c,
+                       STYLE_NAME_MAX - 1);
             return false;
+        }
+        for (uint32_t o = 0; o < c; o++) {
+            if (strcmp(b->cluster_names[o], name) == 0) {
+                errbuf_set(err, err_len, "model_write: clusters %u and %u are both named '%s'", o,
+                           c, name);
+                return false;
+            }
+        }
+    }
+    uint32_t n_sources = b->n_sources ? b->n_sources : 1;
+    for (uint32_t r = 0; r < b->n_rows; r++) {
+        const struct model_build_row *row = &b->rows[r];
+        if (row->cluster >= b->k || row->source >= n_sources ||
+            (row->present & ~((1u << FEAT_COUNT) - 1u))) {
+            errbuf_set(err, err_len,
+                       "model_write: row %u cluster %u (k %u), source %u (%u sources) or "
+                       "present bits 0x%x out of range",
+                       r, row->cluster, b->k, row->source, n_sources, row->present);
+            return false;
+        }
+        for (int f = 0; f < FEAT_COUNT; f++) {
+            if ((row->present & (1u << f)) && !isfinite(row->value[f])) {
+                errbuf_set(err, err_len, "model_write: row %u %s is not finite", r,
+                           model_feature_name((enum model_feature)f));
+                return false;
+            }
         }
     }
     for (uint32_t a = 0; a < b->n_aliases; a++) {
@@ -190,6 +237,94 @@ static enum model_status write_file(const char *path, const unsigned char *bytes
     return MODEL_OK;
 }
 
+#define TWO_PI 6.283185307179586
+
+/* Row r's raw values and which are known: as given, or (present == 0) from its scaled vector
+ * through the inverse of the audio dimensions and year / popularity / duration from the row. */
+static uint32_t row_raw(const struct model_build *b, uint32_t r, double value[FEAT_COUNT])
+{
+    const struct model_build_row *row = &b->rows[r];
+    if (row->present) {
+        memcpy(value, row->value, FEAT_COUNT * sizeof *value);
+        return row->present;
+    }
+    uint32_t present = 0;
+    const float *scaled = b->scaled + (size_t)r * b->n_dims;
+    for (uint32_t d = 0; d < b->n_dims; d++) {
+        const struct model_build_dim *x = &b->dims[d];
+        double source = scaled[d] / x->weight * x->std + x->mean;
+        if (x->kind == MODEL_DIM_GENRE)
+            break;
+        if (x->kind == MODEL_DIM_SIN && d + 1 < b->n_dims && b->dims[d + 1].kind == MODEL_DIM_COS) {
+            const struct model_build_dim *y = &b->dims[d + 1];
+            double cosine = scaled[d + 1] / y->weight * y->std + y->mean;
+            double key = round(atan2(source, cosine) / TWO_PI * 12.0);
+            value[FEAT_KEY] = fmod(key + 12.0, 12.0);
+            present |= 1u << FEAT_KEY;
+            d++;
+            continue;
+        }
+        if (x->kind != MODEL_DIM_LINEAR)
+            continue;
+        value[x->feature] = source;
+        present |= 1u << x->feature;
+    }
+    if (row->year) {
+        value[FEAT_YEAR] = row->year;
+        present |= 1u << FEAT_YEAR;
+    }
+    if (row->popularity <= 100) {
+        value[FEAT_POPULARITY] = row->popularity;
+        present |= 1u << FEAT_POPULARITY;
+    }
+    if (row->duration_ms) {
+        value[FEAT_DURATION_MS] = row->duration_ms;
+        present |= 1u << FEAT_DURATION_MS;
+    }
+    return present;
+}
+
+/* The row_raw section (n rows in file order, MF_RAW_STRIDE floats each): known values, and
+ * each unknown one the mean of the rows that know it. Writes each row's present mask. */
+static float *raw_table(const struct model_build *b, const uint32_t *order, uint32_t *present_of)
+{
+    uint32_t n = b->n_rows;
+    float *raw = calloc((size_t)n * MF_RAW_STRIDE, sizeof *raw);
+    if (!raw)
+        return NULL;
+    double sum[FEAT_COUNT] = {0};
+    uint64_t count[FEAT_COUNT] = {0};
+    for (uint32_t to = 0; to < n; to++) {
+        double value[FEAT_COUNT] = {0};
+        uint32_t present = row_raw(b, order[to], value);
+        present_of[to] = present;
+        for (int f = 0; f < FEAT_COUNT; f++) {
+            if (!(present & (1u << f)))
+                continue;
+            raw[(size_t)to * MF_RAW_STRIDE + f] = (float)value[f];
+            sum[f] += value[f];
+            count[f]++;
+        }
+    }
+    for (uint32_t to = 0; to < n; to++)
+        for (int f = 0; f < FEAT_COUNT; f++)
+            if (!(present_of[to] & (1u << f)) && count[f])
+                raw[(size_t)to * MF_RAW_STRIDE + f] = (float)(sum[f] / (double)count[f]);
+    return raw;
+}
+
+/* Adds an artists-style list ("a\0b\0\0") to the pool; returns its offset (0 for none). */
+static uint32_t pool_add_list(struct pool *pool, const char *list)
+{
+    if (!list || !*list)
+        return 0;
+    size_t len = 0;
+    while (list[len])
+        len += strlen(list + len) + 1;
+    /* list[0 .. len) holds the items with their NULs; pool_add_bytes adds the closing one. */
+    return pool_add_bytes(pool, list, len);
+}
+
 enum model_status model_write(const struct model_build *b, const char *path, char *err,
                               size_t err_len)
 {
@@ -201,6 +336,10 @@ enum model_status model_write(const struct model_build *b, const char *path, cha
     uint32_t *artist_key = NULL, *artist_start = NULL, *artist_rows = NULL;
     uint32_t *song_lookup_off = NULL; /* per row: its song-table key in the strings, or 0 */
     unsigned char *file = NULL;
+    float *raw = NULL;
+    uint32_t *present_of = NULL, *artist_genres = NULL, *name_off = NULL;
+    char *names = NULL;
+    struct mf_source *sources = NULL;
     struct pool pool = {0};
     uint64_t n_slots[3];
     uint32_t n_ids = 0;
@@ -210,6 +349,7 @@ enum model_status model_write(const struct model_build *b, const char *path, cha
         goto done;
     }
     uint32_t n = b->n_rows, k = b->k, dims = b->n_dims;
+    uint32_t n_sources = b->n_sources ? b->n_sources : 1;
 
     /* Group rows by cluster (stable counting sort). */
     order = malloc(n * sizeof *order);
@@ -247,6 +387,10 @@ enum model_status model_write(const struct model_build *b, const char *path, cha
     uint64_t key_slots = table_size(n);
     artist_table = table_new(key_slots);
     song_table = table_new(key_slots);
+    artist_genres = calloc((size_t)n + 1, sizeof *artist_genres);
+    present_of = malloc(((size_t)n + 1) * sizeof *present_of);
+    if (!artist_genres || !present_of)
+        goto done;
     uint32_t n_artist_keys = 0, n_song_keys = 0;
     for (uint32_t to = 0; to < n && artist_table && song_table; to++) {
         const struct model_build_row *row = &b->rows[order[to]];
@@ -268,13 +412,15 @@ enum model_status model_write(const struct model_build *b, const char *path, cha
         x->cluster = row->cluster;
         x->year = row->year;
         x->popularity = row->popularity <= 100 ? row->popularity : 255;
+        x->source = (uint8_t)row->source;
 
         char key[1024];
         const char *primary = n_artists ? row->artists[0] : "";
         size_t title_len = model_normalize(row->name, true, key, sizeof key / 2);
         key[title_len] = '\x1f';
-        size_t artist_len =
-            model_normalize(primary, false, key + title_len + 1, sizeof key - title_len - 1);
+        /* Title and artist each normalised into at most 511 bytes, so an artist's key never
+         * depends on the length of a title (model_find_song and model_find_artist agree). */
+        size_t artist_len = model_normalize(primary, false, key + title_len + 1, sizeof key / 2);
         uint32_t song_off = pool_add_bytes(&pool, key, title_len + 1 + artist_len);
         song_lookup_off[to] = title_len ? song_off : 0;
         uint32_t artist_off = pool_add_bytes(&pool, key + title_len + 1, artist_len);
@@ -286,6 +432,8 @@ enum model_status model_write(const struct model_build *b, const char *path, cha
             table_insert(artist_table, key_slots, pool.bytes, artist_off, found, false);
         }
         artist_key[to] = found;
+        if (!artist_genres[found] && row->artist_genres && *row->artist_genres)
+            artist_genres[found] = pool_add_list(&pool, row->artist_genres);
         found = table_find(song_table, key_slots, pool.bytes, pool.bytes + song_off);
         if (found == MF_EMPTY_SLOT) {
             found = n_song_keys++;
@@ -312,6 +460,79 @@ enum model_status model_write(const struct model_build *b, const char *path, cha
     uint32_t source_off = pool_add(&pool, b->source);
     uint32_t schema_off = pool_add(&pool, b->schema);
     uint32_t k_choice_off = pool_add(&pool, b->k_choice);
+    uint32_t genres_off = pool_add(&pool, b->genres);
+
+    /* Raw values, each row's known features. */
+    raw = raw_table(b, order, present_of);
+    if (!raw)
+        goto done;
+    for (uint32_t to = 0; to < n; to++)
+        meta[to].present = present_of[to];
+
+    /* Cluster names: the builder's, or each centroid's. */
+    name_off = malloc((size_t)k * sizeof *name_off);
+    if (!name_off)
+        goto done;
+    if (b->cluster_names) {
+        for (uint32_t c = 0; c < k; c++)
+            name_off[c] = pool_add(&pool, b->cluster_names[c]);
+    } else {
+        uint32_t *cluster_of = malloc((size_t)n * sizeof *cluster_of);
+        names = malloc((size_t)k * STYLE_NAME_MAX);
+        if (!cluster_of || !names) {
+            free(cluster_of);
+            goto done;
+        }
+        for (uint32_t r = 0; r < n; r++)
+            cluster_of[r] = b->rows[r].cluster;
+        struct style_input in = {.k = k,
+                                 .n_rows = n,
+                                 .cluster = cluster_of,
+                                 .dims = b->dims,
+                                 .n_dims = dims,
+                                 .centroids = b->centroids};
+        enum style_status ss = style_name_clusters(&in, names, NULL, err, err_len);
+        free(cluster_of);
+        if (ss != STYLE_OK) {
+            status = ss == STYLE_ERR_NOMEM ? MODEL_ERR_NOMEM : MODEL_ERR_INVALID;
+            goto done;
+        }
+        for (uint32_t c = 0; c < k; c++)
+            name_off[c] = pool_add(&pool, names + (size_t)c * STYLE_NAME_MAX);
+    }
+
+    /* Sources: the builder's list, or one from the build's own counts. */
+    sources = calloc(n_sources, sizeof *sources);
+    if (!sources)
+        goto done;
+    if (b->n_sources) {
+        for (uint32_t i = 0; i < n_sources; i++) {
+            const struct model_build_source *x = &b->sources[i];
+            sources[i] = (struct mf_source){
+                .name_off = pool_add(&pool, x->name),
+                .schema_off = pool_add(&pool, x->schema),
+                .n_input_rows = x->n_input_rows,
+                .n_malformed = x->n_malformed,
+                .n_merged = x->n_merged,
+                .n_collapsed = x->n_collapsed,
+                .features = x->features & ((1u << FEAT_COUNT) - 1u),
+                .n_genre_rows = x->n_genre_rows,
+            };
+        }
+    } else {
+        uint32_t features = 0;
+        for (uint32_t to = 0; to < n; to++)
+            features |= present_of[to];
+        sources[0] = (struct mf_source){.name_off = source_off,
+                                        .schema_off = schema_off,
+                                        .n_input_rows = b->n_input_rows,
+                                        .n_malformed = b->n_malformed,
+                                        .n_collapsed = b->n_collapsed,
+                                        .features = features,
+                                        .n_genre_rows = b->n_genre_rows};
+    }
+    for (uint32_t to = 0; to < n; to++)
+        sources[meta[to].source].n_rows++;
     pool_add_bytes(&pool, "", 0); /* the section ends with two NULs */
     if (pool.failed)
         goto done;
@@ -372,8 +593,13 @@ enum model_status model_write(const struct model_build *b, const char *path, cha
         .n_artists = n_artist_keys,
         .seed = b->seed,
         .built_unix = b->built_unix,
+        .n_sources = n_sources,
+        .n_genre_dims = b->n_genre_dims,
+        .genres_off = genres_off,
+        .n_genre_rows = b->n_genre_rows,
         .inertia = isfinite(b->inertia) && b->inertia >= 0 ? b->inertia : 0.0,
         .binary_weight = b->binary_weight,
+        .genre_weight = b->genre_weight,
     };
     struct mf_dim dim_table[MODEL_MAX_DIMS];
     for (uint32_t d = 0; d < dims; d++)
@@ -401,6 +627,16 @@ enum model_status model_write(const struct model_build *b, const char *path, cha
         artist_start, ((uint64_t)n_artist_keys + 1) * sizeof(uint32_t), sizeof(uint32_t)};
     sec[MF_SEC_ARTIST_ROWS] =
         (struct section_source){artist_rows, (uint64_t)n * sizeof(uint32_t), sizeof(uint32_t)};
+    sec[MF_SEC_ROW_RAW] =
+        (struct section_source){raw, (uint64_t)n * MF_RAW_STRIDE * sizeof(float), sizeof(float)};
+    sec[MF_SEC_CLUSTER_NAMES] =
+        (struct section_source){name_off, (uint64_t)k * sizeof(uint32_t), sizeof(uint32_t)};
+    sec[MF_SEC_SOURCES] = (struct section_source){
+        sources, (uint64_t)n_sources * sizeof(struct mf_source), sizeof(struct mf_source)};
+    sec[MF_SEC_ARTIST_TABLE] = (struct section_source){
+        artist_table, key_slots * sizeof(struct mf_slot), sizeof(struct mf_slot)};
+    sec[MF_SEC_ARTIST_GENRES] = (struct section_source){
+        artist_genres, (uint64_t)n_artist_keys * sizeof(uint32_t), sizeof(uint32_t)};
 
     uint64_t offset[MF_SEC_COUNT + 1];
     uint64_t at = align8(MF_HEADER_LEN + MF_SEC_COUNT * sizeof(struct mf_section));
@@ -443,6 +679,12 @@ done:
     if (status == MODEL_ERR_NOMEM)
         errbuf_set(err, err_len, "model %s: out of memory while building", path);
     free(file);
+    free(raw);
+    free(present_of);
+    free(artist_genres);
+    free(name_off);
+    free(names);
+    free(sources);
     for (int i = 0; i < 3; i++)
         free(tables[i]);
     free(artist_table);

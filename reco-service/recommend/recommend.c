@@ -62,6 +62,35 @@
 #define CANDIDATES_PER_SLOT 4u
 #define CANDIDATE_MARGIN    8u
 
+/* Styles (style_weights): a cluster holding at least STYLE_MIN_SHARE_PERCENT of the user's
+ * placed tracks is a candidate style; two candidates whose centroids are closer than
+ * STYLE_LINK_PERCENT of the median distance between centroids (on the genre dimensions when the
+ * model has them, over at most STYLE_SAMPLE centroids) are one style. A library of one style is
+ * ranked flat, over the whole catalog (splitting it across clusters cost precision and recall);
+ * a library of several shares the slots in proportion across its candidate clusters, and the
+ * tracks in thinner clusters share theirs through the flat ranking. Values chosen on the
+ * quality evaluation (tests/quality/RESULTS.md, issue 17). */
+#define STYLE_MIN_SHARE_PERCENT 8u
+#define STYLE_LINK_PERCENT      90u
+#define STYLE_SAMPLE            64u
+
+/* Mood targets: candidates are songs within TARGET_WINDOW of each target (0..1 features; tempo
+ * in BPM), in the usual order, and a candidate is taken only while the picks' mean stays within
+ * TARGET_MEAN of the target, so a song a little off is taken when others balance it. When that
+ * leaves the playlist short, both are doubled TARGET_RELAX_STEPS times and then dropped (a
+ * target steers, it is not a filter). */
+#define TARGET_WINDOW       0.3f
+#define TARGET_WINDOW_TEMPO 30.0f
+#define TARGET_MEAN         0.08f
+#define TARGET_MEAN_TEMPO   8.0f
+#define TARGET_RELAX_STEPS  2u
+/* With a variety seed, the first round over a cluster's ranking takes one candidate in this
+ * many (by the seed), so two seeds share about 1/VARIETY_KEEP of their picks; the ranking keeps
+ * this many times the candidates. */
+#define VARIETY_KEEP 3u
+/* An artist-only match is placed from at most this many of the artist's songs. */
+#define ARTIST_PLACE_ROWS 64u
+
 /* Features that describe the sound itself: a track known only by year, duration, popularity
  * or explicitness is not placed from its features. */
 #define AUDIO_FEATURES                                                                             \
@@ -297,6 +326,16 @@ struct cluster_state {
     int round;     /* with variety: 0 skips by the seed, 1 takes everything left */
 };
 
+/* A mood target as a window on one raw feature. */
+struct target_window {
+    enum model_feature feature;
+    float value, half;
+    float mean_tolerance; /* the picks' mean stays within this of value */
+    uint32_t dim;         /* the feature's dimension in the scaled space, or n_dims if none */
+    float scaled;         /* value in the scaled space */
+    double sum;           /* of the feature over the picks taken while targets were on */
+};
+
 struct picking {
     const struct model *model;
     const struct reco_saved *saved;
@@ -325,7 +364,22 @@ struct picking {
     struct row_set picked_songs; /* the picks' song keys: never picked twice */
     struct reco_pick *picks;
     uint32_t n_picks, want;
-    float *scratch; /* 2 * n_dims + NN_MAX_ANCHORS * n_dims */
+    uint32_t limit;     /* the current phase stops at this many picks (<= want) */
+    bool artists_first; /* the default ranking: songs by saved artists across styles first */
+    float *scratch;     /* 2 * n_dims + NN_MAX_ANCHORS * n_dims */
+    /* Steering (see struct reco_options). */
+    float discover;
+    bool new_artists_only;   /* the discovery phase: no song by a saved artist */
+    bool saved_artists_only; /* the familiar phase's first part: only songs by saved artists */
+    uint16_t year_from, year_to;
+    bool no_explicit;
+    struct target_window windows[4];
+    uint32_t n_windows;
+    uint32_t n_targeted;        /* picks taken while the windows were on */
+    float window_scale;         /* windows are value +- half * window_scale; 0: windows off */
+    bool restricted;            /* any of the rules above is on: rows go through passes_rules */
+    uint32_t *artist_only_keys; /* artist keys of artist-only matches */
+    uint32_t n_artist_only;
 };
 
 static enum reco_status check_text(const char *text, size_t index, const char *field, char *err,
@@ -366,9 +420,42 @@ static enum reco_status validate(const struct model *model, const struct reco_sa
         errbuf_set(err, err_len, "n: %u exceeds the limit of %u", options->n, RECO_MAX_N);
         return RECO_ERR_INVALID;
     }
-    if (options->ranking > RECO_RANK_MEAN_AND_ARTISTS) {
+    if (options->ranking > RECO_RANK_FLAT) {
         errbuf_set(err, err_len, "ranking: %d is not a known ranking (0..%d)",
-                   (int)options->ranking, (int)RECO_RANK_MEAN_AND_ARTISTS);
+                   (int)options->ranking, (int)RECO_RANK_FLAT);
+        return RECO_ERR_INVALID;
+    }
+    if (!(options->discover >= 0.0f && options->discover <= 1.0f)) {
+        errbuf_set(err, err_len, "discover: %g is outside 0..1", (double)options->discover);
+        return RECO_ERR_INVALID;
+    }
+    const struct {
+        const char *name;
+        const struct reco_target *target;
+        float max;
+    } targets[] = {{"energy", &options->energy, 1.0f},
+                   {"valence", &options->valence, 1.0f},
+                   {"danceability", &options->danceability, 1.0f},
+                   {"tempo", &options->tempo, RECO_MAX_TEMPO}};
+    for (size_t t = 0; t < sizeof targets / sizeof targets[0]; t++) {
+        const struct reco_target *x = targets[t].target;
+        float min = targets[t].max > 1.0f ? 1.0f : 0.0f;
+        if (x->set && !(x->value >= min && x->value <= targets[t].max)) {
+            errbuf_set(err, err_len, "target.%s: %g is outside %g..%g", targets[t].name,
+                       (double)x->value, (double)min, (double)targets[t].max);
+            return RECO_ERR_INVALID;
+        }
+    }
+    const uint16_t years[2] = {options->year_from, options->year_to};
+    for (int y = 0; y < 2; y++) {
+        if (years[y] != 0 && (years[y] < RECO_MIN_YEAR || years[y] > RECO_MAX_YEAR)) {
+            errbuf_set(err, err_len, "years: %u is outside %u..%u", years[y], RECO_MIN_YEAR,
+                       RECO_MAX_YEAR);
+            return RECO_ERR_INVALID;
+        }
+    }
+    if (years[0] != 0 && years[1] != 0 && years[0] > years[1]) {
+        errbuf_set(err, err_len, "years: from %u is after to %u", years[0], years[1]);
         return RECO_ERR_INVALID;
     }
     if (model->n_dims == 0 || model->k == 0) {
@@ -546,6 +633,68 @@ static void note_saved_song(struct picking *p, uint32_t row)
     row_set_add(&p->saved_songs, model_row_song_key(p->model, row));
 }
 
+/* The cluster of a row, from the cluster boundaries alone (the row metadata would cost a cache
+ * miss): the last cluster whose first row is at or before it. */
+static uint32_t cluster_of_row(const struct model *m, uint32_t row)
+{
+    uint32_t lo = 0, hi = m->k;
+    while (hi - lo > 1) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (m->cluster_start[mid] <= row)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* The RECO_DECADES index of a saved track's release year (as the caller gave it). */
+static uint32_t decade_of(const struct reco_saved *s)
+{
+    if (!(s->raw.present & (1u << FEAT_YEAR)) || !isfinite(s->raw.value[FEAT_YEAR]) ||
+        s->raw.value[FEAT_YEAR] < 1.0)
+        return 0;
+    double year = s->raw.value[FEAT_YEAR];
+    if (year < 1960.0)
+        return 1;
+    if (year >= 2020.0)
+        return RECO_DECADES - 1;
+    return 2 + (uint32_t)((year - 1960.0) / 10.0);
+}
+
+/* An artist-only match: the cluster most of the artist's songs (the first ARTIST_PLACE_ROWS
+ * of them) are in, ties to the lower, and into vec the mean of those songs there. */
+static uint32_t place_by_artist(const struct model *m, uint32_t key, float *vec)
+{
+    uint32_t first = m->artist_start[key], end = m->artist_start[key + 1];
+    if (end - first > ARTIST_PLACE_ROWS)
+        end = first + ARTIST_PLACE_ROWS;
+    uint32_t cluster[ARTIST_PLACE_ROWS];
+    uint32_t best = 0, best_count = 0;
+    for (uint32_t i = first; i < end; i++)
+        cluster[i - first] = cluster_of_row(m, m->artist_rows[i]);
+    for (uint32_t i = 0; i < end - first; i++) {
+        uint32_t count = 0;
+        for (uint32_t j = 0; j < end - first; j++)
+            count += cluster[j] == cluster[i];
+        if (count > best_count || (count == best_count && cluster[i] < best)) {
+            best = cluster[i];
+            best_count = count;
+        }
+    }
+    memset(vec, 0, m->n_dims * sizeof *vec);
+    for (uint32_t i = first; i < end; i++) {
+        if (cluster[i - first] != best)
+            continue;
+        const float *row = m->rows + (size_t)m->artist_rows[i] * m->n_dims;
+        for (uint32_t d = 0; d < m->n_dims; d++)
+            vec[d] += row[d];
+    }
+    for (uint32_t d = 0; d < m->n_dims; d++)
+        vec[d] /= (float)(best_count ? best_count : 1);
+    return best;
+}
+
 /* Step 1 and 2: resolve every saved track and place it in a cluster. */
 static enum reco_status resolve_all(struct picking *p, size_t n_saved, struct reco_stats *stats,
                                     uint32_t *counts)
@@ -604,6 +753,36 @@ static enum reco_status resolve_all(struct picking *p, size_t n_saved, struct re
         } else {
             how = RECO_MATCH_NONE;
         }
+        bool song_match = how == RECO_MATCH_ID || how == RECO_MATCH_ISRC || how == RECO_MATCH_TITLE;
+        bool artist_only = false;
+        if (!song_match && usable_text(artist)) {
+            /* No catalog song, but its primary artist may be in the catalog: the artist feeds
+             * the saved-artists rule, and, when the track has no audio features of its own, it
+             * is placed among the artist's songs. */
+            uint32_t key = model_find_artist(m, artist);
+            if (key != MODEL_NO_ROW && key < m->n_artists) {
+                p->artist_only_keys[p->n_artist_only++] = key;
+                if (how == RECO_MATCH_NONE) {
+                    float *vec = p->feature_vecs + (size_t)n_feature_vecs++ * p->n_dims;
+                    r->cluster = place_by_artist(m, key, vec);
+                    r->vec = vec;
+                    float n = norm_of(vec, p->n_dims);
+                    r->inv_norm = n > 0 ? 1.0f / n : 0.0f;
+                    artist_only = true;
+                }
+            }
+        }
+        uint32_t decade = decade_of(s);
+        stats->decade_saved[decade]++;
+        if (song_match)
+            stats->decade_song[decade]++;
+        if (artist_only) {
+            stats->decade_artist[decade]++;
+            stats->by_artist++;
+            r->index = (uint32_t)i;
+            counts[r->cluster]++;
+            p->n_resolved++;
+        }
         if (how != RECO_MATCH_ID && how != RECO_MATCH_ISRC && how != RECO_MATCH_TITLE &&
             usable_text(s->name) && usable_text(artist)) {
             /* Not placed by a catalog row, but it may still be a catalog song: never
@@ -626,7 +805,8 @@ static enum reco_status resolve_all(struct picking *p, size_t n_saved, struct re
             stats->by_features++;
             break;
         case RECO_MATCH_NONE:
-            stats->unmatched++;
+            if (!artist_only)
+                stats->unmatched++;
             continue;
         }
         r->index = (uint32_t)i;
@@ -650,21 +830,6 @@ static enum reco_status resolve_all(struct picking *p, size_t n_saved, struct re
     free(next_slot);
     free(unsorted);
     return RECO_OK;
-}
-
-/* The cluster of a row, from the cluster boundaries alone (the row metadata would cost a cache
- * miss): the last cluster whose first row is at or before it. */
-static uint32_t cluster_of_row(const struct model *m, uint32_t row)
-{
-    uint32_t lo = 0, hi = m->k;
-    while (hi - lo > 1) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        if (m->cluster_start[mid] <= row)
-            lo = mid;
-        else
-            hi = mid;
-    }
-    return lo;
 }
 
 /* For RECO_RANK_MEAN_AND_ARTISTS: every unsaved song by a saved artist, from the model's artist
@@ -809,6 +974,43 @@ static inline bool by_saved_artist(const struct picking *p, uint32_t row)
            saved_artists_has(&p->saved_artists, p->model->artist_keys[row]);
 }
 
+/* The steering rules for a row that is not a saved song: the discovery phase's new artists
+ * only, the release years, no explicit lyrics (a song whose catalog does not say is left out),
+ * and the mood target windows. */
+static bool passes_rules(const struct picking *p, uint32_t row)
+{
+    const struct model *m = p->model;
+    if (p->new_artists_only && by_saved_artist(p, row))
+        return false;
+    if (p->saved_artists_only && !by_saved_artist(p, row))
+        return false;
+    if (p->year_from || p->year_to) {
+        uint16_t year = model_row_year(m, row);
+        if (year == 0 || (p->year_from && year < p->year_from) || (p->year_to && year > p->year_to))
+            return false;
+    }
+    if (p->no_explicit &&
+        (!model_row_has_feature(m, row, FEAT_EXPLICIT) || model_row_explicit(m, row)))
+        return false;
+    if (p->window_scale > 0.0f) {
+        for (uint32_t t = 0; t < p->n_windows; t++) {
+            const struct target_window *w = &p->windows[t];
+            float v = model_row_feature(m, row, w->feature);
+            if (!(fabsf(v - w->value) <= w->half * p->window_scale))
+                return false;
+        }
+    }
+    return true;
+}
+
+/* A row a ranking may put forward: not a saved song, and within the steering rules. */
+static inline bool eligible(const struct picking *p, uint32_t row)
+{
+    if (row_set_has(&p->excluded, row))
+        return false;
+    return !p->restricted || passes_rules(p, row);
+}
+
 /* RECO_RANK_NEIGHBOUR_VOTES and RECO_RANK_VOTES_AND_ARTISTS inside one cluster: each anchor (an
  * even sample of at most VOTE_MAX_ANCHORS of the user's tracks in the cluster) names its
  * VOTE_NEIGHBOURS nearest unsaved rows of the cluster (squared Euclidean, scaled space). A named
@@ -848,7 +1050,7 @@ static enum reco_status rank_by_votes(struct picking *p, const struct cluster_st
     for (size_t i = 0; i < n_named; i++)
         named[i] = (struct vote){MODEL_NO_ROW, INFINITY};
     for (uint32_t row = start; row < end; row++) {
-        if (row_set_has(&p->excluded, row))
+        if (!eligible(p, row))
             continue;
         const float *v = m->rows + (size_t)row * nd;
         for (uint32_t a = 0; a < padded; a += 16) {
@@ -886,7 +1088,7 @@ static enum reco_status rank_by_votes(struct picking *p, const struct cluster_st
         float s = 1.0f / (1.0f + sqrtf(nearest));
         if (artists && by_saved_artist(p, row))
             s += VOTE_ARTIST_BONUS;
-        if ((n < keep || s > heap[0].score) && !row_set_has(&p->excluded, row))
+        if ((n < keep || s > heap[0].score) && eligible(p, row))
             heap_push(heap, &n, keep, (struct candidate){s, row});
     }
     /* Count the votes: sorted by row, each run is one named row, its nearest voter first. */
@@ -937,15 +1139,18 @@ void reco_cosines(const struct model *m, uint32_t first, uint32_t len, const flo
             out);
 }
 
-/* RECO_RANK_MEAN_AND_ARTISTS, the songs by saved artists in a cluster, from the rows the artist
- * index gathered: each scores its cosine plus MEAN_ARTIST_BONUS into heap (capacity keep, empty).
+/* RECO_RANK_MEAN_AND_ARTISTS, the songs by saved artists in a cluster (or in every cluster for the
+ * flat ranking), artist_rows[a_first .. a_end) of those the artist index gathered: each scores its cosine plus MEAN_ARTIST_BONUS into heap (capacity keep, empty).
  * Returns how many the heap holds. */
-static uint32_t rank_artist_rows_indexed(const struct picking *p, uint32_t cluster, const float *u,
-                                         float inv_u, struct candidate *heap, uint32_t keep)
+static uint32_t rank_artist_rows_indexed(const struct picking *p, uint32_t a_first, uint32_t a_end,
+                                         const float *u, float inv_u, struct candidate *heap,
+                                         uint32_t keep)
 {
     uint32_t n = 0;
-    for (uint32_t i = p->artist_rows_start[cluster]; i < p->artist_rows_start[cluster + 1]; i++) {
+    for (uint32_t i = a_first; i < a_end; i++) {
         uint32_t row = p->artist_rows[i];
+        if (p->restricted && !passes_rules(p, row))
+            continue;
         float s = reco_cosine_of_row(p->model, row, u, inv_u) + MEAN_ARTIST_BONUS;
         heap_push(heap, &n, keep, (struct candidate){s, row});
     }
@@ -999,8 +1204,7 @@ static uint32_t rank_artist_rows_scanned(const struct picking *p, uint32_t start
             float s = score[in_place ? row - first : j] + MEAN_ARTIST_BONUS;
             if (n == keep && !(s > worst))
                 continue;
-            if (!saved_artists_has(&p->saved_artists, m->artist_keys[row]) ||
-                row_set_has(&p->excluded, row))
+            if (!saved_artists_has(&p->saved_artists, m->artist_keys[row]) || !eligible(p, row))
                 continue;
             heap_push(heap, &n, keep, (struct candidate){s, row});
             worst = heap[0].score;
@@ -1041,7 +1245,7 @@ static uint32_t rank_rows_with_artist_bonus(const struct picking *p, uint32_t st
                 continue;
             if (maybe && saved_artists_has(&p->saved_artists, key))
                 s += MEAN_ARTIST_BONUS;
-            if ((n < keep || s > worst) && !row_set_has(&p->excluded, row)) {
+            if ((n < keep || s > worst) && eligible(p, row)) {
                 heap_push(heap, &n, keep, (struct candidate){s, row});
                 worst = heap[0].score;
             }
@@ -1070,7 +1274,7 @@ static uint32_t rank_by_cosine(const struct picking *p, uint32_t start, uint32_t
             float s = block[i];
             if (n == keep && !(s > worst))
                 continue;
-            if (row_set_has(&p->excluded, row) || (other_artists_only && by_saved_artist(p, row)))
+            if (!eligible(p, row) || (other_artists_only && by_saved_artist(p, row)))
                 continue;
             heap_push(heap, &n, keep, (struct candidate){s, row});
             worst = heap[0].score;
@@ -1095,12 +1299,33 @@ static enum reco_status rank_rows(struct picking *p, struct cluster_state *cs, u
     cs->ranked = heap;
     uint32_t n = 0;
     float *u = p->scratch, *w = p->scratch + nd, *anchors = p->scratch + 2 * nd;
+    const bool flat = cs->cluster == m->k;
     enum reco_ranking ranking = cs->saved > 0 ? p->ranking : RECO_RANK_MEAN_COSINE;
+    if (flat)
+        /* The flat ranking: one pass over the whole catalog against the mean of everything
+         * the user saved, with the saved artists first where the ranking has them. */
+        ranking = ranking == RECO_RANK_VOTES_AND_ARTISTS || ranking == RECO_RANK_MEAN_AND_ARTISTS
+                      ? RECO_RANK_MEAN_AND_ARTISTS
+                      : RECO_RANK_MEAN_COSINE;
     if (cs->saved > 0)
         mean_of(p, cs->first, cs->saved, u);
     else
         memcpy(u, p->global_mean, nd * sizeof *u);
-    const float *centroid = m->centroids + (size_t)cs->cluster * nd;
+    if (p->window_scale > 0.0f) {
+        /* Mood targets: the user's taste with each targeted feature at its target, so the
+         * songs in the window come by how like the user's they are in everything else. */
+        for (uint32_t t = 0; t < p->n_windows; t++)
+            if (p->windows[t].dim < nd)
+                u[p->windows[t].dim] = p->windows[t].scaled;
+    }
+    if (p->new_artists_only) {
+        /* The discovery phase: by cosine, songs by the saved artists passed over. */
+        float un = norm_of(u, nd);
+        n = rank_by_cosine(p, start, end, u, un > 0 ? 1.0f / un : 0.0f, heap, 0, keep,
+                           p->saved_artists.n > 0);
+        goto sorted;
+    }
+    const float *centroid = m->centroids + (size_t)(flat ? 0 : cs->cluster) * nd;
     if (ranking == RECO_RANK_CENTROID_COSINE) {
         for (uint32_t d = 0; d < nd; d++)
             w[d] = u[d] - centroid[d];
@@ -1141,11 +1366,14 @@ static enum reco_status rank_rows(struct picking *p, struct cluster_state *cs, u
         if (p->artists_dense) {
             n = rank_rows_with_artist_bonus(p, start, end, u, inv_u, heap, keep);
         } else {
-            uint32_t indexed = p->artist_rows ? p->artist_rows_start[cs->cluster + 1] -
-                                                    p->artist_rows_start[cs->cluster]
-                                              : UINT32_MAX;
+            uint32_t a_first = 0, a_end = 0;
+            if (p->artist_rows) {
+                a_first = flat ? 0 : p->artist_rows_start[cs->cluster];
+                a_end = p->artist_rows_start[flat ? m->k : cs->cluster + 1];
+            }
+            uint32_t indexed = p->artist_rows ? a_end - a_first : UINT32_MAX;
             if ((uint64_t)indexed * ARTIST_INDEX_COST < end - start)
-                n = rank_artist_rows_indexed(p, cs->cluster, u, inv_u, heap, keep);
+                n = rank_artist_rows_indexed(p, a_first, a_end, u, inv_u, heap, keep);
             else
                 n = rank_artist_rows_scanned(p, start, end, u, inv_u, heap, keep);
             if (n < keep)
@@ -1162,7 +1390,7 @@ static enum reco_status rank_rows(struct picking *p, struct cluster_state *cs, u
                 len2 += diff * diff;
             }
             float s = len2 > 0 ? along * inv_w / sqrtf(len2) : 0.0f;
-            if ((n < keep || s > heap[0].score) && !row_set_has(&p->excluded, row))
+            if ((n < keep || s > heap[0].score) && eligible(p, row))
                 heap_push(heap, &n, keep, (struct candidate){s, row});
         }
     } else if (ranking == RECO_RANK_NEIGHBOUR_VOTES || ranking == RECO_RANK_VOTES_AND_ARTISTS) {
@@ -1181,7 +1409,7 @@ static enum reco_status rank_rows(struct picking *p, struct cluster_state *cs, u
                     best = s;
             }
             float s = rn > 0 ? best / rn : 0.0f;
-            if ((n < keep || s > heap[0].score) && !row_set_has(&p->excluded, row))
+            if ((n < keep || s > heap[0].score) && eligible(p, row))
                 heap_push(heap, &n, keep, (struct candidate){s, row});
         }
     }
@@ -1198,7 +1426,7 @@ sorted:
 static bool try_pick(struct picking *p, const struct candidate *c, uint32_t cluster)
 {
     const struct model *m = p->model;
-    if (row_set_has(&p->excluded, c->row) || row_set_has(&p->picked_rows, c->row))
+    if (!eligible(p, c->row) || row_set_has(&p->picked_rows, c->row))
         return false;
     uint32_t artist = model_row_artist_key(m, c->row);
     const struct artist_entry *seen = artist_map_get(&p->artists, artist, false);
@@ -1208,8 +1436,29 @@ static bool try_pick(struct picking *p, const struct candidate *c, uint32_t clus
     uint32_t song = model_row_song_key(m, c->row);
     if (row_set_has(&p->saved_songs, song) || row_set_has(&p->picked_songs, song))
         return false;
+    if (p->window_scale > 0.0f) {
+        /* The picks' mean must stay near each target. */
+        for (uint32_t t = 0; t < p->n_windows; t++) {
+            const struct target_window *w = &p->windows[t];
+            double mean =
+                (w->sum + model_row_feature(m, c->row, w->feature)) / (double)(p->n_targeted + 1);
+            if (!(fabs(mean - w->value) <= w->mean_tolerance * p->window_scale))
+                return false;
+        }
+        for (uint32_t t = 0; t < p->n_windows; t++)
+            p->windows[t].sum += model_row_feature(m, c->row, p->windows[t].feature);
+        p->n_targeted++;
+    }
+    enum reco_reason reason = RECO_REASON_SIMILAR_SOUND;
+    if (by_saved_artist(p, c->row))
+        reason = RECO_REASON_SAME_ARTIST;
+    else if (p->new_artists_only)
+        reason = RECO_REASON_NEW_ARTIST;
     p->picks[p->n_picks++] =
-        (struct reco_pick){.row = c->row, .score = c->score, .cluster = cluster};
+        (struct reco_pick){.row = c->row,
+                           .score = c->score,
+                           .cluster = cluster == m->k ? cluster_of_row(m, c->row) : cluster,
+                           .reason = reason};
     /* An artist enters the map only with a pick, so it never holds more than want entries and
      * its probes always end (it is sized for want). */
     artist_map_get(&p->artists, artist, true)->n_picks++;
@@ -1223,15 +1472,23 @@ static bool skipped_by_variety(const struct picking *p, const struct cluster_sta
 {
     if (p->variety == 0 || cs->round > 0)
         return false;
-    return (mix64(p->variety ^ ((uint64_t)row * 0x9e3779b97f4a7c15ull)) & 1u) != 0;
+    return mix64(p->variety ^ ((uint64_t)row * 0x9e3779b97f4a7c15ull)) % VARIETY_KEEP != 0;
+}
+
+/* The rows a state ranks: its cluster's, or for the flat ranking (cluster k) every row. */
+static void state_rows(const struct model *m, const struct cluster_state *cs, uint32_t *start,
+                       uint32_t *end)
+{
+    *start = cs->cluster == m->k ? 0 : m->cluster_start[cs->cluster];
+    *end = cs->cluster == m->k ? m->n_rows : m->cluster_start[cs->cluster + 1];
 }
 
 /* Takes picks from one cluster until it has its slots or runs out of rows. */
 static enum reco_status fill(struct picking *p, struct cluster_state *cs)
 {
-    const struct model *m = p->model;
-    uint32_t start = m->cluster_start[cs->cluster], end = m->cluster_start[cs->cluster + 1];
-    while (cs->got < cs->slots && p->n_picks < p->want) {
+    uint32_t start, end;
+    state_rows(p->model, cs, &start, &end);
+    while (cs->got < cs->slots && p->n_picks < p->limit) {
         if (cs->ranked == NULL || cs->cursor == cs->n_ranked) {
             if (cs->ranked && cs->complete) {
                 if (p->variety != 0 && cs->round == 0) {
@@ -1243,7 +1500,9 @@ static enum reco_status fill(struct picking *p, struct cluster_state *cs)
                 break;
             }
             uint32_t keep =
-                cs->ranked ? cs->kept * 4 : cs->slots * CANDIDATES_PER_SLOT + CANDIDATE_MARGIN;
+                cs->ranked ? cs->kept * 4
+                           : cs->slots * CANDIDATES_PER_SLOT * (p->variety ? VARIETY_KEEP : 1u) +
+                                 CANDIDATE_MARGIN;
             enum reco_status st = rank_rows(p, cs, start, end, keep);
             if (st != RECO_OK)
                 return st;
@@ -1258,45 +1517,207 @@ static enum reco_status fill(struct picking *p, struct cluster_state *cs)
     return RECO_OK;
 }
 
-/* When the user's clusters cannot fill the playlist (a small catalog): every other cluster,
- * ranked in full against the mean of the user's tracks, best first. */
-static enum reco_status fill_from_other_clusters(struct picking *p, struct cluster_state *states,
-                                                 uint32_t *given)
+/* Squared distance between two centroids over dimensions [from, to). */
+static float centroid_distance2(const struct model *m, uint32_t a, uint32_t b, uint32_t from,
+                                uint32_t to)
 {
-    const struct model *m = p->model;
-    struct cluster_state all = {.cluster = 0, .saved = 0};
-    struct candidate *merged = NULL;
-    uint32_t n_merged = 0;
-    enum reco_status st = RECO_OK;
-    /* Rank each other cluster, then take from the merged list, best first. */
-    for (uint32_t c = 0; c < m->k; c++) {
-        if (states[c].saved > 0)
-            continue;
-        all.cluster = c;
-        st = rank_rows(p, &all, m->cluster_start[c], m->cluster_start[c + 1],
-                       m->cluster_start[c + 1] - m->cluster_start[c]);
-        if (st != RECO_OK)
-            goto done;
-        struct candidate *grown = realloc(merged, (n_merged + all.n_ranked + 1) * sizeof *grown);
-        if (!grown) {
-            st = RECO_ERR_NOMEM;
-            goto done;
+    const float *x = m->centroids + (size_t)a * m->n_dims,
+                *y = m->centroids + (size_t)b * m->n_dims;
+    float sum = 0;
+    for (uint32_t d = from; d < to; d++)
+        sum += (x[d] - y[d]) * (x[d] - y[d]);
+    return sum;
+}
+
+static int by_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+static uint32_t find_root(uint32_t *parent, uint32_t x)
+{
+    while (parent[x] != x)
+        x = parent[x] = parent[parent[x]];
+    return x;
+}
+
+/* The weights the slots are shared by (k + 1 entries, the last the flat ranking's). The
+ * clusters holding at least STYLE_MIN_SHARE_PERCENT of the placed tracks are the candidates for
+ * styles; two of them are one style when their centroids are closer than STYLE_LINK_PERCENT of
+ * the median distance between the model's centroids (measured on the genre dimensions when the
+ * model has them: clusters of one genre that differ in sound are still one style). A library
+ * whose candidates all join into one style is one style, ranked flat; otherwise each candidate
+ * gets its count and the flat ranking the counts of the rest. Fails only for memory. */
+static enum reco_status style_weights(const struct model *m, const uint32_t *counts,
+                                      uint32_t n_resolved, uint32_t *weight)
+{
+    const uint32_t k = m->k;
+    uint32_t n_styles = 0;
+    for (uint32_t c = 0; c < k; c++)
+        n_styles += (uint64_t)counts[c] * 100u >= (uint64_t)n_resolved * STYLE_MIN_SHARE_PERCENT;
+    memset(weight, 0, (k + 1) * sizeof *weight);
+    bool several = false;
+    if (n_styles >= 2) {
+        const uint32_t from =
+            m->n_dims - m->n_genre_dims < m->n_dims ? m->n_dims - m->n_genre_dims : 0;
+        /* The median distance between centroids, over at most STYLE_SAMPLE of them. */
+        const uint32_t sample = k < STYLE_SAMPLE ? k : STYLE_SAMPLE;
+        float *d2 = malloc(((size_t)sample * sample / 2 + 1) * sizeof *d2);
+        uint32_t *style = malloc((n_styles + 1) * sizeof *style);
+        uint32_t *parent = malloc((n_styles + 1) * sizeof *parent);
+        if (!d2 || !style || !parent) {
+            free(d2);
+            free(style);
+            free(parent);
+            return RECO_ERR_NOMEM;
         }
-        merged = grown;
-        memcpy(merged + n_merged, all.ranked, all.n_ranked * sizeof *merged);
-        n_merged += all.n_ranked;
+        size_t n_d2 = 0;
+        for (uint32_t i = 0; i < sample; i++)
+            for (uint32_t j = i + 1; j < sample; j++)
+                d2[n_d2++] = centroid_distance2(m, i * k / sample, j * k / sample, from, m->n_dims);
+        qsort(d2, n_d2, sizeof *d2, by_float);
+        float median = n_d2 ? d2[n_d2 / 2] : 0.0f;
+        float link = median * (STYLE_LINK_PERCENT / 100.0f) * (STYLE_LINK_PERCENT / 100.0f);
+        uint32_t n = 0;
+        for (uint32_t c = 0; c < k; c++)
+            if ((uint64_t)counts[c] * 100u >= (uint64_t)n_resolved * STYLE_MIN_SHARE_PERCENT) {
+                style[n] = c;
+                parent[n] = n;
+                n++;
+            }
+        for (uint32_t i = 0; i < n; i++)
+            for (uint32_t j = i + 1; j < n; j++)
+                if (centroid_distance2(m, style[i], style[j], from, m->n_dims) < link)
+                    parent[find_root(parent, i)] = find_root(parent, j);
+        for (uint32_t i = 1; i < n; i++)
+            several |= find_root(parent, i) != find_root(parent, 0);
+        free(d2);
+        free(style);
+        free(parent);
     }
-    if (merged)
-        qsort(merged, n_merged, sizeof *merged, by_rank);
-    for (uint32_t i = 0; i < n_merged && p->n_picks < p->want; i++) {
-        uint32_t c = model_row_cluster(m, merged[i].row);
-        if (try_pick(p, &merged[i], c))
-            given[c]++;
+    for (uint32_t c = 0; c < k; c++) {
+        bool is_style =
+            several && (uint64_t)counts[c] * 100u >= (uint64_t)n_resolved * STYLE_MIN_SHARE_PERCENT;
+        weight[is_style ? c : k] += counts[c];
+    }
+    return RECO_OK;
+}
+
+/* One phase of picking: `slots` more picks shared across the styles and the flat ranking by
+ * weight (k + 1 entries, see style_weights); a state that runs out hands its leftover to the
+ * others still open in proportion, and the flat ranking takes what none of them can give. Every
+ * state starts afresh (the phase's rules may differ from the last one's). */
+static enum reco_status run_phase(struct picking *p, struct cluster_state *states,
+                                  const uint32_t *weights, uint32_t slots)
+{
+    const uint32_t k = p->model->k;
+    uint32_t *weight = malloc((k + 1) * sizeof *weight);
+    uint32_t *alloc = malloc((k + 1) * sizeof *alloc);
+    enum reco_status status = RECO_ERR_NOMEM;
+    if (!weight || !alloc)
+        goto done;
+    memcpy(weight, weights, (k + 1) * sizeof *weight);
+    for (uint32_t c = 0; c <= k; c++) {
+        struct cluster_state *cs = &states[c];
+        free(cs->ranked);
+        cs->ranked = NULL;
+        cs->slots = cs->got = cs->n_ranked = cs->cursor = cs->kept = 0;
+        cs->exhausted = cs->complete = false;
+        cs->round = 0;
+    }
+    p->limit = p->n_picks + slots < p->want ? p->n_picks + slots : p->want;
+    reco_apportion(weight, k + 1, p->limit - p->n_picks, alloc);
+    for (uint32_t c = 0; c <= k; c++)
+        states[c].slots = alloc[c];
+    status = RECO_OK;
+    while (p->n_picks < p->limit) {
+        for (uint32_t c = 0; c <= k; c++) {
+            if (states[c].slots == states[c].got || states[c].exhausted)
+                continue;
+            status = fill(p, &states[c]);
+            if (status != RECO_OK)
+                goto done;
+        }
+        uint32_t leftover = 0;
+        bool any_open = false;
+        for (uint32_t c = 0; c <= k; c++) {
+            if (states[c].exhausted) {
+                leftover += states[c].slots - states[c].got;
+                states[c].slots = states[c].got;
+                weight[c] = 0;
+            } else if (weight[c] > 0) {
+                any_open = true;
+            }
+        }
+        if (leftover == 0 || p->n_picks >= p->limit)
+            break;
+        if (!any_open) {
+            if (states[k].exhausted)
+                break; /* the whole catalog has nothing more within the rules */
+            weight[k] = 1;
+        }
+        reco_apportion(weight, k + 1, leftover, alloc);
+        for (uint32_t c = 0; c <= k; c++)
+            states[c].slots += alloc[c];
     }
 done:
-    free(all.ranked);
-    free(merged);
-    return st;
+    free(weight);
+    free(alloc);
+    return status;
+}
+
+/* Every phase of a playlist: the familiar picks (saved artists first where the ranking has
+ * them), then the discovery picks (new artists only, round(discover * n) of them, and what the
+ * familiar phase could not give), then, when mood targets left the playlist short, the same
+ * with the target windows widened, and at last without them. */
+static enum reco_status run_phases(struct picking *p, struct cluster_state *states,
+                                   const uint32_t *weights)
+{
+    const uint32_t n_new = (uint32_t)lroundf(p->discover * (float)p->want);
+    static const float scales[] = {1.0f, 2.0f, 4.0f, 0.0f};
+    enum reco_status status = RECO_OK;
+    for (uint32_t step = 0; step <= TARGET_RELAX_STEPS + 1; step++) {
+        p->window_scale = p->n_windows ? scales[step] : 0.0f;
+        p->restricted = p->year_from || p->year_to || p->no_explicit || p->window_scale > 0.0f;
+        uint32_t missing = p->want - p->n_picks;
+        uint32_t familiar = missing > n_new ? missing - n_new : 0;
+        if (step > 0 && p->discover > 0.0f)
+            familiar = (uint32_t)lroundf((1.0f - p->discover) * (float)missing);
+        if (familiar > 0 && p->artists_first && p->saved_artists.n > 0) {
+            /* Songs by saved artists first, shared across the styles, a style short of them
+             * handing its slots to the others that have them. */
+            bool restricted = p->restricted;
+            p->saved_artists_only = true;
+            p->restricted = true;
+            uint32_t before = p->n_picks;
+            status = run_phase(p, states, weights, familiar);
+            p->saved_artists_only = false;
+            p->restricted = restricted;
+            if (status != RECO_OK)
+                return status;
+            familiar -= p->n_picks - before;
+        }
+        if (familiar > 0) {
+            p->new_artists_only = false;
+            status = run_phase(p, states, weights, familiar);
+            if (status != RECO_OK)
+                return status;
+        }
+        if (p->n_picks < p->want && p->discover > 0.0f) {
+            p->new_artists_only = true;
+            p->restricted = true;
+            status = run_phase(p, states, weights, p->want - p->n_picks);
+            p->new_artists_only = false;
+            if (status != RECO_OK)
+                return status;
+        }
+        if (p->n_picks >= p->want || p->n_windows == 0)
+            break;
+    }
+    p->restricted = p->year_from || p->year_to || p->no_explicit;
+    p->window_scale = 0.0f;
+    return status;
 }
 
 /* Each pick's closest saved track (cosine) among those in its cluster, or among all. */
@@ -1371,6 +1792,72 @@ static enum reco_status interleave(struct picking *p)
     return RECO_OK;
 }
 
+/* The mood targets as windows on the model's raw features; a target on a feature the model
+ * lacks is refused, naming it. */
+static enum reco_status set_targets(struct picking *p, const struct reco_options *o, char *err,
+                                    size_t err_len)
+{
+    const struct {
+        const char *name;
+        const struct reco_target *target;
+        enum model_feature feature;
+        float half, mean;
+    } targets[] = {
+        {"energy", &o->energy, FEAT_ENERGY, TARGET_WINDOW, TARGET_MEAN},
+        {"valence", &o->valence, FEAT_VALENCE, TARGET_WINDOW, TARGET_MEAN},
+        {"danceability", &o->danceability, FEAT_DANCEABILITY, TARGET_WINDOW, TARGET_MEAN},
+        {"tempo", &o->tempo, FEAT_TEMPO, TARGET_WINDOW_TEMPO, TARGET_MEAN_TEMPO}};
+    for (size_t t = 0; t < sizeof targets / sizeof targets[0]; t++) {
+        if (!targets[t].target->set)
+            continue;
+        bool known = false;
+        for (uint32_t f = 0; f < p->model->n_features; f++)
+            known |= p->model->features[f] == targets[t].feature;
+        if (!known) {
+            errbuf_set(err, err_len, "target.%s: the model has no %s feature", targets[t].name,
+                       targets[t].name);
+            return RECO_ERR_INVALID;
+        }
+        p->windows[p->n_windows++] = (struct target_window){
+            .feature = targets[t].feature,
+            .value = targets[t].target->value,
+            .half = targets[t].half,
+            .mean_tolerance = targets[t].mean,
+            .dim = p->model->n_dims,
+        };
+        /* Where the target sits in the scaled space: the one dimension a raw value with only
+         * this feature known moves away from the catalog mean (0). */
+        struct model_raw raw = {.present = 1u << targets[t].feature};
+        raw.value[targets[t].feature] = targets[t].target->value;
+        float scaled[MODEL_MAX_DIMS];
+        model_transform(p->model, &raw, scaled);
+        struct target_window *w = &p->windows[p->n_windows - 1];
+        for (uint32_t d = 0; d < p->model->n_dims; d++)
+            if (scaled[d] != 0.0f && w->dim == p->model->n_dims) {
+                w->dim = d;
+                w->scaled = scaled[d];
+            }
+    }
+    return RECO_OK;
+}
+
+/* Why a playlist is short, in words for a person (struct reco_result short_reason). */
+static void say_short(const struct picking *p, char *out, size_t len)
+{
+    char rules[128] = "";
+    size_t at = 0;
+    if (p->year_from || p->year_to)
+        at += (size_t)snprintf(rules + at, sizeof rules - at, " from %u-%u",
+                               p->year_from ? p->year_from : RECO_MIN_YEAR,
+                               p->year_to ? p->year_to : RECO_MAX_YEAR);
+    if (p->no_explicit && at < sizeof rules)
+        at += (size_t)snprintf(rules + at, sizeof rules - at, " without explicit lyrics");
+    if (p->discover >= 1.0f && at < sizeof rules)
+        snprintf(rules + at, sizeof rules - at, " by artists you have not saved");
+    snprintf(out, len, "only %u songs%s that you have not saved are in the catalog", p->n_picks,
+             rules);
+}
+
 enum reco_status recommend(const struct model *model, const struct reco_saved *saved,
                            size_t n_saved, const struct reco_options *options,
                            struct reco_result *out, char *err, size_t err_len)
@@ -1379,7 +1866,6 @@ enum reco_status recommend(const struct model *model, const struct reco_saved *s
     enum reco_status status = validate(model, saved, n_saved, options, err, err_len);
     if (status != RECO_OK)
         return status;
-    status = RECO_ERR_NOMEM;
     const uint32_t k = model->k, nd = model->n_dims;
     struct picking p = {
         .model = model,
@@ -1390,20 +1876,30 @@ enum reco_status recommend(const struct model *model, const struct reco_saved *s
         .max_per_artist =
             options->max_per_artist ? options->max_per_artist : RECO_DEFAULT_MAX_PER_ARTIST,
         .want = options->n ? options->n : RECO_DEFAULT_N,
+        .discover = options->discover,
+        .year_from = options->year_from,
+        .year_to = options->year_to,
+        .no_explicit = options->no_explicit,
     };
+    struct cluster_state *states = NULL;
+    uint32_t *counts = NULL, *weights = NULL;
+    status = set_targets(&p, options, err, err_len);
+    if (status != RECO_OK)
+        return status;
+    status = RECO_ERR_NOMEM;
     struct reco_stats stats = {0};
-    uint32_t *counts = calloc(k, sizeof *counts);
-    uint32_t *alloc = calloc(k, sizeof *alloc);
-    uint32_t *given = calloc(k, sizeof *given);
-    struct cluster_state *states = calloc(k, sizeof *states);
+    counts = calloc(k, sizeof *counts);
+    weights = calloc(k + 1, sizeof *weights);
+    states = calloc(k + 1, sizeof *states);
     p.resolved = malloc(n_saved * sizeof *p.resolved);
     p.feature_vecs = malloc(n_saved * nd * sizeof *p.feature_vecs);
     p.global_mean = calloc(nd, sizeof *p.global_mean);
     p.scratch = malloc((2 + NN_MAX_ANCHORS) * nd * sizeof *p.scratch);
     p.saved_rows = malloc(2 * n_saved * sizeof *p.saved_rows);
+    p.artist_only_keys = malloc(n_saved * sizeof *p.artist_only_keys);
     p.picks = malloc(p.want * sizeof *p.picks);
-    if (!counts || !alloc || !given || !states || !p.resolved || !p.feature_vecs ||
-        !p.global_mean || !p.scratch || !p.saved_rows || !p.picks ||
+    if (!counts || !weights || !states || !p.resolved || !p.feature_vecs || !p.global_mean ||
+        !p.scratch || !p.saved_rows || !p.artist_only_keys || !p.picks ||
         !row_set_init(&p.excluded, 2 * n_saved) || !row_set_init(&p.saved_songs, 2 * n_saved) ||
         !row_set_init(&p.picked_rows, p.want) || !row_set_init(&p.picked_songs, p.want) ||
         !artist_map_init(&p.artists, p.want)) {
@@ -1416,23 +1912,27 @@ enum reco_status recommend(const struct model *model, const struct reco_saved *s
         errbuf_set(err, err_len, "out of memory");
         goto done;
     }
-    if (!saved_artists_init(&p.saved_artists, p.n_saved_rows)) {
+    if (!saved_artists_init(&p.saved_artists, p.n_saved_rows + p.n_artist_only)) {
         status = RECO_ERR_NOMEM;
         errbuf_set(err, err_len, "out of memory");
         goto done;
     }
     for (uint32_t i = 0; i < p.n_saved_rows; i++)
         saved_artists_add(&p.saved_artists, model_row_artist_key(model, p.saved_rows[i]));
-    if (p.ranking == RECO_RANK_MEAN_AND_ARTISTS && p.saved_artists.n > 0 &&
-        gather_artist_rows(&p, n_saved) != RECO_OK) {
-        status = RECO_ERR_NOMEM;
-        errbuf_set(err, err_len, "out of memory");
-        goto done;
+    for (uint32_t i = 0; i < p.n_artist_only; i++)
+        saved_artists_add(&p.saved_artists, p.artist_only_keys[i]);
+    if (p.ranking == RECO_RANK_MEAN_AND_ARTISTS || p.ranking == RECO_RANK_VOTES_AND_ARTISTS ||
+        p.ranking == RECO_RANK_FLAT) {
+        if (p.saved_artists.n > 0 && gather_artist_rows(&p, n_saved) != RECO_OK) {
+            status = RECO_ERR_NOMEM;
+            errbuf_set(err, err_len, "out of memory");
+            goto done;
+        }
     }
     if (p.n_resolved == 0) {
         errbuf_set(err, err_len,
                    "saved: none of the %zu saved tracks matched the catalog by id, ISRC, title and "
-                   "artist, or audio features",
+                   "artist, primary artist, or audio features",
                    n_saved);
         status = RECO_ERR_NO_MATCH;
         goto done;
@@ -1440,52 +1940,36 @@ enum reco_status recommend(const struct model *model, const struct reco_saved *s
     mean_of(&p, 0, p.n_resolved, p.global_mean);
 
     uint32_t first = 0;
-    for (uint32_t c = 0; c < k; c++) {
+    for (uint32_t c = 0; c <= k; c++) {
         states[c].cluster = c;
-        states[c].saved = counts[c];
-        states[c].first = first;
-        first += counts[c];
+        states[c].saved = c < k ? counts[c] : p.n_resolved;
+        states[c].first = c < k ? first : 0;
+        if (c < k)
+            first += counts[c];
     }
 
-    /* Step 3: share the slots; clusters that run short hand their leftover on. */
-    reco_apportion(counts, k, p.want, alloc);
-    for (uint32_t c = 0; c < k; c++)
-        states[c].slots = alloc[c];
-    for (;;) {
-        for (uint32_t c = 0; c < k; c++) {
-            if (states[c].saved == 0 || states[c].exhausted)
-                continue;
-            status = fill(&p, &states[c]);
-            if (status != RECO_OK) {
-                errbuf_set(err, err_len, "out of memory");
-                goto done;
-            }
-        }
-        uint32_t leftover = 0;
-        bool any_open = false;
-        for (uint32_t c = 0; c < k; c++) {
-            if (states[c].saved == 0)
-                continue;
-            if (states[c].exhausted) {
-                leftover += states[c].slots - states[c].got;
-                states[c].slots = states[c].got;
-                counts[c] = 0;
-            } else {
-                any_open = true;
-            }
-        }
-        if (leftover == 0 || !any_open || p.n_picks >= p.want)
-            break;
-        reco_apportion(counts, k, leftover, alloc);
-        for (uint32_t c = 0; c < k; c++)
-            states[c].slots += alloc[c];
-    }
-    if (p.n_picks < p.want) {
-        status = fill_from_other_clusters(&p, states, given);
+    /* Step 3: share the slots across the library's styles and the flat ranking. */
+    if (p.ranking == RECO_RANK_FLAT) {
+        p.ranking = RECO_RANK_MEAN_AND_ARTISTS;
+        memset(weights, 0, k * sizeof *weights);
+        weights[k] = 1;
+    } else if (p.ranking == RECO_RANK_MEAN_AND_ARTISTS) {
+        p.artists_first = true;
+        status = style_weights(model, counts, p.n_resolved, weights);
         if (status != RECO_OK) {
             errbuf_set(err, err_len, "out of memory");
             goto done;
         }
+    } else {
+        /* The other rankings are the evaluation's per-cluster variants: every cluster with
+         * saved tracks its own share, the flat ranking only for what they cannot give. */
+        memcpy(weights, counts, k * sizeof *weights);
+        weights[k] = 0;
+    }
+    status = run_phases(&p, states, weights);
+    if (status != RECO_OK) {
+        errbuf_set(err, err_len, "out of memory");
+        goto done;
     }
 
     /* Steps 5 and 6: interleave, and say which saved track each pick is closest to. */
@@ -1495,10 +1979,13 @@ enum reco_status recommend(const struct model *model, const struct reco_saved *s
         errbuf_set(err, err_len, "out of memory");
         goto done;
     }
+    uint32_t *picked = weights; /* reused: picks per cluster */
+    memset(picked, 0, (k + 1) * sizeof *picked);
+    for (uint32_t i = 0; i < p.n_picks; i++)
+        picked[p.picks[i].cluster]++;
     uint32_t n_shares = 0;
     for (uint32_t c = 0; c < k; c++)
-        if (states[c].saved > 0 || states[c].got > 0 || given[c] > 0)
-            n_shares++;
+        n_shares += counts[c] > 0 || picked[c] > 0;
     struct reco_cluster_share *shares = malloc((n_shares + 1) * sizeof *shares);
     if (!shares) {
         status = RECO_ERR_NOMEM;
@@ -1507,9 +1994,16 @@ enum reco_status recommend(const struct model *model, const struct reco_saved *s
     }
     n_shares = 0;
     for (uint32_t c = 0; c < k; c++)
-        if (states[c].saved > 0 || states[c].got > 0 || given[c] > 0)
+        if (counts[c] > 0 || picked[c] > 0)
             shares[n_shares++] = (struct reco_cluster_share){
-                .cluster = c, .saved = states[c].saved, .slots = states[c].got + given[c]};
+                .cluster = c,
+                .saved = counts[c],
+                .slots = picked[c],
+                .library_share = (float)counts[c] / (float)p.n_resolved,
+                .playlist_share = p.n_picks ? (float)picked[c] / (float)p.n_picks : 0.0f,
+            };
+    if (p.n_picks < p.want)
+        say_short(&p, out->short_reason, sizeof out->short_reason);
     out->picks = p.picks;
     out->n_picks = p.n_picks;
     p.picks = NULL;
@@ -1521,17 +2015,17 @@ done:
     if (status != RECO_OK)
         memset(out, 0, sizeof *out);
     if (states)
-        for (uint32_t c = 0; c < k; c++)
+        for (uint32_t c = 0; c <= k; c++)
             free(states[c].ranked);
     free(states);
     free(counts);
-    free(alloc);
-    free(given);
+    free(weights);
     free(p.resolved);
     free(p.feature_vecs);
     free(p.global_mean);
     free(p.scratch);
     free(p.saved_rows);
+    free(p.artist_only_keys);
     free(p.picks);
     free(p.excluded.slots);
     free(p.picked_rows.slots);

@@ -39,8 +39,11 @@ enum reco_ranking {
     RECO_RANK_NEIGHBOUR_VOTES,    /* rows most of the user's tracks in the cluster name among
                                      their nearest neighbours (see recommend.c) */
     RECO_RANK_VOTES_AND_ARTISTS,  /* the same, and songs by artists the user saved first */
-    RECO_RANK_MEAN_AND_ARTISTS    /* cosine to the mean, and songs by artists the user saved
+    RECO_RANK_MEAN_AND_ARTISTS,   /* cosine to the mean, and songs by artists the user saved
                                      first (one dot product per row: the cost of MEAN_COSINE) */
+    RECO_RANK_FLAT                /* MEAN_AND_ARTISTS over the whole catalog against the mean of
+                                     every saved track, no slots shared across styles: the
+                                     evaluation's "flat ranking" (added for issue 17) */
 };
 
 enum reco_match {
@@ -69,10 +72,7 @@ struct reco_target {
     bool set;
     float value;
 };
-
-#define RECO_MAX_TEMPO 300.0f /* BPM */
-#define RECO_MIN_YEAR  1900u
-#define RECO_MAX_YEAR  2100u
+/* Its ranges, and the year range's, are the contract's (reco_limits.h). */
 
 /* Steering. A zero-initialised struct is the canonical playlist of the service's defaults.
  * recommend() checks every field and answers RECO_ERR_INVALID naming the field ("discover",

@@ -123,6 +123,17 @@ static int setup(void **state)
     /* The live version sits right next to the studio one. */
     for (uint32_t d = 0; d < DIMS; d++)
         scaled[LIVE_ROW * DIMS + d] = scaled[1 * DIMS + d] + 0.01f;
+    /* Raw features as the scaled ones (mean 0, std 1), and every third song explicit. */
+    static const enum model_feature raw_features[DIMS] = {FEAT_VALENCE, FEAT_ENERGY,
+                                                          FEAT_DANCEABILITY, FEAT_TEMPO};
+    for (uint32_t r = 0; r < N_ROWS; r++) {
+        for (uint32_t d = 0; d < DIMS; d++) {
+            rows[r].value[raw_features[d]] = scaled[r * DIMS + d];
+            rows[r].present |= 1u << raw_features[d];
+        }
+        rows[r].value[FEAT_EXPLICIT] = r % 3 == 0;
+        rows[r].present |= 1u << FEAT_EXPLICIT;
+    }
     memcpy(centroids, CENTERS, sizeof CENTERS);
     struct model_build b;
     memset(&b, 0, sizeof b);
@@ -238,27 +249,32 @@ static void test_shares_rules_and_order(void **state)
 {
     struct fixture *f = *state;
     static struct reco_saved saved[64];
-    size_t n = saved_by_id(f, saved, 0, 0, 30);   /* cluster 0, incl. the Prolific ones */
-    n = saved_by_id(f, saved, n, PER + 10, 15);   /* cluster 1 */
-    n = saved_by_id(f, saved, n, 2 * PER + 5, 5); /* cluster 2 */
+    size_t n = saved_by_id(f, saved, 0, 0, 30);    /* cluster 0, incl. the Prolific ones */
+    n = saved_by_id(f, saved, n, PER + 10, 15);    /* cluster 1 */
+    n = saved_by_id(f, saved, n, 2 * PER + 5, 10); /* cluster 2 */
     struct reco_options opts = {.n = 20};
     struct reco_result res;
     char err[256];
     assert_int_equal(recommend(f->model, saved, n, &opts, &res, err, sizeof err), RECO_OK);
     assert_int_equal(res.n_picks, 20);
     check_rules(f, saved, n, &res, RECO_DEFAULT_MAX_PER_ARTIST);
-    assert_int_equal(res.stats.saved, 50);
-    assert_int_equal(res.stats.by_id, 50);
-    /* Shares 30:15:5 of 20 slots: 12, 6, 2. */
+    assert_int_equal(res.stats.saved, 55);
+    assert_int_equal(res.stats.by_id, 55);
+    /* Three styles (each at least STYLE_MIN_SHARE_PERCENT), shares 30:15:10 of 20 slots: 10.9,
+     * 5.45, 3.6 by largest remainder 11, 5, 4. */
     uint32_t per_cluster[K] = {0};
     for (uint32_t i = 0; i < res.n_picks; i++)
         per_cluster[res.picks[i].cluster]++;
-    assert_int_equal(per_cluster[0], 12);
-    assert_int_equal(per_cluster[1], 6);
-    assert_int_equal(per_cluster[2], 2);
+    assert_int_equal(per_cluster[0], 11);
+    assert_int_equal(per_cluster[1], 5);
+    assert_int_equal(per_cluster[2], 4);
     assert_int_equal(res.n_clusters, 3);
-    for (uint32_t c = 0; c < res.n_clusters; c++)
-        assert_int_equal(res.clusters[c].slots, per_cluster[res.clusters[c].cluster]);
+    for (uint32_t c = 0; c < res.n_clusters; c++) {
+        const struct reco_cluster_share *sh = &res.clusters[c];
+        assert_int_equal(sh->slots, per_cluster[sh->cluster]);
+        assert_float_equal(sh->library_share, (float)sh->saved / 55.0f, 1e-6);
+        assert_float_equal(sh->playlist_share, (float)sh->slots / 20.0f, 1e-6);
+    }
     /* Interleaved: no cluster fills the first five places, and within a cluster the order
      * is by score. */
     uint32_t first_five_c0 = 0;
@@ -374,9 +390,10 @@ static void test_saved_artists_first(void **state)
 {
     struct fixture *f = *state;
     /* Rows 30..39 of cluster 0 saved: their artists ("Artist 30".."Artist 36", "Artist 0".."2")
-     * have ten other songs there (rows 67..76), one each. Asked for 14, an artist ranking gives
-     * those ten first, then four others by its own order; with features only (no catalog song,
-     * so no saved artist) mean-and-artists is exactly mean-cosine. */
+     * have ten other songs there (rows 67..76), one each, and more in the other clusters.
+     * Asked for 14, an artist ranking gives songs by those artists first, then the others; with
+     * features only (no catalog song, so no saved artist) mean-and-artists is exactly
+     * mean-cosine. */
     static struct reco_saved saved[10];
     size_t n = saved_by_id(f, saved, 0, 30, 10);
     static const enum reco_ranking rankings[] = {RECO_RANK_VOTES_AND_ARTISTS,
@@ -390,7 +407,11 @@ static void test_saved_artists_first(void **state)
         check_rules(f, saved, n, &res, RECO_DEFAULT_MAX_PER_ARTIST);
         for (uint32_t i = 0; i < res.n_picks; i++) {
             bool artist = by_saved_artist(f->model, res.picks[i].row, 30, 10);
-            if (artist != (i < 10))
+            /* Votes + artists shares the slots by cluster: cluster 0's ten songs by those
+             * artists first; mean + artists ranks this one-style library flat: every song by
+             * them (14 or more, from any cluster) first. */
+            uint32_t first = rankings[k] == RECO_RANK_VOTES_AND_ARTISTS ? 10 : 14;
+            if (artist != (i < first))
                 fail_msg("ranking %d: pick %u (%s by %s) %s a saved artist", (int)rankings[k], i,
                          model_row_name(f->model, res.picks[i].row),
                          model_row_artists(f->model, res.picks[i].row), artist ? "is" : "is not");
@@ -746,7 +767,16 @@ static void test_resolution(void **state)
     assert_int_equal(res.stats.unmatched, 1);
     assert_int_equal(res.n_picks, RECO_DEFAULT_N);
     for (uint32_t i = 0; i < res.n_picks; i++) {
-        assert_int_equal(res.picks[i].cluster, 1); /* everything resolved is in cluster 1 */
+        /* Everything resolved is in cluster 1: one style, so the flat ranking, with songs by
+         * the artists of saved[0..2] (from any cluster) first and then cluster 1's. */
+        uint32_t key = model_row_artist_key(f->model, res.picks[i].row);
+        bool artist = false;
+        for (uint32_t r = PER + 1; r <= PER + 3; r++)
+            artist |= key == model_row_artist_key(f->model, model_find_id(f->model, f->ids[r]));
+        assert_int_equal(res.picks[i].reason,
+                         artist ? RECO_REASON_SAME_ARTIST : RECO_REASON_SIMILAR_SOUND);
+        if (!artist)
+            assert_int_equal(res.picks[i].cluster, 1);
         assert_true(res.picks[i].row != model_find_id(f->model, f->ids[PER + 1]));
         assert_true(res.picks[i].row != model_find_id(f->model, f->ids[PER + 2]));
         assert_true(res.picks[i].row != model_find_id(f->model, f->ids[PER + 3]));
@@ -815,10 +845,73 @@ static void test_statuses_and_limits(void **state)
         {"one past the last ranking",
          &good,
          1,
-         {.ranking = (enum reco_ranking)(RECO_RANK_MEAN_AND_ARTISTS + 1)},
+         {.ranking = (enum reco_ranking)(RECO_RANK_FLAT + 1)},
          RECO_ERR_INVALID,
-         "ranking: 7 is not a known ranking (0..6)"},
-        {"last ranking", &good, 1, {.ranking = RECO_RANK_MEAN_AND_ARTISTS}, RECO_OK, ""},
+         "ranking: 8 is not a known ranking (0..7)"},
+        {"last ranking", &good, 1, {.ranking = RECO_RANK_FLAT}, RECO_OK, ""},
+        {"discover below 0",
+         &good,
+         1,
+         {.discover = -0.01f},
+         RECO_ERR_INVALID,
+         "discover: -0.01 is outside 0..1"},
+        {"discover above 1",
+         &good,
+         1,
+         {.discover = 1.5f},
+         RECO_ERR_INVALID,
+         "discover: 1.5 is outside 0..1"},
+        {"discover NaN", &good, 1, {.discover = NAN}, RECO_ERR_INVALID, "discover: nan"},
+        {"discover 1", &good, 1, {.discover = 1.0f}, RECO_OK, ""},
+        {"energy above 1",
+         &good,
+         1,
+         {.energy = {true, 1.2f}},
+         RECO_ERR_INVALID,
+         "target.energy: 1.2 is outside 0..1"},
+        {"energy below 0", &good, 1, {.energy = {true, -0.5f}}, RECO_ERR_INVALID, "target.energy"},
+        {"energy NaN", &good, 1, {.energy = {true, NAN}}, RECO_ERR_INVALID, "target.energy"},
+        {"energy unset, value ignored", &good, 1, {.energy = {false, 7.0f}}, RECO_OK, ""},
+        {"valence", &good, 1, {.valence = {true, 2.0f}}, RECO_ERR_INVALID, "target.valence"},
+        {"danceability",
+         &good,
+         1,
+         {.danceability = {true, -1.0f}},
+         RECO_ERR_INVALID,
+         "target.danceability"},
+        {"tempo 0",
+         &good,
+         1,
+         {.tempo = {true, 0.0f}},
+         RECO_ERR_INVALID,
+         "target.tempo: 0 is outside 1..300"},
+        {"tempo too fast", &good, 1, {.tempo = {true, 301.0f}}, RECO_ERR_INVALID, "target.tempo"},
+        {"tempo infinite", &good, 1, {.tempo = {true, INFINITY}}, RECO_ERR_INVALID, "target.tempo"},
+        {"targets at their limits",
+         &good,
+         1,
+         {.energy = {true, 1.0f}, .valence = {true, 0.0f}, .tempo = {true, RECO_MAX_TEMPO}},
+         RECO_OK,
+         ""},
+        {"year before 1900",
+         &good,
+         1,
+         {.year_from = 1899},
+         RECO_ERR_INVALID,
+         "years: 1899 is outside 1900..2100"},
+        {"year after 2100",
+         &good,
+         1,
+         {.year_to = 2101},
+         RECO_ERR_INVALID,
+         "years: 2101 is outside"},
+        {"years reversed",
+         &good,
+         1,
+         {.year_from = 2000, .year_to = 1990},
+         RECO_ERR_INVALID,
+         "years: from 2000 is after to 1990"},
+        {"years at the limits", &good, 1, {.year_from = 1900, .year_to = 2100}, RECO_OK, ""},
         {"n at the limit", &good, 1, {.n = RECO_MAX_N}, RECO_OK, ""},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -832,6 +925,264 @@ static void test_statuses_and_limits(void **state)
             assert_null(res.picks);
         reco_result_free(&res);
     }
+}
+
+/* True when the row's primary artist is the primary artist of one of the saved rows. */
+static bool by_any_saved_artist(const struct model *m, uint32_t row, const struct reco_saved *saved,
+                                size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint32_t s = saved[i].id ? model_find_id(m, saved[i].id) : MODEL_NO_ROW;
+        if (s != MODEL_NO_ROW && model_row_artist_key(m, s) == model_row_artist_key(m, row))
+            return true;
+    }
+    return false;
+}
+
+static void test_discover(void **state)
+{
+    struct fixture *f = *state;
+    /* Rows 30..39 of cluster 0: their artists have many other songs. */
+    static struct reco_saved saved[10];
+    size_t n = saved_by_id(f, saved, 0, 30, 10);
+    static const float levels[] = {0.0f, 0.5f, 1.0f};
+    for (size_t l = 0; l < 3; l++) {
+        struct reco_options opts = {.n = 20, .discover = levels[l]};
+        struct reco_result res;
+        char err[256];
+        assert_int_equal(recommend(f->model, saved, n, &opts, &res, err, sizeof err), RECO_OK);
+        assert_int_equal(res.n_picks, 20);
+        check_rules(f, saved, n, &res, RECO_DEFAULT_MAX_PER_ARTIST);
+        uint32_t familiar = 0, discovered = 0;
+        for (uint32_t i = 0; i < res.n_picks; i++) {
+            bool artist = by_any_saved_artist(f->model, res.picks[i].row, saved, n);
+            familiar += artist;
+            assert_int_equal(res.picks[i].reason, artist          ? RECO_REASON_SAME_ARTIST
+                                                  : levels[l] > 0 ? RECO_REASON_NEW_ARTIST
+                                                                  : RECO_REASON_SIMILAR_SOUND);
+            discovered += res.picks[i].reason == RECO_REASON_NEW_ARTIST;
+        }
+        /* 0: saved artists first (they have more than 20 songs); 0.5: half and half; 1: none. */
+        if (levels[l] == 0.0f)
+            assert_int_equal(familiar, 20);
+        else if (levels[l] == 0.5f)
+            assert_true(familiar == 10 && discovered == 10);
+        else
+            assert_true(familiar == 0 && discovered == 20);
+        reco_result_free(&res);
+    }
+}
+
+static void test_mood_targets(void **state)
+{
+    struct fixture *f = *state;
+    /* Cluster 0's songs have energy (dimension 1) about 0 +- 1; a target of 0.9 draws the
+     * picks' mean there, each pick within the window. */
+    static struct reco_saved saved[20];
+    size_t n = saved_by_id(f, saved, 0, 30, 20);
+    static const float targets[] = {0.9f, 0.1f};
+    for (size_t t = 0; t < 2; t++) {
+        struct reco_options opts = {.n = 10, .energy = {true, targets[t]}};
+        struct reco_result res;
+        char err[256];
+        assert_int_equal(recommend(f->model, saved, n, &opts, &res, err, sizeof err), RECO_OK);
+        assert_int_equal(res.n_picks, 10);
+        check_rules(f, saved, n, &res, RECO_DEFAULT_MAX_PER_ARTIST);
+        double mean = 0;
+        for (uint32_t i = 0; i < res.n_picks; i++) {
+            float e = model_row_feature(f->model, res.picks[i].row, FEAT_ENERGY);
+            assert_true(fabsf(e - targets[t]) <= 0.3f + 1e-6f);
+            mean += e / res.n_picks;
+        }
+        assert_true(fabs(mean - targets[t]) <= 0.08 + 1e-6);
+        assert_string_equal(res.short_reason, "");
+        reco_result_free(&res);
+    }
+    /* Tempo far from every song (they sit near 0 or 3): the windows widen, then go, and the
+     * playlist is still full: a target steers, it does not filter. */
+    struct reco_options far = {.n = 30, .tempo = {true, 250.0f}};
+    struct reco_result res;
+    char err[256];
+    assert_int_equal(recommend(f->model, saved, n, &far, &res, err, sizeof err), RECO_OK);
+    assert_int_equal(res.n_picks, 30);
+    check_rules(f, saved, n, &res, RECO_DEFAULT_MAX_PER_ARTIST);
+    reco_result_free(&res);
+}
+
+static void test_filters(void **state)
+{
+    struct fixture *f = *state;
+    static struct reco_saved saved[20];
+    size_t n = saved_by_id(f, saved, 0, 30, 20);
+    /* Years 1970..1972: rows with r % 60 in 10..12; with no artist cap every one of them is a
+     * pick, and nothing else. */
+    struct reco_options years = {
+        .n = 50, .max_per_artist = 1000, .year_from = 1970, .year_to = 1972};
+    struct reco_result res;
+    char err[256];
+    assert_int_equal(recommend(f->model, saved, n, &years, &res, err, sizeof err), RECO_OK);
+    uint32_t expect = 0;
+    for (uint32_t r = 0; r < N_ROWS; r++)
+        expect += r % 60 >= 10 && r % 60 <= 12 && !(r >= 30 && r < 50);
+    assert_int_equal(res.n_picks, expect);
+    assert_true(expect < 50);
+    for (uint32_t i = 0; i < res.n_picks; i++) {
+        uint16_t y = model_row_year(f->model, res.picks[i].row);
+        assert_true(y >= 1970 && y <= 1972);
+    }
+    if (!strstr(res.short_reason, "from 1970-1972"))
+        fail_msg("short reason: '%s'", res.short_reason);
+    reco_result_free(&res);
+
+    /* No explicit songs: every third row is explicit, none is picked. */
+    struct reco_options clean = {.n = 50, .no_explicit = true};
+    assert_int_equal(recommend(f->model, saved, n, &clean, &res, err, sizeof err), RECO_OK);
+    assert_int_equal(res.n_picks, 50);
+    for (uint32_t i = 0; i < res.n_picks; i++)
+        assert_false(model_row_explicit(f->model, res.picks[i].row));
+    assert_string_equal(res.short_reason, "");
+    reco_result_free(&res);
+
+    /* Both, and new artists only: short, and the reason names all three. */
+    struct reco_options all = {
+        .n = 50, .no_explicit = true, .year_from = 1970, .year_to = 1972, .discover = 1.0f};
+    assert_int_equal(recommend(f->model, saved, n, &all, &res, err, sizeof err), RECO_OK);
+    assert_true(res.n_picks < expect);
+    for (uint32_t i = 0; i < res.n_picks; i++) {
+        uint32_t row = res.picks[i].row;
+        assert_false(model_row_explicit(f->model, row));
+        assert_false(by_any_saved_artist(f->model, row, saved, n));
+    }
+    if (!strstr(res.short_reason, "1970-1972 without explicit lyrics by artists you have not"))
+        fail_msg("short reason: '%s'", res.short_reason);
+    reco_result_free(&res);
+}
+
+static void test_variety_varies(void **state)
+{
+    struct fixture *f = *state;
+    static struct reco_saved saved[60];
+    size_t n = saved_by_id(f, saved, 0, 0, 30);
+    n = saved_by_id(f, saved, n, PER, 30);
+    struct reco_result res[3];
+    char err[256];
+    for (uint64_t v = 0; v < 3; v++) {
+        struct reco_options opts = {.n = 20, .variety = v};
+        assert_int_equal(recommend(f->model, saved, n, &opts, &res[v], err, sizeof err), RECO_OK);
+        assert_int_equal(res[v].n_picks, 20);
+    }
+    /* Each pair shares at most 40% of its songs. */
+    for (int a = 0; a < 3; a++)
+        for (int b = a + 1; b < 3; b++) {
+            uint32_t common = 0;
+            for (uint32_t i = 0; i < 20; i++)
+                for (uint32_t j = 0; j < 20; j++)
+                    common += res[a].picks[i].row == res[b].picks[j].row;
+            if (common > 8)
+                fail_msg("variety %d and %d share %u of 20", a, b, common);
+        }
+    for (int v = 0; v < 3; v++)
+        reco_result_free(&res[v]);
+}
+
+static void test_artist_only_and_decades(void **state)
+{
+    struct fixture *f = *state;
+    static struct reco_saved saved[3];
+    memset(saved, 0, sizeof saved);
+    /* Not in the catalog, but by an artist who is: placed among "Artist 5"'s songs. */
+    saved[0].name = "A Song The Catalog Lacks";
+    saved[0].artists[0] = "Artist 5";
+    saved[0].n_artists = 1;
+    saved[0].raw.present = 1u << FEAT_YEAR;
+    saved[0].raw.value[FEAT_YEAR] = 1999;
+    saved[1].id = f->ids[PER + 7]; /* by id, year 2021 */
+    saved[1].raw.present = 1u << FEAT_YEAR;
+    saved[1].raw.value[FEAT_YEAR] = 2021;
+    saved[2].name = "Nobody Knows"; /* unknown artist, no year */
+    saved[2].artists[0] = "Nobody At All";
+    saved[2].n_artists = 1;
+    struct reco_options opts = {.n = 10};
+    struct reco_result res;
+    char err[256];
+    assert_int_equal(recommend(f->model, saved, 3, &opts, &res, err, sizeof err), RECO_OK);
+    assert_int_equal(res.stats.by_id, 1);
+    assert_int_equal(res.stats.by_artist, 1);
+    assert_int_equal(res.stats.unmatched, 1);
+    assert_int_equal(res.stats.decade_saved[0], 1); /* no year */
+    assert_int_equal(res.stats.decade_saved[5], 1); /* 1990s */
+    assert_int_equal(res.stats.decade_saved[RECO_DECADES - 1], 1);
+    assert_int_equal(res.stats.decade_artist[5], 1);
+    assert_int_equal(res.stats.decade_song[RECO_DECADES - 1], 1);
+    assert_int_equal(res.stats.decade_song[5], 0);
+    /* "Artist 5"'s songs feed the saved-artists rule. */
+    uint32_t key = model_find_artist(f->model, "Artist 5");
+    assert_int_not_equal(key, MODEL_NO_ROW);
+    uint32_t by_artist5 = 0;
+    for (uint32_t i = 0; i < res.n_picks; i++)
+        if (model_row_artist_key(f->model, res.picks[i].row) == key) {
+            by_artist5++;
+            assert_int_equal(res.picks[i].reason, RECO_REASON_SAME_ARTIST);
+        }
+    assert_int_equal(by_artist5, RECO_DEFAULT_MAX_PER_ARTIST);
+    uint32_t saved_total = 0;
+    for (uint32_t c = 0; c < res.n_clusters; c++)
+        saved_total += res.clusters[c].saved;
+    assert_int_equal(saved_total, 2); /* the id match and the artist-only one */
+    reco_result_free(&res);
+
+    /* Only an artist-only match: still a playlist. Nothing at all: NO_MATCH, saying why. */
+    assert_int_equal(recommend(f->model, saved, 1, &opts, &res, err, sizeof err), RECO_OK);
+    assert_int_equal(res.n_picks, 10);
+    reco_result_free(&res);
+    assert_int_equal(recommend(f->model, saved + 2, 1, &opts, &res, err, sizeof err),
+                     RECO_ERR_NO_MATCH);
+    assert_non_null(strstr(err, "none of the 1 saved tracks matched"));
+}
+
+/* A model without a tempo feature refuses a tempo target, naming it. */
+static void test_target_feature_missing(void **state)
+{
+    (void)state;
+    static struct model_build_row rows[8];
+    static float scaled[8 * 3];
+    static const char *artist[1] = {"Solo"};
+    static char ids[8][23], names[8][16];
+    static const float centroid[3] = {0, 0, 0};
+    for (uint32_t r = 0; r < 8; r++) {
+        snprintf(ids[r], sizeof ids[r], "M%021u", r);
+        snprintf(names[r], sizeof names[r], "Tune %u", r);
+        rows[r] = (struct model_build_row){
+            .id = ids[r], .name = names[r], .genre = "", .artists = artist, .n_artists = 1};
+        for (uint32_t d = 0; d < 3; d++)
+            scaled[r * 3 + d] = (float)((r + d) % 5) - 2.0f;
+    }
+    struct model_build b;
+    memset(&b, 0, sizeof b);
+    b.n_rows = 8;
+    b.k = 1;
+    b.n_dims = 3;
+    b.dims[0] = (struct model_build_dim){FEAT_VALENCE, MODEL_DIM_LINEAR, 0.0, 1.0, 1.0};
+    b.dims[1] = (struct model_build_dim){FEAT_ENERGY, MODEL_DIM_LINEAR, 0.0, 1.0, 1.0};
+    b.dims[2] = (struct model_build_dim){FEAT_DANCEABILITY, MODEL_DIM_LINEAR, 0.0, 1.0, 1.0};
+    b.centroids = centroid;
+    b.scaled = scaled;
+    b.rows = rows;
+    struct model *m = open_test_model(&b, "recommend_test_notempo");
+    assert_non_null(m);
+    struct reco_saved saved = {.id = ids[0]};
+    struct reco_options opts = {.n = 3, .tempo = {true, 120.0f}};
+    struct reco_result res;
+    char err[256] = "";
+    assert_int_equal(recommend(m, &saved, 1, &opts, &res, err, sizeof err), RECO_ERR_INVALID);
+    assert_string_equal(err, "target.tempo: the model has no tempo feature");
+    assert_null(res.picks);
+    opts.tempo.set = false;
+    opts.energy = (struct reco_target){true, 0.5f};
+    assert_int_equal(recommend(m, &saved, 1, &opts, &res, err, sizeof err), RECO_OK);
+    assert_int_equal(res.n_picks, 3);
+    reco_result_free(&res);
+    model_close(m);
 }
 
 int main(void)
@@ -848,6 +1199,12 @@ int main(void)
         cmocka_unit_test(test_live_versions_of_saved_songs),
         cmocka_unit_test(test_resolution),
         cmocka_unit_test(test_statuses_and_limits),
+        cmocka_unit_test(test_discover),
+        cmocka_unit_test(test_mood_targets),
+        cmocka_unit_test(test_filters),
+        cmocka_unit_test(test_variety_varies),
+        cmocka_unit_test(test_artist_only_and_decades),
+        cmocka_unit_test(test_target_feature_missing),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -165,6 +165,16 @@ static inline const uint8_t *read_number(const uint8_t *p, const uint8_t *end, u
     return wire == WIRE_VARINT ? read_varint(p, end, value) : NULL;
 }
 
+/* A float: its key must say 32-bit (little-endian, like protobuf-c here). */
+static inline const uint8_t *read_float(const uint8_t *p, const uint8_t *end, unsigned wire,
+                                        float *value)
+{
+    if (wire != WIRE_32BIT || end - p < 4)
+        return NULL;
+    memcpy(value, p, sizeof *value);
+    return p + 4;
+}
+
 /* A bool. protobuf-c does not check a bool's wire type: any valid one is accepted, and the
  * value is true when any byte it occupies (a length prefix included) has a low 7 bits set. */
 static const uint8_t *read_bool(const uint8_t *p, const uint8_t *end, unsigned wire, bool *value)
@@ -411,6 +421,71 @@ static bool decode_track(struct decoder *d, const uint8_t *p, const uint8_t *end
     return true;
 }
 
+/* One Target message: each field it carries overrides what an earlier Target set. */
+static bool decode_target(const uint8_t *p, const uint8_t *end, struct recommend_request *out)
+{
+    while (p < end) {
+        uint32_t field;
+        unsigned wire;
+        p = read_key(p, end, &field, &wire);
+        if (!p)
+            return false;
+        struct reco_target *target = NULL;
+        switch (field) {
+        case TARGET_ENERGY:
+            target = &out->energy;
+            break;
+        case TARGET_VALENCE:
+            target = &out->valence;
+            break;
+        case TARGET_DANCEABILITY:
+            target = &out->danceability;
+            break;
+        case TARGET_TEMPO:
+            target = &out->tempo;
+            break;
+        default:
+            break;
+        }
+        if (target) {
+            p = read_float(p, end, wire, &target->value);
+            target->set = true;
+        } else {
+            p = skip_value(p, end, wire);
+        }
+        if (!p)
+            return false;
+    }
+    return true;
+}
+
+/* One Years message: each field it carries overrides what an earlier Years set. */
+static bool decode_years(const uint8_t *p, const uint8_t *end, struct recommend_request *out)
+{
+    while (p < end) {
+        uint32_t field;
+        unsigned wire;
+        uint64_t number = 0;
+        p = read_key(p, end, &field, &wire);
+        if (!p)
+            return false;
+        if (field == YEARS_FROM) {
+            p = read_number(p, end, wire, &number);
+            out->year_from = (uint32_t)number;
+            out->has_year_from = true;
+        } else if (field == YEARS_TO) {
+            p = read_number(p, end, wire, &number);
+            out->year_to = (uint32_t)number;
+            out->has_year_to = true;
+        } else {
+            p = skip_value(p, end, wire);
+        }
+        if (!p)
+            return false;
+    }
+    return true;
+}
+
 /* First pass: checks the top level's keys and lengths and counts the saved tracks. */
 static bool count_saved(const uint8_t *p, const uint8_t *end, size_t *count)
 {
@@ -493,6 +568,26 @@ static bool decode_request(struct decoder *d, const uint8_t *p, const uint8_t *e
             p = read_number(p, end, wire, &number);
             out->ranking = (int32_t)(uint32_t)number; /* an enum is an int32 on the wire */
             out->has_ranking = true;
+            break;
+        case REQUEST_DISCOVER:
+            p = read_float(p, end, wire, &out->discover);
+            out->has_discover = true;
+            break;
+        case REQUEST_TARGET:
+            p = wire == WIRE_LENGTH ? read_length(p, end, &len) : NULL;
+            if (!p || !decode_target(p, p + len, out))
+                return false;
+            p += len;
+            break;
+        case REQUEST_YEARS:
+            p = wire == WIRE_LENGTH ? read_length(p, end, &len) : NULL;
+            if (!p || !decode_years(p, p + len, out))
+                return false;
+            p += len;
+            break;
+        case REQUEST_EXPLICIT:
+            p = read_bool(p, end, wire, &out->explicit_);
+            out->has_explicit = true;
             break;
         default:
             p = skip_value(p, end, wire);

@@ -20,6 +20,10 @@ enum request_field {
     REQUEST_VARIETY = 3,
     REQUEST_MAX_PER_ARTIST = 4,
     REQUEST_RANKING = 5,
+    REQUEST_DISCOVER = 6,
+    REQUEST_TARGET = 7,
+    REQUEST_YEARS = 8,
+    REQUEST_EXPLICIT = 9,
 };
 enum saved_track_field {
     TRACK_ID = 1,
@@ -35,6 +39,16 @@ enum feature_field {
     FEATURE_NAME = 1,
     FEATURE_VALUE = 2,
 };
+enum target_field {
+    TARGET_ENERGY = 1,
+    TARGET_VALENCE = 2,
+    TARGET_DANCEABILITY = 3,
+    TARGET_TEMPO = 4,
+};
+enum years_field {
+    YEARS_FROM = 1,
+    YEARS_TO = 2,
+};
 
 /* A decoded RecommendRequest, before any limit but max_saved is checked. */
 struct recommend_request {
@@ -44,6 +58,15 @@ struct recommend_request {
     uint32_t n, max_per_artist; /* as sent (0 when absent) */
     uint64_t variety;
     int32_t ranking;
+    /* Steering, as sent: the last value of each field wins, a Target or Years sent twice is
+     * merged field by field (as protobuf-c merges a repeated optional message). */
+    bool has_discover;
+    float discover;
+    struct reco_target energy, valence, danceability, tempo; /* Target's fields */
+    bool has_year_from, has_year_to;
+    uint32_t year_from, year_to;
+    bool has_explicit;
+    bool explicit_; /* false: leave out explicit songs */
     /* The first feature, in wire order, whose name the model knows and whose value is not
      * finite (protobuf-c would have decoded it; the caller refuses it). */
     bool has_bad_feature;

@@ -116,6 +116,14 @@ enum rpc_code reference_call_decode(const uint8_t *payload, size_t len,
         goto done;
     }
     /* Larger values go through: recommend() knows which rankings exist. */
+    const Mixtape__Reco__Years *years = msg->years;
+    if (years && ((years->has_from && years->from > UINT16_MAX) ||
+                  (years->has_to && years->to > UINT16_MAX))) {
+        errbuf_set(err, err_len, "years: %u is outside %u..%u",
+                   years->has_from && years->from > UINT16_MAX ? years->from : years->to,
+                   RECO_MIN_YEAR, RECO_MAX_YEAR);
+        goto done;
+    }
     saved = xcalloc(msg->n_saved, sizeof *saved);
     for (size_t i = 0; i < msg->n_saved; i++) {
         const Mixtape__Reco__SavedTrack *t = msg->saved[i];
@@ -159,7 +167,19 @@ enum rpc_code reference_call_decode(const uint8_t *payload, size_t len,
         .variety = msg->variety,
         .max_per_artist = msg->has_max_per_artist ? msg->max_per_artist : 0,
         .ranking = (enum reco_ranking)msg->ranking,
+        .discover = msg->has_discover ? msg->discover : 0.0f,
+        .year_from = years && years->has_from ? (uint16_t)years->from : 0,
+        .year_to = years && years->has_to ? (uint16_t)years->to : 0,
+        .no_explicit = msg->has_explicit_ && !msg->explicit_,
     };
+    const Mixtape__Reco__Target *target = msg->target;
+    if (target) {
+        call->options.energy = (struct reco_target){target->has_energy, target->energy};
+        call->options.valence = (struct reco_target){target->has_valence, target->valence};
+        call->options.danceability =
+            (struct reco_target){target->has_danceability, target->danceability};
+        call->options.tempo = (struct reco_target){target->has_tempo, target->tempo};
+    }
     call->memory = arena; /* saved[] points into it */
     saved = NULL;
     arena = NULL;
@@ -256,6 +276,28 @@ bool request_decode_agrees(const uint8_t *payload, size_t len, const struct hand
                    want.options.max_per_artist, (int)want.options.ranking, got.n_saved,
                    got.options.n, (unsigned long long)got.options.variety,
                    got.options.max_per_artist, (int)got.options.ranking);
+        goto done;
+    }
+    const struct reco_options *wo = &want.options, *go = &got.options;
+    const struct reco_target *wt[] = {&wo->energy, &wo->valence, &wo->danceability, &wo->tempo};
+    const struct reco_target *gt[] = {&go->energy, &go->valence, &go->danceability, &go->tempo};
+    bool same_targets = true;
+    for (size_t t = 0; t < 4; t++)
+        same_targets &= wt[t]->set == gt[t]->set &&
+                        (!wt[t]->set || memcmp(&wt[t]->value, &gt[t]->value, sizeof(float)) == 0);
+    if (memcmp(&wo->discover, &go->discover, sizeof wo->discover) != 0 || !same_targets ||
+        wo->year_from != go->year_from || wo->year_to != go->year_to ||
+        wo->no_explicit != go->no_explicit) {
+        errbuf_set(why, why_len,
+                   "steering: discover %g targets %d%d%d%d %g %g %g %g years %u-%u no_explicit %d "
+                   "vs discover %g targets %d%d%d%d %g %g %g %g years %u-%u no_explicit %d",
+                   (double)wo->discover, wo->energy.set, wo->valence.set, wo->danceability.set,
+                   wo->tempo.set, (double)wo->energy.value, (double)wo->valence.value,
+                   (double)wo->danceability.value, (double)wo->tempo.value, wo->year_from,
+                   wo->year_to, wo->no_explicit, (double)go->discover, go->energy.set,
+                   go->valence.set, go->danceability.set, go->tempo.set, (double)go->energy.value,
+                   (double)go->valence.value, (double)go->danceability.value,
+                   (double)go->tempo.value, go->year_from, go->year_to, go->no_explicit);
         goto done;
     }
     for (size_t i = 0; i < want.n_saved; i++) {

@@ -106,20 +106,20 @@ static void test_edge_cases(void **state)
         {"one track with an id", "0a(0a('a'))", RPC_OK, ""},
         {"zero tracks, n set", "10 05", RPC_OK, ""},
         /* Unknown fields of every valid wire type are skipped, at every level. */
-        {"unknown varint", "48 96 01 0a(0a('a'))", RPC_OK, ""},
-        {"unknown fixed64", "49 0102030405060708", RPC_OK, ""},
-        {"unknown length-delimited", "4a('abc')", RPC_OK, ""},
-        {"unknown fixed32", "4d 01020304", RPC_OK, ""},
+        {"unknown varint", "70 96 01 0a(0a('a'))", RPC_OK, ""},
+        {"unknown fixed64", "71 0102030405060708", RPC_OK, ""},
+        {"unknown length-delimited", "72('abc')", RPC_OK, ""},
+        {"unknown fixed32", "75 01020304", RPC_OK, ""},
         {"unknown field 2^29-1", "f8 ff ff ff 0f 00", RPC_OK, ""},
         {"unknown fields in a track", "0a(48 01 49 0102030405060708 4a() 4d 01020304)", RPC_OK, ""},
         {"unknown fields in a feature",
          "0a(42(18 01 0a('tempo') 21 " D_120 " 2a('x') 11 " D_120 "))", RPC_OK, ""},
         /* Groups and wire types 6, 7 are refused, even for unknown fields. */
-        {"group start", "4b 4c", RPC_INVALID_ARGUMENT, "not a mixtape.reco.RecommendRequest"},
-        {"group end", "4c", RPC_INVALID_ARGUMENT, "not a"},
+        {"group start", "73 74", RPC_INVALID_ARGUMENT, "not a mixtape.reco.RecommendRequest"},
+        {"group end", "74", RPC_INVALID_ARGUMENT, "not a"},
         {"group in a track", "0a(4b 4c)", RPC_INVALID_ARGUMENT, "not a"},
-        {"wire type 6", "4e 00", RPC_INVALID_ARGUMENT, "not a"},
-        {"wire type 7", "4f 00", RPC_INVALID_ARGUMENT, "not a"},
+        {"wire type 6", "76 00", RPC_INVALID_ARGUMENT, "not a"},
+        {"wire type 7", "77 00", RPC_INVALID_ARGUMENT, "not a"},
         /* Keys: field 0 in one byte is refused, a longer encoding of 0 is an unknown field. */
         {"field 0", "00 00", RPC_INVALID_ARGUMENT, "not a"},
         {"field 0, length-delimited", "02 00", RPC_INVALID_ARGUMENT, "not a"},
@@ -159,10 +159,10 @@ static void test_edge_cases(void **state)
         {"string past its track", "0a 02 0a 05 61 61 61 61 61 61 61 61 61", RPC_INVALID_ARGUMENT,
          "not a"},
         {"feature past its track", "0a(42 05 0a 01 61) 48 00 48 00", RPC_INVALID_ARGUMENT, "not a"},
-        {"length 2^32 - 1", "4a ff ff ff ff 0f", RPC_INVALID_ARGUMENT, "not a"},
-        {"length 2^34 + 1", "4a 81 80 80 80 40 61", RPC_INVALID_ARGUMENT, "not a"},
-        {"length in six bytes", "4a 81 80 80 80 80 00 61", RPC_INVALID_ARGUMENT, "not a"},
-        {"length 0 in five bytes", "4a 80 80 80 80 00", RPC_OK, ""},
+        {"length 2^32 - 1", "72 ff ff ff ff 0f", RPC_INVALID_ARGUMENT, "not a"},
+        {"length 2^34 + 1", "72 81 80 80 80 40 61", RPC_INVALID_ARGUMENT, "not a"},
+        {"length in six bytes", "72 81 80 80 80 80 00 61", RPC_INVALID_ARGUMENT, "not a"},
+        {"length 0 in five bytes", "72 80 80 80 80 00", RPC_OK, ""},
         {"length truncated", "0a 80", RPC_INVALID_ARGUMENT, "not a"},
         {"fixed64 truncated", "49 01020304050607", RPC_INVALID_ARGUMENT, "not a"},
         {"fixed32 truncated", "4d 010203", RPC_INVALID_ARGUMENT, "not a"},
@@ -231,6 +231,51 @@ static void test_edge_cases(void **state)
          RPC_INVALID_ARGUMENT, "not a"},
         {"non-finite, and n 0", "10 00 0a(42(0a('tempo') 11 " D_INF "))", RPC_INVALID_ARGUMENT,
          "n: 0 is"},
+        /* Steering: discover (float), target (message of floats), years (message of
+         * uint32), explicit (bool). Values out of range decode: recommend() refuses them. */
+        {"discover 0.5", "35 0000003f", RPC_OK, ""},
+        {"discover 1.5 left to recommend()", "35 0000c03f", RPC_OK, ""},
+        {"discover NaN left to recommend()", "35 0000c07f", RPC_OK, ""},
+        {"discover twice, last wins", "35 0000c03f 35 0000003f", RPC_OK, ""},
+        {"discover as varint", "30 01", RPC_INVALID_ARGUMENT, "not a"},
+        {"discover as fixed64", "31 0000000000000000", RPC_INVALID_ARGUMENT, "not a"},
+        {"discover as string", "32('a')", RPC_INVALID_ARGUMENT, "not a"},
+        {"discover truncated", "35 0000", RPC_INVALID_ARGUMENT, "not a"},
+        {"target energy", "3a(0d 0000003f)", RPC_OK, ""},
+        {"target every field", "3a(0d 0000003f 15 0000803e 1d 0000403f 25 0000f042)", RPC_OK, ""},
+        {"target with unknown fields", "3a(30 01 3a('x') 25 0000f042 2d 00000000)", RPC_OK, ""},
+        {"empty target", "3a()", RPC_OK, ""},
+        {"target twice, merged", "3a(0d 0000003f 25 0000f042) 3a(0d 0000803e 15 0000803f)", RPC_OK,
+         ""},
+        {"target as varint", "38 01", RPC_INVALID_ARGUMENT, "not a"},
+        {"target as fixed32", "3d 00000000", RPC_INVALID_ARGUMENT, "not a"},
+        {"target energy as varint", "3a(08 01)", RPC_INVALID_ARGUMENT, "not a"},
+        {"target tempo as fixed64", "3a(21 0000000000005e40)", RPC_INVALID_ARGUMENT, "not a"},
+        {"target energy truncated", "3a(0d 0000)", RPC_INVALID_ARGUMENT, "not a"},
+        {"target past the end", "3a 05 0d 00 00", RPC_INVALID_ARGUMENT, "not a"},
+        {"target with a group", "3a(0b 0c)", RPC_INVALID_ARGUMENT, "not a"},
+        {"target with field 0", "3a(00 00)", RPC_INVALID_ARGUMENT, "not a"},
+        {"years", "42(08 c6 0f 10 cf 0f)", RPC_OK, ""},
+        {"years from only", "42(08 c6 0f)", RPC_OK, ""},
+        {"years 0 is open", "42(08 00 10 00)", RPC_OK, ""},
+        {"years twice, merged", "42(08 c6 0f) 42(10 cf 0f)", RPC_OK, ""},
+        {"years with an unknown field", "42(18 01 08 c6 0f)", RPC_OK, ""},
+        {"years to 70000", "42(10 f0 a2 04)", RPC_INVALID_ARGUMENT,
+         "years: 70000 is outside 1900..2100"},
+        {"years from 2^32 - 1", "42(08 ff ff ff ff 0f)", RPC_INVALID_ARGUMENT,
+         "years: 4294967295 is outside"},
+        {"years cut to 32 bits", "42(10 c6 8f 80 80 10)", RPC_OK, ""},
+        {"years as varint", "40 01", RPC_INVALID_ARGUMENT, "not a"},
+        {"years from as fixed32", "42(0d 00000000)", RPC_INVALID_ARGUMENT, "not a"},
+        {"years to as string", "42(12('1999'))", RPC_INVALID_ARGUMENT, "not a"},
+        {"years truncated", "42(08 c6)", RPC_INVALID_ARGUMENT, "not a"},
+        {"explicit false", "48 00", RPC_OK, ""},
+        {"explicit true", "48 01", RPC_OK, ""},
+        {"explicit true, then false", "48 01 48 00", RPC_OK, ""},
+        {"explicit fixed32 0", "4d 00000000", RPC_OK, ""},
+        {"explicit length-delimited 01", "4a(01)", RPC_OK, ""},
+        {"explicit group", "4b 4c", RPC_INVALID_ARGUMENT, "not a"},
+        {"steering and a bad track", "35 0000003f 0a(08)", RPC_INVALID_ARGUMENT, "not a"},
         /* max_saved (4 here): counted over the whole message, after it is found well-formed. */
         {"4 tracks", "0a() 0a() 0a() 0a()", RPC_OK, ""},
         {"5 tracks", "0a() 0a() 10 00 0a() 0a() 0a()", RPC_RESOURCE_EXHAUSTED,
@@ -240,6 +285,10 @@ static void test_edge_cases(void **state)
         {"5 tracks, one without a feature value", "0a() 0a() 0a(42(0a('x'))) 0a() 0a()",
          RPC_INVALID_ARGUMENT, "not a"},
         {"5 tracks, then garbage", "0a() 0a() 0a() 0a() 0a() ff", RPC_INVALID_ARGUMENT, "not a"},
+        {"5 tracks, a malformed target", "0a() 0a() 0a() 0a() 0a() 3a(08 01)", RPC_INVALID_ARGUMENT,
+         "not a"},
+        {"5 tracks, years too large", "0a() 0a() 0a() 0a() 0a() 42(10 f0 a2 04)",
+         RPC_RESOURCE_EXHAUSTED, "saved: 5 tracks"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct wire w = {0};
@@ -283,6 +332,39 @@ static void test_decoded_values(void **state)
     assert_int_equal(s->raw.present, (1u << FEAT_EXPLICIT) | (1u << FEAT_YEAR));
     assert_null(call.saved[1].id);
     assert_int_equal(call.saved[1].raw.present, 0);
+    /* Nothing steered: the zero options. */
+    assert_true(call.options.discover == 0.0f);
+    assert_false(call.options.energy.set || call.options.valence.set ||
+                 call.options.danceability.set || call.options.tempo.set);
+    assert_int_equal(call.options.year_from, 0);
+    assert_int_equal(call.options.year_to, 0);
+    assert_false(call.options.no_explicit);
+    recommend_call_free(&call);
+
+    /* Steering, with a Target and a Years each sent twice (merged field by field). */
+    struct wire s2 = {0};
+    spec = "35 0000003f 3a(0d 0000003f 25 0000f042) 48 00 42(08 c6 0f) 3a(0d 0000803e 15 "
+           "0000803f) 42(10 cf 0f) 0a()";
+    build(&spec, &s2);
+    assert_int_equal(recommend_call_decode(s2.bytes, s2.len, &limits, &call, err, sizeof err),
+                     RPC_OK);
+    assert_true(call.options.discover == 0.5f);
+    assert_true(call.options.energy.set && call.options.energy.value == 0.25f);
+    assert_true(call.options.valence.set && call.options.valence.value == 1.0f);
+    assert_false(call.options.danceability.set);
+    assert_true(call.options.tempo.set && call.options.tempo.value == 120.0f);
+    assert_int_equal(call.options.year_from, 1990);
+    assert_int_equal(call.options.year_to, 1999);
+    assert_true(call.options.no_explicit);
+    recommend_call_free(&call);
+
+    /* explicit true is the default: songs stay allowed. */
+    struct wire s3 = {0};
+    spec = "48 01 0a()";
+    build(&spec, &s3);
+    assert_int_equal(recommend_call_decode(s3.bytes, s3.len, &limits, &call, err, sizeof err),
+                     RPC_OK);
+    assert_false(call.options.no_explicit);
     recommend_call_free(&call);
 }
 
@@ -346,6 +428,36 @@ static size_t random_request(uint64_t *rng, uint8_t *out, size_t cap)
     req.max_per_artist = splitmix64_next(rng) % 4;
     req.has_ranking = splitmix64_next(rng) % 2;
     req.ranking = (Mixtape__Reco__Ranking)(int32_t)(splitmix64_next(rng) % 10 - 2);
+    /* Steering, in about half the requests: in range, out of range and not finite. */
+    bool steer = splitmix64_next(rng) % 2;
+    static const float values[] = {0.0f, 0.5f, 1.0f, -0.5f, 1.5f, 120.0f, 301.0f, NAN, INFINITY};
+    const size_t n_values = sizeof values / sizeof values[0];
+    req.has_discover = steer && splitmix64_next(rng) % 2;
+    req.discover = values[splitmix64_next(rng) % n_values];
+    Mixtape__Reco__Target target = MIXTAPE__RECO__TARGET__INIT;
+    if (steer && splitmix64_next(rng) % 2) {
+        target.has_energy = splitmix64_next(rng) % 2;
+        target.energy = values[splitmix64_next(rng) % n_values];
+        target.has_valence = splitmix64_next(rng) % 2;
+        target.valence = values[splitmix64_next(rng) % n_values];
+        target.has_danceability = splitmix64_next(rng) % 2;
+        target.danceability = values[splitmix64_next(rng) % n_values];
+        target.has_tempo = splitmix64_next(rng) % 2;
+        target.tempo = values[splitmix64_next(rng) % n_values];
+        req.target = &target;
+    }
+    static const uint32_t years[] = {0,    1899, 1900, 1950, 1975,  1990, 2001,
+                                     2024, 2100, 2101, 4000, 65535, 70000};
+    Mixtape__Reco__Years range = MIXTAPE__RECO__YEARS__INIT;
+    if (steer && splitmix64_next(rng) % 2) {
+        range.has_from = splitmix64_next(rng) % 2;
+        range.from = years[splitmix64_next(rng) % (sizeof years / sizeof years[0])];
+        range.has_to = splitmix64_next(rng) % 2;
+        range.to = years[splitmix64_next(rng) % (sizeof years / sizeof years[0])];
+        req.years = &range;
+    }
+    req.has_explicit_ = steer && splitmix64_next(rng) % 2;
+    req.explicit_ = splitmix64_next(rng) % 2;
     size_t len = mixtape__reco__recommend_request__get_packed_size(&req);
     assert_true(len <= cap);
     return mixtape__reco__recommend_request__pack(&req, out);
@@ -355,7 +467,8 @@ static size_t random_request(uint64_t *rng, uint8_t *out, size_t cap)
  * varint continuation, lengths. */
 static const uint8_t INTERESTING[] = {0x00, 0x01, 0x02, 0x07, 0x08, 0x0a, 0x10, 0x11, 0x12, 0x15,
                                       0x18, 0x1b, 0x20, 0x22, 0x28, 0x2a, 0x38, 0x3a, 0x3b, 0x42,
-                                      0x7f, 0x80, 0xff, 0x0b, 0x0c, 0x0e, 0x0f, 0x39, 0x3d};
+                                      0x7f, 0x80, 0xff, 0x0b, 0x0c, 0x0e, 0x0f, 0x39, 0x3d, 0x35,
+                                      0x30, 0x48, 0x4d, 0x0d, 0x25, 0x1d, 0x3f, 0x7c, 0xc6};
 
 static size_t mutate(uint64_t *rng, uint8_t *bytes, size_t len, size_t cap)
 {

@@ -1,6 +1,6 @@
 /* Ties the hand-written decoder's field numbers (request_decode.h) to protobuf-c's generated
  * descriptors of proto/reco.proto: each field the decoder reads must have that number, that
- * type and that label there, and every field of the three messages must be one it reads. A
+ * type and that label there, and every field of the messages it reads must be one it knows. A
  * change to reco.proto that the decoder does not follow fails here, not on the wire. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -52,6 +52,10 @@ static void test_recommend_request_fields(void **state)
         {"max_per_artist", REQUEST_MAX_PER_ARTIST, PROTOBUF_C_TYPE_UINT32,
          PROTOBUF_C_LABEL_OPTIONAL},
         {"ranking", REQUEST_RANKING, PROTOBUF_C_TYPE_ENUM, PROTOBUF_C_LABEL_OPTIONAL},
+        {"discover", REQUEST_DISCOVER, PROTOBUF_C_TYPE_FLOAT, PROTOBUF_C_LABEL_OPTIONAL},
+        {"target", REQUEST_TARGET, PROTOBUF_C_TYPE_MESSAGE, PROTOBUF_C_LABEL_OPTIONAL},
+        {"years", REQUEST_YEARS, PROTOBUF_C_TYPE_MESSAGE, PROTOBUF_C_LABEL_OPTIONAL},
+        {"explicit", REQUEST_EXPLICIT, PROTOBUF_C_TYPE_BOOL, PROTOBUF_C_LABEL_OPTIONAL},
     };
     check_message(&mixtape__reco__recommend_request__descriptor, rules,
                   sizeof rules / sizeof rules[0]);
@@ -83,6 +87,28 @@ static void test_feature_fields(void **state)
     check_message(&mixtape__reco__feature__descriptor, rules, sizeof rules / sizeof rules[0]);
 }
 
+static void test_target_fields(void **state)
+{
+    (void)state;
+    static const struct field_rule rules[] = {
+        {"energy", TARGET_ENERGY, PROTOBUF_C_TYPE_FLOAT, PROTOBUF_C_LABEL_OPTIONAL},
+        {"valence", TARGET_VALENCE, PROTOBUF_C_TYPE_FLOAT, PROTOBUF_C_LABEL_OPTIONAL},
+        {"danceability", TARGET_DANCEABILITY, PROTOBUF_C_TYPE_FLOAT, PROTOBUF_C_LABEL_OPTIONAL},
+        {"tempo", TARGET_TEMPO, PROTOBUF_C_TYPE_FLOAT, PROTOBUF_C_LABEL_OPTIONAL},
+    };
+    check_message(&mixtape__reco__target__descriptor, rules, sizeof rules / sizeof rules[0]);
+}
+
+static void test_years_fields(void **state)
+{
+    (void)state;
+    static const struct field_rule rules[] = {
+        {"from", YEARS_FROM, PROTOBUF_C_TYPE_UINT32, PROTOBUF_C_LABEL_OPTIONAL},
+        {"to", YEARS_TO, PROTOBUF_C_TYPE_UINT32, PROTOBUF_C_LABEL_OPTIONAL},
+    };
+    check_message(&mixtape__reco__years__descriptor, rules, sizeof rules / sizeof rules[0]);
+}
+
 /* The nested messages are the ones the decoder reads them as. */
 static void test_nested_messages(void **state)
 {
@@ -93,6 +119,12 @@ static void test_nested_messages(void **state)
     const ProtobufCFieldDescriptor *features = protobuf_c_message_descriptor_get_field_by_name(
         &mixtape__reco__saved_track__descriptor, "features");
     assert_ptr_equal(features->descriptor, &mixtape__reco__feature__descriptor);
+    const ProtobufCFieldDescriptor *target = protobuf_c_message_descriptor_get_field_by_name(
+        &mixtape__reco__recommend_request__descriptor, "target");
+    assert_ptr_equal(target->descriptor, &mixtape__reco__target__descriptor);
+    const ProtobufCFieldDescriptor *years = protobuf_c_message_descriptor_get_field_by_name(
+        &mixtape__reco__recommend_request__descriptor, "years");
+    assert_ptr_equal(years->descriptor, &mixtape__reco__years__descriptor);
 }
 
 int main(void)
@@ -101,6 +133,8 @@ int main(void)
         cmocka_unit_test(test_recommend_request_fields),
         cmocka_unit_test(test_saved_track_fields),
         cmocka_unit_test(test_feature_fields),
+        cmocka_unit_test(test_target_fields),
+        cmocka_unit_test(test_years_fields),
         cmocka_unit_test(test_nested_messages),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

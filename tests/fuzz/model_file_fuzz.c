@@ -35,10 +35,28 @@ static void exercise(const struct model *m)
         (void)model_row_cluster(m, r);
         (void)model_row_artist_key(m, r);
         (void)model_row_song_key(m, r);
+        for (int f = 0; f <= FEAT_COUNT; f++) {
+            (void)model_row_feature(m, r, (enum model_feature)f);
+            (void)model_row_has_feature(m, r, (enum model_feature)f);
+        }
+        (void)model_row_explicit(m, r);
+        (void)strlen(model_source(m, model_row_source(m, r))->name);
+        model_find_artist(m, model_row_artists(m, r));
     }
-    for (uint32_t a = 0; a < m->n_artists; a++)
+    for (uint32_t a = 0; a < m->n_artists; a++) {
         for (uint32_t i = m->artist_start[a]; i < m->artist_start[a + 1]; i++)
             (void)model_row_artist_key(m, m->artist_rows[i]);
+        for (const char *g = model_artist_genres(m, a); *g; g += strlen(g) + 1)
+            model_find_artist(m, g);
+    }
+    for (uint32_t c = 0; c < m->k; c++) {
+        (void)strlen(model_cluster_name(m, c));
+        (void)model_cluster_size(m, c);
+    }
+    for (uint32_t i = 0; i < m->n_sources; i++) {
+        (void)strlen(model_source(m, i)->name);
+        (void)strlen(model_source(m, i)->schema);
+    }
     /* Recommend from the first few tracks (the same song twice among them, when there are two
      * rows), with every ranking. */
     struct reco_saved saved[9];
@@ -57,6 +75,7 @@ static void exercise(const struct model *m)
     const struct model_params *p = model_get_params(m);
     (void)strlen(p->schema);
     (void)strlen(p->k_choice);
+    (void)strlen(p->genres);
     (void)strlen(m->source);
 }
 

@@ -22,6 +22,10 @@ const char *baseline_name(enum baseline baseline)
         return "knn-union";
     case BASELINE_KNN_UNION_ARTISTS:
         return "knn-union-artists";
+    case BASELINE_KNN_UNION_3:
+        return "knn-union-3";
+    case BASELINE_KNN_UNION_30:
+        return "knn-union-30";
     case BASELINE_RANDOM_GENRE:
         return "random-genre";
     case BASELINE_RANDOM_CATALOG:
@@ -166,8 +170,8 @@ static int compare_voted(const void *a, const void *b)
 
 /* Nearest unmarked rows of up to KNN_BLOCK queries in one pass over the catalog. */
 static void knn_block(const struct model *model, const uint32_t *queries, uint32_t n_queries,
-                      const uint8_t *mark, float best_d[][BASELINE_KNN_NEIGHBOURS],
-                      uint32_t best_r[][BASELINE_KNN_NEIGHBOURS])
+                      const uint8_t *mark, uint32_t kn, float best_d[][BASELINE_KNN_MAX],
+                      uint32_t best_r[][BASELINE_KNN_MAX])
 {
     const uint32_t dims = model->n_dims;
     float qt[BASELINE_MAX_DIMS][KNN_BLOCK];
@@ -175,7 +179,7 @@ static void knn_block(const struct model *model, const uint32_t *queries, uint32
         for (uint32_t j = 0; j < KNN_BLOCK; j++)
             qt[d][j] = model->rows[(size_t)queries[j < n_queries ? j : 0] * dims + d];
     for (uint32_t j = 0; j < KNN_BLOCK; j++)
-        for (uint32_t i = 0; i < BASELINE_KNN_NEIGHBOURS; i++) {
+        for (uint32_t i = 0; i < kn; i++) {
             best_d[j][i] = FLT_MAX;
             best_r[j][i] = UINT32_MAX;
         }
@@ -190,9 +194,9 @@ static void knn_block(const struct model *model, const uint32_t *queries, uint32
                 acc[j] += diff * diff;
             }
         for (uint32_t j = 0; j < n_queries; j++) {
-            if (!(acc[j] < best_d[j][BASELINE_KNN_NEIGHBOURS - 1]))
+            if (!(acc[j] < best_d[j][kn - 1]))
                 continue;
-            uint32_t at = BASELINE_KNN_NEIGHBOURS - 1;
+            uint32_t at = kn - 1;
             while (at > 0 && acc[j] < best_d[j][at - 1]) {
                 best_d[j][at] = best_d[j][at - 1];
                 best_r[j][at] = best_r[j][at - 1];
@@ -211,7 +215,7 @@ static int compare_keys(const void *a, const void *b)
 }
 
 static uint32_t run_knn_union(const struct model *model, const uint32_t *saved_rows,
-                              uint32_t n_saved_rows, uint32_t n, int artists,
+                              uint32_t n_saved_rows, uint32_t n, int artists, uint32_t kn,
                               struct baseline_scratch *scratch, uint32_t *picks)
 {
     uint32_t n_touched = 0, got = 0;
@@ -220,11 +224,11 @@ static uint32_t run_knn_union(const struct model *model, const uint32_t *saved_r
         scratch->mark[saved_rows[i]] = 1;
     for (uint32_t b = 0; b < n_saved_rows; b += KNN_BLOCK) {
         uint32_t n_queries = n_saved_rows - b < KNN_BLOCK ? n_saved_rows - b : KNN_BLOCK;
-        float best_d[KNN_BLOCK][BASELINE_KNN_NEIGHBOURS];
-        uint32_t best_r[KNN_BLOCK][BASELINE_KNN_NEIGHBOURS];
-        knn_block(model, saved_rows + b, n_queries, scratch->mark, best_d, best_r);
+        float best_d[KNN_BLOCK][BASELINE_KNN_MAX];
+        uint32_t best_r[KNN_BLOCK][BASELINE_KNN_MAX];
+        knn_block(model, saved_rows + b, n_queries, scratch->mark, kn, best_d, best_r);
         for (uint32_t j = 0; j < n_queries; j++)
-            for (uint32_t i = 0; i < BASELINE_KNN_NEIGHBOURS; i++) {
+            for (uint32_t i = 0; i < kn; i++) {
                 uint32_t r = best_r[j][i];
                 if (r == UINT32_MAX)
                     continue;
@@ -335,9 +339,15 @@ uint32_t baseline_run(enum baseline baseline, const struct model *model,
     case BASELINE_NOTEBOOK:
         return run_notebook(model, saved_rows, n_saved_rows, n, scratch, picks);
     case BASELINE_KNN_UNION:
-        return run_knn_union(model, saved_rows, n_saved_rows, n, 0, scratch, picks);
+        return run_knn_union(model, saved_rows, n_saved_rows, n, 0, BASELINE_KNN_NEIGHBOURS,
+                             scratch, picks);
+    case BASELINE_KNN_UNION_3:
+        return run_knn_union(model, saved_rows, n_saved_rows, n, 0, 3, scratch, picks);
+    case BASELINE_KNN_UNION_30:
+        return run_knn_union(model, saved_rows, n_saved_rows, n, 0, 30, scratch, picks);
     case BASELINE_KNN_UNION_ARTISTS:
-        return run_knn_union(model, saved_rows, n_saved_rows, n, 1, scratch, picks);
+        return run_knn_union(model, saved_rows, n_saved_rows, n, 1, BASELINE_KNN_NEIGHBOURS,
+                             scratch, picks);
     case BASELINE_RANDOM_GENRE:
         return run_random(model, labels, user, saved_rows, n_saved_rows, n, 1, rng, scratch, picks);
     case BASELINE_RANDOM_CATALOG:

@@ -11,6 +11,7 @@
 #include "users.h"
 
 #define BASELINE_KNN_NEIGHBOURS 10u     /* neighbours taken per saved track by the kNN union */
+#define BASELINE_KNN_MAX        30u     /* the most any kNN-union variant takes */
 #define BASELINE_MAX_DIMS       64u     /* dimensions of the scaled space the baselines handle */
 #define BASELINE_ARTIST_BONUS   100000u /* above any vote count: saved artists' songs first */
 #define BASELINE_MAX_PER_ARTIST 3u      /* as RECO_DEFAULT_MAX_PER_ARTIST */
@@ -29,11 +30,13 @@ enum baseline {
                                    how much of RECO_RANK_VOTES_AND_ARTISTS is the artist signal */
     BASELINE_RANDOM_GENRE,      /* random unsaved rows of the user's genres, in the user's shares */
     BASELINE_RANDOM_CATALOG,    /* random unsaved rows of the whole catalog */
+    BASELINE_KNN_UNION_3,       /* the kNN union with 3 neighbours per saved track (tuning) */
+    BASELINE_KNN_UNION_30,      /* ... and with 30 */
     BASELINE_COUNT
 };
 
 /* "mean", "mean-unfiltered", "notebook", "knn-union", "knn-union-artists", "random-genre",
- * "random-catalog". */
+ * "random-catalog", "knn-union-3", "knn-union-30". */
 const char *baseline_name(enum baseline baseline);
 
 /* Per-thread working memory sized for one model. */

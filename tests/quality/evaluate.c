@@ -15,36 +15,50 @@
 #include "metrics.h"
 #include "model.h"
 #include "options.h"
+#include "playlists.h"
 #include "recommend.h"
 #include "users.h"
 
-#define MAX_METHODS 16u
+#define MAX_METHODS 32u
 #define MAX_THREADS 64u
 
-/* A method is a ranking of recommend() or a baseline. */
+/* A method is a ranking of recommend() (with its steering) or a baseline. */
 struct method {
     const char *name;
     int is_baseline;
     enum reco_ranking ranking;
     enum baseline baseline;
     int excludes_saved; /* hygiene must be 0 */
+    float discover;
+    float energy; /* a target when > 0 */
+    int variety;  /* scored with variety 1; overlap with variety 2 and with 0 measured */
+    int in_reco;  /* part of the group "reco" */
 };
 
 static const struct method METHODS[] = {
-    {"reco-default", 0, RECO_RANK_DEFAULT, 0, 1},
-    {"reco-mean", 0, RECO_RANK_MEAN_COSINE, 0, 1},
-    {"reco-centroid", 0, RECO_RANK_CENTROID_COSINE, 0, 1},
-    {"reco-nn", 0, RECO_RANK_NEAREST_NEIGHBOURS, 0, 1},
-    {"reco-votes", 0, RECO_RANK_NEIGHBOUR_VOTES, 0, 1},
-    {"reco-votes-artists", 0, RECO_RANK_VOTES_AND_ARTISTS, 0, 1},
-    {"reco-mean-artists", 0, RECO_RANK_MEAN_AND_ARTISTS, 0, 1},
-    {"mean", 1, 0, BASELINE_MEAN, 1},
-    {"mean-unfiltered", 1, 0, BASELINE_MEAN_UNFILTERED, 0},
-    {"notebook", 1, 0, BASELINE_NOTEBOOK, 0},
-    {"knn-union", 1, 0, BASELINE_KNN_UNION, 1},
-    {"knn-union-artists", 1, 0, BASELINE_KNN_UNION_ARTISTS, 1},
-    {"random-genre", 1, 0, BASELINE_RANDOM_GENRE, 1},
-    {"random-catalog", 1, 0, BASELINE_RANDOM_CATALOG, 1},
+    {"reco-default", 0, RECO_RANK_DEFAULT, 0, 1, 0, 0, 0, 0},
+    {"reco-mean", 0, RECO_RANK_MEAN_COSINE, 0, 1, 0, 0, 0, 1},
+    {"reco-centroid", 0, RECO_RANK_CENTROID_COSINE, 0, 1, 0, 0, 0, 1},
+    {"reco-nn", 0, RECO_RANK_NEAREST_NEIGHBOURS, 0, 1, 0, 0, 0, 1},
+    {"reco-votes", 0, RECO_RANK_NEIGHBOUR_VOTES, 0, 1, 0, 0, 0, 1},
+    {"reco-votes-artists", 0, RECO_RANK_VOTES_AND_ARTISTS, 0, 1, 0, 0, 0, 1},
+    {"reco-mean-artists", 0, RECO_RANK_MEAN_AND_ARTISTS, 0, 1, 0, 0, 0, 1},
+    {"mean", 1, 0, BASELINE_MEAN, 1, 0, 0, 0, 0},
+    {"mean-unfiltered", 1, 0, BASELINE_MEAN_UNFILTERED, 0, 0, 0, 0, 0},
+    {"notebook", 1, 0, BASELINE_NOTEBOOK, 0, 0, 0, 0, 0},
+    {"knn-union", 1, 0, BASELINE_KNN_UNION, 1, 0, 0, 0, 0},
+    {"knn-union-artists", 1, 0, BASELINE_KNN_UNION_ARTISTS, 1, 0, 0, 0, 0},
+    {"random-genre", 1, 0, BASELINE_RANDOM_GENRE, 1, 0, 0, 0, 0},
+    {"random-catalog", 1, 0, BASELINE_RANDOM_CATALOG, 1, 0, 0, 0, 0},
+    /* issue 17: the flat ranking, steering, and the kNN union's neighbour count */
+    {"reco-flat", 0, RECO_RANK_FLAT, 0, 1, 0, 0, 0, 0},
+    {"reco-discover", 0, RECO_RANK_DEFAULT, 0, 1, 1.0f, 0, 0, 0},
+    {"reco-discover-half", 0, RECO_RANK_DEFAULT, 0, 1, 0.5f, 0, 0, 0},
+    {"reco-energy-high", 0, RECO_RANK_DEFAULT, 0, 1, 0, 0.9f, 0, 0},
+    {"reco-energy-low", 0, RECO_RANK_DEFAULT, 0, 1, 0, 0.1f, 0, 0},
+    {"reco-variety", 0, RECO_RANK_DEFAULT, 0, 1, 0, 0, 1, 0},
+    {"knn-union-3", 1, 0, BASELINE_KNN_UNION_3, 1, 0, 0, 0, 0},
+    {"knn-union-30", 1, 0, BASELINE_KNN_UNION_30, 1, 0, 0, 0, 0},
 };
 #define N_KNOWN_METHODS (sizeof METHODS / sizeof METHODS[0])
 
@@ -53,7 +67,9 @@ struct evaluation {
     const struct labels *labels;
     const struct method *methods[MAX_METHODS];
     uint32_t n_methods;
-    uint32_t users_per_type, n_users, n, min_pool, max_per_artist;
+    uint32_t users_per_type, n_users, n, min_pool, max_per_artist, min_library;
+    const struct playlists *playlists; /* real-playlist users instead of simulated ones */
+    uint32_t n_types;
     uint64_t seed;
     struct metrics *results; /* n_methods * n_users */
     double *seconds;         /* n_methods * n_threads */
@@ -79,13 +95,18 @@ static double now_seconds(void)
 static uint32_t run_method(const struct evaluation *ev, const struct method *method,
                            const struct sim_user *user, const struct reco_saved *saved,
                            const uint32_t *saved_rows, uint32_t n_saved_rows, struct rng *rng,
-                           struct baseline_scratch *scratch, uint32_t *picks)
+                           struct baseline_scratch *scratch, uint32_t *picks, double *overlap)
 {
     if (method->is_baseline)
         return baseline_run(method->baseline, ev->model, ev->labels, user, saved_rows, n_saved_rows,
                             ev->n, rng, scratch, picks);
-    struct reco_options options = {
-        .n = ev->n, .max_per_artist = ev->max_per_artist, .ranking = method->ranking};
+    struct reco_options options = {.n = ev->n,
+                                   .max_per_artist = ev->max_per_artist,
+                                   .ranking = method->ranking,
+                                   .discover = method->discover,
+                                   .variety = method->variety ? 1u : 0u};
+    if (method->energy > 0)
+        options.energy = (struct reco_target){true, method->energy};
     struct reco_result result = {0};
     char err[256];
     enum reco_status status =
@@ -99,6 +120,26 @@ static uint32_t run_method(const struct evaluation *ev, const struct method *met
     for (uint32_t i = 0; i < got; i++)
         picks[i] = result.picks[i].row;
     reco_result_free(&result);
+    if (method->variety && overlap) {
+        /* The share of songs the scored playlist (variety 1) has in common with variety 2 and
+         * with variety 0, the larger of the two. */
+        double worst = 0;
+        for (uint64_t other = 0; other <= 2; other += 2) {
+            options.variety = other;
+            if (recommend(ev->model, saved, user->n_saved, &options, &result, err, sizeof err) !=
+                RECO_OK)
+                return UINT32_MAX;
+            uint32_t common = 0;
+            for (uint32_t i = 0; i < result.n_picks; i++)
+                for (uint32_t j = 0; j < got; j++)
+                    common += result.picks[i].row == picks[j];
+            double share = got ? (double)common / got : 0;
+            if (share > worst)
+                worst = share;
+            reco_result_free(&result);
+        }
+        *overlap = worst;
+    }
     return got;
 }
 
@@ -107,11 +148,16 @@ static int evaluate_user(struct evaluation *ev, uint32_t u, uint32_t thread,
 {
     struct sim_user user;
     uint32_t type = u / ev->users_per_type;
-    if (users_make(ev->labels, type, u % ev->users_per_type, ev->seed, ev->min_pool, &user) != 0) {
+    int made = ev->playlists ? playlists_make_user(ev->playlists, ev->labels, type,
+                                                   u % ev->users_per_type, ev->seed, &user)
+                             : users_make_sized(ev->labels, type, u % ev->users_per_type, ev->seed,
+                                                ev->min_pool, ev->min_library, &user);
+    if (made != 0) {
         ev->skipped[u] = 1;
         return 0;
     }
     int result = -1;
+    uint32_t *saved_keys = NULL, *held_new = NULL;
     uint32_t *saved_rows = malloc((user.n_saved ? user.n_saved : 1) * sizeof *saved_rows);
     uint32_t *held_rows = malloc((user.n_held ? user.n_held : 1) * sizeof *held_rows);
     struct reco_saved *saved = calloc(user.n_saved ? user.n_saved : 1, sizeof *saved);
@@ -129,14 +175,28 @@ static int evaluate_user(struct evaluation *ev, uint32_t u, uint32_t thread,
             held_rows[n_held_rows++] = row;
     }
     n_held_rows = metrics_sort_unique(held_rows, n_held_rows);
-    struct metrics_user scored = {user.n_genres, user.genres, user.shares, saved_rows,
-                                  n_saved_rows,  held_rows,   n_held_rows};
+    /* Held-back songs by artists with no saved song: what discovery can find. */
+    saved_keys = malloc((n_saved_rows + 1) * sizeof *saved_keys);
+    held_new = malloc((n_held_rows + 1) * sizeof *held_new);
+    if (!saved_keys || !held_new)
+        goto done;
+    for (size_t i = 0; i < n_saved_rows; i++)
+        saved_keys[i] = model_row_artist_key(ev->model, saved_rows[i]);
+    size_t n_saved_keys = metrics_sort_unique(saved_keys, n_saved_rows);
+    size_t n_held_new = 0;
+    for (size_t i = 0; i < n_held_rows; i++)
+        if (!metrics_contains(saved_keys, n_saved_keys,
+                              model_row_artist_key(ev->model, held_rows[i])))
+            held_new[n_held_new++] = held_rows[i];
+    struct metrics_user scored = {user.n_genres, user.genres, user.shares, saved_rows, n_saved_rows,
+                                  held_rows,     n_held_rows, held_new,    n_held_new};
     for (uint32_t m = 0; m < ev->n_methods; m++) {
         const struct method *method = ev->methods[m];
         struct rng rng = {ev->seed ^ ((uint64_t)u << 20) ^ m};
         double start = now_seconds();
+        double overlap = 0;
         uint32_t got = run_method(ev, method, &user, saved, saved_rows, (uint32_t)n_saved_rows,
-                                  &rng, scratch, picks);
+                                  &rng, scratch, picks, &overlap);
         ev->seconds[m * ev->n_threads + thread] += now_seconds() - start;
         if (got == UINT32_MAX) {
             ev->failed[m * ev->n_threads + thread]++;
@@ -144,13 +204,24 @@ static int evaluate_user(struct evaluation *ev, uint32_t u, uint32_t thread,
         }
         for (uint32_t i = 0; i < got; i++)
             keys[i] = model_row_artist_key(ev->model, picks[i]);
-        metrics_score(&scored, ev->labels->row_genres, picks, keys, got,
-                      &ev->results[(size_t)m * ev->n_users + u]);
+        struct metrics *r = &ev->results[(size_t)m * ev->n_users + u];
+        metrics_score(&scored, ev->labels->row_genres, picks, keys, got, r);
+        double energy = 0;
+        for (uint32_t i = 0; i < got; i++) {
+            struct model_raw raw;
+            model_row_raw(ev->model, picks[i], &raw);
+            energy += raw.value[FEAT_ENERGY];
+        }
+        r->energy = got ? energy / got : 0;
+        r->energy_ok = method->energy > 0 && fabs(r->energy - method->energy) <= 0.1;
+        r->overlap = overlap;
     }
     result = 0;
 done:
     free(saved_rows);
     free(held_rows);
+    free(saved_keys);
+    free(held_new);
     free(saved);
     users_free(&user);
     return result;
@@ -191,8 +262,7 @@ static int parse_methods(const char *list, struct evaluation *ev)
             reco = strcmp(name, "reco") == 0, found = 0;
         for (uint32_t i = 0; i < N_KNOWN_METHODS; i++) {
             const struct method *method = &METHODS[i];
-            int wanted = all || (baselines && method->is_baseline) ||
-                         (reco && !method->is_baseline && method->ranking != RECO_RANK_DEFAULT) ||
+            int wanted = all || (baselines && method->is_baseline) || (reco && method->in_reco) ||
                          strcmp(name, method->name) == 0;
             if (!wanted)
                 continue;
@@ -224,9 +294,12 @@ static void print_row(const struct evaluation *ev, const char *label, uint32_t m
         users++;
     }
     double n = users ? users : 1;
-    printf("%s\t%s\t%s\t%u\t%.4f\t%.4f\t%.4f\t%.2f\t%.3f\t%.2f\t%.3f\n", label,
-           ev->methods[m]->name, type_name, users, sum.precision / n, sum.fidelity / n,
-           sum.recall / n, sum.artists / n, sum.hygiene / n, sum.picks / n, ms);
+    printf("%s\t%s\t%s\t%u\t%.4f\t%.4f\t%.4f\t%.2f\t%.3f\t%.2f\t%.3f\t%.4f\t%.4f\t%.4f\t%.4f"
+           "\n",
+           label, ev->methods[m]->name, type_name, users, sum.precision / n, sum.fidelity / n,
+           sum.recall / n, sum.artists / n, sum.hygiene / n, sum.picks / n, ms,
+           sum.new_users ? sum.recall_new / sum.new_users : 0.0, sum.energy / n, sum.energy_ok / n,
+           sum.overlap / n);
 }
 
 /* Checks --check's rules: every metric finite, hygiene 0 where saved songs are excluded, full
@@ -264,8 +337,10 @@ static int check_results(const struct evaluation *ev)
 int main(int argc, char **argv)
 {
     const char *model_path = NULL, *catalog_path = NULL, *methods = NULL, *label = NULL,
-               *genre_column = NULL, *log_level = NULL;
-    long long users_per_type = 0, seed = 0, n = 0, threads = 0, min_pool = 0, max_per_artist = 0;
+               *genre_column = NULL, *log_level = NULL, *playlists_path = NULL;
+    struct playlists playlists = {0};
+    long long users_per_type = 0, seed = 0, n = 0, threads = 0, min_pool = 0, max_per_artist = 0,
+              min_library = 0;
     bool check = false, header = false;
     const struct option_spec specs[] = {
         {"model", 0, NULL, OPTION_STRING, NULL, 0, 0, "model file (reco-model build)", &model_path},
@@ -277,14 +352,25 @@ int main(int argc, char **argv)
          &genre_column},
         {"methods", 0, NULL, OPTION_STRING, "reco", 0, 0,
          "comma list of reco-default, reco-mean, reco-centroid, reco-nn, reco-votes, "
-         "reco-votes-artists, reco-mean-artists, mean, "
-         "mean-unfiltered, notebook, knn-union, knn-union-artists, random-genre, random-catalog, "
-         "or the groups "
-         "reco, baselines, all",
+         "reco-votes-artists, reco-mean-artists, reco-flat, reco-discover, reco-discover-half, "
+         "reco-energy-high, reco-energy-low, reco-variety, mean, mean-unfiltered, notebook, "
+         "knn-union, knn-union-3, knn-union-30, knn-union-artists, random-genre, "
+         "random-catalog, or the groups reco, baselines, all",
          &methods},
-        {"users", 0, NULL, OPTION_INT, "200", 1, 100000, "simulated users per user type",
+        {"playlists", 0, NULL, OPTION_STRING, NULL, 0, 0,
+         "real-playlist users from this playlist CSV (playlist_id, track_id, playlist_genre): "
+         "every playlist of 30+ tracks, and 2 or 3 of different genres mixed 70/30 and "
+         "50/30/20, 30% held back (--catalog then gives the same file's labels)",
+         &playlists_path},
+        {"users", 0, NULL, OPTION_INT, "200", 1, 100000,
+         "simulated users per user type (with --playlists: mixed users per type, and at least "
+         "one per playlist)",
          &users_per_type},
         {"seed", 0, NULL, OPTION_INT, "7", 0, 1e15, "seed of the simulated users", &seed},
+        {"min-library", 0, NULL, OPTION_INT, "50", USERS_MIN_LIBRARY, USERS_MAX_LIBRARY,
+         "simulated libraries are drawn from this many to 1000 tracks (then shrunk to fit the "
+         "genres)",
+         &min_library},
         {"n", 'n', NULL, OPTION_INT, "50", 1, RECO_MAX_N, "playlist length", &n},
         {"max-per-artist", 0, NULL, OPTION_INT, "0", 0, RECO_MAX_N,
          "recommend()'s cap on picks per primary artist (0: its default)", &max_per_artist},
@@ -355,9 +441,22 @@ int main(int argc, char **argv)
     ev.model = model;
     ev.labels = &labels;
     ev.users_per_type = (uint32_t)users_per_type;
-    ev.n_users = ev.users_per_type * USER_N_TYPES;
+    if (playlists_path) {
+        if (playlists_read(playlists_path, &labels, &playlists, err, sizeof err) != 0) {
+            log_error("playlists_failed", "path=%s reason=\"%s\"", playlists_path, err);
+            goto done;
+        }
+        ev.playlists = &playlists;
+        /* Type 0 is every playlist once; the mixed types as many users as asked. */
+        if (ev.users_per_type < playlists.n)
+            ev.users_per_type = playlists.n;
+        log_info("playlists_read", "path=%s playlists=%u", playlists_path, playlists.n);
+    }
+    ev.n_types = ev.playlists ? PLAYLIST_N_TYPES : USER_N_TYPES;
+    ev.n_users = ev.users_per_type * ev.n_types;
     ev.n = (uint32_t)n;
     ev.min_pool = (uint32_t)min_pool;
+    ev.min_library = (uint32_t)min_library;
     ev.max_per_artist = (uint32_t)max_per_artist;
     ev.seed = (uint64_t)seed;
     ev.n_threads = (uint32_t)threads;
@@ -391,15 +490,16 @@ int main(int argc, char **argv)
 
     if (header)
         printf("label\tmethod\tusers_type\tusers\tprecision\tfidelity\trecall\tartists\thygiene"
-               "\tpicks\tms_per_user\n");
+               "\tpicks\tms_per_user\trecall_new\tenergy\tenergy_ok\toverlap\n");
     for (uint32_t m = 0; m < ev.n_methods; m++) {
         double seconds = 0;
         for (uint32_t t = 0; t < ev.n_threads; t++)
             seconds += ev.seconds[m * ev.n_threads + t];
         double ms = 1000.0 * seconds / ev.n_users;
-        for (uint32_t type = 0; type < USER_N_TYPES; type++)
-            print_row(&ev, label, m, USER_TYPES[type].name, type * ev.users_per_type,
-                      (type + 1) * ev.users_per_type, ms);
+        for (uint32_t type = 0; type < ev.n_types; type++)
+            print_row(&ev, label, m,
+                      ev.playlists ? PLAYLIST_TYPES[type].name : USER_TYPES[type].name,
+                      type * ev.users_per_type, (type + 1) * ev.users_per_type, ms);
         print_row(&ev, label, m, "all", 0, ev.n_users, ms);
     }
     fflush(stdout);
@@ -409,6 +509,7 @@ done:
     free(ev.seconds);
     free(ev.failed);
     free(ev.skipped);
+    playlists_free(&playlists);
     labels_free(&labels);
     model_close(model);
     return exit_code;

@@ -46,7 +46,7 @@ void metrics_score(const struct metrics_user *user, const struct genre_set *row_
     struct metrics m = {.picks = n_picks};
     double q[USERS_MAX_GENRES] = {0};
     double outside = 0;
-    uint32_t in_genre = 0, hits = 0, hygiene = 0, artists = 0;
+    uint32_t in_genre = 0, hits = 0, new_hits = 0, hygiene = 0, artists = 0;
     for (uint32_t i = 0; i < n_picks; i++) {
         const struct genre_set *set = &row_genres[picks[i]];
         uint32_t carried = 0;
@@ -61,6 +61,7 @@ void metrics_score(const struct metrics_user *user, const struct genre_set *row_
             outside += 1;
         }
         hits += metrics_contains(user->held_rows, user->n_held_rows, picks[i]);
+        new_hits += metrics_contains(user->held_new_rows, user->n_held_new_rows, picks[i]);
         int repeat = metrics_contains(user->saved_rows, user->n_saved_rows, picks[i]);
         int new_artist = 1;
         for (uint32_t j = 0; j < i; j++) {
@@ -81,6 +82,8 @@ void metrics_score(const struct metrics_user *user, const struct genre_set *row_
         m.fidelity = 1;
     }
     m.recall = user->n_held_rows ? (double)hits / user->n_held_rows : 0;
+    m.recall_new = user->n_held_new_rows ? (double)new_hits / user->n_held_new_rows : 0;
+    m.new_users = user->n_held_new_rows > 0;
     m.artists = artists;
     m.hygiene = hygiene;
     *out = m;
@@ -94,4 +97,9 @@ void metrics_add(struct metrics *a, const struct metrics *b)
     a->artists += b->artists;
     a->hygiene += b->hygiene;
     a->picks += b->picks;
+    a->recall_new += b->recall_new;
+    a->new_users += b->new_users;
+    a->energy += b->energy;
+    a->energy_ok += b->energy_ok;
+    a->overlap += b->overlap;
 }

@@ -7,6 +7,11 @@
  *                    genres counts 1/m towards each of its m. 0 is perfect, 1 is worst;
  *   recall           held-back songs (model rows of held-back ids that are not also rows of
  *                    saved ids) among the picks, over how many there are;
+ *   recall_new       the same for the held-back songs whose primary artist has no saved song
+ *                    (discovery: held_new_rows; 0 when the user has none, and such users are
+ *                    counted in new_users);
+ *   energy, energy_ok, overlap: filled by the caller (mean energy of the picks, 1 when within
+ *                    0.1 of a target, share of songs two variety seeds have in common).
  *   artists          distinct primary artists among the picks;
  *   hygiene          picks that are saved songs, plus picks repeating an earlier pick. */
 #ifndef MIXTAPE_QUALITY_METRICS_H
@@ -26,10 +31,13 @@ struct metrics_user {
     size_t n_saved_rows;
     const uint32_t *held_rows; /* held-back rows not among saved_rows */
     size_t n_held_rows;
+    const uint32_t *held_new_rows; /* those whose primary artist has no saved row (sorted) */
+    size_t n_held_new_rows;
 };
 
 struct metrics {
     double precision, fidelity, recall, artists, hygiene, picks;
+    double recall_new, new_users, energy, energy_ok, overlap;
 };
 
 /* Scores picks (model rows, playlist order) with their primary-artist keys. n_picks may be 0

@@ -55,7 +55,7 @@ static const struct metrics_case METRIC_CASES[] = {
      {0, 1, 2, 3, 4, 5, 6, 7, 8, 9},
      {0, 1, 2, 3, 4, 5, 6, 7, 8, 9},
      10,
-     {1.0, 0.0, 0.0, 10, 0, 10}},
+     {1.0, 0.0, 0.0, 10, 0, 10, 0, 0, 0, 0, 0}},
     {"70/30 matched exactly",
      2,
      {0.7, 0.3},
@@ -66,7 +66,7 @@ static const struct metrics_case METRIC_CASES[] = {
      {0, 1, 2, 3, 4, 5, 6, 10, 11, 12},
      {1, 1, 1, 2, 2, 2, 3, 3, 3, 4},
      10,
-     {1.0, 0.0, 0.0, 4, 0, 10}},
+     {1.0, 0.0, 0.0, 4, 0, 10, 0, 0, 0, 0, 0}},
     {"two outside, one short of genre 0",
      2,
      {0.7, 0.3},
@@ -78,7 +78,7 @@ static const struct metrics_case METRIC_CASES[] = {
      {0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
      10,
      /* q = 0.5, 0.3, other 0.2: 0.5 * (0.2 + 0 + 0.2) */
-     {0.8, 0.2, 0.0, 1, 0, 10}},
+     {0.8, 0.2, 0.0, 1, 0, 10, 0, 0, 0, 0, 0}},
     {"a pick with both genres counts half to each",
      2,
      {0.5, 0.5},
@@ -89,7 +89,7 @@ static const struct metrics_case METRIC_CASES[] = {
      {20, 21},
      {5, 6},
      2,
-     {1.0, 0.0, 0.0, 2, 0, 2}},
+     {1.0, 0.0, 0.0, 2, 0, 2, 0, 0, 0, 0, 0}},
     {"saved and repeated picks are hygiene faults",
      1,
      {1.0},
@@ -100,7 +100,7 @@ static const struct metrics_case METRIC_CASES[] = {
      {3, 5, 5, 6},
      {1, 2, 2, 3},
      4,
-     {1.0, 0.0, 0.0, 3, 2, 4}},
+     {1.0, 0.0, 0.0, 3, 2, 4, 0, 0, 0, 0, 0}},
     {"held-back songs found",
      1,
      {1.0},
@@ -111,9 +111,29 @@ static const struct metrics_case METRIC_CASES[] = {
      {1, 5, 9},
      {1, 2, 3},
      3,
-     {1.0, 0.0, 0.5, 3, 0, 3}},
-    {"nothing picked", 1, {1.0}, {0}, 0, {1}, 1, {0}, {0}, 0, {0.0, 1.0, 0.0, 0, 0, 0}},
-    {"all outside", 1, {1.0}, {0}, 0, {0}, 0, {30, 31}, {1, 2}, 2, {0.0, 1.0, 0.0, 2, 0, 2}},
+     {1.0, 0.0, 0.5, 3, 0, 3, 0, 0, 0, 0, 0}},
+    {"nothing picked",
+     1,
+     {1.0},
+     {0},
+     0,
+     {1},
+     1,
+     {0},
+     {0},
+     0,
+     {0.0, 1.0, 0.0, 0, 0, 0, 0, 0, 0, 0, 0}},
+    {"all outside",
+     1,
+     {1.0},
+     {0},
+     0,
+     {0},
+     0,
+     {30, 31},
+     {1, 2},
+     2,
+     {0.0, 1.0, 0.0, 2, 0, 2, 0, 0, 0, 0, 0}},
 };
 
 static void test_metrics(void **state)
@@ -122,14 +142,17 @@ static void test_metrics(void **state)
     for (size_t i = 0; i < sizeof METRIC_CASES / sizeof METRIC_CASES[0]; i++) {
         const struct metrics_case *c = &METRIC_CASES[i];
         const uint32_t genres[2] = {0, 1};
-        struct metrics_user user = {c->n_genres, genres,  c->shares, c->saved,
-                                    c->n_saved,  c->held, c->n_held};
+        /* Every held-back song counts as by a new artist too: recall_new equals recall. */
+        struct metrics_user user = {c->n_genres, genres,    c->shares, c->saved, c->n_saved,
+                                    c->held,     c->n_held, c->held,   c->n_held};
         struct metrics got;
         metrics_score(&user, row_genres, c->picks, c->keys, c->n_picks, &got);
         print_message("case: %s\n", c->name);
         assert_float_equal(got.precision, c->expect.precision, 1e-9);
         assert_float_equal(got.fidelity, c->expect.fidelity, 1e-9);
         assert_float_equal(got.recall, c->expect.recall, 1e-9);
+        assert_float_equal(got.recall_new, c->expect.recall, 1e-9);
+        assert_float_equal(got.new_users, c->n_held > 0, 1e-9);
         assert_float_equal(got.artists, c->expect.artists, 1e-9);
         assert_float_equal(got.hygiene, c->expect.hygiene, 1e-9);
         assert_float_equal(got.picks, c->expect.picks, 1e-9);

@@ -15,7 +15,7 @@ trap 'rm -rf "$work"' EXIT
 cat "$work/results.tsv"
 # Every method printed a row per user type and one for all users, with users evaluated.
 methods=$(awk -F'\t' 'NR > 1 && $3 == "all" && $4 > 0 { n++ } END { print n + 0 }' "$work/results.tsv")
-[ "$methods" -eq 14 ] || { echo "smoke: expected 14 methods with users, got $methods"; exit 1; }
+[ "$methods" -eq 22 ] || { echo "smoke: expected 22 methods with users, got $methods"; exit 1; }
 # The random catalog floor must score below the genre ceiling: the metrics see the labels.
 awk -F'\t' '$3 == "all" && $2 == "random-genre" { c = $5 } $3 == "all" && $2 == "random-catalog" { f = $5 }
     END { if (!(c > f)) { print "smoke: ceiling " c " not above floor " f; exit 1 } }' "$work/results.tsv"

@@ -61,6 +61,14 @@ static int contains(const uint32_t *list, uint32_t n, uint32_t value)
 int users_make(const struct labels *labels, uint32_t type, uint32_t index, uint64_t seed,
                uint32_t min_pool, struct sim_user *out)
 {
+    return users_make_sized(labels, type, index, seed, min_pool, USERS_MIN_LIBRARY, out);
+}
+
+int users_make_sized(const struct labels *labels, uint32_t type, uint32_t index, uint64_t seed,
+                     uint32_t min_pool, uint32_t min_library, struct sim_user *out)
+{
+    if (min_library < USERS_MIN_LIBRARY || min_library > USERS_MAX_LIBRARY)
+        return -1;
     const struct user_type *kind = &USER_TYPES[type];
     struct rng rng = {seed * 0x100000001b3ull ^ ((uint64_t)type << 48) ^ index};
     rng_next(&rng);
@@ -82,7 +90,7 @@ int users_make(const struct labels *labels, uint32_t type, uint32_t index, uint6
         user.genres[i] = g;
         user.target[i] = kind->shares[i];
     }
-    uint32_t size = USERS_MIN_LIBRARY + rng_below(&rng, USERS_MAX_LIBRARY - USERS_MIN_LIBRARY + 1);
+    uint32_t size = min_library + rng_below(&rng, USERS_MAX_LIBRARY - min_library + 1);
     for (uint32_t i = 0; i < kind->n_genres; i++) {
         double fits = floor(labels->genre_pool_len[user.genres[i]] / 2 / kind->shares[i]);
         if (fits < size)

@@ -46,6 +46,11 @@ struct sim_user {
 int users_make(const struct labels *labels, uint32_t type, uint32_t index, uint64_t seed,
                uint32_t min_pool, struct sim_user *out);
 
+/* The same with libraries of min_library..USERS_MAX_LIBRARY ids before shrinking (users_make is
+ * min_library = USERS_MIN_LIBRARY); -1 when min_library is outside that range. */
+int users_make_sized(const struct labels *labels, uint32_t type, uint32_t index, uint64_t seed,
+                     uint32_t min_pool, uint32_t min_library, struct sim_user *out);
+
 void users_free(struct sim_user *user);
 
 /* Largest-remainder split of total over n shares (ties to the lower index). */
