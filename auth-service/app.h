@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 
 #include "config.h"
+#include "mix_cache.h"
 #include "rpc.h"
 #include "spotify.h"
 
@@ -16,6 +17,7 @@ struct app {
     struct spotify_settings spotify;
     struct rpc_client *rpc;
     atomic_bool audio_features_on;
+    struct mix_cache *cache; /* per-session library and saved playlist (mix_cache.h) */
 };
 
 #endif

@@ -118,6 +118,9 @@ static int dispatch(struct mg_connection *conn, void *cbdata)
     }
     if (route) {
         route->handle(r);
+    } else if (path_known && strncmp(path, "/api/", 5) == 0) {
+        request_send_json_error(r, 405, "method_not_allowed",
+                                "this address takes POST with a JSON body, not a page visit");
     } else if (path_known) {
         request_send_body(r, 405, "text/plain; charset=utf-8", "method not allowed\n", 19);
     } else {
@@ -147,6 +150,8 @@ void routes_init(struct app *app, const struct auth_config *cfg, struct rpc_clie
     app->cfg = cfg;
     app->rpc = rpc;
     atomic_init(&app->audio_features_on, cfg->audio_features);
+    /* 64 sessions, 200,000 tracks in all, 10 minutes: a few hundred MB at worst */
+    app->cache = mix_cache_new(64, 200000, 600);
     app->spotify = (struct spotify_settings){
         .accounts_base = cfg->accounts_base,
         .api_base = cfg->api_base,

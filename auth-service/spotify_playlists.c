@@ -11,8 +11,8 @@
 
 enum spotify_status spotify_save_playlist(struct spotify_client *c, const char *name,
                                           const char *description, bool public_playlist,
-                                          const char *const *track_ids, size_t n_ids,
-                                          char playlist_id[64])
+                                          const char *replace_id, const char *const *track_ids,
+                                          size_t n_ids, char playlist_id[64])
 {
     enum spotify_status status = SPOTIFY_ERR_BAD_REQUEST;
     struct call create = {.endpoint = "create_playlist", .post = true, .bearer = true};
@@ -30,6 +30,17 @@ enum spotify_status spotify_save_playlist(struct spotify_client *c, const char *
                      "track id %zu is not a 22-character Spotify id", i);
             goto done;
         }
+    }
+    char new_id[64];
+    if (replace_id) {
+        if (!replace_id[0] || strlen(replace_id) >= 64 ||
+            strspn(replace_id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") !=
+                strlen(replace_id)) {
+            snprintf(c->last_error, sizeof c->last_error, "not a playlist id to replace");
+            goto done;
+        }
+        snprintf(new_id, sizeof new_id, "%s", replace_id);
+        goto items;
     }
     status = SPOTIFY_ERR_INTERNAL;
     snprintf(create.url, sizeof create.url, "%s/v1/me/playlists", c->settings->api_base);
@@ -55,9 +66,10 @@ enum spotify_status spotify_save_playlist(struct spotify_client *c, const char *
         snprintf(c->last_error, sizeof c->last_error, "playlist answer without a usable id");
         goto done;
     }
-    char new_id[64];
     snprintf(new_id, sizeof new_id, "%s", id->valuestring);
-    /* Items in order, one chunk of 100 after the other (order matters in a playlist). */
+    /* Items in order, one chunk of 100 after the other (order matters in a playlist); when
+     * replacing, the first chunk replaces what the playlist held. */
+items:
     status = SPOTIFY_ERR_INTERNAL;
     n_adds = (n_ids + SPOTIFY_ITEMS_PER_ADD - 1) / SPOTIFY_ITEMS_PER_ADD;
     adds = calloc(n_adds, sizeof *adds);
@@ -65,8 +77,9 @@ enum spotify_status spotify_save_playlist(struct spotify_client *c, const char *
         goto done;
     for (size_t a = 0; a < n_adds; a++) {
         struct call *add = &adds[a];
-        add->endpoint = "add_items";
+        add->endpoint = replace_id && a == 0 ? "replace_items" : "add_items";
         add->post = true;
+        add->put = replace_id && a == 0;
         add->bearer = true;
         snprintf(add->url, sizeof add->url, "%s/v1/playlists/%s/items", c->settings->api_base,
                  new_id);
