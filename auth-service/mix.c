@@ -424,6 +424,111 @@ static void progress_line(struct mix_job *job, const char *step, const char *tex
     mix_job_flush(job);
 }
 
+/* Keeps the first `want` picks' ids as the session's shown songs. */
+static void remember_shown(struct mix_cache *cache, const uint8_t key[32],
+                           const struct mix_result *r, size_t want)
+{
+    size_t n = r->n_picks < want ? r->n_picks : want;
+    const char **ids = calloc(n ? n : 1, sizeof *ids);
+    if (!ids)
+        return;
+    for (size_t i = 0; i < n; i++)
+        ids[i] = r->picks[i].id;
+    mix_cache_put_shown(cache, key, time(NULL), ids, n);
+    free(ids);
+}
+
+static void pick_free(struct mix_pick *p)
+{
+    free(p->name);
+    free(p->artists);
+    free(p->because);
+    free(p->because_artist);
+    free(p->style);
+}
+
+void mix_result_truncate(struct mix_result *r, size_t n)
+{
+    while (r->n_picks > n)
+        pick_free(&r->picks[--r->n_picks]);
+}
+
+static bool was_shown(const char *id, const char (*before)[23], size_t n_before)
+{
+    for (size_t i = 0; i < n_before; i++)
+        if (strcmp(id, before[i]) == 0)
+            return true;
+    return false;
+}
+
+void mix_prefer_new(struct mix_result *r, const char (*before)[23], size_t n_before, size_t want)
+{
+    size_t n = r->n_picks;
+    if (want >= n || n == 0)
+        return;
+    /* Each style keeps its share of the first `want` (largest remainders). */
+    size_t *style_of = calloc(n, sizeof *style_of), *count = calloc(n, sizeof *count),
+           *quota = calloc(n, sizeof *quota);
+    double *rest = calloc(n, sizeof *rest);
+    bool *chosen = calloc(n, sizeof *chosen);
+    struct mix_pick *order = calloc(n, sizeof *order);
+    size_t n_styles = 0;
+    if (!style_of || !count || !quota || !rest || !chosen || !order)
+        goto done;
+    for (size_t i = 0; i < n; i++) {
+        size_t s = 0;
+        while (s < i && !(r->picks[s].cluster == r->picks[i].cluster &&
+                          strcmp(r->picks[s].style ? r->picks[s].style : "",
+                                 r->picks[i].style ? r->picks[i].style : "") == 0))
+            s++;
+        style_of[i] = s < i ? style_of[s] : n_styles++;
+        count[style_of[i]]++;
+    }
+    size_t given = 0;
+    for (size_t s = 0; s < n_styles; s++) {
+        double exact = (double)want * (double)count[s] / (double)n;
+        quota[s] = (size_t)exact;
+        rest[s] = exact - (double)quota[s];
+        given += quota[s];
+    }
+    while (given < want) {
+        size_t best = 0;
+        for (size_t s = 1; s < n_styles; s++)
+            if (rest[s] > rest[best])
+                best = s;
+        quota[best]++;
+        rest[best] = -1;
+        given++;
+    }
+    /* New songs first within each style's quota, then shown ones if a style runs short. */
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < n; i++) {
+            size_t s = style_of[i];
+            if (chosen[i] || quota[s] == 0)
+                continue;
+            if (pass == 0 && was_shown(r->picks[i].id, before, n_before))
+                continue;
+            chosen[i] = true;
+            quota[s]--;
+        }
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (chosen[i])
+            order[k++] = r->picks[i];
+    for (int pass = 0; pass < 2; pass++) /* the rest: new ones first */
+        for (size_t i = 0; i < n; i++)
+            if (!chosen[i] && was_shown(r->picks[i].id, before, n_before) == (pass == 1))
+                order[k++] = r->picks[i];
+    memcpy(r->picks, order, n * sizeof *order);
+done:
+    free(style_of);
+    free(count);
+    free(quota);
+    free(rest);
+    free(chosen);
+    free(order);
+}
+
 /* Asks reco-service for its health (1 s) before the library is read, so a user is told at
  * once, not after a long read, that no playlist can be made now. */
 static bool compute_ready(struct mix_job *job)
@@ -546,10 +651,30 @@ have_library:;
     char text[160];
     snprintf(text, sizeof text, "Matching %zu saved tracks against the catalog", job->lib.count);
     progress_line(job, "match", text);
+    /* Regenerate (a new variety) after songs were shown: ask for more and show mostly others,
+     * style by style. */
+    uint32_t asked = job->params.n ? job->params.n : RECO_DEFAULT_N;
+    size_t want = job->shown ? job->shown : asked;
+    char(*before)[23] = NULL;
+    size_t n_before = 0;
+    if (job->params.variety != 0 && app->cache && job->session &&
+        mix_cache_get_shown(app->cache, key, time(NULL), &before, &n_before)) {
+        uint32_t more = asked + (uint32_t)want;
+        job->params.n = more > RECO_MAX_N ? RECO_MAX_N : more;
+    }
     struct mix_call call;
     enum mix_status ms =
         mix_run(app->rpc, (uint32_t)app->cfg->reco_timeout_ms, &job->lib, &job->params,
                 &job->result, &call, job->detail, sizeof job->detail);
+    job->params.n = asked;
+    if (ms == MIX_OK) {
+        if (n_before)
+            mix_prefer_new(&job->result, (const char(*)[23])before, n_before, want);
+        mix_result_truncate(&job->result, asked);
+        if (app->cache && job->session)
+            remember_shown(app->cache, key, &job->result, want);
+    }
+    free(before);
     if (call.called)
         metrics_rpc("Recommend", rpc_code_name(call.code), call.seconds);
     job->status = ms;

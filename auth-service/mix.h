@@ -170,6 +170,14 @@ bool mix_job_run(struct mix_job *job);
  * false with job->error and job->detail on failure. Blocks. */
 bool mix_job_save(struct mix_job *job, const char *const *ids, size_t n);
 
+/* Reorders r's picks so that the first `want` hold as few of before[0..n_before) as the picks
+ * allow, each style keeping its share of them (largest remainders); the others follow, new
+ * ones first. Leaves r as it was when want >= r->n_picks or out of memory. */
+void mix_prefer_new(struct mix_result *r, const char (*before)[23], size_t n_before, size_t want);
+
+/* Drops picks past the first n. */
+void mix_result_truncate(struct mix_result *r, size_t n);
+
 /* A saved playlist's name ("prefix · 5 Dec 2026") and description (the date and up to three
  * style names), from now (UTC). No I/O. */
 void mix_playlist_text(const char *prefix, const char *const *styles, size_t n_styles, time_t now,

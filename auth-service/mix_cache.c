@@ -17,6 +17,8 @@ struct entry {
     time_t last_used; /* for eviction */
     struct saved_library lib;
     char playlist[64];
+    char (*shown)[23]; /* the songs last shown, for Regenerate to show others */
+    size_t n_shown;
 };
 
 struct mix_cache {
@@ -53,6 +55,7 @@ static void drop_library(struct mix_cache *c, struct entry *e)
 static void drop_entry(struct mix_cache *c, struct entry *e)
 {
     drop_library(c, e);
+    free(e->shown);
     OPENSSL_cleanse(e, sizeof *e);
 }
 
@@ -216,6 +219,42 @@ void mix_cache_put_playlist(struct mix_cache *c, const uint8_t key[32], time_t n
     expire(c, now);
     struct entry *e = find_or_make(c, key, now);
     snprintf(e->playlist, sizeof e->playlist, "%s", playlist_id);
+    pthread_mutex_unlock(&c->lock);
+}
+
+bool mix_cache_get_shown(struct mix_cache *c, const uint8_t key[32], time_t now, char (**ids)[23],
+                         size_t *n)
+{
+    *ids = NULL;
+    *n = 0;
+    pthread_mutex_lock(&c->lock);
+    expire(c, now);
+    struct entry *e = find(c, key);
+    if (e && e->n_shown) {
+        *ids = malloc(e->n_shown * sizeof **ids);
+        if (*ids) {
+            memcpy(*ids, e->shown, e->n_shown * sizeof **ids);
+            *n = e->n_shown;
+        }
+    }
+    pthread_mutex_unlock(&c->lock);
+    return *n > 0;
+}
+
+void mix_cache_put_shown(struct mix_cache *c, const uint8_t key[32], time_t now,
+                         const char *const *ids, size_t n)
+{
+    char(*copy)[23] = n ? calloc(n, sizeof *copy) : NULL;
+    if (n && !copy)
+        return;
+    for (size_t i = 0; i < n; i++)
+        snprintf(copy[i], sizeof copy[i], "%s", ids[i]);
+    pthread_mutex_lock(&c->lock);
+    expire(c, now);
+    struct entry *e = find_or_make(c, key, now);
+    free(e->shown);
+    e->shown = copy;
+    e->n_shown = n;
     pthread_mutex_unlock(&c->lock);
 }
 

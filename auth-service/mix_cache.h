@@ -1,6 +1,7 @@
 /* A short-lived, bounded, per-session memory of what a user's mix needs again: the resolved
- * library (so a control change or Regenerate does not re-read Spotify) and the playlist the
- * session's first Save made (so saving again replaces its items). In memory only, never on
+ * library (so a control change or Regenerate does not re-read Spotify), the songs last shown
+ * (so Regenerate shows others) and the playlist the session's first Save made (so saving
+ * again replaces its items). In memory only, never on
  * disk; entries end after a time to live and the least recently used go first. */
 #ifndef MIXTAPE_AUTH_MIX_CACHE_H
 #define MIXTAPE_AUTH_MIX_CACHE_H
@@ -37,6 +38,13 @@ void mix_cache_put_library(struct mix_cache *c, const uint8_t key[32], time_t no
 bool mix_cache_get_playlist(struct mix_cache *c, const uint8_t key[32], time_t now, char out[64]);
 void mix_cache_put_playlist(struct mix_cache *c, const uint8_t key[32], time_t now,
                             const char *playlist_id);
+
+/* The track ids (22 characters) the session was shown last: *ids malloc'd (caller frees),
+ * false when none. */
+bool mix_cache_get_shown(struct mix_cache *c, const uint8_t key[32], time_t now, char (**ids)[23],
+                         size_t *n);
+void mix_cache_put_shown(struct mix_cache *c, const uint8_t key[32], time_t now,
+                         const char *const *ids, size_t n);
 
 /* Entries and tracks held (for tests and metrics). */
 size_t mix_cache_entries(struct mix_cache *c);

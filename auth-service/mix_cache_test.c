@@ -15,8 +15,8 @@
 
 static struct saved_library make_library(size_t n, const char *tag)
 {
-    struct saved_library lib = {.tracks = calloc(n, sizeof(struct saved_track)), .count = n,
-                                .total = n, .pages = 1};
+    struct saved_library lib = {
+        .tracks = calloc(n, sizeof(struct saved_track)), .count = n, .total = n, .pages = 1};
     for (size_t i = 0; i < n; i++) {
         char name[64];
         snprintf(name, sizeof name, "%s %zu", tag, i);

@@ -511,7 +511,7 @@ void pages_mix_result(struct html *h, const struct mix_result *r, size_t read, s
         html_text(h, r->short_reason);
         html_raw(h, "</p>");
     }
-    html_raw(h, "</div>\n<div id=\"actions\">");
+    html_raw(h, "</div>\n<div id=\"actionbar\"><div id=\"actions\">");
     /* With auto_save the script presses #save itself once the page is shown: the playlist is
      * saved by the same CSRF-checked POST /api/save as a click, never by this GET. */
     html_raw(h, "<button id=\"save\" type=\"button\"%s>Save to Spotify</button>",
@@ -524,7 +524,7 @@ void pages_mix_result(struct html *h, const struct mix_result *r, size_t read, s
                 "<button id=\"download-csv\" type=\"button\" class=\"secondary\">CSV</button>"
                 "<button id=\"download-jspf\" type=\"button\" class=\"secondary\">JSPF</button>"
                 "</div>\n<p id=\"save-status\" role=\"status\" aria-live=\"polite\"></p>"
-                "<p id=\"save-error\" role=\"alert\"></p><div id=\"saved\"></div>\n");
+                "<p id=\"save-error\" role=\"alert\"></p></div><div id=\"saved\"></div>\n");
     controls(h, params, shown);
     html_raw(h, "<ol id=\"tracks\">\n");
     for (size_t i = 0; i < show; i++)
@@ -566,6 +566,7 @@ const char pages_script[] =
     "  var busy = false;\n"
     "  var PLAIN = {\n"
     "    signed_out: 'Your session ended, sign in again to save.',\n"
+    "    spotify_unavailable: 'Spotify is not answering right now.',\n"
     "    quota_exceeded: 'Spotify is not taking more requests from this server today. Try again "
     "later.',\n"
     "    not_allowlisted: 'Your Spotify account is not on this app\\u2019s list, so it cannot "
@@ -693,9 +694,8 @@ const char pages_script[] =
     "    var a = document.createElement('a');\n"
     "    a.href = URL.createObjectURL(new Blob([body], {type: type}));\n"
     "    a.download = name;\n"
-    "    document.body.appendChild(a);\n"
     "    a.click();\n"
-    "    setTimeout(function () { URL.revokeObjectURL(a.href); a.remove(); }, 1000);\n"
+    "    setTimeout(function () { URL.revokeObjectURL(a.href); }, 1000);\n"
     "    status.textContent = 'Downloaded ' + name + '.';\n"
     "  }\n"
     "  function csvCell(s) { return /[\",\\n]/.test(s) ? '\"' + s.replace(/\"/g, '\"\"') + '\"' : "
@@ -759,9 +759,11 @@ const char pages_stylesheet[] =
     "main:has(#result) #making{display:none}\n"
     "#summary h2{margin:.5rem 0 0}\n"
     "#matched,#short{margin:.2rem 0;color:var(--muted)}\n"
-    "#actions{position:sticky;top:0;z-index:2;display:flex;flex-wrap:wrap;gap:.5rem;padding:.6rem "
-    "0;\n"
-    "background:var(--bg);border-bottom:1px solid var(--line)}\n"
+    "html{scroll-padding-top:6rem}\n"
+    "#actionbar{position:sticky;top:0;z-index:2;background:var(--bg);border-bottom:1px solid "
+    "var(--line)}\n"
+    "#actions{display:flex;flex-wrap:wrap;gap:.5rem;padding:.6rem 0}\n"
+    "#actionbar p{margin:0 0 .5rem}\n"
     "#actions [hidden]{display:none}\n"
     "#save-error{color:var(--err);font-weight:600}\n"
     "#save-status:empty,#save-error:empty{display:none}\n"
@@ -824,5 +826,6 @@ const char pages_stylesheet[] =
     "#error{border-left:4px solid var(--err);padding-left:1rem}\n"
     "@media (max-width:40rem){#tracks li{grid-template-columns:1.6rem 1fr}\n"
     ".track-actions{grid-column:2;justify-content:flex-start}\n"
-    "#legend li{grid-template-columns:1fr}#actions .button,#actions button{padding:.45rem "
-    ".8rem}}\n";
+    "#legend li{grid-template-columns:1fr}#actions{gap:.4rem}\n"
+    "#actions .button,#actions button{padding:.4rem .75rem;font-size:.95rem}\n"
+    "html{scroll-padding-top:9rem}}\n";

@@ -52,8 +52,8 @@ static void test_every_error_is_actionable(void **state)
         /* details only where they are sentences for people, never a status code name */
         bool plain = e == PAGE_ERR_BAD_CONTROL || e == PAGE_ERR_NOTHING_MATCHED;
         assert_true((strstr(h.bytes, "detail &lt;b&gt;") != NULL) == plain);
-        static const char *const CODES[] = {"403", "401", "429", "502", "503", "Forbidden",
-                                            "UNAVAILABLE", "DEADLINE_EXCEEDED"};
+        static const char *const CODES[] = {"403", "401",       "429",         "502",
+                                            "503", "Forbidden", "UNAVAILABLE", "DEADLINE_EXCEEDED"};
         for (size_t c = 0; c < sizeof CODES / sizeof CODES[0]; c++)
             assert_null(strstr(h.bytes, CODES[c]));
         html_free(&h);
@@ -91,8 +91,12 @@ static void test_mix_page(void **state)
                            .styles = styles,
                            .n_styles = 2,
                            .stats = {.saved = 20, .unmatched = 5}};
-    struct mix_params params = {.n = 60, .has_discover = true, .discover = 0.5f,
-                                .energy = {true, 0.85f}, .year_from = 1980, .no_explicit = true};
+    struct mix_params params = {.n = 60,
+                                .has_discover = true,
+                                .discover = 0.5f,
+                                .energy = {true, 0.85f},
+                                .year_from = 1980,
+                                .no_explicit = true};
     struct html h = {0};
     pages_mix_start(&h, "Demo");
     pages_mix_progress(&h, "read", "Read 50 of 100 saved tracks", 50, 100);

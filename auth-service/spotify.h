@@ -155,10 +155,14 @@ enum spotify_status spotify_fetch_saved(struct spotify_client *client, struct sa
 enum spotify_status spotify_audio_features(struct spotify_client *client,
                                            struct saved_library *lib);
 
+/* Retries of a save end after this long (ms), calls time out after half of it. */
+#define SPOTIFY_SAVE_BUDGET_MS 7000L
+
 /* Creates a playlist (public or private) and adds the track ids in chunks of 100, in order;
  * with replace_id (a playlist this session made), replaces that playlist's items instead
  * (PUT /v1/playlists/{id}/items with the first 100, then adds the rest), so saving twice
- * leaves one playlist. Writes the playlist id into playlist_id (64 bytes). Blocks. */
+ * leaves one playlist. Writes the playlist id into playlist_id (64 bytes). Blocks, at most
+ * about SPOTIFY_SAVE_BUDGET_MS. */
 enum spotify_status spotify_save_playlist(struct spotify_client *client, const char *name,
                                           const char *description, bool public_playlist,
                                           const char *replace_id, const char *const *track_ids,

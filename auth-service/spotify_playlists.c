@@ -15,6 +15,15 @@ enum spotify_status spotify_save_playlist(struct spotify_client *c, const char *
                                           size_t n_ids, char playlist_id[64])
 {
     enum spotify_status status = SPOTIFY_ERR_BAD_REQUEST;
+    /* A person waits on a save: retries stop after SPOTIFY_SAVE_BUDGET_MS so the page can say
+     * "try again" within 10 s, whatever the budget of a long library read. */
+    const struct spotify_settings *settings = c->settings;
+    struct spotify_settings quick = *settings;
+    if (quick.budget_ms > SPOTIFY_SAVE_BUDGET_MS)
+        quick.budget_ms = SPOTIFY_SAVE_BUDGET_MS;
+    if (quick.timeout_ms > SPOTIFY_SAVE_BUDGET_MS / 2)
+        quick.timeout_ms = SPOTIFY_SAVE_BUDGET_MS / 2;
+    c->settings = &quick;
     struct call create = {.endpoint = "create_playlist", .post = true, .bearer = true};
     struct call *adds = NULL;
     size_t n_adds = 0;
@@ -102,6 +111,7 @@ items:
     snprintf(playlist_id, 64, "%s", new_id);
     status = SPOTIFY_OK;
 done:
+    c->settings = settings;
     cJSON_Delete(body);
     spotify_calls_free(&create, 1);
     if (adds)

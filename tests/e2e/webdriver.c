@@ -451,3 +451,32 @@ int wd_screenshot(struct wd *wd, const char *file)
     free(png);
     return outcome;
 }
+
+int wd_window_size(struct wd *wd, int width, int height)
+{
+    char path[1024];
+    session_path(wd, path, sizeof path, "/window/rect");
+    cJSON *body = cJSON_CreateObject();
+    cJSON_AddNumberToObject(body, "width", width);
+    cJSON_AddNumberToObject(body, "height", height);
+    int outcome = command(wd, "POST", path, body, NULL);
+    cJSON_Delete(body);
+    return outcome;
+}
+
+int wd_color_scheme(struct wd *wd, const char *scheme)
+{
+    char path[1024];
+    session_path(wd, path, sizeof path, "/goog/cdp/execute");
+    cJSON *body = cJSON_CreateObject();
+    cJSON_AddStringToObject(body, "cmd", "Emulation.setEmulatedMedia");
+    cJSON *params = cJSON_AddObjectToObject(body, "params");
+    cJSON *features = cJSON_AddArrayToObject(params, "features");
+    cJSON *feature = cJSON_CreateObject();
+    cJSON_AddStringToObject(feature, "name", "prefers-color-scheme");
+    cJSON_AddStringToObject(feature, "value", scheme);
+    cJSON_AddItemToArray(features, feature);
+    int outcome = command(wd, "POST", path, body, NULL);
+    cJSON_Delete(body);
+    return outcome;
+}
