@@ -86,6 +86,7 @@ start() {
 
 start reco-service "$bin/reco-service" --model "$model" --listen tcp://127.0.0.1:0
 reco=$ready_addr
+reco_pid=${pids[-1]}
 
 front_env=(LISTEN="127.0.0.1:$port" PUBLIC_URL="http://127.0.0.1:$port"
            RECO_ENDPOINTS="$reco" SESSION_KEYS_FILE="$keys")
@@ -125,9 +126,25 @@ cat <<TEXT
 
 TEXT
 
-# Stay until Ctrl-C, or until one of the services stops on its own.
+# Stay until Ctrl-C. reco-service stopping (for instance to try the page's "playlists cannot be
+# made right now") leaves the other services up; any other service stopping ends the demo.
 set +e
-wait -n "${pids[@]}"
-status=$?
+live=("${pids[@]}")
+while :; do
+  gone=""
+  wait -n -p gone "${live[@]}"
+  status=$?
+  if [ "$gone" = "$reco_pid" ]; then
+    echo "demo: reco-service stopped (exit $status); the front and the emulator stay up and the" \
+         "page says playlists cannot be made. Start it again on the same address with:" >&2
+    echo "  $bin/reco-service --model $model --listen $reco" >&2
+    next=()
+    for pid in "${live[@]}"; do [ "$pid" = "$gone" ] || next+=("$pid"); done
+    live=("${next[@]}")
+    reco_pid=""
+    continue
+  fi
+  break
+done
 echo "demo: a service stopped (exit $status); stopping the others. Logs: $work/logs/" >&2
 exit 1
