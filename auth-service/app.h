@@ -6,6 +6,7 @@
 
 #include <stdatomic.h>
 
+#include "art.h"
 #include "config.h"
 #include "mix_cache.h"
 #include "rpc.h"
@@ -18,6 +19,7 @@ struct app {
     struct rpc_client *rpc;
     atomic_bool audio_features_on;
     struct mix_cache *cache; /* per-session library and saved playlist (mix_cache.h) */
+    struct art_cache *art;   /* cover art through oEmbed (art.h) */
 };
 
 #endif

@@ -335,8 +335,11 @@ static void track_item(struct html *h, const struct mix_result *r, size_t i, siz
     style_name(h, p->style, p->cluster);
     html_raw(h,
              "\" data-year=\"%u\"><span class=\"num\" aria-hidden=\"true\">%zu</span>"
-             "<div class=\"meta\"><a class=\"title\" href=\"https://open.spotify.com/track/",
+             "<img class=\"cover\" alt=\"\" width=\"56\" height=\"56\" loading=\"lazy\" "
+             "src=\"/art?id=",
              p->year, number);
+    html_text(h, p->id);
+    html_raw(h, "\"><div class=\"meta\"><a class=\"title\" href=\"https://open.spotify.com/track/");
     html_text(h, p->id);
     html_raw(h, "\">");
     html_text(h, p->name);
@@ -782,10 +785,11 @@ const char pages_stylesheet[] =
     "#controls .check input{width:1.3rem;height:1.3rem}\n"
     "#controls .check label{color:var(--fg)}\n"
     "#tracks{list-style:none;padding:0;margin:.5rem 0}\n"
-    "#tracks li{display:grid;grid-template-columns:2rem 1fr auto;gap:.2rem "
-    ".6rem;align-items:start;\n"
+    "#tracks li{display:grid;grid-template-columns:2rem 56px 1fr auto;gap:.2rem .6rem;"
+    "align-items:start;\n"
     "padding:.55rem 0;border-bottom:1px solid var(--line)}\n"
     "#tracks .num{color:var(--muted);text-align:right;padding-top:.1rem}\n"
+    ".cover{width:56px;height:56px;border-radius:4px;background:var(--second);object-fit:cover}\n"
     "#tracks .title{font-weight:650;color:var(--fg)}\n"
     "#tracks .artists{color:var(--fg)}\n"
     "#tracks .year,#tracks .because{color:var(--muted);font-size:.9em}\n"
@@ -824,8 +828,9 @@ const char pages_stylesheet[] =
     "1fr;align-items:center;font-size:.85rem}\n"
     ".hint{color:var(--muted);font-size:.9rem}\n"
     "#error{border-left:4px solid var(--err);padding-left:1rem}\n"
-    "@media (max-width:40rem){#tracks li{grid-template-columns:1.6rem 1fr}\n"
-    ".track-actions{grid-column:2;justify-content:flex-start}\n"
+    "@media (max-width:40rem){#tracks li{grid-template-columns:1.6rem 48px 1fr}\n"
+    ".cover{width:48px;height:48px}\n"
+    ".track-actions{grid-column:3;justify-content:flex-start}\n"
     "#legend li{grid-template-columns:1fr}#actions{gap:.4rem}\n"
     "#actions .button,#actions button{padding:.4rem .75rem;font-size:.95rem}\n"
     "html{scroll-padding-top:9rem}}\n";

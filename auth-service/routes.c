@@ -83,12 +83,19 @@ struct route {
 };
 
 static const struct route ROUTES[] = {
-    {"GET", "/", handle_landing},           {"GET", "/login", handle_login},
-    {"GET", "/callback", handle_callback},  {"POST", "/logout", handle_logout},
-    {"GET", "/mix", handle_mix_page},       {"POST", "/api/mix", handle_api_mix},
-    {"POST", "/api/save", handle_api_save}, {"GET", "/healthz", handle_healthz},
-    {"GET", "/readyz", handle_readyz},      {"GET", "/metrics", handle_metrics},
-    {"GET", "/app.js", handle_script},      {"GET", "/app.css", handle_stylesheet},
+    {"GET", "/", handle_landing},
+    {"GET", "/login", handle_login},
+    {"GET", "/callback", handle_callback},
+    {"POST", "/logout", handle_logout},
+    {"GET", "/mix", handle_mix_page},
+    {"POST", "/api/mix", handle_api_mix},
+    {"POST", "/api/save", handle_api_save},
+    {"GET", "/healthz", handle_healthz},
+    {"GET", "/readyz", handle_readyz},
+    {"GET", "/metrics", handle_metrics},
+    {"GET", "/app.js", handle_script},
+    {"GET", "/app.css", handle_stylesheet},
+    {"GET", "/art", handle_art},
 };
 
 static int dispatch(struct mg_connection *conn, void *cbdata)
@@ -152,6 +159,8 @@ void routes_init(struct app *app, const struct auth_config *cfg, struct rpc_clie
     atomic_init(&app->audio_features_on, cfg->audio_features);
     /* 64 sessions, 200,000 tracks in all, 10 minutes: a few hundred MB at worst */
     app->cache = mix_cache_new(64, 200000, 600);
+    /* 2,000 pictures (about 30 KiB each), 64 MiB at most */
+    app->art = art_cache_new(cfg->oembed_base, 2000, 64u << 20);
     app->spotify = (struct spotify_settings){
         .accounts_base = cfg->accounts_base,
         .api_base = cfg->api_base,

@@ -169,3 +169,29 @@ done:
     mix_job_free(&job);
     signed_in_end(&si);
 }
+
+/* GET /art?id=TRACK: the track's cover (art.h) for a signed-in page, or the placeholder. */
+void handle_art(struct request *r)
+{
+    struct session s;
+    bool signed_in = signed_in_load_session(r, &s);
+    OPENSSL_cleanse(&s, sizeof s);
+    char id[32] = "", type[32] = "";
+    char *bytes = NULL;
+    size_t len = 0;
+    bool found = signed_in && request_query_value(r, "id", id, sizeof id) == 22 && r->app->art &&
+                 art_get(r->app->art, id, time(NULL), &bytes, &len, type);
+    if (found) {
+        request_send_head(r, 200, type, (long long)len,
+                          "Cache-Control: private, max-age=86400\r\n");
+        if (strcmp(r->info->request_method, "HEAD") != 0)
+            mg_write(r->conn, bytes, len);
+    } else {
+        /* not cached by the browser: a later visit tries again */
+        request_send_head(r, 200, "image/svg+xml", (long long)strlen(art_placeholder_svg),
+                          "Cache-Control: no-store\r\n");
+        if (strcmp(r->info->request_method, "HEAD") != 0)
+            mg_write(r->conn, art_placeholder_svg, strlen(art_placeholder_svg));
+    }
+    free(bytes);
+}

@@ -93,7 +93,7 @@ front_env=(LISTEN="127.0.0.1:$port" PUBLIC_URL="http://127.0.0.1:$port"
 if [ -n "${SPOTIFY_CLIENT_ID:-}" ]; then
   mode="real Spotify (client id from SPOTIFY_CLIENT_ID)"
   [ -n "${MIXTAPE_CATALOG:-}" ] || echo "demo: warning: real Spotify with the synthetic catalog; set MIXTAPE_CATALOG to a real one" >&2
-  unset SPOTIFY_ACCOUNTS_URL SPOTIFY_API_URL
+  unset SPOTIFY_ACCOUNTS_URL SPOTIFY_API_URL SPOTIFY_OEMBED_URL
 else
   client_id=mixtape-demo
   start spotify-emu "$bin/spotify-emu" --listen 127.0.0.1:0 --catalog "$catalog" \
@@ -101,7 +101,8 @@ else
     --library-size "$library_size"
   emu="http://$ready_addr"
   mode="the Spotify emulator at $emu"
-  front_env+=(SPOTIFY_CLIENT_ID="$client_id" SPOTIFY_ACCOUNTS_URL="$emu" SPOTIFY_API_URL="$emu")
+  front_env+=(SPOTIFY_CLIENT_ID="$client_id" SPOTIFY_ACCOUNTS_URL="$emu" SPOTIFY_API_URL="$emu"
+             SPOTIFY_OEMBED_URL="$emu")
 fi
 start auth-service env "${front_env[@]}" "$bin/auth-service"
 front=$ready_addr

@@ -109,17 +109,19 @@ static int start_all(void **state)
     char key_text[64];
     RAND_bytes(key, sizeof key);
     EVP_EncodeBlock((unsigned char *)key_text, key, sizeof key);
-    char env_keys[100], env_reco[320], env_accounts[160], env_api[160];
+    char env_keys[100], env_reco[320], env_accounts[160], env_api[160], env_oembed[160];
     snprintf(env_keys, sizeof env_keys, "SESSION_KEYS=%s", key_text);
     snprintf(env_reco, sizeof env_reco, "RECO_ENDPOINTS=%s", reco.addr);
     snprintf(env_accounts, sizeof env_accounts, "SPOTIFY_ACCOUNTS_URL=%s", emu_base);
     snprintf(env_api, sizeof env_api, "SPOTIFY_API_URL=%s", emu_base);
+    snprintf(env_oembed, sizeof env_oembed, "SPOTIFY_OEMBED_URL=%s", emu_base);
     char *front_env[] = {"SPOTIFY_CLIENT_ID=" CLIENT_ID,
                          "LISTEN=127.0.0.1:0",
                          env_keys,
                          env_reco,
                          env_accounts,
                          env_api,
+                         env_oembed,
                          "LOG_LEVEL=warn",
                          NULL};
     char *front_argv[] = {front_bin, NULL};
@@ -684,6 +686,14 @@ static void page_tour(int width, int height, const char *size)
     /* The header stays on one line at this size: the title and the account bar. */
     assert_true(script_int("return String(Math.round(document.querySelector('header')"
                            ".getBoundingClientRect().height));") <= 120);
+    /* Covers through oEmbed (the emulator's 64x64 PNGs), loaded for the songs on screen. */
+    int covers = 0;
+    for (int i = 0; i < 100 && covers == 0; i++) {
+        usleep(100 * 1000);
+        covers = script_int("var i = document.querySelector('#tracks img.cover');"
+                            "return String(i.complete && i.naturalWidth === 64 ? 1 : 0);");
+    }
+    assert_int_equal(covers, 1);
     shot_at(size, "tracks");
     axe_check("tracks");
     /* Each song links to Spotify and says its style and why it is here. */
