@@ -260,11 +260,21 @@ bool art_get(struct art_cache *c, const char *track_id, time_t now, char **bytes
             struct picture fresh = {.fetched_at = now, .last_used = now};
             snprintf(fresh.id, sizeof fresh.id, "%s", track_id);
             fresh.ok = fetch_picture(c->base, track_id, &fresh);
+            /* the requester gets its own copy even when the cache cannot keep it */
+            char *mine = fresh.ok ? malloc(fresh.len) : NULL;
+            if (mine)
+                memcpy(mine, fresh.bytes, fresh.len);
             pthread_mutex_lock(&c->lock);
             c->fetching--;
             pthread_cond_signal(&c->slot);
             keep(c, &fresh);
-            p = find(c, track_id, now);
+            pthread_mutex_unlock(&c->lock);
+            if (!mine)
+                return false;
+            *bytes = mine;
+            *len = fresh.len;
+            snprintf(type, 32, "%s", fresh.type);
+            return true;
         }
     }
     bool ok = false;

@@ -717,6 +717,15 @@ static void page_tour(int width, int height, const char *size)
                    ".textContent.trim() && /Library \\d+%/.test(li.textContent) && "
                    "/Playlist \\d+%/.test(li.textContent)) ok++; }); return String(ok);"),
         styles);
+    char scrolled[16];
+    assert_int_equal(wd_script(&wd,
+                               "document.getElementById('styles').scrollIntoView({block: "
+                               "'end'}); return 'ok';",
+                               scrolled, sizeof scrolled),
+                     0);
+    shot_at(size, "styles");
+    assert_int_equal(
+        wd_script(&wd, "window.scrollTo(0, 0); return 'ok';", scrolled, sizeof scrolled), 0);
     /* Every song's style is in the legend. */
     assert_int_equal(script_int("var names = Array.prototype.map.call(document."
                                 "querySelectorAll('#legend .name'), function (n) { return "

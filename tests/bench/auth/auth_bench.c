@@ -35,6 +35,23 @@ static double percentile(double *values, int n, double p)
     return values[i];
 }
 
+/* The ids inside <ol id="tracks"> of a mix page, comma-joined into out. */
+static size_t shown_ids(const char *page, char *out, size_t len)
+{
+    out[0] = '\0';
+    const char *start = strstr(page, "<ol id=\"tracks\">");
+    const char *end = start ? strstr(start, "</ol>") : NULL;
+    size_t n = 0, used = 0;
+    for (const char *p = start; p && end && (p = strstr(p, "<li data-id=\"")) && p < end; p++) {
+        p += 13;
+        if (used + 24 < len) {
+            used += (size_t)snprintf(out + used, len - used, "%.22s,", p);
+            n++;
+        }
+    }
+    return n;
+}
+
 struct timing {
     double total, consent, callback, first_byte, mix;
 };
@@ -66,7 +83,8 @@ static int one_run(struct fixture *f, struct timing *t)
     double shown = now_ms();
     curl_off_t first_byte_us = 0;
     curl_easy_getinfo(b.curl, CURLINFO_STARTTRANSFER_TIME_T, &first_byte_us);
-    size_t tracks = count_of(r.body, "<li data-id=");
+    char ids[50 * 24 + 64];
+    size_t tracks = shown_ids(r.body ? r.body : "", ids, sizeof ids);
     reply_free(&r);
     if (r.status != 200 || tracks != 50) {
         fprintf(stderr, "auth-bench: /mix answered %ld with %zu tracks\n", r.status, tracks);
@@ -81,23 +99,6 @@ static int one_run(struct fixture *f, struct timing *t)
 done:
     browser_close(&b);
     return rc;
-}
-
-/* The ids inside <ol id="tracks"> of a mix page, comma-joined into out. */
-static size_t shown_ids(const char *page, char *out, size_t len)
-{
-    out[0] = '\0';
-    const char *start = strstr(page, "<ol id=\"tracks\">");
-    const char *end = start ? strstr(start, "</ol>") : NULL;
-    size_t n = 0, used = 0;
-    for (const char *p = start; p && end && (p = strstr(p, "<li data-id=\"")) && p < end; p++) {
-        p += 13;
-        if (used + 24 < len) {
-            used += (size_t)snprintf(out + used, len - used, "%.22s,", p);
-            n++;
-        }
-    }
-    return n;
 }
 
 static size_t shared_ids(const char *a, const char *b)
