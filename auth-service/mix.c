@@ -10,7 +10,10 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/rand.h>
+
 #include "log.h"
+#include "base64url.h"
 #include "metrics.h"
 #include "mix_cache.h"
 #include "pages.h"
@@ -424,6 +427,28 @@ static void progress_line(struct mix_job *job, const char *step, const char *tex
     mix_job_flush(job);
 }
 
+/* The cache key of the job's session in this browser: the mix id comes from the MIX_COOKIE
+ * cookie, or is made (16 random bytes) and set with the answer's headers. */
+static void job_key(struct mix_job *job, uint8_t key[32])
+{
+    if (!job->browser_id[0]) {
+        char id[40] = "";
+        int n = request_read_cookie(job->r, MIX_COOKIE, id, sizeof id);
+        if (n == 22 &&
+            strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") == 22) {
+            memcpy(job->browser_id, id, 23);
+        } else {
+            uint8_t raw[16];
+            if (RAND_bytes(raw, sizeof raw) != 1)
+                memset(raw, 0, sizeof raw); /* then one shared id: still keyed by the session */
+            base64url_encode(raw, sizeof raw, job->browser_id);
+            request_add_cookie(job->r, MIX_COOKIE, job->browser_id,
+                               (long)job->r->app->cfg->session_hours * 3600);
+        }
+    }
+    mix_cache_key(job->session, job->browser_id, key);
+}
+
 /* Keeps the first `want` picks' ids as the session's shown songs. */
 static void remember_shown(struct mix_cache *cache, const uint8_t key[32],
                            const struct mix_result *r, size_t want)
@@ -571,7 +596,7 @@ bool mix_job_save(struct mix_job *job, const char *const *ids, size_t n)
     char previous[64] = "";
     bool replace = false;
     if (cache && job->session) {
-        mix_cache_key(job->session, key);
+        job_key(job, key);
         replace = mix_cache_get_playlist(cache, key, time(NULL), previous);
     }
     char name[128], description[300];
@@ -608,7 +633,7 @@ bool mix_job_run(struct mix_job *job)
     uint8_t key[32];
     bool cached = false;
     if (app->cache && job->session) {
-        mix_cache_key(job->session, key);
+        job_key(job, key);
         cached = mix_cache_get_library(app->cache, key, time(NULL), &job->lib);
     }
     if (cached) {

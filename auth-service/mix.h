@@ -20,6 +20,10 @@
 struct html;
 struct request;
 
+/* The cookie holding a browser's mix id (random, not secret): with the session it keys the
+ * per-session mix memory (mix_cache.h). */
+#define MIX_COOKIE "mixtape_mix"
+
 enum mix_status {
     MIX_OK = 0,
     MIX_ERR_EMPTY_LIBRARY,   /* no saved tracks */
@@ -154,6 +158,7 @@ struct mix_job {
     /* the session (the page and the API alike): keys the library cache (mix_cache.h) and the
      * playlist saved before; NULL: neither */
     struct session *session;
+    char browser_id[32]; /* this browser's mix id (MIX_COOKIE), once read or made */
     bool stream_started;
     char streamed_token[SESSION_MAX_TOKEN_LEN + 1]; /* access token when headers left */
     size_t last_reported;

@@ -71,10 +71,11 @@ void mix_cache_free(struct mix_cache *c)
     free(c);
 }
 
-void mix_cache_key(const struct session *s, uint8_t key[32])
+void mix_cache_key(const struct session *s, const char *browser_id, uint8_t key[32])
 {
-    char material[sizeof s->user_id + 32];
-    int n = snprintf(material, sizeof material, "%s|%lld", s->user_id, (long long)s->expires);
+    char material[sizeof s->user_id + 96];
+    int n = snprintf(material, sizeof material, "%s|%lld|%.60s", s->user_id, (long long)s->expires,
+                     browser_id);
     SHA256((const unsigned char *)material, (size_t)n, key);
     OPENSSL_cleanse(material, sizeof material);
 }

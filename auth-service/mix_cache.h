@@ -21,9 +21,10 @@ struct mix_cache;
 struct mix_cache *mix_cache_new(size_t max_entries, size_t max_tracks, int ttl_seconds);
 void mix_cache_free(struct mix_cache *c);
 
-/* The session's key: SHA-256 over the user id and the session's end (fixed at sign-in), so
- * two sign-ins of one user are two entries and nothing secret is kept. */
-void mix_cache_key(const struct session *s, uint8_t key[32]);
+/* The session's key: SHA-256 over the user id, the session's end (fixed at sign-in) and the
+ * browser's mix id (a random value in its own cookie, mix.c), so two sign-ins, even in the
+ * same second, are two entries and nothing secret is kept. */
+void mix_cache_key(const struct session *s, const char *browser_id, uint8_t key[32]);
 
 /* Copies the session's library into *out (caller frees with spotify_library_free) when one
  * younger than the time to live is held; now is time(NULL) (a parameter for the tests). */

@@ -32,7 +32,7 @@ static void key_of(const char *user, int64_t expires, uint8_t key[32])
 {
     struct session s = {.expires = expires};
     snprintf(s.user_id, sizeof s.user_id, "%s", user);
-    mix_cache_key(&s, key);
+    mix_cache_key(&s, "browser-1", key);
 }
 
 static void test_copy_and_ttl(void **state)
@@ -44,6 +44,12 @@ static void test_copy_and_ttl(void **state)
     key_of("demo", 2000, a2); /* the same user signed in again: another session */
     key_of("river", 1000, b);
     assert_memory_not_equal(a, a2, 32);
+    /* two browsers signed in within the same second: two keys */
+    uint8_t other_browser[32];
+    struct session same = {.expires = 1000};
+    snprintf(same.user_id, sizeof same.user_id, "demo");
+    mix_cache_key(&same, "browser-2", other_browser);
+    assert_memory_not_equal(a, other_browser, 32);
     struct saved_library lib = make_library(10, "song"), out = {0};
     assert_false(mix_cache_get_library(c, a, 100, &out));
     mix_cache_put_library(c, a, 100, &lib);
