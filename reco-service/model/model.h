@@ -156,7 +156,8 @@ uint32_t model_cluster_size(const struct model *model, uint32_t cluster);
 /* ---- artists ----------------------------------------------------------------------------- */
 
 /* The artist key of a primary-artist name (normalised as model_normalize does for artists,
- * compared on its first 511 bytes), or MODEL_NO_ROW when no song's primary artist has that name. Thread-safe, no allocation. */
+ * compared on its first 511 bytes), or MODEL_NO_ROW when no song's primary artist has that
+ * name. Thread-safe, no allocation. */
 uint32_t model_find_artist(const struct model *model, const char *artist_name);
 /* An artist's genre labels as consecutive NUL-terminated strings ending with an empty one
  * ("jazz\0bossa nova\0\0"; just "" when none): from the --artist-genres file and the catalogs'

@@ -22,6 +22,7 @@
 #include "log.h"
 #include "model.h"
 #include "model_build.h"
+#include "model_format.h"
 #include "options.h"
 #include "synth.h"
 
@@ -710,7 +711,7 @@ static int print_json(const struct model *m, const char *path, double open_ms, d
     }
     cJSON_AddStringToObject(root, "model", path);
     cJSON_AddStringToObject(root, "version", m->version);
-    cJSON_AddNumberToObject(root, "format", 3);
+    cJSON_AddNumberToObject(root, "format", MF_FORMAT_VERSION);
     cJSON_AddStringToObject(root, "source", m->source);
     cJSON_AddStringToObject(root, "schema", p->schema);
     cJSON_AddNumberToObject(root, "built_unix", (double)m->built_unix);
@@ -799,7 +800,7 @@ static int cmd_info(const char *path)
     if (gmtime_r(&built, &utc))
         strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &utc);
     printf("model       %s\n", path);
-    printf("version     %s (format 3)\n", m->version);
+    printf("version     %s (format %u)\n", m->version, MF_FORMAT_VERSION);
     printf("source      %s (schema %s)\n", m->source, p->schema);
     printf("built       %s\n", when);
     printf("tracks      %u songs, %u primary artists\n", m->n_rows, m->n_artists);

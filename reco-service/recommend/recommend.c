@@ -73,6 +73,10 @@
 #define STYLE_MIN_SHARE_PERCENT 8u
 #define STYLE_LINK_PERCENT      90u
 #define STYLE_SAMPLE            64u
+/* Discovery ranks songs by new artists by cosine plus this much times the share of the artist's
+ * genre labels (the model's artist genres) that the saved artists have too (0.5 measured better
+ * than 0 on both precision and new-artist recall, and than 1 and 2). */
+#define DISCOVER_LABEL_BONUS 0.5f
 
 /* Mood targets: candidates are songs within TARGET_WINDOW of each target (0..1 features; tempo
  * in BPM), in the usual order, and a candidate is taken only while the picks' mean stays within
@@ -366,7 +370,14 @@ struct picking {
     uint32_t n_picks, want;
     uint32_t limit;     /* the current phase stops at this many picks (<= want) */
     bool artists_first; /* the default ranking: songs by saved artists across styles first */
-    float *scratch;     /* 2 * n_dims + NN_MAX_ANCHORS * n_dims */
+    /* Discovery: how much each artist's genre labels share with the saved artists' (NaN until
+     * asked; see artist_affinity), and the saved artists' labels as a set of hashes. */
+    float *affinity;
+    struct label_set {
+        uint64_t *slots; /* 0 = free */
+        size_t mask;
+    } labels;
+    float *scratch; /* 2 * n_dims + NN_MAX_ANCHORS * n_dims */
     /* Steering (see struct reco_options). */
     float discover;
     bool new_artists_only;   /* the discovery phase: no song by a saved artist */
@@ -618,6 +629,16 @@ static void cosines(const float *rows, const float *norms, const float *u, float
         break;
     case 16:
         cosines_n(rows, norms, u, inv_u, 16, len, out);
+        break;
+    /* The audio features and reco-model's default 8-dimension genre embedding. */
+    case 21:
+        cosines_n(rows, norms, u, inv_u, 21, len, out);
+        break;
+    case 22:
+        cosines_n(rows, norms, u, inv_u, 22, len, out);
+        break;
+    case 23:
+        cosines_n(rows, norms, u, inv_u, 23, len, out);
         break;
     default:
         cosines_n(rows, norms, u, inv_u, nd, len, out);
@@ -1283,6 +1304,103 @@ static uint32_t rank_by_cosine(const struct picking *p, uint32_t start, uint32_t
     return n;
 }
 
+static uint64_t label_hash(const char *label)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (const unsigned char *c = (const unsigned char *)label; *c; c++)
+        h = (h ^ *c) * 1099511628211ull;
+    return h ? h : 1;
+}
+
+static bool label_set_has(const struct label_set *set, uint64_t h)
+{
+    for (size_t i = (size_t)mix64(h) & set->mask;; i = (i + 1) & set->mask) {
+        if (set->slots[i] == h)
+            return true;
+        if (set->slots[i] == 0)
+            return false;
+    }
+}
+
+/* The genre labels of every saved artist into p->labels, and p->affinity sized for the
+ * catalog's artists, every entry not yet computed (NaN). Fails only for memory. */
+static enum reco_status init_affinity(struct picking *p)
+{
+    const struct model *m = p->model;
+    size_t n_labels = 0;
+    for (uint32_t i = 0; i < p->saved_artists.n; i++)
+        for (const char *g = model_artist_genres(m, p->saved_artists.list[i]); *g;
+             g += strlen(g) + 1)
+            n_labels++;
+    size_t cap = capacity_for(n_labels);
+    p->labels.slots = calloc(cap, sizeof *p->labels.slots);
+    p->labels.mask = cap - 1;
+    p->affinity = malloc(((size_t)m->n_artists + 1) * sizeof *p->affinity);
+    if (!p->labels.slots || !p->affinity)
+        return RECO_ERR_NOMEM;
+    for (uint32_t a = 0; a < m->n_artists; a++)
+        p->affinity[a] = NAN;
+    for (uint32_t i = 0; i < p->saved_artists.n; i++)
+        for (const char *g = model_artist_genres(m, p->saved_artists.list[i]); *g;
+             g += strlen(g) + 1) {
+            uint64_t h = label_hash(g);
+            for (size_t s = (size_t)mix64(h) & p->labels.mask;; s = (s + 1) & p->labels.mask) {
+                if (p->labels.slots[s] == h)
+                    break;
+                if (p->labels.slots[s] == 0) {
+                    p->labels.slots[s] = h;
+                    break;
+                }
+            }
+        }
+    return RECO_OK;
+}
+
+/* The share of an artist's genre labels that the saved artists have too (0 with none). */
+static float artist_affinity(struct picking *p, uint32_t key)
+{
+    if (!isnan(p->affinity[key]))
+        return p->affinity[key];
+    uint32_t shared = 0, all = 0;
+    for (const char *g = model_artist_genres(p->model, key); *g; g += strlen(g) + 1) {
+        all++;
+        shared += label_set_has(&p->labels, label_hash(g));
+    }
+    p->affinity[key] = all ? (float)shared / (float)all : 0.0f;
+    return p->affinity[key];
+}
+
+/* The discovery ranking over rows [start, end): songs by artists the user has not saved, by
+ * cosine to u plus DISCOVER_LABEL_BONUS times their artist's affinity. Returns how many the
+ * heap (capacity keep, empty) holds. */
+static uint32_t rank_discovery(struct picking *p, uint32_t start, uint32_t end, const float *u,
+                               float inv_u, struct candidate *heap, uint32_t keep)
+{
+    const struct model *m = p->model;
+    const uint32_t nd = m->n_dims;
+    float block[ARTIST_BLOCK];
+    uint32_t n = 0;
+    float worst = 0.0f;
+    for (uint32_t first = start; first < end; first += ARTIST_BLOCK) {
+        uint32_t len = end - first < ARTIST_BLOCK ? end - first : ARTIST_BLOCK;
+        cosines(m->rows + (size_t)first * nd, m->row_norms + first, u, inv_u, nd, len, block);
+        for (uint32_t i = 0; i < len; i++) {
+            uint32_t row = first + i;
+            float s = block[i];
+            if (n == keep && !(s + DISCOVER_LABEL_BONUS > worst))
+                continue;
+            if (!eligible(p, row))
+                continue;
+            s += DISCOVER_LABEL_BONUS * artist_affinity(p, m->artist_keys[row]);
+            if (n == keep && !(s > worst))
+                continue;
+            heap_push(heap, &n, keep, (struct candidate){s, row});
+            worst = heap[0].score;
+        }
+    }
+    return n;
+}
+
 /* Scores rows [start, end) against the user's tracks in one pass and keeps the best `keep`
  * in cs->ranked, best first. Clusters without saved tracks (the fall-back) are scored against
  * the mean of everything the user saved. */
@@ -1319,10 +1437,9 @@ static enum reco_status rank_rows(struct picking *p, struct cluster_state *cs, u
                 u[p->windows[t].dim] = p->windows[t].scaled;
     }
     if (p->new_artists_only) {
-        /* The discovery phase: by cosine, songs by the saved artists passed over. */
+        /* The discovery phase: songs by the saved artists passed over. */
         float un = norm_of(u, nd);
-        n = rank_by_cosine(p, start, end, u, un > 0 ? 1.0f / un : 0.0f, heap, 0, keep,
-                           p->saved_artists.n > 0);
+        n = rank_discovery(p, start, end, u, un > 0 ? 1.0f / un : 0.0f, heap, keep);
         goto sorted;
     }
     const float *centroid = m->centroids + (size_t)(flat ? 0 : cs->cluster) * nd;
@@ -1376,7 +1493,8 @@ static enum reco_status rank_rows(struct picking *p, struct cluster_state *cs, u
                 n = rank_artist_rows_indexed(p, a_first, a_end, u, inv_u, heap, keep);
             else
                 n = rank_artist_rows_scanned(p, start, end, u, inv_u, heap, keep);
-            if (n < keep)
+            /* In the saved-artists phase nothing else is eligible: no pass for the rest. */
+            if (n < keep && !p->saved_artists_only)
                 n = rank_by_cosine(p, start, end, u, inv_u, heap, n, keep, true);
         }
     } else if (ranking == RECO_RANK_CENTROID_COSINE) {
@@ -1966,6 +2084,11 @@ enum reco_status recommend(const struct model *model, const struct reco_saved *s
         memcpy(weights, counts, k * sizeof *weights);
         weights[k] = 0;
     }
+    if (p.discover > 0.0f && init_affinity(&p) != RECO_OK) {
+        status = RECO_ERR_NOMEM;
+        errbuf_set(err, err_len, "out of memory");
+        goto done;
+    }
     status = run_phases(&p, states, weights);
     if (status != RECO_OK) {
         errbuf_set(err, err_len, "out of memory");
@@ -2026,6 +2149,8 @@ done:
     free(p.scratch);
     free(p.saved_rows);
     free(p.artist_only_keys);
+    free(p.affinity);
+    free(p.labels.slots);
     free(p.picks);
     free(p.excluded.slots);
     free(p.picked_rows.slots);

@@ -311,7 +311,7 @@ scenario_kill9() {
 # A new model across the hosts one by one: moved in place atomically, SIGHUP, wait for it.
 scenario_roll() {
   local v2 h start
-  v2=$("$bin/reco-model" info "$tmp/v2.mxm" | sed -n 's/^version *//p')
+  v2=$("$bin/reco-model" info "$tmp/v2.mxm" | sed -n 's/^version *\([0-9a-f]*\).*/\1/p')
   load_start roll 10 "$(endpoints c1 c2 c3)"
   front_load_start 10
   sleep 1
