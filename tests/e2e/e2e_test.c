@@ -997,6 +997,76 @@ static void test_errors_in_plain_words(void **state)
     assert_int_equal(wd_window_size(&wd, 1280, 2400), 0);
 }
 
+#define KEY_TAB   "\xee\x80\x84"
+#define KEY_ENTER "\xee\x80\x87"
+
+/* Tabs (at most 200 times) until the focused element matches css; its focus ring shows. */
+static void tab_to(const char *css)
+{
+    char script[300], out[16] = "";
+    snprintf(script, sizeof script,
+             "var a = document.activeElement; return a && a.matches('%s') ? "
+             "(getComputedStyle(a).outlineStyle !== 'none' ? 'ring' : 'plain') : 'no';",
+             css);
+    for (int i = 0; i < 200; i++) {
+        assert_int_equal(wd_keys(&wd, KEY_TAB), 0);
+        assert_int_equal(wd_script(&wd, script, out, sizeof out), 0);
+        if (strcmp(out, "no") != 0)
+            break;
+    }
+    if (strcmp(out, "ring") != 0)
+        fprintf(stderr, "tabbing to %s: %s\n", css, out);
+    assert_string_equal(out, "ring");
+}
+
+/* The keyboard alone: Tab to a song's Play and Remove, the controls and Save; Enter uses each. */
+static void test_keyboard_alone(void **state)
+{
+    (void)state;
+    assert_int_equal(wd_window_size(&wd, 1280, 900), 0);
+    sign_in_to_tracks("approve");
+    wait_for_tracks();
+    char element[WD_ELEMENT_LEN], out[16];
+    assert_int_equal(wd_script(&wd,
+                               "document.activeElement.blur(); window.scrollTo(0, 0); "
+                               "return 'ok';",
+                               out, sizeof out),
+                     0);
+    tab_to("#save");
+    tab_to("#steer summary");
+    assert_int_equal(wd_keys(&wd, KEY_ENTER), 0);
+    assert_int_equal(script_int("return document.getElementById('steer').open ? '1' : '0';"), 1);
+    tab_to("#tracks li:first-child button.play");
+    assert_int_equal(wd_keys(&wd, KEY_ENTER), 0);
+    expect("#tracks li:first-child iframe.player", 2000, element);
+    tab_to("#tracks li:first-child button.remove");
+    char removed[32] = "";
+    assert_int_equal(wd_script(&wd,
+                               "return document.querySelector('#tracks li').getAttribute("
+                               "'data-id');",
+                               removed, sizeof removed),
+                     0);
+    assert_int_equal(wd_keys(&wd, KEY_ENTER), 0);
+    char gone[120];
+    snprintf(gone, sizeof gone, "#tracks li[data-id=\"%s\"]", removed);
+    assert_int_equal(wd_count(&wd, gone), 0);
+    assert_int_equal(wd_count(&wd, "#tracks li"), PLAYLIST_LEN);
+    /* the focus stays on the list: on the stand-in's Remove */
+    assert_int_equal(script_int("return document.activeElement.classList.contains('remove') ? "
+                                "'1' : '0';"),
+                     1);
+    assert_int_equal(wd_script(&wd,
+                               "window.scrollTo(0, 0); document.activeElement.blur(); "
+                               "return 'ok';",
+                               out, sizeof out),
+                     0);
+    tab_to("#save");
+    assert_int_equal(wd_keys(&wd, KEY_ENTER), 0);
+    expect_text("#save", "Saved to Spotify", 15000);
+    shot_at("desktop", "keyboard-saved");
+    assert_int_equal(wd_window_size(&wd, 1280, 2400), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1009,6 +1079,7 @@ int main(void)
         cmocka_unit_test(test_playlist_page_desktop),
         cmocka_unit_test(test_playlist_page_phone),
         cmocka_unit_test(test_errors_in_plain_words),
+        cmocka_unit_test(test_keyboard_alone),
     };
     return cmocka_run_group_tests(tests, start_all, stop_all);
 }

@@ -75,6 +75,10 @@ int wd_window_size(struct wd *wd, int width, int height);
  * DevTools protocol. Returns 0 or -1. */
 int wd_color_scheme(struct wd *wd, const char *scheme);
 
+/* Presses and releases each key of keys in turn (UTF-8; WebDriver's "\xee\x80\x84" is Tab,
+ * "\xee\x80\x87" Enter) on whatever has the focus. Returns 0 or -1. */
+int wd_keys(struct wd *wd, const char *keys);
+
 /* Saves a PNG screenshot of the viewport to path. Returns 0 or -1. */
 int wd_screenshot(struct wd *wd, const char *path);
 
