@@ -693,8 +693,9 @@ have_library:;
                 &job->result, &call, job->detail, sizeof job->detail);
     job->params.n = asked;
     if (ms == MIX_OK) {
-        if (n_before)
-            mix_prefer_new(&job->result, (const char(*)[23])before, n_before, want);
+        /* the songs shown keep the styles' shares of all the picks (and, after songs were
+         * shown, are mostly others) */
+        mix_prefer_new(&job->result, (const char(*)[23])before, n_before, want);
         mix_result_truncate(&job->result, asked);
         if (app->cache && job->session)
             remember_shown(app->cache, key, &job->result, want);

@@ -379,48 +379,59 @@ static void track_item(struct html *h, const struct mix_result *r, size_t i, siz
 
 /* The styles legend: a row per style with its name in words, a pattern that survives grey
  * scale, and the library and playlist shares as two bars with their percentages in text. */
+/* One legend row's two bars (a <progress> each: no inline style, which the CSP forbids), with
+ * the percentages in words beside them. */
+static void share_bars(struct html *h, int lib, int mix)
+{
+    html_raw(h,
+             "</span><span class=\"bars\"><span class=\"bar\"><span class=\"label\">Library "
+             "%d%%</span><progress class=\"fill\" max=\"100\" value=\"%d\" aria-hidden=\"true\">"
+             "</progress></span><span class=\"bar\"><span class=\"label\">Playlist %d%%</span>"
+             "<progress class=\"fill\" max=\"100\" value=\"%d\" aria-hidden=\"true\"></progress>"
+             "</span></span></li>",
+             lib, lib, mix, mix);
+}
+
+/* The styles legend: a row per style with its name in words, a pattern that survives grey
+ * scale, its share of the library (from reco-service) and of the songs shown (counted here). */
 static void styles_legend(struct html *h, const struct mix_result *r, size_t shown)
 {
     html_raw(h, "<section id=\"styles\" aria-labelledby=\"styles-title\"><h3 "
                 "id=\"styles-title\">Your styles</h3><p class=\"hint\">How much of your library "
                 "and of this playlist each style holds.</p><ul id=\"legend\">");
+    size_t n_shown = r->n_picks < shown ? r->n_picks : shown;
     if (r->n_styles > 0) {
         for (size_t i = 0; i < r->n_styles; i++) {
+            size_t in_mix = 0;
+            for (size_t k = 0; k < n_shown; k++)
+                in_mix += style_index(r, &r->picks[k]) == i;
             int lib = (int)(r->styles[i].library_share * 100 + 0.5);
-            int mix = (int)(r->styles[i].playlist_share * 100 + 0.5);
+            int mix = n_shown ? (int)(100.0 * (double)in_mix / (double)n_shown + 0.5) : 0;
             html_raw(h,
                      "<li class=\"s%zu\"><span class=\"name\"><span class=\"swatch\" "
                      "aria-hidden=\"true\"></span>",
                      i % PAGES_N_PATTERNS);
             style_name(h, r->styles[i].name, (uint32_t)i);
-            html_raw(h,
-                     "</span><span class=\"bars\"><span class=\"bar\"><span class=\"label\">"
-                     "Library %d%%</span><span class=\"fill lib\" style=\"width:%d%%\"></span>"
-                     "</span><span class=\"bar\"><span class=\"label\">Playlist %d%%</span>"
-                     "<span class=\"fill\" style=\"width:%d%%\"></span></span></span></li>",
-                     lib, lib, mix, mix);
+            share_bars(h, lib, mix);
         }
     } else {
-        uint32_t saved = 0, slots = 0;
-        for (size_t i = 0; i < r->n_clusters; i++) {
+        uint32_t saved = 0;
+        for (size_t i = 0; i < r->n_clusters; i++)
             saved += r->clusters[i].saved;
-            slots += r->clusters[i].slots;
-        }
         for (size_t i = 0; i < r->n_clusters; i++) {
+            size_t in_mix = 0;
+            for (size_t k = 0; k < n_shown; k++)
+                in_mix += r->picks[k].cluster == r->clusters[i].cluster;
             int lib = saved ? (int)(100.0 * r->clusters[i].saved / saved + 0.5) : 0;
-            int mix = slots ? (int)(100.0 * r->clusters[i].slots / slots + 0.5) : 0;
+            int mix = n_shown ? (int)(100.0 * (double)in_mix / (double)n_shown + 0.5) : 0;
             html_raw(h,
                      "<li class=\"s%u\"><span class=\"name\"><span class=\"swatch\" "
-                     "aria-hidden=\"true\"></span>Style %u</span><span class=\"bars\">"
-                     "<span class=\"bar\"><span class=\"label\">Library %d%%</span><span "
-                     "class=\"fill lib\" style=\"width:%d%%\"></span></span><span "
-                     "class=\"bar\"><span class=\"label\">Playlist %d%%</span><span "
-                     "class=\"fill\" style=\"width:%d%%\"></span></span></span></li>",
-                     r->clusters[i].cluster % PAGES_N_PATTERNS, r->clusters[i].cluster + 1, lib,
-                     lib, mix, mix);
+                     "aria-hidden=\"true\"></span>Style %u",
+                     r->clusters[i].cluster % PAGES_N_PATTERNS, r->clusters[i].cluster + 1);
+            share_bars(h, lib, mix);
         }
     }
-    html_raw(h, "</ul><p class=\"hint\">%zu songs in the playlist.</p></section>\n", shown);
+    html_raw(h, "</ul><p class=\"hint\">%zu songs in the playlist.</p></section>\n", n_shown);
 }
 
 static void option(struct html *h, const char *value, const char *label, bool selected)
@@ -806,19 +817,41 @@ const char pages_stylesheet[] =
     "#saved iframe{border:0;border-radius:.75rem;margin-top:.5rem}\n"
     ".swatch{display:inline-block;width:1.1rem;height:1.1rem;border:1px solid "
     "var(--fg);border-radius:.2rem;flex:none}\n"
-    ".fill{display:block;height:.8rem;border:1px solid var(--fg);border-radius:.2rem}\n"
-    ".s0 .swatch,.s0 .fill{background:#1f77b4}\n"
-    ".s1 .swatch,.s1 .fill{background:repeating-linear-gradient(45deg,#ff7f0e 0 3px,#fff 3px "
+    "progress.fill{-webkit-appearance:none;appearance:none;display:block;width:100%;height:.9rem;"
+    "border:1px solid var(--fg);border-radius:.2rem;background:transparent;color:var(--fg)}\n"
+    "progress.fill::-webkit-progress-bar{background:transparent}\n"
+    ".s0 .swatch,.s0 .fill::-webkit-progress-value{background:#1f77b4}\n"
+    ".s0 .fill::-moz-progress-bar{background:#1f77b4}\n"
+    ".s1 .swatch,.s1 "
+    ".fill::-webkit-progress-value{background:repeating-linear-gradient(45deg,#ff7f0e 0 3px,#fff "
+    "3px 6px)}\n"
+    ".s1 .fill::-moz-progress-bar{background:repeating-linear-gradient(45deg,#ff7f0e 0 3px,#fff "
+    "3px 6px)}\n"
+    ".s2 .swatch,.s2 "
+    ".fill::-webkit-progress-value{background:repeating-linear-gradient(0deg,#2ca02c 0 3px,#fff "
+    "3px 6px)}\n"
+    ".s2 .fill::-moz-progress-bar{background:repeating-linear-gradient(0deg,#2ca02c 0 3px,#fff 3px "
     "6px)}\n"
-    ".s2 .swatch,.s2 .fill{background:repeating-linear-gradient(0deg,#2ca02c 0 3px,#fff 3px 6px)}\n"
-    ".s3 .swatch,.s3 .fill{background:repeating-linear-gradient(90deg,#d62728 0 3px,#fff 3px "
-    "6px)}\n"
-    ".s4 .swatch,.s4 .fill{background:radial-gradient(#9467bd 40%,#fff 45%) 0 0/6px 6px}\n"
-    ".s5 .swatch,.s5 .fill{background:repeating-linear-gradient(-45deg,#8c564b 0 2px,#fff 2px "
-    "7px)}\n"
-    ".s6 .swatch,.s6 .fill{background:#e0e0e0}\n"
-    ".s7 .swatch,.s7 .fill{background:repeating-linear-gradient(45deg,#17becf 0 2px,#000 2px "
-    "4px)}\n"
+    ".s3 .swatch,.s3 "
+    ".fill::-webkit-progress-value{background:repeating-linear-gradient(90deg,#d62728 0 3px,#fff "
+    "3px 6px)}\n"
+    ".s3 .fill::-moz-progress-bar{background:repeating-linear-gradient(90deg,#d62728 0 3px,#fff "
+    "3px 6px)}\n"
+    ".s4 .swatch,.s4 .fill::-webkit-progress-value{background:radial-gradient(#9467bd 40%,#fff "
+    "45%) 0 0/6px 6px}\n"
+    ".s4 .fill::-moz-progress-bar{background:radial-gradient(#9467bd 40%,#fff 45%) 0 0/6px 6px}\n"
+    ".s5 .swatch,.s5 "
+    ".fill::-webkit-progress-value{background:repeating-linear-gradient(-45deg,#8c564b 0 2px,#fff "
+    "2px 7px)}\n"
+    ".s5 .fill::-moz-progress-bar{background:repeating-linear-gradient(-45deg,#8c564b 0 2px,#fff "
+    "2px 7px)}\n"
+    ".s6 .swatch,.s6 .fill::-webkit-progress-value{background:#e0e0e0}\n"
+    ".s6 .fill::-moz-progress-bar{background:#e0e0e0}\n"
+    ".s7 .swatch,.s7 "
+    ".fill::-webkit-progress-value{background:repeating-linear-gradient(45deg,#17becf 0 2px,#000 "
+    "2px 4px)}\n"
+    ".s7 .fill::-moz-progress-bar{background:repeating-linear-gradient(45deg,#17becf 0 2px,#000 "
+    "2px 4px)}\n"
     "#styles{margin-top:1.2rem}\n"
     "#legend{list-style:none;padding:0}\n"
     "#legend li{display:grid;grid-template-columns:minmax(8rem,1fr) 2fr;gap:.3rem "

@@ -123,8 +123,13 @@ static void test_mix_page(void **state)
     assert_int_equal(count_of(h.bytes, "aria-hidden=\"true\"></span>Style 3</span>"), 20);
     assert_int_equal(count_of(h.bytes, ">Same artist</span>"), 20);
     assert_int_equal(count_of(h.bytes, ">New artist</span>"), 20);
-    assert_non_null(strstr(h.bytes, "Library 60%</span><span class=\"fill lib\" "
-                                    "style=\"width:60%\">"));
+    assert_non_null(strstr(h.bytes, "Library 60%</span><progress class=\"fill\" max=\"100\" "
+                                    "value=\"60\" aria-hidden=\"true\">"));
+    /* the playlist share counts the 50 songs shown: 17 of each named style */
+    assert_int_equal(count_of(h.bytes, "Playlist 34%</span><progress class=\"fill\" max=\"100\" "
+                                       "value=\"34\""),
+                     2);
+    assert_null(strstr(h.bytes, " style=")); /* the CSP allows no inline style */
     assert_non_null(strstr(h.bytes, "50 songs \xc2\xb7 15 of 20 saved tracks matched"));
     /* Regenerate keeps the controls; the form shows them */
     assert_non_null(strstr(h.bytes, "href=\"/mix?variety=77&amp;n=50&amp;discover=0.5&amp;"

@@ -726,6 +726,14 @@ static void page_tour(int width, int height, const char *size)
     shot_at(size, "styles");
     assert_int_equal(
         wd_script(&wd, "window.scrollTo(0, 0); return 'ok';", scrolled, sizeof scrolled), 0);
+    /* The bars are <progress> values equal to the percentages in words (no inline style: the
+     * CSP forbids it, and a blocked width once showed every bar full). */
+    assert_int_equal(script_int("return String(document.querySelectorAll('[style]').length);"), 0);
+    assert_int_equal(script_int("var bad = 0; document.querySelectorAll('#legend .bar')"
+                                ".forEach(function (b) { var m = /(\\d+)%/.exec(b.textContent);"
+                                " if (!m || b.querySelector('progress').value !== Number(m[1])) "
+                                "bad++; }); return String(bad);"),
+                     0);
     /* Every song's style is in the legend. */
     assert_int_equal(script_int("var names = Array.prototype.map.call(document."
                                 "querySelectorAll('#legend .name'), function (n) { return "
