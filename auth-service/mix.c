@@ -554,16 +554,22 @@ done:
     free(order);
 }
 
-/* Asks reco-service for its health (1 s) before the library is read, so a user is told at
- * once, not after a long read, that no playlist can be made now. */
+/* Asks reco-service for its health (1 s, twice at most) before the library is read, so a
+ * user is told at once, not after a long read, that no playlist can be made now. */
 static bool compute_ready(struct mix_job *job)
 {
-    struct reco_rpc_health *h = NULL;
-    char *message = NULL;
-    enum rpc_code code = reco_rpc_health(job->r->app->rpc, 1000, &h, &message);
-    bool ready = code == RPC_OK && h && h->serving;
-    reco_rpc_health_free(h);
-    free(message);
+    /* Twice: with several instances, the first answer may come from one that just died while
+     * the client moves on to the others (as Recommend itself would). */
+    bool ready = false;
+    enum rpc_code code = RPC_OK;
+    for (int attempt = 0; attempt < 2 && !ready; attempt++) {
+        struct reco_rpc_health *h = NULL;
+        char *message = NULL;
+        code = reco_rpc_health(job->r->app->rpc, 1000, &h, &message);
+        ready = code == RPC_OK && h && h->serving;
+        reco_rpc_health_free(h);
+        free(message);
+    }
     if (!ready) {
         job->error = PAGE_ERR_COMPUTE_NOT_READY;
         job->detail[0] = '\0';

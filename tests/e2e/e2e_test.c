@@ -501,8 +501,17 @@ static void axe_check(const char *page_state)
     char out[64] = "";
     assert_int_equal(
         wd_script(&wd, "return typeof axe === 'undefined' ? 'no' : 'yes';", out, sizeof out), 0);
+    /* a loaded machine can make one injection of axe's 550 KB fail: say why, try again */
+    for (int attempt = 0; attempt < 3 && strcmp(out, "loaded") != 0; attempt++) {
+        if (strcmp(out, "yes") == 0)
+            break;
+        if (wd_script(&wd, axe_source, out, sizeof out) != 0) {
+            fprintf(stderr, "axe %s: injection failed: %s\n", page_state, wd.last_error);
+            snprintf(out, sizeof out, "no");
+        }
+    }
     if (strcmp(out, "no") == 0)
-        assert_int_equal(wd_script(&wd, axe_source, out, sizeof out), 0);
+        fail_msg("axe could not be loaded into the page (%s)", page_state);
     assert_int_equal(
         wd_script(&wd,
                   "window.__axe = '';"
@@ -667,6 +676,7 @@ static int page_ms(void)
 /* Everything a user sees on the playlist page, at one window size. */
 static void page_tour(int width, int height, const char *size)
 {
+    assert_int_equal(emu_config("{\"rate_429\":0,\"rate_5xx\":0,\"latency_ms\":0}"), 0);
     assert_int_equal(wd_window_size(&wd, width, height), 0);
     int reads_before = emu_count("me_tracks");
     sign_in_to_tracks("approve");
@@ -957,6 +967,7 @@ static void test_errors_in_plain_words(void **state)
 {
     (void)state;
     char element[WD_ELEMENT_LEN], url[400], code[64] = "", body[2048] = "";
+    assert_int_equal(emu_config("{\"rate_429\":0,\"rate_5xx\":0,\"latency_ms\":0}"), 0);
     assert_int_equal(wd_window_size(&wd, 390, 844), 0);
     int reads = emu_count("me_tracks");
     sign_in_at(lonely_front_base, "approve");
@@ -1031,6 +1042,7 @@ static void tab_to(const char *css)
 static void test_keyboard_alone(void **state)
 {
     (void)state;
+    assert_int_equal(emu_config("{\"rate_429\":0,\"rate_5xx\":0,\"latency_ms\":0}"), 0);
     assert_int_equal(wd_window_size(&wd, 1280, 900), 0);
     sign_in_to_tracks("approve");
     wait_for_tracks();
