@@ -36,12 +36,28 @@ void log_emit(enum log_level level, const char *event, const char *fmt, ...)
     if (n > 0 && (size_t)n < sizeof line - used)
         used += (size_t)n;
 
+    /* The pairs may carry text from peers (a method name, a reason quoting it): control
+     * characters are written as \xNN, so no value can end the line and forge another. */
+    char pairs[sizeof line];
     va_list ap;
     va_start(ap, fmt);
-    n = vsnprintf(line + used, sizeof line - used, fmt, ap);
+    n = vsnprintf(pairs, sizeof pairs, fmt, ap);
     va_end(ap);
-    if (n > 0)
-        used += (size_t)n < sizeof line - used ? (size_t)n : sizeof line - used - 1;
+    size_t pairs_len = n < 0 ? 0 : (size_t)n < sizeof pairs ? (size_t)n : sizeof pairs - 1;
+    for (size_t i = 0; i < pairs_len && used < sizeof line - 2; i++) {
+        unsigned char c = (unsigned char)pairs[i];
+        if (c >= 0x20 && c != 0x7f) {
+            line[used++] = (char)c;
+        } else if (used + 4 < sizeof line - 1) {
+            static const char hex[] = "0123456789abcdef";
+            line[used++] = '\\';
+            line[used++] = 'x';
+            line[used++] = hex[c >> 4];
+            line[used++] = hex[c & 15];
+        } else {
+            break;
+        }
+    }
     if (used >= sizeof line - 1)
         used = sizeof line - 2;
     line[used++] = '\n';

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "rpc.pb-c.h"
 #include "errbuf.h"
@@ -82,6 +83,7 @@ enum rpc_code rpc_request_decode(const uint8_t *bytes, size_t len, size_t max_by
     out->request_id = msg->request_id;
     out->method = msg->method;
     out->timeout_ms = msg->timeout_ms;
+    out->sent_unix_us = msg->has_sent_unix_us ? msg->sent_unix_us : 0;
     if (msg->has_payload) {
         out->payload = msg->payload.data;
         out->payload_len = msg->payload.len;
@@ -106,6 +108,10 @@ int rpc_request_encode(uint64_t request_id, const char *method, uint32_t timeout
     msg.request_id = request_id;
     msg.method = (char *)(uintptr_t)method;
     msg.timeout_ms = timeout_ms;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    msg.has_sent_unix_us = 1;
+    msg.sent_unix_us = (uint64_t)now.tv_sec * 1000000u + (uint64_t)now.tv_nsec / 1000u;
     if (payload_len > 0) {
         msg.has_payload = 1;
         msg.payload.data = (uint8_t *)(uintptr_t)payload;

@@ -18,6 +18,7 @@ struct rpc_request {
     uint64_t request_id;
     const char *method;
     uint32_t timeout_ms;
+    uint64_t sent_unix_us; /* the sender's wall clock when sent; 0: not stamped */
     const uint8_t *payload;
     size_t payload_len;
     void *decoded; /* private: the protobuf-c message */
@@ -34,7 +35,7 @@ enum rpc_code rpc_request_decode(const uint8_t *bytes, size_t len, size_t max_by
 /* Frees what rpc_request_decode allocated and empties *request. Safe on an empty request. */
 void rpc_request_free(struct rpc_request *request);
 
-/* Encodes a Request. Returns 0 with *out (malloc'd, caller frees) and *out_len, or -1 on an
+/* Encodes a Request stamped with the wall clock now (sent_unix_us). Returns 0 with *out (malloc'd, caller frees) and *out_len, or -1 on an
  * invalid method (NULL, empty or over RPC_MAX_METHOD). Aborts on out of memory. */
 int rpc_request_encode(uint64_t request_id, const char *method, uint32_t timeout_ms,
                        const uint8_t *payload, size_t payload_len, uint8_t **out, size_t *out_len);

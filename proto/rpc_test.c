@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <time.h>
+
 #include "rpc.h"
 #include "rpc_envelope.h"
 
@@ -37,6 +39,12 @@ static void test_request_round_trip(void **state)
     assert_int_equal(req.timeout_ms, 1500);
     assert_int_equal(req.payload_len, sizeof payload);
     assert_memory_equal(req.payload, payload, sizeof payload);
+    /* Stamped with the sender's wall clock, for the server's unread-time check. */
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    uint64_t now_us = (uint64_t)now.tv_sec * 1000000u + (uint64_t)now.tv_nsec / 1000u;
+    assert_true(req.sent_unix_us > 0 && req.sent_unix_us <= now_us &&
+                now_us - req.sent_unix_us < 5000000u);
     rpc_request_free(&req);
     free(bytes);
 

@@ -1,9 +1,11 @@
-/* The recommendation (recommend.h): resolve saved tracks, share the slots across the user's
- * clusters, rank each needed cluster (a pass over its rows, or for the artists-first ranking
- * over the saved artists' songs first), pick with the exclusion, song and artist rules, and
- * interleave. Per-request memory grows with the saved tracks and the playlist; it reaches the
- * size of a cluster only when a cluster runs out of candidates and is ranked again with four
- * times as many, and of the other clusters only when the user's cannot fill the playlist. */
+/* The recommendation (recommend.h): resolve saved tracks (artist-only matches included), decide
+ * whether the library is one style (ranked flat over the catalog) or several (slots shared across
+ * its clusters, the thin rest through the flat ranking), pick in phases (saved artists first,
+ * the rest, then new artists for `discover`, with mood-target windows relaxed when short and
+ * filters never relaxed), and interleave. Per-request memory grows with the saved tracks and the
+ * playlist; it reaches the size of a cluster only when a cluster runs out of candidates and is
+ * ranked again with four times as many (the flat ranking's: the catalog), and an array per
+ * catalog artist only with `discover`. */
 #include "recommend.h"
 
 #include "errbuf.h"
@@ -1480,7 +1482,9 @@ static enum reco_status rank_rows(struct picking *p, struct cluster_state *cs, u
          * row with its bonus instead. */
         float un = norm_of(u, nd);
         float inv_u = un > 0 ? 1.0f / un : 0.0f;
-        if (p->artists_dense) {
+        /* In the saved-artists phase only their songs are eligible: the filter pass, which
+         * scores only the rows it lets through, is never more work than scoring every row. */
+        if (p->artists_dense && !p->saved_artists_only) {
             n = rank_rows_with_artist_bonus(p, start, end, u, inv_u, heap, keep);
         } else {
             uint32_t a_first = 0, a_end = 0;

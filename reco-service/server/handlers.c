@@ -340,6 +340,8 @@ static void do_recommend(const uint8_t *payload, size_t len, const struct model 
         recommend_call_free(&call);
         return;
     }
+    out->has_stats = true;
+    out->stats = result.stats;
     struct reply_parts parts = {.n_picks = result.n_picks};
     add_styles(&parts, model, &result);
     parts.picks = xcalloc(result.n_picks, sizeof *parts.picks);
@@ -429,6 +431,26 @@ static void do_health(const uint8_t *payload, size_t len, const struct model *mo
     out->code = RPC_OK;
 }
 
+/* method cut to 64 bytes with control characters, quotes and backslashes as \xNN, for a
+ * message that callers may log or show. */
+static void quote_method(const char *method, char *out, size_t out_len)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t used = 0;
+    for (size_t i = 0; method[i] && i < 64 && used + 5 < out_len; i++) {
+        unsigned char c = (unsigned char)method[i];
+        if (c < 0x20 || c == 0x7f || c == '\'' || c == '"' || c == '\\') {
+            out[used++] = '\\';
+            out[used++] = 'x';
+            out[used++] = hex[c >> 4];
+            out[used++] = hex[c & 15];
+        } else {
+            out[used++] = (char)c;
+        }
+    }
+    out[used] = '\0';
+}
+
 void handle_method(const char *method, const uint8_t *payload, size_t len,
                    const struct model *model, const struct handler_limits *limits,
                    const struct handler_state *state, struct handler_outcome *out)
@@ -441,9 +463,10 @@ void handle_method(const char *method, const uint8_t *payload, size_t len,
     } else if (strcmp(method, "Health") == 0) {
         do_health(payload, len, model, state, out);
     } else {
+        char quoted[64 * 4 + 1];
+        quote_method(method, quoted, sizeof quoted);
         out->code = RPC_UNIMPLEMENTED;
         errbuf_set(out->message, sizeof out->message,
-                   "method: '%.64s' is not a reco-service method (Recommend, Info, Health)",
-                   method);
+                   "method: '%s' is not a reco-service method (Recommend, Info, Health)", quoted);
     }
 }

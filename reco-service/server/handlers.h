@@ -56,6 +56,8 @@ struct handler_outcome {
     uint8_t *payload;
     size_t payload_len;
     uint32_t saved;
+    bool has_stats;          /* a Recommend that ran: stats is how its saved tracks matched */
+    struct reco_stats stats; /* (for the service's metrics) */
 };
 
 /* Runs one method on the model. Unknown methods give RPC_UNIMPLEMENTED. Thread-safe; the

@@ -2,8 +2,9 @@
  * `sample` draws saved-track lists from a model file deterministically; `latency` times
  * sequential Recommend calls through the RPC client; `floor` times sequential Health calls (the
  * round trip with nothing to compute); `throughput` runs concurrent client threads for a fixed
- * time; `kernels` times one scoring pass over a model's rows, scalar and
- * SIMD. Results go to stdout as `result ...` / `kernel ...` key=value lines. */
+ * time; `hostile` times one normal user's calls while --clients raw connections pipeline
+ * --pipeline heavy Recommend requests each and never read a reply (issue 12); `kernels` times
+ * one scoring pass over a model's rows, scalar and SIMD. Results go to stdout as `result ...` / `kernel ...` key=value lines. */
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -14,11 +15,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "attack.h"
 #include "model.h"
 #include "options.h"
 #include "reco_rpc.h"
 #include "recommend.h"
 #include "rpc.h"
+#include "rpc_envelope.h"
 #include "splitmix64.h"
 
 #define MAX_LINE         4096u
@@ -43,6 +46,8 @@ static long long opt_n;
 static long long opt_ranking;
 static double opt_seconds;
 static bool opt_ids_only;
+static long long opt_clients;
+static long long opt_pipeline;
 
 static const struct option_spec SPECS[] = {
     {"model", 0, NULL, OPTION_STRING, NULL, 0, 0, "sample, kernels: the model file", &opt_model},
@@ -71,6 +76,10 @@ static const struct option_spec SPECS[] = {
      "RecommendRequest.ranking by its number in reco.proto (0: the service's default, "
      "1: mean cosine, the notebook's)",
      &opt_ranking},
+    {"clients", 0, NULL, OPTION_INT, "100", 0, 1000,
+     "hostile: raw connections that send and never read", &opt_clients},
+    {"pipeline", 0, NULL, OPTION_INT, "200", 1, 100000,
+     "hostile: Recommend requests (n=500) each of them pipelines", &opt_pipeline},
     {"ids-only", 0, NULL, OPTION_BOOL, "false", 0, 0,
      "send only ids (default: id, name, artists, duration, year, as the front sends)",
      &opt_ids_only},
@@ -82,6 +91,9 @@ static const char USAGE[] =
     "       reco-bench latency --endpoint URL --saved FILE [--seconds S] [--label L]\n"
     "       reco-bench floor --endpoint URL [--seconds S] [--label L]   (Health round trips)\n"
     "       reco-bench throughput --endpoint URL --saved FILE --threads T [--seconds S]\n"
+    "       reco-bench hostile --endpoint tcp://HOST:PORT --saved FILE [--clients C] "
+    "[--pipeline P] [--seconds S]\n"
+    "       reco-bench cores --threads T [--seconds S]   (CPU the machine gives now)\n"
     "       reco-bench kernels --model MODEL [--label L]   (cost of one scoring pass)";
 
 static double now_ms(void)
@@ -568,6 +580,82 @@ out:
     return rc;
 }
 
+/* `hostile`: --clients raw connections each pipeline --pipeline Recommend requests for 500
+ * picks and never read (attack.h), while one normal user calls Recommend (the --saved list,
+ * --n picks) back to back through the real client. Prints the user's latency and failures and
+ * how often the attackers were cut off. */
+static int run_hostile(void)
+{
+    int rc = 1;
+    struct rpc_client *client = NULL;
+    struct saved_request req = {0}, heavy = {0};
+    struct attack *attack = NULL;
+    uint8_t *envelope = NULL;
+    size_t envelope_len = 0, sent = 0, reconnects = 0, n = 0, errors = 0, cap = 1000000;
+    double *samples = malloc(cap * sizeof *samples);
+    long long user_n = opt_n;
+    if (!samples || open_client(&client, true) != 0 || load_saved(opt_saved, &req) != 0)
+        goto out;
+    opt_n = 500;
+    int loaded = load_saved(opt_saved, &heavy);
+    opt_n = user_n;
+    if (loaded != 0 || rpc_request_encode(1, "Recommend", 600000, heavy.packed, heavy.packed_len,
+                                          &envelope, &envelope_len) != 0)
+        goto out;
+    if (opt_clients > 0) {
+        attack = attack_start(opt_endpoint, envelope, envelope_len, opt_clients, opt_pipeline);
+        if (!attack)
+            goto out;
+        struct timespec settle = {.tv_sec = 1};
+        nanosleep(&settle, NULL); /* let the pipelines fill */
+    }
+    double start = now_ms(), worst = 0;
+    while (now_ms() - start < opt_seconds * 1e3) {
+        double ms;
+        if (call_once(client, &req, &ms, NULL) != 0) {
+            errors++;
+            continue;
+        }
+        worst = ms > worst ? ms : worst;
+        if (n < cap)
+            samples[n++] = ms;
+    }
+    double wall_s = (now_ms() - start) / 1e3;
+    if (attack)
+        attack_stop(attack, &sent, &reconnects);
+    attack = NULL;
+    if (n == 0) {
+        fprintf(stderr, "reco-bench hostile: no normal call succeeded\n");
+        goto out;
+    }
+    qsort(samples, n, sizeof *samples, cmp_double);
+    printf("result impl=reco_service_hostile catalog=%s saved=%" PRIu32 " clients=%lld "
+           "pipeline=%lld attack_requests=%zu attack_reconnects=%zu user_calls=%zu "
+           "seconds=%.1f p50_ms=%.3f p99_ms=%.3f max_ms=%.3f errors=%zu\n",
+           opt_label, req.n_saved, opt_clients, opt_pipeline, sent, reconnects, n, wall_s,
+           percentile(samples, n, 0.50), percentile(samples, n, 0.99), worst, errors);
+    rc = errors == 0 ? 0 : 1;
+out:
+    if (attack)
+        attack_stop(attack, &sent, &reconnects);
+    free(samples);
+    free(envelope);
+    rpc_client_close(client);
+    free(req.packed);
+    free(heavy.packed);
+    return rc;
+}
+
+/* `cores`: how much CPU this machine gives right now (attack.h). A workers comparison means
+ * little when this is far below the cores it pins to. */
+static int run_cores(void)
+{
+    double cores = cores_measure((int)opt_threads, opt_seconds);
+    printf("result impl=machine_cores threads=%lld seconds=%.2f cores=%.2f\n", opt_threads,
+           opt_seconds, cores);
+    return cores < 0 ? 1 : 0;
+}
+
 /* `kernels`: what one scoring pass over every row of a model costs on this machine, the way
  * recommend.c does it (scalar dot product with four accumulators, one call per row) and with
  * SIMD over a zero-padded query (GCC vector extensions, SSE everywhere and an AVX2 clone), next
@@ -789,6 +877,10 @@ int main(int argc, char **argv)
         rc = run_throughput();
     else if (strcmp(positional[0], "kernels") == 0)
         rc = run_kernels();
+    else if (strcmp(positional[0], "hostile") == 0)
+        rc = run_hostile();
+    else if (strcmp(positional[0], "cores") == 0)
+        rc = run_cores();
     else
         fprintf(stderr, "reco-bench: unknown command '%s'\n%s\n", positional[0], USAGE);
 out:
