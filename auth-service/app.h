@@ -6,7 +6,9 @@
 
 #include <stdatomic.h>
 
+#include "art.h"
 #include "config.h"
+#include "mix_cache.h"
 #include "rpc.h"
 #include "spotify.h"
 #include "renewed.h"
@@ -23,6 +25,8 @@ struct app {
     struct work_slots slots;
     struct revoked revoked; /* sessions signed out on this front */
     struct renewed renewed; /* tokens refreshed after a streamed page's headers left */
+    struct mix_cache *cache; /* per-session library and saved playlist (mix_cache.h) */
+    struct art_cache *art;   /* cover art through oEmbed (art.h) */
 };
 
 #endif

@@ -142,7 +142,9 @@ static enum config_status check_base_url(const char *name, const char *url, char
         (strcmp(p.scheme, "http") != 0 && strcmp(p.scheme, "https") != 0) || p.has_query ||
         p.has_fragment || p.has_user) {
         snprintf(err, err_len, "%s '%s' is not an http(s) base URL such as https://%s", name, url,
-                 strcmp(name, "SPOTIFY_API_URL") == 0 ? "api.spotify.com" : "accounts.spotify.com");
+                 strcmp(name, "SPOTIFY_API_URL") == 0      ? "api.spotify.com"
+                 : strcmp(name, "SPOTIFY_OEMBED_URL") == 0 ? "open.spotify.com"
+                                                           : "accounts.spotify.com");
         return CONFIG_INVALID;
     }
     snprintf(base, CONFIG_MAX_URL, "%s", url);
@@ -247,6 +249,8 @@ static enum config_status check_addresses(struct auth_config *cfg, char *err, si
     if (check_base_url("SPOTIFY_ACCOUNTS_URL", cfg->accounts_url, cfg->accounts_base, NULL, err,
                        err_len) != CONFIG_OK ||
         check_base_url("SPOTIFY_API_URL", cfg->api_url, cfg->api_base, cfg->api_origin, err,
+                       err_len) != CONFIG_OK ||
+        check_base_url("SPOTIFY_OEMBED_URL", cfg->oembed_url, cfg->oembed_base, NULL, err,
                        err_len) != CONFIG_OK)
         return CONFIG_INVALID;
     return CONFIG_OK;
@@ -278,6 +282,9 @@ enum config_status config_load(struct auth_config *cfg, int argc, char **argv, c
          0, 0, "Spotify Accounts service base URL", &cfg->accounts_url},
         {"api-url", 0, "SPOTIFY_API_URL", OPTION_STRING, "https://api.spotify.com", 0, 0,
          "Spotify Web API base URL (the service adds /v1/...)", &cfg->api_url},
+        {"oembed-url", 0, "SPOTIFY_OEMBED_URL", OPTION_STRING, "https://open.spotify.com", 0, 0,
+         "Spotify oEmbed base URL, for cover art (the service adds /oembed?url=...)",
+         &cfg->oembed_url},
         {"session-hours", 0, "SESSION_HOURS", OPTION_INT, "168", 1, 4320,
          "hours a sign-in lasts before the user signs in again", &cfg->session_hours},
         {"session-idle-minutes", 0, "SESSION_IDLE_MINUTES", OPTION_INT, "60", 5, 259200,

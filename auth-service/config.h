@@ -21,6 +21,7 @@ struct auth_config {
     const char *session_keys_file;
     const char *accounts_url;
     const char *api_url;
+    const char *oembed_url; /* Spotify's oEmbed service (cover art) */
     const char *playlist_name;
     const char *log_level;
     long long session_hours;
@@ -45,6 +46,7 @@ struct auth_config {
     int listen_port;
     char accounts_base[CONFIG_MAX_URL]; /* without a trailing slash */
     char api_base[CONFIG_MAX_URL];
+    char oembed_base[CONFIG_MAX_URL];   /* oembed_url without a trailing slash */
     char api_origin[CONFIG_MAX_URL];    /* scheme://host[:port] of api_base, for `next` checks */
     bool public_url_derived;            /* PUBLIC_URL unset: set by config_set_bound_port */
     char public_origin[CONFIG_MAX_URL]; /* scheme://host[:port], as browsers send Origin */

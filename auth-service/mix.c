@@ -10,8 +10,12 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/rand.h>
+
 #include "log.h"
+#include "base64url.h"
 #include "metrics.h"
+#include "mix_cache.h"
 #include "pages.h"
 #include "reco_rpc.h"
 #include "request.h"
@@ -112,7 +116,8 @@ static uint32_t elapsed_ms(const struct timespec *start)
                       (now.tv_nsec - start->tv_nsec) / 1000000);
 }
 
-static enum mix_status take_reply(const struct reco_rpc_reply *reply, struct mix_result *out)
+static enum mix_status take_reply(const struct reco_rpc_reply *reply,
+                                  const struct saved_library *lib, struct mix_result *out)
 {
     struct mix_result r = {0};
     r.picks = calloc(reply->n_picks ? reply->n_picks : 1, sizeof *r.picks);
@@ -132,6 +137,9 @@ static enum mix_status take_reply(const struct reco_rpc_reply *reply, struct mix
         m->score = p->score;
         m->cluster = p->cluster;
         m->because = p->because_name ? strdup(p->because_name) : NULL;
+        if (m->because && p->has_because && p->because >= 0 && (size_t)p->because < lib->count &&
+            lib->tracks[p->because].n_artists > 0)
+            m->because_artist = strdup(lib->tracks[p->because].artists[0]);
         m->style = strdup(p->style ? p->style : "");
         m->reason = p->reason;
         r.n_picks++;
@@ -215,9 +223,10 @@ enum mix_status mix_run(struct rpc_client *rpc, uint32_t timeout_ms,
     case RPC_DEADLINE_EXCEEDED:
     case RPC_RESOURCE_EXHAUSTED:
         status = MIX_ERR_UNAVAILABLE;
-        snprintf(err, err_len,
-                 "The playlist service is not answering right now (%s). Try again in a minute.",
-                 rpc_code_name(code));
+        snprintf(err, err_len, "%s",
+                 code == RPC_DEADLINE_EXCEEDED
+                     ? "The playlist service took too long to answer. Try again in a minute."
+                     : "The playlist service is busy or not running. Try again in a minute.");
         goto done;
     case RPC_FAILED_PRECONDITION:
     case RPC_NOT_FOUND:
@@ -252,7 +261,7 @@ enum mix_status mix_run(struct rpc_client *rpc, uint32_t timeout_ms,
         snprintf(err, err_len, "%s", mix_strerror(status));
         goto done;
     }
-    status = take_reply(reply, out);
+    status = take_reply(reply, lib, out);
     if (status == MIX_OK)
         out->rpc_ms = took;
     else
@@ -272,6 +281,7 @@ void mix_result_free(struct mix_result *r)
         free(r->picks[i].name);
         free(r->picks[i].artists);
         free(r->picks[i].because);
+        free(r->picks[i].because_artist);
         free(r->picks[i].style);
     }
     for (size_t i = 0; i < r->n_styles; i++)
@@ -299,6 +309,8 @@ void mix_result_to_json(const struct mix_result *r, cJSON *obj)
             cJSON_AddStringToObject(t, "because", p->because);
         else
             cJSON_AddNullToObject(t, "because");
+        if (p->because_artist)
+            cJSON_AddStringToObject(t, "because_artist", p->because_artist);
         cJSON_AddNumberToObject(t, "cluster", p->cluster);
         cJSON_AddStringToObject(t, "style", p->style);
         cJSON_AddStringToObject(t, "reason", reco_rpc_reason_name(p->reason));
@@ -402,7 +414,7 @@ static void on_progress(void *ctx, size_t read, size_t total)
     job->last_reported = read;
     char text[128];
     snprintf(text, sizeof text, "Read %zu of %zu saved tracks", read, total);
-    pages_mix_progress(job->stream, "read", text);
+    pages_mix_progress(job->stream, "read", text, read, total);
     mix_job_flush(job);
 }
 
@@ -411,23 +423,211 @@ static void progress_line(struct mix_job *job, const char *step, const char *tex
     if (!job->stream)
         return;
     begin_stream(job);
-    pages_mix_progress(job->stream, step, text);
+    pages_mix_progress(job->stream, step, text, 0, 0);
     mix_job_flush(job);
+}
+
+/* The cache key of the job's session in this browser: the mix id comes from the MIX_COOKIE
+ * cookie, or is made (16 random bytes) and set with the answer's headers. */
+static void job_key(struct mix_job *job, uint8_t key[32])
+{
+    if (!job->browser_id[0]) {
+        char id[40] = "";
+        int n = request_read_cookie(job->r, MIX_COOKIE, id, sizeof id);
+        if (n == 22 &&
+            strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") == 22) {
+            memcpy(job->browser_id, id, 23);
+        } else {
+            uint8_t raw[16];
+            if (RAND_bytes(raw, sizeof raw) != 1)
+                memset(raw, 0, sizeof raw); /* then one shared id: still keyed by the session */
+            base64url_encode(raw, sizeof raw, job->browser_id);
+            request_add_cookie(job->r, MIX_COOKIE, job->browser_id,
+                               (long)job->r->app->cfg->session_hours * 3600);
+        }
+    }
+    mix_cache_key(job->session, job->browser_id, key);
+}
+
+/* Keeps the first `want` picks' ids as the session's shown songs. */
+static void remember_shown(struct mix_cache *cache, const uint8_t key[32],
+                           const struct mix_result *r, size_t want)
+{
+    size_t n = r->n_picks < want ? r->n_picks : want;
+    const char **ids = calloc(n ? n : 1, sizeof *ids);
+    if (!ids)
+        return;
+    for (size_t i = 0; i < n; i++)
+        ids[i] = r->picks[i].id;
+    mix_cache_put_shown(cache, key, time(NULL), ids, n);
+    free(ids);
+}
+
+static void pick_free(struct mix_pick *p)
+{
+    free(p->name);
+    free(p->artists);
+    free(p->because);
+    free(p->because_artist);
+    free(p->style);
+}
+
+void mix_result_truncate(struct mix_result *r, size_t n)
+{
+    while (r->n_picks > n)
+        pick_free(&r->picks[--r->n_picks]);
+}
+
+static bool was_shown(const char *id, const char (*before)[23], size_t n_before)
+{
+    for (size_t i = 0; i < n_before; i++)
+        if (strcmp(id, before[i]) == 0)
+            return true;
+    return false;
+}
+
+void mix_prefer_new(struct mix_result *r, const char (*before)[23], size_t n_before, size_t want)
+{
+    size_t n = r->n_picks;
+    if (want >= n || n == 0)
+        return;
+    /* Each style keeps its share of the first `want` (largest remainders). */
+    size_t *style_of = calloc(n, sizeof *style_of), *count = calloc(n, sizeof *count),
+           *quota = calloc(n, sizeof *quota);
+    double *rest = calloc(n, sizeof *rest);
+    bool *chosen = calloc(n, sizeof *chosen);
+    struct mix_pick *order = calloc(n, sizeof *order);
+    size_t n_styles = 0;
+    if (!style_of || !count || !quota || !rest || !chosen || !order)
+        goto done;
+    for (size_t i = 0; i < n; i++) {
+        size_t s = 0;
+        while (s < i && !(r->picks[s].cluster == r->picks[i].cluster &&
+                          strcmp(r->picks[s].style ? r->picks[s].style : "",
+                                 r->picks[i].style ? r->picks[i].style : "") == 0))
+            s++;
+        style_of[i] = s < i ? style_of[s] : n_styles++;
+        count[style_of[i]]++;
+    }
+    size_t given = 0;
+    for (size_t s = 0; s < n_styles; s++) {
+        double exact = (double)want * (double)count[s] / (double)n;
+        quota[s] = (size_t)exact;
+        rest[s] = exact - (double)quota[s];
+        given += quota[s];
+    }
+    while (given < want) {
+        size_t best = 0;
+        for (size_t s = 1; s < n_styles; s++)
+            if (rest[s] > rest[best])
+                best = s;
+        quota[best]++;
+        rest[best] = -1;
+        given++;
+    }
+    /* New songs first within each style's quota, then shown ones if a style runs short. */
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < n; i++) {
+            size_t s = style_of[i];
+            if (chosen[i] || quota[s] == 0)
+                continue;
+            if (pass == 0 && was_shown(r->picks[i].id, before, n_before))
+                continue;
+            chosen[i] = true;
+            quota[s]--;
+        }
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (chosen[i])
+            order[k++] = r->picks[i];
+    for (int pass = 0; pass < 2; pass++) /* the rest: new ones first */
+        for (size_t i = 0; i < n; i++)
+            if (!chosen[i] && was_shown(r->picks[i].id, before, n_before) == (pass == 1))
+                order[k++] = r->picks[i];
+    memcpy(r->picks, order, n * sizeof *order);
+done:
+    free(style_of);
+    free(count);
+    free(quota);
+    free(rest);
+    free(chosen);
+    free(order);
+}
+
+/* Asks reco-service for its health (1 s, twice at most) before the library is read, so a
+ * user is told at once, not after a long read, that no playlist can be made now. */
+static bool compute_ready(struct mix_job *job)
+{
+    /* Twice: with several instances, the first answer may come from one that just died while
+     * the client moves on to the others (as Recommend itself would). */
+    bool ready = false;
+    enum rpc_code code = RPC_OK;
+    for (int attempt = 0; attempt < 2 && !ready; attempt++) {
+        struct reco_rpc_health *h = NULL;
+        char *message = NULL;
+        code = reco_rpc_health(job->r->app->rpc, 1000, &h, &message);
+        ready = code == RPC_OK && h && h->serving;
+        reco_rpc_health_free(h);
+        free(message);
+    }
+    if (!ready) {
+        job->error = PAGE_ERR_COMPUTE_NOT_READY;
+        job->detail[0] = '\0';
+        log_warn("compute_not_ready", "rpc_code=%s", rpc_code_name(code));
+    }
+    return ready;
+}
+
+void mix_playlist_text(const char *prefix, const char *const *styles, size_t n_styles, time_t now,
+                       char name[128], char description[300])
+{
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    char day[32];
+    strftime(day, sizeof day, "%-d %b %Y", &tm);
+    snprintf(name, 128, "%s \u00b7 %s", prefix, day);
+    int len = snprintf(description, 300, "Made by mixtape from your Liked Songs on %s", day);
+    for (size_t i = 0; i < n_styles && i < 3 && len > 0 && len < 300; i++)
+        len += snprintf(description + len, 300 - (size_t)len, "%s%s",
+                        i ? ", " : ". Styles: ", styles[i]);
+    if (len > 0 && len < 299)
+        snprintf(description + len, 300 - (size_t)len, ".");
 }
 
 bool mix_job_save(struct mix_job *job, const char *const *ids, size_t n)
 {
     const struct auth_config *cfg = job->r->app->cfg;
-    enum spotify_status st = spotify_save_playlist(job->client, cfg->playlist_name,
-                                                   "Made by mixtape from your Liked Songs",
-                                                   cfg->public_playlists, ids, n, job->saved_id);
+    struct mix_cache *cache = job->r->app->cache;
+    uint8_t key[32];
+    char previous[64] = "";
+    bool replace = false;
+    if (cache && job->session) {
+        job_key(job, key);
+        replace = mix_cache_get_playlist(cache, key, time(NULL), previous);
+    }
+    char name[128], description[300];
+    const char *styles[3];
+    size_t n_styles = 0;
+    for (size_t i = 0; i < job->n_style_names && n_styles < 3; i++)
+        styles[n_styles++] = job->style_names[i];
+    if (job->have_result)
+        for (size_t i = 0; i < job->result.n_styles && n_styles < 3; i++)
+            if (job->result.styles[i].name && job->result.styles[i].name[0])
+                styles[n_styles++] = job->result.styles[i].name;
+    mix_playlist_text(cfg->playlist_name, styles, n_styles, time(NULL), name, description);
+    enum spotify_status st =
+        spotify_save_playlist(job->client, name, description, cfg->public_playlists,
+                              replace ? previous : NULL, ids, n, job->saved_id);
     if (st != SPOTIFY_OK) {
         job->error = pages_error_of_spotify(st);
         snprintf(job->detail, sizeof job->detail, "%s", spotify_last_error(job->client));
         log_warn("playlist_save_failed", "reason=\"%s\"", spotify_strerror(st));
         return false;
     }
-    log_info("playlist_saved", "tracks=%zu", n);
+    job->replaced = replace;
+    if (cache && job->session)
+        mix_cache_put_playlist(cache, key, time(NULL), job->saved_id);
+    log_info("playlist_saved", "tracks=%zu replaced=%s", n, replace ? "true" : "false");
     return true;
 }
 
@@ -436,6 +636,20 @@ bool mix_job_run(struct mix_job *job)
     struct app *app = job->r->app;
     struct timespec start, read_done;
     clock_gettime(CLOCK_MONOTONIC, &start);
+    uint8_t key[32];
+    bool cached = false;
+    if (app->cache && job->session) {
+        job_key(job, key);
+        cached = mix_cache_get_library(app->cache, key, time(NULL), &job->lib);
+    }
+    if (cached) {
+        char line[160];
+        snprintf(line, sizeof line, "Using the %zu saved tracks read a moment ago", job->lib.count);
+        progress_line(job, "cached", line);
+        goto have_library;
+    }
+    if (!compute_ready(job))
+        return false;
     enum spotify_status st = spotify_fetch_saved(job->client, &job->lib, on_progress, job);
     if (st != SPOTIFY_OK) {
         job->error = pages_error_of_spotify(st);
@@ -462,13 +676,37 @@ bool mix_job_run(struct mix_job *job)
             log_warn("audio_features_skipped", "reason=\"%s\"", spotify_strerror(st));
         }
     }
+    if (app->cache && job->session)
+        mix_cache_put_library(app->cache, key, time(NULL), &job->lib);
+have_library:;
     char text[160];
     snprintf(text, sizeof text, "Matching %zu saved tracks against the catalog", job->lib.count);
     progress_line(job, "match", text);
+    /* Regenerate (a new variety) after songs were shown: ask for more and show mostly others,
+     * style by style. */
+    uint32_t asked = job->params.n ? job->params.n : RECO_DEFAULT_N;
+    size_t want = job->shown ? job->shown : asked;
+    char(*before)[23] = NULL;
+    size_t n_before = 0;
+    if (job->params.variety != 0 && app->cache && job->session &&
+        mix_cache_get_shown(app->cache, key, time(NULL), &before, &n_before)) {
+        uint32_t more = asked + (uint32_t)want;
+        job->params.n = more > RECO_MAX_N ? RECO_MAX_N : more;
+    }
     struct mix_call call;
     enum mix_status ms =
         mix_run(app->rpc, (uint32_t)app->cfg->reco_timeout_ms, &job->lib, &job->params,
                 &job->result, &call, job->detail, sizeof job->detail);
+    job->params.n = asked;
+    if (ms == MIX_OK) {
+        /* the songs shown keep the styles' shares of all the picks (and, after songs were
+         * shown, are mostly others) */
+        mix_prefer_new(&job->result, (const char(*)[23])before, n_before, want);
+        mix_result_truncate(&job->result, asked);
+        if (app->cache && job->session)
+            remember_shown(app->cache, key, &job->result, want);
+    }
+    free(before);
     if (call.called)
         metrics_rpc("Recommend", rpc_code_name(call.code), call.seconds);
     job->status = ms;

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "page_error.h"
 #include "reco_limits.h"
@@ -18,6 +19,10 @@
 
 struct html;
 struct request;
+
+/* The cookie holding a browser's mix id (random, not secret): with the session it keys the
+ * per-session mix memory (mix_cache.h). */
+#define MIX_COOKIE "mixtape_mix"
 
 enum mix_status {
     MIX_OK = 0,
@@ -53,8 +58,9 @@ struct mix_pick {
     uint32_t year; /* 0 if unknown */
     float score;
     uint32_t cluster;
-    char *because; /* malloc'd title of the closest saved track, or NULL */
-    char *style;   /* malloc'd name of its style ("" from a service without names) */
+    char *because;        /* malloc'd title of the closest saved track, or NULL */
+    char *because_artist; /* malloc'd primary artist of that track, or NULL */
+    char *style;          /* malloc'd name of its style ("" from a service without names) */
     enum reco_rpc_reason reason;
 };
 
@@ -133,6 +139,7 @@ struct mix_job {
     struct request *r;
     struct spotify_client *client;
     struct mix_params params;
+    uint32_t shown; /* /mix: songs shown (params.n adds stand-ins for removed ones) */
     struct saved_library lib;
     struct mix_result result;
     bool have_result;
@@ -141,10 +148,17 @@ struct mix_job {
     char detail[512];
     bool save; /* save the playlist once made (AUTO_SAVE, POST /api/mix only) */
     char saved_id[64];
+    bool replaced; /* the save replaced the items of the playlist this session saved before */
+    /* the top style names for the saved playlist's description when there is no result */
+    const char *const *style_names;
+    size_t n_style_names;
     /* streaming (/mix): the headers wait for the first page of saved tracks, so a token
      * refreshed on the way (401) still reaches the cookie */
     struct html *stream;
+    /* the session (the page and the API alike): keys the library cache (mix_cache.h) and the
+     * playlist saved before; NULL: neither */
     struct session *session;
+    char browser_id[32]; /* this browser's mix id (MIX_COOKIE), once read or made */
     bool stream_started;
     char streamed_token[SESSION_MAX_TOKEN_LEN + 1]; /* access token when headers left */
     size_t last_reported;
@@ -160,6 +174,19 @@ bool mix_job_run(struct mix_job *job);
 /* Saves ids[0..n) as a playlist on the user's account; job->saved_id gets its id. Returns
  * false with job->error and job->detail on failure. Blocks. */
 bool mix_job_save(struct mix_job *job, const char *const *ids, size_t n);
+
+/* Reorders r's picks so that the first `want` hold as few of before[0..n_before) as the picks
+ * allow, each style keeping its share of them (largest remainders); the others follow, new
+ * ones first. Leaves r as it was when want >= r->n_picks or out of memory. */
+void mix_prefer_new(struct mix_result *r, const char (*before)[23], size_t n_before, size_t want);
+
+/* Drops picks past the first n. */
+void mix_result_truncate(struct mix_result *r, size_t n);
+
+/* A saved playlist's name ("prefix · 5 Dec 2026") and description (the date and up to three
+ * style names), from now (UTC). No I/O. */
+void mix_playlist_text(const char *prefix, const char *const *styles, size_t n_styles, time_t now,
+                       char name[128], char description[300]);
 
 /* Sends what job->stream holds as one chunk and empties it (nothing without a stream). */
 void mix_job_flush(struct mix_job *job);

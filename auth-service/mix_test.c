@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -159,10 +160,83 @@ static void test_result_json(void **state)
     cJSON_Delete(obj);
 }
 
+/* Regenerate after songs were shown: the first `want` are new where the picks allow, each style
+ * keeps its share, and the shown ones only fill a style that runs short. */
+static void test_prefer_new(void **state)
+{
+    (void)state;
+    enum { N = 20 };
+    struct mix_pick picks[N];
+    char ids[N][23];
+    for (int i = 0; i < N; i++) {
+        snprintf(ids[i], sizeof ids[i], "%022d", i);
+        picks[i] = (struct mix_pick){.cluster = i < 14 ? 0 : 1, .style = i < 14 ? "a" : "b"};
+        memcpy(picks[i].id, ids[i], 23);
+    }
+    struct mix_result r = {.picks = picks, .n_picks = N};
+    /* shown before: picks 0..6 (style a) and 14..16 (style b) */
+    char before[10][23];
+    for (int i = 0; i < 7; i++)
+        memcpy(before[i], ids[i], 23);
+    for (int i = 0; i < 3; i++)
+        memcpy(before[7 + i], ids[14 + i], 23);
+    mix_prefer_new(&r, (const char(*)[23])before, 10, 10);
+    /* 10 of 20: style a (14) gets 7, style b (6) gets 3; a has 7 new ones, b has 3 */
+    int a = 0, shown_again = 0;
+    for (int i = 0; i < 10; i++) {
+        a += strcmp(r.picks[i].style, "a") == 0;
+        for (int k = 0; k < 10; k++)
+            shown_again += strcmp(r.picks[i].id, before[k]) == 0;
+    }
+    assert_int_equal(a, 7);
+    assert_int_equal(shown_again, 0);
+    /* every pick is still there once */
+    for (int i = 0; i < N; i++) {
+        int seen = 0;
+        for (int k = 0; k < N; k++)
+            seen += strcmp(r.picks[k].id, ids[i]) == 0;
+        assert_int_equal(seen, 1);
+    }
+    /* a style short of new songs fills up with shown ones */
+    struct mix_result again = {.picks = picks, .n_picks = N};
+    char all_b[6][23];
+    for (int i = 0; i < 6; i++)
+        memcpy(all_b[i], ids[14 + i], 23);
+    for (int i = 0; i < N; i++) /* restore the order */
+        for (int k = i; k < N; k++)
+            if (strcmp(picks[k].id, ids[i]) == 0) {
+                struct mix_pick t = picks[i];
+                picks[i] = picks[k];
+                picks[k] = t;
+            }
+    mix_prefer_new(&again, (const char(*)[23])all_b, 6, 10);
+    int b = 0;
+    for (int i = 0; i < 10; i++)
+        b += strcmp(again.picks[i].style, "b") == 0;
+    assert_int_equal(b, 3);
+    /* nothing to choose: left as is */
+    mix_prefer_new(&again, (const char(*)[23])all_b, 6, N);
+}
+
+static void test_playlist_text(void **state)
+{
+    (void)state;
+    char name[128], description[300];
+    const char *styles[] = {"jazz \xc2\xb7 bossa nova", "metal", "folk", "pop"};
+    mix_playlist_text("mixtape", styles, 4, 1796472000, name, description); /* 2026-12-05 */
+    assert_string_equal(name, "mixtape \xc2\xb7 5 Dec 2026");
+    assert_string_equal(description, "Made by mixtape from your Liked Songs on 5 Dec 2026. "
+                                     "Styles: jazz \xc2\xb7 bossa nova, metal, folk.");
+    mix_playlist_text("mixtape", NULL, 0, 1796472000, name, description);
+    assert_string_equal(description, "Made by mixtape from your Liked Songs on 5 Dec 2026.");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_request_fields),
+        cmocka_unit_test(test_prefer_new),
+        cmocka_unit_test(test_playlist_text),
         cmocka_unit_test(test_result_json),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

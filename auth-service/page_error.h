@@ -20,7 +20,9 @@ enum page_error {
     PAGE_ERR_SPOTIFY_DOWN,    /* Spotify unreachable, erroring or rate limiting too long */
     PAGE_ERR_EMPTY_LIBRARY,
     PAGE_ERR_NOTHING_MATCHED,
-    PAGE_ERR_COMPUTE_DOWN, /* reco-service unavailable */
+    PAGE_ERR_COMPUTE_DOWN,      /* reco-service unavailable */
+    PAGE_ERR_COMPUTE_NOT_READY, /* no reco-service instance ready before the library is read */
+    PAGE_ERR_BAD_CONTROL,       /* a control of the mix page holds an impossible value */
     PAGE_ERR_INTERNAL,
 };
 

@@ -90,9 +90,11 @@ static const struct page_error_info ERRORS[] = {
                        "Spotify refused the sign-in code: it was already used or it expired "
                        "(for instance after going back in the browser).",
                        "/login", "Sign in again"},
-    [PAGE_ERR_SIGNED_OUT] = {401, "signed_out", "You are signed out",
-                             "Your session ended or Spotify no longer accepts it.", "/login",
-                             "Sign in with Spotify"},
+    [PAGE_ERR_SIGNED_OUT] =
+        {401, "signed_out", "You are signed out",
+         "Your session ended, sign in again. (Sessions end after a while, or when "
+         "Spotify stops accepting them.)",
+         "/login", "Sign in again"},
     [PAGE_ERR_NOT_ALLOWLISTED] = {403, "not_allowlisted",
                                   "Your Spotify account is not on this app's list",
                                   "This server's Spotify app runs in Development Mode, which "
@@ -109,11 +111,12 @@ static const struct page_error_info ERRORS[] = {
                         "Spotify did not grant a permission mixtape needs (reading your Liked "
                         "Songs or creating a private playlist). Sign in again and accept both.",
                         "/login", "Sign in again"},
-    [PAGE_ERR_FORBIDDEN] = {403, "forbidden", "Spotify refused the request",
-                            "Spotify answered 403 Forbidden. The account may not be on the app's "
-                            "allow-list, the app owner may lack Premium, or a permission is "
-                            "missing.",
-                            "/login", "Sign in again"},
+    [PAGE_ERR_FORBIDDEN] =
+        {403, "forbidden", "Spotify refused the request",
+         "Spotify refused to let this app act for your account. The account may "
+         "not be on the app's allow-list, the app owner may lack Premium, or a permission is "
+         "missing.",
+         "/login", "Sign in again"},
     [PAGE_ERR_QUOTA] = {429, "quota_exceeded", "This server has used up its Spotify quota",
                         "The Spotify app behind this server has exceeded its quota. Waiting a "
                         "few seconds will not help; try again later or ask the operator.",
@@ -136,6 +139,16 @@ static const struct page_error_info ERRORS[] = {
                                "Your library was read, but the service that makes playlists is "
                                "not answering. Try again in a minute.",
                                "/mix", "Try again"},
+    [PAGE_ERR_COMPUTE_NOT_READY] = {503, "compute_unavailable",
+                                    "Playlists cannot be made right now",
+                                    "The part of mixtape that makes playlists is not running at "
+                                    "the moment, so your library was not read. Try again in a "
+                                    "minute.",
+                                    "/mix", "Try again"},
+    [PAGE_ERR_BAD_CONTROL] = {400, "bad_control", "One of the settings cannot be used",
+                              "A setting of the playlist is outside what mixtape can do (the "
+                              "sentence below says which). Start again with the usual settings.",
+                              "/mix", "Make the playlist again"},
     [PAGE_ERR_INTERNAL] = {500, "internal", "Something went wrong",
                            "An unexpected error happened on this server.", "/", "Start over"},
 };
@@ -196,7 +209,9 @@ static void error_section(struct html *h, enum page_error error, const char *det
     html_raw(h, "</h2><p>");
     html_text(h, info->what);
     html_raw(h, "</p>");
-    if (detail && *detail) {
+    /* Only details that are sentences for people (a setting's limit, why nothing matched);
+     * Spotify's and the RPC's technical ones stay in the log. */
+    if (detail && *detail && (error == PAGE_ERR_BAD_CONTROL || error == PAGE_ERR_NOTHING_MATCHED)) {
         html_raw(h, "<p class=\"detail\">");
         html_text(h, detail);
         html_raw(h, "</p>");
@@ -225,6 +240,16 @@ void pages_landing(struct html *h, const char *signed_in_as)
     html_raw(h, "</section></main></body></html>\n");
 }
 
+void pages_session_ended(struct html *h)
+{
+    page_head(h, "mixtape: your session ended");
+    html_raw(h, "</header>\n<main><section id=\"session-ended\" role=\"alert\"><h2>Your session "
+                "ended, sign in again</h2><p>Sign-ins last a while and then end, or this "
+                "browser's sign-in could not be read. Nothing was lost: your Liked Songs and any "
+                "saved playlist are on Spotify.</p><p><a id=\"login\" class=\"button\" "
+                "href=\"/login\">Sign in with Spotify</a></p></section></main></body></html>\n");
+}
+
 void pages_error(struct html *h, enum page_error error, const char *detail)
 {
     page_head(h, pages_error_info(error)->title);
@@ -237,17 +262,29 @@ void pages_mix_start(struct html *h, const char *display_name)
 {
     page_head(h, "mixtape: making your playlist");
     signed_in_bar(h, display_name);
-    html_raw(h, "</header>\n<main><section id=\"making\"><h2>Making your playlist</h2>"
-                "<ol id=\"progress\">\n");
+    /* Each progress line hides the one before (CSS), so the list reads as one bar; the live
+     * region announces each new step to screen readers. */
+    html_raw(h, "</header>\n<main><section id=\"making\" aria-labelledby=\"making-title\"><h2 "
+                "id=\"making-title\">Making your playlist</h2>"
+                "<ol id=\"progress\" aria-live=\"polite\">\n");
 }
 
-void pages_mix_progress(struct html *h, const char *step, const char *text)
+void pages_mix_progress(struct html *h, const char *step, const char *text, size_t done,
+                        size_t total)
 {
     html_raw(h, "<li data-step=\"");
     html_text(h, step);
-    html_raw(h, "\">");
+    html_raw(h, "\"><span class=\"step\">");
     html_text(h, text);
-    html_raw(h, "</li>\n");
+    html_raw(h, "</span>");
+    /* reading is the first 80% of the work, matching 90%, ranking done */
+    double share = total ? 0.8 * (double)done / (double)total : 0;
+    if (strcmp(step, "match") == 0 || strcmp(step, "cached") == 0)
+        share = 0.9;
+    else if (strcmp(step, "rank") == 0)
+        share = 1.0;
+    html_raw(h, "<progress max=\"100\" value=\"%d\" aria-hidden=\"true\"></progress></li>\n",
+             (int)(share * 100 + 0.5));
 }
 
 void pages_mix_error(struct html *h, enum page_error error, const char *detail)
@@ -256,76 +293,264 @@ void pages_mix_error(struct html *h, enum page_error error, const char *detail)
     error_section(h, error, detail);
 }
 
-/* A stacked bar: one rect per cluster, in a colour that is the same in both bars. */
-static void share_bar(struct html *h, const struct mix_result *r, bool slots, int y,
-                      const char *caption)
+const char *pages_reason_text(enum reco_rpc_reason reason)
 {
-    uint32_t sum = 0;
-    for (size_t i = 0; i < r->n_clusters; i++)
-        sum += slots ? r->clusters[i].slots : r->clusters[i].saved;
-    html_raw(h, "<text x=\"0\" y=\"%d\" class=\"bar-label\">", y + 11);
-    html_text(h, caption);
-    html_raw(h, "</text>");
-    double x = 120;
-    for (size_t i = 0; i < r->n_clusters && sum > 0; i++) {
-        uint32_t v = slots ? r->clusters[i].slots : r->clusters[i].saved;
-        if (v == 0)
-            continue;
-        double w = 480.0 * v / sum;
-        html_raw(h,
-                 "<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"16\" "
-                 "fill=\"hsl(%u,55%%,55%%)\"><title>style %u: %u %s</title></rect>",
-                 x, y, w, (unsigned)((r->clusters[i].cluster * 47u) % 360u), r->clusters[i].cluster,
-                 v, slots ? "songs in the playlist" : "of your saved songs");
-        x += w;
+    switch (reason) {
+    case RECO_RPC_REASON_SAME_ARTIST:
+        return "Same artist";
+    case RECO_RPC_REASON_SIMILAR_SOUND:
+        return "Similar sound";
+    case RECO_RPC_REASON_NEW_ARTIST:
+        return "New artist";
+    default:
+        return "";
     }
 }
 
-void pages_mix_result(struct html *h, const struct mix_result *r, size_t read, size_t total,
-                      bool truncated, uint64_t next_variety, bool auto_save)
+/* The style of a pick: its name, or "Style N" from a service without names. */
+static void style_name(struct html *h, const char *name, uint32_t cluster)
 {
-    html_raw(h, "</ol></section>\n<section id=\"result\"><h2>Your mixtape</h2>");
-    html_raw(h, "<p id=\"matched\">%u of %zu saved tracks matched the catalog",
-             r->stats.saved - r->stats.unmatched, read);
-    if (truncated)
-        html_raw(h, " (the first %zu of your %zu were read)", read, total);
-    html_raw(h, ".</p>\n<figure id=\"clusters\"><svg viewBox=\"0 0 600 44\" role=\"img\" "
-                "aria-label=\"How the playlist is shared across your styles\">");
-    share_bar(h, r, false, 0, "Your library");
-    share_bar(h, r, true, 24, "This playlist");
+    if (name && *name)
+        html_text(h, name);
+    else
+        html_raw(h, "Style %u", cluster + 1);
+}
+
+/* Index of a style name in r->styles (its pattern), or a stand-in from the cluster. */
+static size_t style_index(const struct mix_result *r, const struct mix_pick *p)
+{
+    for (size_t i = 0; i < r->n_styles; i++)
+        if (p->style && r->styles[i].name && strcmp(p->style, r->styles[i].name) == 0)
+            return i;
+    return p->cluster;
+}
+
+static void track_item(struct html *h, const struct mix_result *r, size_t i, size_t number)
+{
+    const struct mix_pick *p = &r->picks[i];
+    size_t si = style_index(r, p) % PAGES_N_PATTERNS;
+    html_raw(h, "<li data-id=\"");
+    html_text(h, p->id);
+    html_raw(h, "\" data-cluster=\"%u\" data-style=\"", p->cluster);
+    style_name(h, p->style, p->cluster);
     html_raw(h,
-             "</svg><figcaption>Each colour is one style found in your library; the "
-             "playlist gives each style its share of the %zu songs.</figcaption></figure>\n",
-             r->n_picks);
-    html_raw(h, "<ol id=\"tracks\">\n");
-    for (size_t i = 0; i < r->n_picks; i++) {
-        const struct mix_pick *p = &r->picks[i];
-        html_raw(h, "<li data-id=\"");
-        html_text(h, p->id);
-        html_raw(h, "\" data-cluster=\"%u\"><span class=\"title\">", p->cluster);
-        html_text(h, p->name);
-        html_raw(h, "</span> <span class=\"artists\">");
-        html_text(h, p->artists);
-        html_raw(h, "</span>");
-        if (p->year)
-            html_raw(h, " <span class=\"year\">%u</span>", p->year);
-        if (p->because) {
-            html_raw(h, " <span class=\"because\">because you saved ");
-            html_text(h, p->because);
-            html_raw(h, "</span>");
+             "\" data-year=\"%u\"><span class=\"num\" aria-hidden=\"true\">%zu</span>"
+             "<img class=\"cover\" alt=\"\" width=\"56\" height=\"56\" loading=\"lazy\" "
+             "src=\"/art?id=",
+             p->year, number);
+    html_text(h, p->id);
+    html_raw(h, "\"><div class=\"meta\"><a class=\"title\" href=\"https://open.spotify.com/track/");
+    html_text(h, p->id);
+    html_raw(h, "\">");
+    html_text(h, p->name);
+    html_raw(h, "</a> <span class=\"artists\">");
+    html_text(h, p->artists);
+    html_raw(h, "</span>");
+    if (p->year)
+        html_raw(h, " <span class=\"year\">%u</span>", p->year);
+    html_raw(h,
+             "<div class=\"why\"><span class=\"chip s%zu\"><span class=\"swatch\" "
+             "aria-hidden=\"true\"></span>",
+             si);
+    style_name(h, p->style, p->cluster);
+    html_raw(h, "</span>");
+    const char *reason = pages_reason_text(p->reason);
+    if (*reason)
+        html_raw(h, " <span class=\"reason %s\">%s</span>", reco_rpc_reason_name(p->reason),
+                 reason);
+    if (p->because) {
+        html_raw(h, " <span class=\"because\">because you saved <i>");
+        html_text(h, p->because);
+        html_raw(h, "</i>");
+        if (p->because_artist) {
+            html_raw(h, " by ");
+            html_text(h, p->because_artist);
         }
-        html_raw(h, "</li>\n");
+        html_raw(h, "</span>");
+    }
+    html_raw(h, "</div></div><div class=\"track-actions\"><button type=\"button\" "
+                "class=\"play secondary\" aria-expanded=\"false\" aria-label=\"Play ");
+    html_text(h, p->name);
+    html_raw(h, "\">Play</button><button type=\"button\" class=\"remove secondary\" "
+                "aria-label=\"Remove ");
+    html_text(h, p->name);
+    html_raw(h, "\">Remove</button></div></li>\n");
+}
+
+/* The styles legend: a row per style with its name in words, a pattern that survives grey
+ * scale, and the library and playlist shares as two bars with their percentages in text. */
+/* One legend row's two bars (a <progress> each: no inline style, which the CSP forbids), with
+ * the percentages in words beside them. */
+static void share_bars(struct html *h, int lib, int mix)
+{
+    html_raw(h,
+             "</span><span class=\"bars\"><span class=\"bar\"><span class=\"label\">Library "
+             "%d%%</span><progress class=\"fill\" max=\"100\" value=\"%d\" aria-hidden=\"true\">"
+             "</progress></span><span class=\"bar\"><span class=\"label\">Playlist %d%%</span>"
+             "<progress class=\"fill\" max=\"100\" value=\"%d\" aria-hidden=\"true\"></progress>"
+             "</span></span></li>",
+             lib, lib, mix, mix);
+}
+
+/* The styles legend: a row per style with its name in words, a pattern that survives grey
+ * scale, its share of the library (from reco-service) and of the songs shown (counted here). */
+static void styles_legend(struct html *h, const struct mix_result *r, size_t shown)
+{
+    html_raw(h, "<section id=\"styles\" aria-labelledby=\"styles-title\"><h3 "
+                "id=\"styles-title\">Your styles</h3><p class=\"hint\">How much of your library "
+                "and of this playlist each style holds.</p><ul id=\"legend\">");
+    size_t n_shown = r->n_picks < shown ? r->n_picks : shown;
+    if (r->n_styles > 0) {
+        for (size_t i = 0; i < r->n_styles; i++) {
+            size_t in_mix = 0;
+            for (size_t k = 0; k < n_shown; k++)
+                in_mix += style_index(r, &r->picks[k]) == i;
+            int lib = (int)(r->styles[i].library_share * 100 + 0.5);
+            int mix = n_shown ? (int)(100.0 * (double)in_mix / (double)n_shown + 0.5) : 0;
+            html_raw(h,
+                     "<li class=\"s%zu\"><span class=\"name\"><span class=\"swatch\" "
+                     "aria-hidden=\"true\"></span>",
+                     i % PAGES_N_PATTERNS);
+            style_name(h, r->styles[i].name, (uint32_t)i);
+            share_bars(h, lib, mix);
+        }
+    } else {
+        uint32_t saved = 0;
+        for (size_t i = 0; i < r->n_clusters; i++)
+            saved += r->clusters[i].saved;
+        for (size_t i = 0; i < r->n_clusters; i++) {
+            size_t in_mix = 0;
+            for (size_t k = 0; k < n_shown; k++)
+                in_mix += r->picks[k].cluster == r->clusters[i].cluster;
+            int lib = saved ? (int)(100.0 * r->clusters[i].saved / saved + 0.5) : 0;
+            int mix = n_shown ? (int)(100.0 * (double)in_mix / (double)n_shown + 0.5) : 0;
+            html_raw(h,
+                     "<li class=\"s%u\"><span class=\"name\"><span class=\"swatch\" "
+                     "aria-hidden=\"true\"></span>Style %u",
+                     r->clusters[i].cluster % PAGES_N_PATTERNS, r->clusters[i].cluster + 1);
+            share_bars(h, lib, mix);
+        }
+    }
+    html_raw(h, "</ul><p class=\"hint\">%zu songs in the playlist.</p></section>\n", n_shown);
+}
+
+static void option(struct html *h, const char *value, const char *label, bool selected)
+{
+    html_raw(h, "<option value=\"%s\"%s>%s</option>", value, selected ? " selected" : "", label);
+}
+
+/* The controls: a GET form on /mix (the library is cached, so it answers quickly); the script
+ * submits it on every change. */
+static void controls(struct html *h, const struct mix_params *p, uint32_t shown)
+{
+    float d = p->has_discover ? p->discover : 0;
+    html_raw(h, "<details id=\"steer\"><summary>Steer the mix</summary>"
+                "<form id=\"controls\" method=\"get\" action=\"/mix\">"
+                "<label for=\"discover\">Songs</label><select id=\"discover\" name=\"discover\">");
+    option(h, "0", "Familiar artists", d < 0.25f);
+    option(h, "0.5", "A mix of familiar and new", d >= 0.25f && d < 0.75f);
+    option(h, "1", "New artists only", d >= 0.75f);
+    html_raw(h, "</select><label for=\"energy\">Energy</label><select id=\"energy\" "
+                "name=\"energy\">");
+    float e = p->energy.set ? p->energy.value : -1;
+    option(h, "", "Any", e < 0);
+    option(h, "0.2", "Calm", e >= 0 && e < 0.35f);
+    option(h, "0.5", "Medium", e >= 0.35f && e < 0.7f);
+    option(h, "0.85", "Energetic", e >= 0.7f);
+    html_raw(h, "</select><label for=\"valence\">Mood</label><select id=\"valence\" "
+                "name=\"valence\">");
+    float v = p->valence.set ? p->valence.value : -1;
+    option(h, "", "Any", v < 0);
+    option(h, "0.2", "Darker", v >= 0 && v < 0.35f);
+    option(h, "0.5", "In between", v >= 0.35f && v < 0.7f);
+    option(h, "0.85", "Brighter", v >= 0.7f);
+    html_raw(h, "</select><label for=\"from\">From year</label><input id=\"from\" name=\"from\" "
+                "type=\"number\" inputmode=\"numeric\" min=\"1900\" max=\"2100\"");
+    if (p->year_from)
+        html_raw(h, " value=\"%u\"", p->year_from);
+    html_raw(h, "><label for=\"to\">To year</label><input id=\"to\" name=\"to\" type=\"number\" "
+                "inputmode=\"numeric\" min=\"1900\" max=\"2100\"");
+    if (p->year_to)
+        html_raw(h, " value=\"%u\"", p->year_to);
+    html_raw(h, "><label for=\"n\">Length</label><select id=\"n\" name=\"n\">");
+    static const char *const LENGTHS[] = {"20", "30", "50", "100"};
+    char cur[16];
+    snprintf(cur, sizeof cur, "%u", shown);
+    for (size_t i = 0; i < 4; i++) {
+        char label[32];
+        snprintf(label, sizeof label, "%s songs", LENGTHS[i]);
+        option(h, LENGTHS[i], label, strcmp(cur, LENGTHS[i]) == 0);
     }
     html_raw(h,
-             "</ol>\n<p class=\"actions\"><a id=\"regenerate\" class=\"button\" "
-             "href=\"/mix?variety=%llu\">Regenerate</a> ",
-             (unsigned long long)next_variety);
+             "</select><span class=\"check\"><input id=\"clean\" name=\"clean\" "
+             "type=\"checkbox\" value=\"1\"%s><label for=\"clean\">Leave out explicit "
+             "songs</label></span><button type=\"submit\" id=\"apply\">Apply</button></form>"
+             "</details>\n",
+             p->no_explicit ? " checked" : "");
+}
+
+/* The query of the current controls (for Regenerate), URL-safe: numbers only. */
+static void params_query(struct html *h, const struct mix_params *p, uint32_t shown)
+{
+    html_raw(h, "&amp;n=%u", shown);
+    if (p->has_discover)
+        html_raw(h, "&amp;discover=%g", (double)p->discover);
+    if (p->energy.set)
+        html_raw(h, "&amp;energy=%g", (double)p->energy.value);
+    if (p->valence.set)
+        html_raw(h, "&amp;valence=%g", (double)p->valence.value);
+    if (p->year_from)
+        html_raw(h, "&amp;from=%u", p->year_from);
+    if (p->year_to)
+        html_raw(h, "&amp;to=%u", p->year_to);
+    if (p->no_explicit)
+        html_raw(h, "&amp;clean=1");
+}
+
+void pages_mix_result(struct html *h, const struct mix_result *r, size_t read, size_t total,
+                      bool truncated, uint64_t next_variety, bool auto_save,
+                      const struct mix_params *params, uint32_t shown)
+{
+    size_t show = r->n_picks < shown ? r->n_picks : shown;
+    html_raw(h,
+             "</ol></section>\n<section id=\"result\" aria-labelledby=\"result-title\">"
+             "<div id=\"summary\"><h2 id=\"result-title\">Your mixtape</h2><p id=\"matched\">"
+             "%zu songs \u00b7 %u of %zu saved tracks matched the catalog",
+             show, r->stats.saved - r->stats.unmatched, read);
+    if (truncated)
+        html_raw(h, " (the first %zu of your %zu were read)", read, total);
+    html_raw(h, ".</p>");
+    if (r->short_reason[0]) {
+        html_raw(h, "<p id=\"short\">");
+        html_text(h, r->short_reason);
+        html_raw(h, "</p>");
+    }
+    html_raw(h, "</div>\n<div id=\"actionbar\"><div id=\"actions\">");
     /* With auto_save the script presses #save itself once the page is shown: the playlist is
      * saved by the same CSRF-checked POST /api/save as a click, never by this GET. */
-    html_raw(h,
-             "<button id=\"save\" type=\"button\"%s>Save to Spotify</button></p>"
-             "<p id=\"save-error\" role=\"alert\"></p><div id=\"saved\"></div>",
+    html_raw(h, "<button id=\"save\" type=\"button\"%s>Save to Spotify</button>",
              auto_save ? " data-auto-save=\"true\"" : "");
+    html_raw(h, "<a id=\"regenerate\" class=\"button secondary\" href=\"/mix?variety=%llu",
+             (unsigned long long)next_variety);
+    params_query(h, params, shown);
+    html_raw(h, "\">Regenerate</a><a id=\"open\" class=\"button secondary\" hidden "
+                "href=\"https://open.spotify.com/\">Open in Spotify</a>"
+                "<button id=\"download-csv\" type=\"button\" class=\"secondary\">CSV</button>"
+                "<button id=\"download-jspf\" type=\"button\" class=\"secondary\">JSPF</button>"
+                "</div>\n<p id=\"save-status\" role=\"status\" aria-live=\"polite\"></p>"
+                "<p id=\"save-error\" role=\"alert\"></p></div><div id=\"saved\"></div>\n");
+    controls(h, params, shown);
+    html_raw(h, "<ol id=\"tracks\">\n");
+    for (size_t i = 0; i < show; i++)
+        track_item(h, r, i, i + 1);
+    html_raw(h, "</ol>\n");
+    /* Songs past the shown ones stand by: a removed song's place goes to the first of them
+     * from the same style. */
+    html_raw(h, "<ol id=\"reserve\" hidden>\n");
+    for (size_t i = show; i < r->n_picks; i++)
+        track_item(h, r, i, i + 1);
+    html_raw(h, "</ol>\n");
+    styles_legend(h, r, show);
     html_raw(h, "</section>\n");
 }
 
@@ -341,59 +566,305 @@ void pages_embed_url(const char *playlist_id, char out[256])
 }
 
 const char pages_script[] =
-    "// mixtape: Save to Spotify, then show the saved playlist in Spotify's embed. With\n"
+    "// mixtape's mix page: Save (once, then updates), play a song in place, remove a song (a\n"
+    "// stand-in of the same style takes its place), the controls, and the downloads. With\n"
     "// AUTO_SAVE the page marks #save data-auto-save and this script presses it at once.\n"
     "'use strict';\n"
     "document.addEventListener('DOMContentLoaded', function () {\n"
+    "  var tracks = document.getElementById('tracks');\n"
+    "  if (!tracks) return;\n"
     "  var save = document.getElementById('save');\n"
-    "  if (!save || save.disabled) return;\n"
-    "  save.addEventListener('click', function () {\n"
-    "    var ids = Array.prototype.map.call(document.querySelectorAll('#tracks li'),\n"
-    "      function (li) { return li.getAttribute('data-id'); });\n"
-    "    var problem = document.getElementById('save-error');\n"
-    "    save.disabled = true;\n"
+    "  var status = document.getElementById('save-status');\n"
+    "  var problem = document.getElementById('save-error');\n"
+    "  var open = document.getElementById('open');\n"
+    "  var busy = false;\n"
+    "  var PLAIN = {\n"
+    "    signed_out: 'Your session ended, sign in again to save.',\n"
+    "    spotify_unavailable: 'Spotify is not answering right now.',\n"
+    "    quota_exceeded: 'Spotify is not taking more requests from this server today. Try again "
+    "later.',\n"
+    "    not_allowlisted: 'Your Spotify account is not on this app\\u2019s list, so it cannot "
+    "save.',\n"
+    "    missing_scope: 'Spotify did not allow mixtape to create playlists. Sign in again and "
+    "allow it.'\n"
+    "  };\n"
+    "  function items() { return "
+    "Array.prototype.slice.call(tracks.querySelectorAll('li[data-id]')); }\n"
+    "  function text(li, sel) { var e = li.querySelector(sel); return e ? e.textContent : ''; }\n"
+    "  function setDirty() {\n"
+    "    if (!save.classList.contains('done')) return;\n"
+    "    save.classList.remove('done');\n"
+    "    save.removeAttribute('aria-disabled');\n"
+    "    save.textContent = 'Update playlist on Spotify';\n"
+    "  }\n"
+    "  function styles() {\n"
+    "    var seen = [];\n"
+    "    Array.prototype.forEach.call(document.querySelectorAll('#legend li .name'), function (n) "
+    "{\n"
+    "      if (seen.length < 3) seen.push(n.textContent);\n"
+    "    });\n"
+    "    return seen;\n"
+    "  }\n"
+    "  function doSave() {\n"
+    "    if (busy || save.classList.contains('done')) return;\n"
+    "    busy = true;\n"
+    "    save.setAttribute('aria-disabled', 'true');\n"
+    "    save.classList.add('busy');\n"
     "    save.textContent = 'Saving\\u2026';\n"
     "    problem.textContent = '';\n"
-    "    fetch('/api/save', {method: 'POST', credentials: 'same-origin',\n"
-    "      headers: {'Content-Type': 'application/json'}, body: JSON.stringify({ids: ids})})\n"
+    "    status.textContent = 'Saving to Spotify\\u2026';\n"
+    "    var ids = items().map(function (li) { return li.getAttribute('data-id'); });\n"
+    "    var ctrl = window.AbortController ? new AbortController() : null;\n"
+    "    var timer = setTimeout(function () { if (ctrl) ctrl.abort(); }, 9000);\n"
+    "    fetch('/api/save', {method: 'POST', credentials: 'same-origin', signal: ctrl && "
+    "ctrl.signal,\n"
+    "      headers: {'Content-Type': 'application/json'}, body: JSON.stringify({ids: ids, styles: "
+    "styles()})})\n"
     "      .then(function (r) { return r.json().then(function (b) { return {ok: r.ok, b: b}; }); "
     "})\n"
     "      .then(function (res) {\n"
-    "        if (!res.ok) throw new Error(res.b.message || 'Saving failed');\n"
-    "        var frame = document.createElement('iframe');\n"
-    "        frame.id = 'embed';\n"
-    "        frame.title = 'Your playlist on Spotify';\n"
-    "        frame.src = res.b.embed;\n"
-    "        frame.width = '100%';\n"
-    "        frame.height = '380';\n"
-    "        frame.allow = 'autoplay; clipboard-write; encrypted-media; fullscreen; "
+    "        if (!res.ok) throw new Error(PLAIN[res.b.error] || 'Spotify did not take the playlist "
+    "just now.');\n"
+    "        var frame = document.getElementById('embed');\n"
+    "        if (!frame) {\n"
+    "          frame = document.createElement('iframe');\n"
+    "          frame.id = 'embed';\n"
+    "          frame.title = 'Your playlist on Spotify';\n"
+    "          frame.width = '100%';\n"
+    "          frame.height = '352';\n"
+    "          frame.allow = 'autoplay; clipboard-write; encrypted-media; fullscreen; "
     "picture-in-picture';\n"
-    "        document.getElementById('saved').appendChild(frame);\n"
-    "        save.textContent = 'Saved to Spotify';\n"
+    "          document.getElementById('saved').appendChild(frame);\n"
+    "        }\n"
+    "        frame.src = res.b.embed;\n"
+    "        open.href = res.b.url;\n"
+    "        open.hidden = false;\n"
+    "        save.classList.add('done');\n"
+    "        save.textContent = res.b.replaced ? 'Updated on Spotify' : 'Saved to Spotify';\n"
+    "        status.textContent = res.b.replaced ? 'Your playlist on Spotify now holds these "
+    "songs.'\n"
+    "                                            : 'Saved as a private playlist on your Spotify "
+    "account.';\n"
     "      })\n"
     "      .catch(function (e) {\n"
-    "        problem.textContent = e.message;\n"
-    "        save.disabled = false;\n"
-    "        save.textContent = 'Save to Spotify';\n"
+    "        var msg = e && e.name === 'AbortError' ? 'Spotify did not answer in time.' : "
+    "e.message;\n"
+    "        if (!msg || e instanceof TypeError) msg = 'Spotify could not be reached.';\n"
+    "        problem.textContent = msg + ' Press Save to try again.';\n"
+    "        status.textContent = '';\n"
+    "        save.removeAttribute('aria-disabled');\n"
+    "        save.textContent = 'Try saving again';\n"
+    "      })\n"
+    "      .then(function () { clearTimeout(timer); busy = false; save.classList.remove('busy'); "
+    "});\n"
+    "  }\n"
+    "  save.addEventListener('click', doSave);\n"
+    "  // Play in place: Spotify's player for that song, loaded only when asked for.\n"
+    "  tracks.addEventListener('click', function (ev) {\n"
+    "    var b = ev.target.closest('button');\n"
+    "    if (!b) return;\n"
+    "    var li = b.closest('li[data-id]');\n"
+    "    if (b.classList.contains('play')) {\n"
+    "      var f = li.querySelector('iframe');\n"
+    "      if (f) { f.remove(); b.setAttribute('aria-expanded', 'false'); b.textContent = 'Play'; "
+    "return; }\n"
+    "      f = document.createElement('iframe');\n"
+    "      f.className = 'player';\n"
+    "      f.title = 'Play ' + text(li, '.title');\n"
+    "      f.height = '80';\n"
+    "      f.allow = 'autoplay; clipboard-write; encrypted-media; fullscreen; "
+    "picture-in-picture';\n"
+    "      f.src = 'https://open.spotify.com/embed/track/' + li.getAttribute('data-id') + "
+    "'?utm_source=generator';\n"
+    "      li.appendChild(f);\n"
+    "      b.setAttribute('aria-expanded', 'true');\n"
+    "      b.textContent = 'Close player';\n"
+    "    } else if (b.classList.contains('remove')) {\n"
+    "      var style = li.getAttribute('data-style');\n"
+    "      var reserve = document.getElementById('reserve');\n"
+    "      var next = null;\n"
+    "      Array.prototype.forEach.call(reserve.children, function (c) {\n"
+    "        if (!next && c.getAttribute('data-style') === style) next = c;\n"
     "      });\n"
+    "      if (!next) next = reserve.firstElementChild;\n"
+    "      var title = text(li, '.title');\n"
+    "      if (next) tracks.replaceChild(next, li); else li.remove();\n"
+    "      items().forEach(function (x, i) { x.querySelector('.num').textContent = String(i + 1); "
+    "});\n"
+    "      status.textContent = 'Removed ' + title + (next ? '; ' + text(next, '.title') + ' took "
+    "its place.' : '.');\n"
+    "      var focus = next ? next.querySelector('.remove') : save;\n"
+    "      if (focus) focus.focus();\n"
+    "      setDirty();\n"
+    "    }\n"
+    "  });\n"
+    "  // The controls answer at once: the library stays cached on the server for a while.\n"
+    "  var form = document.getElementById('controls');\n"
+    "  if (form) form.addEventListener('change', function (ev) {\n"
+    "    if (ev.target.type === 'number') return;\n"
+    "    form.requestSubmit ? form.requestSubmit() : form.submit();\n"
+    "  });\n"
+    "  function download(name, type, body) {\n"
+    "    var a = document.createElement('a');\n"
+    "    a.href = URL.createObjectURL(new Blob([body], {type: type}));\n"
+    "    a.download = name;\n"
+    "    a.click();\n"
+    "    setTimeout(function () { URL.revokeObjectURL(a.href); }, 1000);\n"
+    "    status.textContent = 'Downloaded ' + name + '.';\n"
+    "  }\n"
+    "  function csvCell(s) { return /[\",\\n]/.test(s) ? '\"' + s.replace(/\"/g, '\"\"') + '\"' : "
+    "s; }\n"
+    "  document.getElementById('download-csv').addEventListener('click', function () {\n"
+    "    var rows = ['spotify_id,isrc,title,artists'];\n"
+    "    items().forEach(function (li) {\n"
+    "      rows.push([li.getAttribute('data-id'), li.getAttribute('data-isrc') || '', text(li, "
+    "'.title'),\n"
+    "                 text(li, '.artists')].map(csvCell).join(','));\n"
+    "    });\n"
+    "    download('mixtape.csv', 'text/csv', rows.join('\\n') + '\\n');\n"
+    "  });\n"
+    "  document.getElementById('download-jspf').addEventListener('click', function () {\n"
+    "    var list = {playlist: {title: 'mixtape', creator: 'mixtape', date: new "
+    "Date().toISOString(),\n"
+    "      track: items().map(function (li) {\n"
+    "        return {title: text(li, '.title'), creator: text(li, '.artists'),\n"
+    "                identifier: ['https://open.spotify.com/track/' + "
+    "li.getAttribute('data-id')]};\n"
+    "      })}};\n"
+    "    download('mixtape.jspf', 'application/json', JSON.stringify(list, null, 2) + '\\n');\n"
     "  });\n"
     "  if (save.getAttribute('data-auto-save') === 'true') save.click();\n"
     "});\n";
 
 const char pages_stylesheet[] =
-    "body{font-family:system-ui,sans-serif;max-width:46rem;margin:0 auto;padding:1rem;"
-    "color:#191414;background:#fafafa}\n"
-    "header{display:flex;justify-content:space-between;align-items:center}\n"
-    "header h1 a{color:#1db954;text-decoration:none}\n"
-    ".button,button{display:inline-block;padding:.6rem 1.2rem;border-radius:2rem;border:0;"
-    "background:#1db954;color:#fff;font-size:1rem;font-weight:600;text-decoration:none;"
-    "cursor:pointer}\n"
-    "#account button{background:#444}\n"
-    "#progress{color:#555}\n"
-    "#tracks li{margin:.3rem 0}\n"
-    "#tracks .title{font-weight:600}\n"
-    "#tracks .year,#tracks .because{color:#777;font-size:.9em}\n"
-    "#error{border-left:4px solid #c0392b;padding-left:1rem}\n"
-    "#save-error{color:#c0392b}\n"
-    ".bar-label{font-size:11px}\n"
-    "svg{width:100%;height:auto}\n";
+    ":root{color-scheme:light "
+    "dark;--bg:#fafafa;--fg:#191414;--muted:#4d4d4d;--card:#fff;--line:#d0d0d0;\n"
+    "--accent:#117a37;--accent-fg:#fff;--second:#e6e6e6;--second-fg:#191414;--err:#b3261e;--focus:#"
+    "0b57d0}\n"
+    "@media "
+    "(prefers-color-scheme:dark){:root{--bg:#121212;--fg:#f2f2f2;--muted:#c4c4c4;--card:#1e1e1e;\n"
+    "--line:#3a3a3a;--accent:#1ed760;--accent-fg:#000;--second:#333;--second-fg:#f2f2f2;--err:#"
+    "ff8a80;\n"
+    "--focus:#8ab4f8}}\n"
+    "*{box-sizing:border-box}\n"
+    "body{font-family:system-ui,sans-serif;max-width:52rem;margin:0 auto;padding:0 1rem 2rem;\n"
+    "color:var(--fg);background:var(--bg);line-height:1.45;overflow-wrap:anywhere}\n"
+    "header{display:flex;flex-wrap:wrap;gap:.5rem "
+    "1rem;justify-content:space-between;align-items:center;\n"
+    "padding:.6rem 0}\n"
+    "header h1{margin:0;font-size:1.5rem}\n"
+    "header h1 a{color:var(--fg);text-decoration:none}\n"
+    "#account{display:flex;gap:.5rem;align-items:center;font-size:.9rem;color:var(--muted)}\n"
+    "a{color:var(--focus)}\n"
+    ".button,button{display:inline-flex;align-items:center;justify-content:center;padding:.55rem "
+    "1.1rem;border-radius:2rem;border:2px solid "
+    "transparent;\n"
+    "background:var(--accent);color:var(--accent-fg);font:inherit;font-weight:650;text-decoration:"
+    "none;\n"
+    "cursor:pointer;min-height:44px;line-height:1.5}\n"
+    ".secondary,#account button{background:var(--second);color:var(--second-fg)}\n"
+    "button[aria-disabled=true],button.busy,button.done{cursor:default;opacity:1}\n"
+    "button.busy{background:var(--second);color:var(--second-fg)}\n"
+    "button.done{background:transparent;color:var(--fg);border-color:var(--line)}\n"
+    ":focus-visible{outline:3px solid var(--focus);outline-offset:2px}\n"
+    "#progress{list-style:none;padding:0;margin:.5rem 0;color:var(--muted)}\n"
+    "#progress li:not(:last-child){display:none}\n"
+    "#progress "
+    "progress{display:block;width:100%;height:.6rem;margin-top:.3rem;accent-color:var(--accent)}\n"
+    "main:has(#result) #making{display:none}\n"
+    "#summary h2{margin:.5rem 0 0}\n"
+    "#matched,#short{margin:.2rem 0;color:var(--muted)}\n"
+    "html{scroll-padding-top:6rem}\n"
+    "#actionbar{position:sticky;top:0;z-index:2;background:var(--bg);border-bottom:1px solid "
+    "var(--line)}\n"
+    "#actions{display:flex;flex-wrap:wrap;gap:.5rem;padding:.6rem 0}\n"
+    "#actionbar p{margin:0 0 .5rem}\n"
+    "#actions [hidden]{display:none}\n"
+    "#save-error{color:var(--err);font-weight:600}\n"
+    "#save-status:empty,#save-error:empty{display:none}\n"
+    "#steer{margin:.6rem 0;border:1px solid var(--line);border-radius:.5rem;padding:.3rem "
+    ".8rem;background:var(--card)}\n"
+    "#steer summary{cursor:pointer;font-weight:650;padding:.4rem "
+    "0;min-height:44px;display:flex;align-items:center}\n"
+    "#controls{display:grid;grid-template-columns:repeat(auto-fill,minmax(9.5rem,1fr));gap:.3rem "
+    ".8rem;\n"
+    "align-items:end;padding:.4rem 0 .6rem}\n"
+    "#controls label{display:block;font-size:.9rem;color:var(--muted)}\n"
+    "#controls select,#controls "
+    "input[type=number]{width:100%;min-height:44px;font:inherit;padding:.3rem;\n"
+    "background:var(--card);color:var(--fg);border:1px solid var(--muted);border-radius:.3rem}\n"
+    "#controls .check{display:flex;gap:.4rem;align-items:center;min-height:44px}\n"
+    "#controls .check input{width:1.3rem;height:1.3rem}\n"
+    "#controls .check label{color:var(--fg)}\n"
+    "#tracks{list-style:none;padding:0;margin:.5rem 0}\n"
+    "#tracks li{display:grid;grid-template-columns:2rem 56px 1fr auto;gap:.2rem .6rem;"
+    "align-items:start;\n"
+    "padding:.55rem 0;border-bottom:1px solid var(--line)}\n"
+    "#tracks .num{color:var(--muted);text-align:right;padding-top:.1rem}\n"
+    ".cover{width:56px;height:56px;border-radius:4px;background:var(--second);object-fit:cover}\n"
+    "#tracks .title{font-weight:650;color:var(--fg)}\n"
+    "#tracks .artists{color:var(--fg)}\n"
+    "#tracks .year,#tracks .because{color:var(--muted);font-size:.9em}\n"
+    ".why{display:flex;flex-wrap:wrap;gap:.3rem "
+    ".5rem;align-items:center;margin-top:.2rem;font-size:.9rem}\n"
+    ".chip{display:inline-flex;align-items:center;gap:.3rem;padding:0 .5rem;border:1px solid "
+    "var(--line);border-radius:1rem}\n"
+    ".reason{padding:0 "
+    ".5rem;border-radius:1rem;background:var(--second);color:var(--second-fg);font-weight:600}\n"
+    ".track-actions{display:flex;gap:.3rem;flex-wrap:wrap;justify-content:flex-end}\n"
+    ".track-actions button{padding:.3rem .8rem;font-size:.9rem}\n"
+    "#tracks iframe.player{grid-column:1/-1;width:100%;border:0;border-radius:.5rem}\n"
+    "#saved iframe{border:0;border-radius:.75rem;margin-top:.5rem}\n"
+    ".swatch{display:inline-block;width:1.1rem;height:1.1rem;border:1px solid "
+    "var(--fg);border-radius:.2rem;flex:none}\n"
+    "progress.fill{-webkit-appearance:none;appearance:none;display:block;width:100%;height:.9rem;"
+    "border:1px solid var(--fg);border-radius:.2rem;background:transparent;color:var(--fg)}\n"
+    "progress.fill::-webkit-progress-bar{background:transparent}\n"
+    ".s0 .swatch,.s0 .fill::-webkit-progress-value{background:#1f77b4}\n"
+    ".s0 .fill::-moz-progress-bar{background:#1f77b4}\n"
+    ".s1 .swatch,.s1 "
+    ".fill::-webkit-progress-value{background:repeating-linear-gradient(45deg,#ff7f0e 0 3px,#fff "
+    "3px 6px)}\n"
+    ".s1 .fill::-moz-progress-bar{background:repeating-linear-gradient(45deg,#ff7f0e 0 3px,#fff "
+    "3px 6px)}\n"
+    ".s2 .swatch,.s2 "
+    ".fill::-webkit-progress-value{background:repeating-linear-gradient(0deg,#2ca02c 0 3px,#fff "
+    "3px 6px)}\n"
+    ".s2 .fill::-moz-progress-bar{background:repeating-linear-gradient(0deg,#2ca02c 0 3px,#fff 3px "
+    "6px)}\n"
+    ".s3 .swatch,.s3 "
+    ".fill::-webkit-progress-value{background:repeating-linear-gradient(90deg,#d62728 0 3px,#fff "
+    "3px 6px)}\n"
+    ".s3 .fill::-moz-progress-bar{background:repeating-linear-gradient(90deg,#d62728 0 3px,#fff "
+    "3px 6px)}\n"
+    ".s4 .swatch,.s4 .fill::-webkit-progress-value{background:radial-gradient(#9467bd 40%,#fff "
+    "45%) 0 0/6px 6px}\n"
+    ".s4 .fill::-moz-progress-bar{background:radial-gradient(#9467bd 40%,#fff 45%) 0 0/6px 6px}\n"
+    ".s5 .swatch,.s5 "
+    ".fill::-webkit-progress-value{background:repeating-linear-gradient(-45deg,#8c564b 0 2px,#fff "
+    "2px 7px)}\n"
+    ".s5 .fill::-moz-progress-bar{background:repeating-linear-gradient(-45deg,#8c564b 0 2px,#fff "
+    "2px 7px)}\n"
+    ".s6 .swatch,.s6 .fill::-webkit-progress-value{background:#e0e0e0}\n"
+    ".s6 .fill::-moz-progress-bar{background:#e0e0e0}\n"
+    ".s7 .swatch,.s7 "
+    ".fill::-webkit-progress-value{background:repeating-linear-gradient(45deg,#17becf 0 2px,#000 "
+    "2px 4px)}\n"
+    ".s7 .fill::-moz-progress-bar{background:repeating-linear-gradient(45deg,#17becf 0 2px,#000 "
+    "2px 4px)}\n"
+    "#styles{margin-top:1.2rem}\n"
+    "#legend{list-style:none;padding:0}\n"
+    "#legend li{display:grid;grid-template-columns:minmax(8rem,1fr) 2fr;gap:.3rem "
+    "1rem;padding:.4rem 0;border-bottom:1px solid var(--line)}\n"
+    "#legend .name{display:flex;gap:.4rem;align-items:center;font-weight:600}\n"
+    "#legend .bars{display:grid;gap:.2rem}\n"
+    "#legend .bar{display:grid;grid-template-columns:6.5rem "
+    "1fr;align-items:center;font-size:.85rem}\n"
+    ".hint{color:var(--muted);font-size:.9rem}\n"
+    "#error{border-left:4px solid var(--err);padding-left:1rem}\n"
+    "@media (max-width:40rem){#tracks li{grid-template-columns:1.6rem 48px 1fr}\n"
+    ".cover{width:48px;height:48px}\n"
+    ".track-actions{grid-column:3;justify-content:flex-start}\n"
+    "#legend li{grid-template-columns:1fr}#actions{gap:.4rem}\n"
+    "#actions .button,#actions button{padding:.4rem .75rem;font-size:.95rem}\n"
+    "html{scroll-padding-top:9rem}}\n";

@@ -14,6 +14,7 @@ void handle_logout(struct request *r);
 /* routes_pages.c */
 void handle_landing(struct request *r);
 void handle_mix_page(struct request *r);
+void handle_art(struct request *r);
 
 /* routes_api.c */
 void handle_api_mix(struct request *r);

@@ -90,6 +90,7 @@ static const struct route ROUTES[] = {
     {"POST", "/api/save", handle_api_save, true}, {"GET", "/healthz", handle_healthz, false},
     {"GET", "/readyz", handle_readyz, false},     {"GET", "/metrics", handle_metrics, false},
     {"GET", "/app.js", handle_script, false},     {"GET", "/app.css", handle_stylesheet, false},
+    {"GET", "/art", handle_art, true},
 };
 
 /* Runs route in a work slot: a request that would wait on Spotify or reco-service while all
@@ -180,6 +181,9 @@ static int dispatch(struct mg_connection *conn, void *cbdata)
         run_in_slot(r, route);
     } else if (route) {
         route->handle(r);
+    } else if (path_known && strncmp(path, "/api/", 5) == 0) {
+        request_send_json_error(r, 405, "method_not_allowed",
+                                "this address takes POST with a JSON body, not a page visit");
     } else if (path_known) {
         request_send_body(r, 405, "text/plain; charset=utf-8", "method not allowed\n", 19);
     } else {
@@ -209,6 +213,10 @@ int routes_init(struct app *app, const struct auth_config *cfg, struct rpc_clien
     app->cfg = cfg;
     app->rpc = rpc;
     atomic_init(&app->audio_features_on, cfg->audio_features);
+    /* 64 sessions, 200,000 tracks in all, 10 minutes: a few hundred MB at worst */
+    app->cache = mix_cache_new(64, 200000, 600);
+    /* 2,000 pictures (about 30 KiB each), 64 MiB at most */
+    app->art = art_cache_new(cfg->oembed_base, 2000, 64u << 20);
     app->spotify = (struct spotify_settings){
         .accounts_base = cfg->accounts_base,
         .api_base = cfg->api_base,

@@ -117,6 +117,7 @@ void handle_api_mix(struct request *r)
     if (send_signed_in_error(r, signed_in_connect(r, &si), &si))
         goto done;
     job.client = si.client;
+    job.session = si.session;
     bool ok = mix_job_run(&job);
     signed_in_keep_tokens(r, &si);
     if (!ok && job.status == MIX_ERR_INVALID) {
@@ -171,6 +172,35 @@ static int read_save_ids(struct request *r, const char *body, size_t len, cJSON 
     return n;
 }
 
+/* Reads the optional "styles" of a save body (up to 3 style names of 1..80 characters, for the
+ * playlist's description) into styles (pointing into req). Answers 400 and returns false on a
+ * bad member. */
+static bool read_save_styles(struct request *r, const cJSON *req, const char *styles[3], size_t *n)
+{
+    *n = 0;
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(req, "styles");
+    if (!list || cJSON_IsNull(list))
+        return true;
+    if (!cJSON_IsArray(list) || cJSON_GetArraySize(list) > 3) {
+        request_send_json_error(r, 400, "bad_styles", "styles must be a list of at most 3 names");
+        return false;
+    }
+    const cJSON *name;
+    cJSON_ArrayForEach(name, list)
+    {
+        size_t len = cJSON_IsString(name) ? strlen(name->valuestring) : 0;
+        if (len < 1 || len > 80) {
+            char message[96];
+            snprintf(message, sizeof message, "styles[%zu] must be a name of 1 to 80 characters",
+                     *n);
+            request_send_json_error(r, 400, "bad_styles", message);
+            return false;
+        }
+        styles[(*n)++] = name->valuestring;
+    }
+    return true;
+}
+
 void handle_api_save(struct request *r)
 {
     char *body = NULL;
@@ -189,6 +219,11 @@ void handle_api_save(struct request *r)
     if (send_signed_in_error(r, signed_in_connect(r, &si), &si))
         goto done;
     job.client = si.client;
+    job.session = si.session;
+    const char *styles[3];
+    if (!read_save_styles(r, req, styles, &job.n_style_names))
+        goto done;
+    job.style_names = styles;
     bool ok = mix_job_save(&job, ids, (size_t)n);
     signed_in_keep_tokens(r, &si);
     if (!ok) {
@@ -203,7 +238,8 @@ void handle_api_save(struct request *r)
     cJSON_AddStringToObject(answer, "url", url);
     cJSON_AddStringToObject(answer, "embed", embed);
     cJSON_AddNumberToObject(answer, "tracks", n);
-    request_send_json(r, 201, answer);
+    cJSON_AddBoolToObject(answer, "replaced", job.replaced);
+    request_send_json(r, job.replaced ? 200 : 201, answer);
 done:
     free(ids);
     cJSON_Delete(req);

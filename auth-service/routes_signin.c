@@ -81,6 +81,12 @@ void handle_callback(struct request *r)
             r, strcmp(error, "access_denied") == 0 ? PAGE_ERR_DENIED : PAGE_ERR_STATE, NULL);
         goto done;
     }
+    if (ls != SESSION_OK && n_code > 0 && signed_in_load_session(r, s)) {
+        /* The callback reloaded (or reached through history) while signed in: the app. */
+        log_info("login_finished", "outcome=already_signed_in");
+        request_send_redirect(r, 303, "/mix");
+        goto done;
+    }
     if (ls != SESSION_OK || n_state <= 0 || strlen(state) != strlen(l.state) ||
         CRYPTO_memcmp(state, l.state, strlen(state)) != 0) {
         log_info("login_finished", "outcome=state_mismatch reason=\"%s\"",

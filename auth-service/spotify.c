@@ -367,6 +367,8 @@ static int call_start(struct spotify_client *c, CURLM *multi, struct call *call)
                                       : "Content-Type: application/json");
         curl_easy_setopt(e, CURLOPT_POST, 1L);
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, call->body ? call->body : "");
+        if (call->put)
+            curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, "PUT");
         if (call->form && c->settings->client_secret) {
             curl_easy_setopt(e, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
             curl_easy_setopt(e, CURLOPT_USERNAME, c->settings->client_id);

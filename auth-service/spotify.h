@@ -161,12 +161,18 @@ enum spotify_status spotify_fetch_saved(struct spotify_client *client, struct sa
 enum spotify_status spotify_audio_features(struct spotify_client *client,
                                            struct saved_library *lib);
 
-/* Creates a playlist (public or private) and adds the track ids in chunks of 100, in order.
- * Writes the new playlist id into playlist_id (64 bytes). Blocks. */
+/* Retries of a save end after this long (ms), calls time out after half of it. */
+#define SPOTIFY_SAVE_BUDGET_MS 7000L
+
+/* Creates a playlist (public or private) and adds the track ids in chunks of 100, in order;
+ * with replace_id (a playlist this session made), replaces that playlist's items instead
+ * (PUT /v1/playlists/{id}/items with the first 100, then adds the rest), so saving twice
+ * leaves one playlist. Writes the playlist id into playlist_id (64 bytes). Blocks, at most
+ * about SPOTIFY_SAVE_BUDGET_MS. */
 enum spotify_status spotify_save_playlist(struct spotify_client *client, const char *name,
                                           const char *description, bool public_playlist,
-                                          const char *const *track_ids, size_t n_ids,
-                                          char playlist_id[64]);
+                                          const char *replace_id, const char *const *track_ids,
+                                          size_t n_ids, char playlist_id[64]);
 
 /* ---- Pure helpers, exposed for tests and fuzzing. ---- */
 

@@ -29,6 +29,7 @@ struct call {
     const char *endpoint; /* metrics label */
     char url[3072];
     bool post;
+    bool put;    /* with post: the body goes as a PUT (replace a playlist's items) */
     char *body;  /* owned; NULL for GET */
     bool form;   /* body is form-encoded (token endpoint), else JSON */
     bool bearer; /* send the access token */

@@ -12,10 +12,19 @@
 
 enum spotify_status spotify_save_playlist(struct spotify_client *c, const char *name,
                                           const char *description, bool public_playlist,
-                                          const char *const *track_ids, size_t n_ids,
-                                          char playlist_id[64])
+                                          const char *replace_id, const char *const *track_ids,
+                                          size_t n_ids, char playlist_id[64])
 {
     enum spotify_status status = SPOTIFY_ERR_BAD_REQUEST;
+    /* A person waits on a save: retries stop after SPOTIFY_SAVE_BUDGET_MS so the page can say
+     * "try again" within 10 s, whatever the budget of a long library read. */
+    const struct spotify_settings *settings = c->settings;
+    struct spotify_settings quick = *settings;
+    if (quick.budget_ms > SPOTIFY_SAVE_BUDGET_MS)
+        quick.budget_ms = SPOTIFY_SAVE_BUDGET_MS;
+    if (quick.timeout_ms > SPOTIFY_SAVE_BUDGET_MS / 2)
+        quick.timeout_ms = SPOTIFY_SAVE_BUDGET_MS / 2;
+    c->settings = &quick;
     struct call create = {.endpoint = "create_playlist", .post = true, .bearer = true};
     struct call *adds = NULL;
     size_t n_adds = 0;
@@ -31,6 +40,17 @@ enum spotify_status spotify_save_playlist(struct spotify_client *c, const char *
                      "track id %zu is not a 22-character Spotify id", i);
             goto done;
         }
+    }
+    char new_id[64];
+    if (replace_id) {
+        if (!replace_id[0] || strlen(replace_id) >= 64 ||
+            strspn(replace_id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") !=
+                strlen(replace_id)) {
+            snprintf(c->last_error, sizeof c->last_error, "not a playlist id to replace");
+            goto done;
+        }
+        snprintf(new_id, sizeof new_id, "%s", replace_id);
+        goto items;
     }
     status = SPOTIFY_ERR_INTERNAL;
     snprintf(create.url, sizeof create.url, "%s/v1/me/playlists", c->settings->api_base);
@@ -57,9 +77,10 @@ enum spotify_status spotify_save_playlist(struct spotify_client *c, const char *
         snprintf(c->last_error, sizeof c->last_error, "playlist answer without a usable id");
         goto done;
     }
-    char new_id[64];
     snprintf(new_id, sizeof new_id, "%s", id->valuestring);
-    /* Items in order, one chunk of 100 after the other (order matters in a playlist). */
+    /* Items in order, one chunk of 100 after the other (order matters in a playlist); when
+     * replacing, the first chunk replaces what the playlist held. */
+items:
     status = SPOTIFY_ERR_INTERNAL;
     n_adds = (n_ids + SPOTIFY_ITEMS_PER_ADD - 1) / SPOTIFY_ITEMS_PER_ADD;
     adds = calloc(n_adds, sizeof *adds);
@@ -67,8 +88,9 @@ enum spotify_status spotify_save_playlist(struct spotify_client *c, const char *
         goto done;
     for (size_t a = 0; a < n_adds; a++) {
         struct call *add = &adds[a];
-        add->endpoint = "add_items";
+        add->endpoint = replace_id && a == 0 ? "replace_items" : "add_items";
         add->post = true;
+        add->put = replace_id && a == 0;
         add->bearer = true;
         snprintf(add->url, sizeof add->url, "%s/v1/playlists/%s/items", c->settings->api_base,
                  new_id);
@@ -91,6 +113,7 @@ enum spotify_status spotify_save_playlist(struct spotify_client *c, const char *
     snprintf(playlist_id, 64, "%s", new_id);
     status = SPOTIFY_OK;
 done:
+    c->settings = settings;
     cJSON_Delete(body);
     spotify_calls_free(&create, 1);
     if (adds)

@@ -86,13 +86,14 @@ start() {
 
 start reco-service "$bin/reco-service" --model "$model" --listen tcp://127.0.0.1:0
 reco=$ready_addr
+reco_pid=${pids[-1]}
 
 front_env=(LISTEN="127.0.0.1:$port" PUBLIC_URL="http://127.0.0.1:$port"
            RECO_ENDPOINTS="$reco" SESSION_KEYS_FILE="$keys")
 if [ -n "${SPOTIFY_CLIENT_ID:-}" ]; then
   mode="real Spotify (client id from SPOTIFY_CLIENT_ID)"
   [ -n "${MIXTAPE_CATALOG:-}" ] || echo "demo: warning: real Spotify with the synthetic catalog; set MIXTAPE_CATALOG to a real one" >&2
-  unset SPOTIFY_ACCOUNTS_URL SPOTIFY_API_URL
+  unset SPOTIFY_ACCOUNTS_URL SPOTIFY_API_URL SPOTIFY_OEMBED_URL
 else
   client_id=mixtape-demo
   start spotify-emu "$bin/spotify-emu" --listen 127.0.0.1:0 --catalog "$catalog" \
@@ -100,7 +101,8 @@ else
     --library-size "$library_size"
   emu="http://$ready_addr"
   mode="the Spotify emulator at $emu"
-  front_env+=(SPOTIFY_CLIENT_ID="$client_id" SPOTIFY_ACCOUNTS_URL="$emu" SPOTIFY_API_URL="$emu")
+  front_env+=(SPOTIFY_CLIENT_ID="$client_id" SPOTIFY_ACCOUNTS_URL="$emu" SPOTIFY_API_URL="$emu"
+             SPOTIFY_OEMBED_URL="$emu")
 fi
 start auth-service env "${front_env[@]}" "$bin/auth-service"
 front=$ready_addr
@@ -125,9 +127,25 @@ cat <<TEXT
 
 TEXT
 
-# Stay until Ctrl-C, or until one of the services stops on its own.
+# Stay until Ctrl-C. reco-service stopping (for instance to try the page's "playlists cannot be
+# made right now") leaves the other services up; any other service stopping ends the demo.
 set +e
-wait -n "${pids[@]}"
-status=$?
+live=("${pids[@]}")
+while :; do
+  gone=""
+  wait -n -p gone "${live[@]}"
+  status=$?
+  if [ "$gone" = "$reco_pid" ]; then
+    echo "demo: reco-service stopped (exit $status); the front and the emulator stay up and the" \
+         "page says playlists cannot be made. Start it again on the same address with:" >&2
+    echo "  $bin/reco-service --model $model --listen $reco" >&2
+    next=()
+    for pid in "${live[@]}"; do [ "$pid" = "$gone" ] || next+=("$pid"); done
+    live=("${next[@]}")
+    reco_pid=""
+    continue
+  fi
+  break
+done
 echo "demo: a service stopped (exit $status); stopping the others. Logs: $work/logs/" >&2
 exit 1

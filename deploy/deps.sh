@@ -3,6 +3,8 @@
 #   deploy/deps.sh          build and run (libraries, compiler, cmake)
 #   deploy/deps.sh test     + what the tests need (cmocka, clang-format, chromium, chromedriver;
 #                             clang and its libFuzzer runtime for the coverage-guided fuzz runs;
+#                             npm and the pinned axe-core of tests/e2e/axe (npm ci, offline once
+#                             it is there);
 #                             for tests/deploy and tests/cluster: umoci, runc, dnsmasq, curl,
 #                             python3-yaml, docker-compose, systemd-analyze, and Debian's kubectl
 #                             unless a kubectl is installed already)
@@ -15,7 +17,8 @@ packages=(build-essential cmake pkg-config git ca-certificates
 case "${1:-}" in
   test)  packages+=(clang-format chromium chromium-driver fonts-dejavu-core clang libclang-rt-14-dev
                    umoci runc dnsmasq-base curl iproute2 procps python3-yaml docker-compose systemd)
-         command -v kubectl >/dev/null || packages+=(kubernetes-client) ;;
+         command -v kubectl >/dev/null || packages+=(kubernetes-client)
+         command -v npm >/dev/null || packages+=(npm) ;;
   bench) packages+=(clang-format chromium chromium-driver fonts-dejavu-core clang libclang-rt-14-dev
                     python3-numpy python3-pandas python3-scipy python3-sklearn
                     python3-matplotlib hyperfine valgrind
@@ -30,10 +33,20 @@ for p in "${packages[@]}"; do
     missing+=("$p")
   fi
 done
-[ "${#missing[@]}" -eq 0 ] && exit 0
+if [ "${#missing[@]}" -gt 0 ]; then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  echo "deps: installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
 
-SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO="sudo"
-echo "deps: installing ${missing[*]}"
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# The browser test's accessibility checker: axe-core at the version package-lock.json pins
+# (test tooling only; nothing of it ships).
+if [ "${1:-}" = test ]; then
+  axe_dir="$(cd "$(dirname "$0")/.." && pwd)/tests/e2e/axe"
+  if [ ! -f "$axe_dir/node_modules/axe-core/axe.min.js" ]; then
+    echo "deps: npm ci in tests/e2e/axe (axe-core)"
+    (cd "$axe_dir" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error)
+  fi
+fi

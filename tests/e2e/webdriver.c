@@ -451,3 +451,63 @@ int wd_screenshot(struct wd *wd, const char *file)
     free(png);
     return outcome;
 }
+
+int wd_window_size(struct wd *wd, int width, int height)
+{
+    char path[1024];
+    session_path(wd, path, sizeof path, "/window/rect");
+    cJSON *body = cJSON_CreateObject();
+    cJSON_AddNumberToObject(body, "width", width);
+    cJSON_AddNumberToObject(body, "height", height);
+    int outcome = command(wd, "POST", path, body, NULL);
+    cJSON_Delete(body);
+    return outcome;
+}
+
+int wd_color_scheme(struct wd *wd, const char *scheme)
+{
+    char path[1024];
+    session_path(wd, path, sizeof path, "/goog/cdp/execute");
+    cJSON *body = cJSON_CreateObject();
+    cJSON_AddStringToObject(body, "cmd", "Emulation.setEmulatedMedia");
+    cJSON *params = cJSON_AddObjectToObject(body, "params");
+    cJSON *features = cJSON_AddArrayToObject(params, "features");
+    cJSON *feature = cJSON_CreateObject();
+    cJSON_AddStringToObject(feature, "name", "prefers-color-scheme");
+    cJSON_AddStringToObject(feature, "value", scheme);
+    cJSON_AddItemToArray(features, feature);
+    int outcome = command(wd, "POST", path, body, NULL);
+    cJSON_Delete(body);
+    return outcome;
+}
+
+int wd_keys(struct wd *wd, const char *keys)
+{
+    char path[1024];
+    session_path(wd, path, sizeof path, "/actions");
+    cJSON *body = cJSON_CreateObject();
+    cJSON *actions = cJSON_AddArrayToObject(body, "actions");
+    cJSON *source = cJSON_CreateObject();
+    cJSON_AddStringToObject(source, "type", "key");
+    cJSON_AddStringToObject(source, "id", "keyboard");
+    cJSON *steps = cJSON_AddArrayToObject(source, "actions");
+    /* one UTF-8 character (a WebDriver key such as \uE004 Tab is 3 bytes) at a time */
+    for (const char *p = keys; *p;) {
+        size_t n = ((unsigned char)*p & 0xE0) == 0xE0   ? 3
+                   : ((unsigned char)*p & 0xC0) == 0xC0 ? 2
+                                                        : 1;
+        char key[8];
+        snprintf(key, sizeof key, "%.*s", (int)n, p);
+        for (int down = 1; down >= 0; down--) {
+            cJSON *step = cJSON_CreateObject();
+            cJSON_AddStringToObject(step, "type", down ? "keyDown" : "keyUp");
+            cJSON_AddStringToObject(step, "value", key);
+            cJSON_AddItemToArray(steps, step);
+        }
+        p += n;
+    }
+    cJSON_AddItemToArray(actions, source);
+    int outcome = command(wd, "POST", path, body, NULL);
+    cJSON_Delete(body);
+    return outcome;
+}

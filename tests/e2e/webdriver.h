@@ -68,6 +68,17 @@ int wd_corrupt_cookies(struct wd *wd);
 /* Deletes every cookie of the current page. Returns 0 or -1. */
 int wd_delete_cookies(struct wd *wd);
 
+/* Resizes the window (headless: the viewport) to width x height CSS pixels. 0 or -1. */
+int wd_window_size(struct wd *wd, int width, int height);
+
+/* Emulates prefers-color-scheme ("light" or "dark"; "" for the default) through Chromium's
+ * DevTools protocol. Returns 0 or -1. */
+int wd_color_scheme(struct wd *wd, const char *scheme);
+
+/* Presses and releases each key of keys in turn (UTF-8; WebDriver's "\xee\x80\x84" is Tab,
+ * "\xee\x80\x87" Enter) on whatever has the focus. Returns 0 or -1. */
+int wd_keys(struct wd *wd, const char *keys);
+
 /* Saves a PNG screenshot of the viewport to path. Returns 0 or -1. */
 int wd_screenshot(struct wd *wd, const char *path);
 

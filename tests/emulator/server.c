@@ -7,6 +7,7 @@
 
 #include "http.h"
 #include "log.h"
+#include "oembed.h"
 
 int emu_server_handle(struct mg_connection *conn, void *cbdata)
 {
@@ -27,6 +28,17 @@ int emu_server_handle(struct mg_connection *conn, void *cbdata)
         status = emu_accounts_token(server, conn);
     } else if (strncmp(path, "/v1/", 4) == 0) {
         status = emu_webapi_handle(server, conn, path, &endpoint);
+    } else if (strcmp(path, "/oembed") == 0 || strncmp(path, "/image/", 7) == 0) {
+        /* open.spotify.com's oEmbed and the covers it points at (no token) */
+        endpoint = path[1] == 'o' ? "oembed" : "image";
+        struct emu_config config;
+        emu_state_get_config(&server->state, &config);
+        if (config.latency_ms > 0)
+            usleep((useconds_t)(config.latency_ms * 1000));
+        status = strcmp(info->request_method, "GET") != 0
+                     ? emu_http_api_error(conn, 405, "Method not allowed")
+                 : path[1] == 'o' ? emu_oembed_handle(server, conn)
+                                  : emu_oembed_image(server, conn, path + 7);
     } else if (strncmp(path, "/_emu/", 6) == 0) {
         endpoint = "control";
         status = emu_control_handle(server, conn, path);

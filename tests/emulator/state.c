@@ -432,6 +432,12 @@ enum emu_status emu_state_add_items(struct emu_state *state, size_t user_index,
     status = EMU_ERR_POSITION;
     if (position > (long long)playlist->n_uris)
         goto done;
+    if (position == EMU_REPLACE_ITEMS) {
+        for (size_t i = 0; i < playlist->n_uris; i++)
+            free(playlist->uris[i]);
+        playlist->n_uris = 0;
+        position = -1;
+    }
     status = EMU_ERR_FULL;
     if (playlist->n_uris + n > EMU_PLAYLIST_MAX)
         goto done;

@@ -145,7 +145,11 @@ enum emu_status emu_state_create_playlist(struct emu_state *state, size_t user_i
                                           bool collaborative, char id[EMU_ID_LEN + 1],
                                           char snapshot[41]);
 
-/* Inserts uris[0..n) into the playlist at position (-1 = append) on behalf of user_index.
+/* position for emu_state_add_items: replace every item (PUT /v1/playlists/{id}/items). */
+#define EMU_REPLACE_ITEMS (-2)
+
+/* Inserts uris[0..n) into the playlist at position (-1 = append, EMU_REPLACE_ITEMS = instead
+ * of what it held) on behalf of user_index.
  * Writes the new snapshot id. EMU_OK, EMU_ERR_NOT_FOUND, EMU_ERR_NOT_OWNER, EMU_ERR_POSITION
  * or EMU_ERR_FULL (the playlist would exceed EMU_PLAYLIST_MAX items). */
 enum emu_status emu_state_add_items(struct emu_state *state, size_t user_index,

@@ -409,8 +409,10 @@ static bool track_exists(const struct emu_server *server, const char *id)
     return emu_catalog_find(&server->catalog, id) || emu_library_knows(&server->library, id);
 }
 
+/* POST /v1/playlists/{id}/items adds (at position or at the end); with replace (PUT) the
+ * uris take the place of every item, 200 instead of 201, as Spotify does. */
 static int add_items(struct emu_server *server, struct mg_connection *conn, size_t user_index,
-                     const char *scope, const char *playlist_id)
+                     const char *scope, const char *playlist_id, bool replace)
 {
     if (!has_scope(scope, "playlist-modify-public") && !has_scope(scope, "playlist-modify-private"))
         return emu_http_api_error(conn, 403, "Insufficient client scope");
@@ -422,7 +424,7 @@ static int add_items(struct emu_server *server, struct mg_connection *conn, size
     const cJSON *list = cJSON_GetObjectItemCaseSensitive(request, "uris");
     const cJSON *position = cJSON_GetObjectItemCaseSensitive(request, "position");
     long long at = -1;
-    if (!cJSON_IsArray(list) || cJSON_GetArraySize(list) == 0) {
+    if (!cJSON_IsArray(list) || (cJSON_GetArraySize(list) == 0 && !replace)) {
         status = emu_http_api_error(conn, 400, "uris: at least one uri is required");
         goto done;
     }
@@ -452,6 +454,12 @@ static int add_items(struct emu_server *server, struct mg_connection *conn, size
         }
         uris[i++] = text;
     }
+    if (position && replace) {
+        status = emu_http_api_error(conn, 400, "position: not allowed when replacing items");
+        goto done;
+    }
+    if (replace)
+        at = EMU_REPLACE_ITEMS;
     if (position) {
         if (!cJSON_IsNumber(position) || position->valuedouble < 0 ||
             position->valuedouble > EMU_PLAYLIST_MAX) {
@@ -471,7 +479,7 @@ static int add_items(struct emu_server *server, struct mg_connection *conn, size
     case EMU_OK: {
         cJSON *answer = cJSON_CreateObject();
         cJSON_AddStringToObject(answer, "snapshot_id", snapshot);
-        status = emu_http_send_json(conn, 201, answer, NULL);
+        status = emu_http_send_json(conn, replace ? 200 : 201, answer, NULL);
         break;
     }
     case EMU_ERR_NOT_FOUND:
@@ -599,7 +607,8 @@ int emu_webapi_handle(struct emu_server *server, struct mg_connection *conn, con
                                   "Check settings on developer.spotify.com/dashboard, "
                                   "the user may not be registered.");
 
-    bool get = strcmp(method, "GET") == 0, post = strcmp(method, "POST") == 0;
+    bool get = strcmp(method, "GET") == 0, post = strcmp(method, "POST") == 0,
+         put = strcmp(method, "PUT") == 0;
     const char *name = *endpoint;
     if (strcmp(name, "me") == 0 && get)
         return me(server, conn, user);
@@ -612,11 +621,11 @@ int emu_webapi_handle(struct emu_server *server, struct mg_connection *conn, con
         return my_playlists(server, conn, user_index);
     if (strcmp(name, "create_playlist") == 0)
         return create_playlist(server, conn, user_index, scope);
-    if (strcmp(name, "playlist_items") == 0 && post) {
+    if (strcmp(name, "playlist_items") == 0 && (post || put)) {
         char id[64];
         size_t len = strcspn(path + 14, "/");
         snprintf(id, sizeof id, "%.*s", (int)(len < 63 ? len : 63), path + 14);
-        return add_items(server, conn, user_index, scope, id);
+        return add_items(server, conn, user_index, scope, id, put);
     }
     if (strcmp(name, "playlist") == 0 && get) {
         cJSON *playlist =

@@ -345,6 +345,51 @@ static void test_playlist_create_and_items(void **state)
         assert_string_equal(cJSON_GetStringValue(cJSON_GetArrayItem(stored, i)), uri);
     }
     cJSON_Delete(all);
+
+    /* PUT replaces every item (200), as a client updating the playlist it saved: 3 uris now. */
+    cJSON *three = cJSON_CreateObject();
+    cJSON *three_uris = cJSON_AddArrayToObject(three, "uris");
+    for (int i = 0; i < 3; i++) {
+        char uri[64];
+        snprintf(uri, sizeof uri, "spotify:track:%s",
+                 cJSON_GetStringValue(cJSON_GetArrayItem(ids, 50 + i)));
+        cJSON_AddItemToArray(three_uris, cJSON_CreateString(uri));
+    }
+    body = cJSON_PrintUnformatted(three);
+    json = call("PUT", path, &river, body, &status); /* not the owner */
+    assert_int_equal(status, 403);
+    cJSON_Delete(json);
+    json = call("PUT", path, &demo, body, &status);
+    assert_int_equal(status, 200);
+    assert_non_null(cJSON_GetStringValue(cJSON_GetObjectItem(json, "snapshot_id")));
+    cJSON_Delete(json);
+    all = call("GET", "/_emu/playlists", NULL, NULL, &status);
+    int holding = -1;
+    cJSON_ArrayForEach(playlist, cJSON_GetObjectItem(all, "playlists"))
+    {
+        if (strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(playlist, "id")), id) == 0) {
+            stored = cJSON_GetObjectItem(playlist, "uris");
+            holding = cJSON_GetArraySize(stored);
+            for (int i = 0; i < 3 && holding == 3; i++)
+                assert_string_equal(cJSON_GetStringValue(cJSON_GetArrayItem(stored, i)),
+                                    cJSON_GetStringValue(cJSON_GetArrayItem(three_uris, i)));
+        }
+    }
+    assert_int_equal(holding, 3);
+    cJSON_Delete(all);
+    cJSON_free(body);
+    json = call("PUT", path, &demo, "{\"uris\":[],\"position\":0}", &status);
+    assert_int_equal(status, 400);
+    assert_non_null(strstr(error_message(json), "position"));
+    cJSON_Delete(json);
+    json = call("PUT", path, &demo, "{\"uris\":[]}", &status); /* empties it */
+    assert_int_equal(status, 200);
+    cJSON_Delete(json);
+    json =
+        call("PUT", "/v1/playlists/0000000000000000000000/items", &demo, "{\"uris\":[]}", &status);
+    assert_int_equal(status, 404);
+    cJSON_Delete(json);
+    cJSON_Delete(three);
     cJSON_Delete(request);
     cJSON_Delete(users);
 
