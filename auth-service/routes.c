@@ -36,7 +36,7 @@ static void handle_readyz(struct request *r)
     enum rpc_code code = reco_rpc_health(r->app->rpc, 1000, &h, &message);
     clock_gettime(CLOCK_MONOTONIC, &end);
     metrics_rpc("Health", rpc_code_name(code),
-                (double)(end.tv_sec - start.tv_sec) + (end.tv_nsec - start.tv_nsec) / 1e9);
+                (double)(end.tv_sec - start.tv_sec) + (double)(end.tv_nsec - start.tv_nsec) / 1e9);
     cJSON *answer = cJSON_CreateObject();
     bool ready = h && h->serving;
     cJSON_AddBoolToObject(answer, "ready", ready);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages mixtape needs, and only those missing, so a second run is quick.
 #   deploy/deps.sh          build and run (libraries, compiler, cmake)
-#   deploy/deps.sh test     + what the tests need (cmocka, clang-format, chromium, chromedriver)
+#   deploy/deps.sh test     + what the tests need (clang-format, clang-tidy, chromium, chromedriver)
 #   deploy/deps.sh bench    + what the benchmarks and the quality evaluation need (python3-*)
 set -euo pipefail
 
@@ -9,7 +9,7 @@ packages=(build-essential cmake pkg-config git ca-certificates
           libnng-dev libprotobuf-c-dev protobuf-c-compiler libcjson-dev
           libcurl4-openssl-dev libssl-dev libcivetweb-dev zlib1g-dev libcmocka-dev)
 case "${1:-}" in
-  test)  packages+=(clang-format chromium chromium-driver fonts-dejavu-core) ;;
+  test)  packages+=(clang-format clang-tidy chromium chromium-driver fonts-dejavu-core) ;;
   bench) packages+=(clang-format chromium chromium-driver fonts-dejavu-core
                     python3-numpy python3-pandas python3-scipy python3-sklearn
                     python3-matplotlib hyperfine valgrind) ;;

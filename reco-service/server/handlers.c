@@ -144,9 +144,11 @@ static void do_recommend(const uint8_t *payload, size_t len, const struct model 
         return;
     }
     Mixtape__Reco__Pick *picks = xcalloc(result.n_picks, sizeof *picks);
+    /* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers, as protobuf-c wants */
     Mixtape__Reco__Pick **pick_ptrs = xcalloc(result.n_picks, sizeof *pick_ptrs);
     char ***artist_lists = xcalloc(result.n_picks, sizeof *artist_lists);
     Mixtape__Reco__ClusterShare *shares = xcalloc(result.n_clusters, sizeof *shares);
+    /* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers, as protobuf-c wants */
     Mixtape__Reco__ClusterShare **share_ptrs = xcalloc(result.n_clusters, sizeof *share_ptrs);
     for (uint32_t i = 0; i < result.n_picks; i++) {
         const struct reco_pick *rp = &result.picks[i];
