@@ -1,16 +1,24 @@
 #!/usr/bin/env bash
-# The README's test command: installs what is missing, builds the optimised configuration the
-# run command uses (so warnings only the optimiser sees fail here too), builds everything with
-# AddressSanitizer and UndefinedBehaviorSanitizer (warnings are errors in both), and runs every
-# test with ctest against the sanitized build. Extra arguments go to ctest (e.g. -L unit).
+# The README's test command: installs what is missing, then builds three configurations and
+# tests each (warnings are errors in all three):
+#   build/release  the optimised, hardened build the run command uses: every test but lint;
+#   build/asan     AddressSanitizer + UndefinedBehaviorSanitizer: every test, lint included
+#                  (clang-format, clang-tidy);
+#   build/tsan     ThreadSanitizer: the integration tests (services under concurrent load).
+# Extra arguments go to each ctest run (e.g. -L unit).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash deploy/deps.sh test
+jobs=$(nproc)
 release=${MIXTAPE_BUILD_DIR:-build/release}
 cmake -S . -B "$release" -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$release" -j"$(nproc)"
+cmake --build "$release" -j"$jobs"
 build=${MIXTAPE_TEST_BUILD_DIR:-build/asan}
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Debug -DMIXTAPE_SANITIZE=ON >/dev/null
-cmake --build "$build" -j"$(nproc)"
-cd "$build"
-ctest --output-on-failure -j"$(nproc)" "$@"
+cmake --build "$build" -j"$jobs"
+tsan=${MIXTAPE_TSAN_BUILD_DIR:-build/tsan}
+cmake -S . -B "$tsan" -DCMAKE_BUILD_TYPE=Debug -DMIXTAPE_TSAN=ON >/dev/null
+cmake --build "$tsan" -j"$jobs"
+ctest --test-dir "$build" --output-on-failure -j"$jobs" "$@"
+ctest --test-dir "$release" --output-on-failure -j"$jobs" -LE lint "$@"
+ctest --test-dir "$tsan" --output-on-failure -j"$jobs" -L integration "$@"
