@@ -4,7 +4,8 @@
 #   build/release  the optimised, hardened build the run command uses: every test but lint;
 #   build/asan     AddressSanitizer + UndefinedBehaviorSanitizer: every test, lint included
 #                  (clang-format, clang-tidy);
-#   build/tsan     ThreadSanitizer: the integration tests (services under concurrent load).
+#   build/tsan     ThreadSanitizer: the integration tests (services under concurrent load)
+#                  but reco_model_test (see below).
 # Extra arguments go to each ctest run (e.g. -L unit).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,4 +22,6 @@ cmake -S . -B "$tsan" -DCMAKE_BUILD_TYPE=Debug -DMIXTAPE_TSAN=ON >/dev/null
 cmake --build "$tsan" -j"$jobs"
 ctest --test-dir "$build" --output-on-failure -j"$jobs" "$@"
 ctest --test-dir "$release" --output-on-failure -j"$jobs" -LE lint "$@"
-ctest --test-dir "$tsan" --output-on-failure -j"$jobs" -L integration "$@"
+# reco_model_test gives each reco-model run 60 s, which `--k auto` under ThreadSanitizer's
+# slowdown can exceed on a busy machine; reco-model's threads still run here in quality_smoke.
+ctest --test-dir "$tsan" --output-on-failure -j"$jobs" -L integration -E '^reco_model_test$' "$@"
