@@ -23,8 +23,8 @@ struct app {
     struct rpc_client *rpc;
     atomic_bool audio_features_on;
     struct work_slots slots;
-    struct revoked revoked; /* sessions signed out on this front */
-    struct renewed renewed; /* tokens refreshed after a streamed page's headers left */
+    struct revoked revoked;  /* sessions signed out on this front */
+    struct renewed renewed;  /* tokens refreshed after a streamed page's headers left */
     struct mix_cache *cache; /* per-session library and saved playlist (mix_cache.h) */
     struct art_cache *art;   /* cover art through oEmbed (art.h) */
 };

@@ -99,12 +99,17 @@ static char *join_artists(char *const *artists, size_t n)
     char *out = malloc(len);
     if (!out)
         return NULL;
-    out[0] = '\0';
+    size_t used = 0;
     for (size_t i = 0; i < n; i++) {
-        if (i)
-            strcat(out, ", ");
-        strcat(out, artists[i]);
+        if (i) {
+            memcpy(out + used, ", ", 2);
+            used += 2;
+        }
+        size_t one = strlen(artists[i]);
+        memcpy(out + used, artists[i], one);
+        used += one;
     }
+    out[used] = '\0';
     return out;
 }
 

@@ -36,7 +36,7 @@ static void handle_readyz(struct request *r)
     enum rpc_code code = reco_rpc_health(r->app->rpc, 1000, &h, &message);
     clock_gettime(CLOCK_MONOTONIC, &end);
     metrics_rpc("Health", rpc_code_name(code),
-                (double)(end.tv_sec - start.tv_sec) + (end.tv_nsec - start.tv_nsec) / 1e9);
+                (double)(end.tv_sec - start.tv_sec) + (double)(end.tv_nsec - start.tv_nsec) / 1e9);
     cJSON *answer = cJSON_CreateObject();
     bool ready = h && h->serving;
     cJSON_AddBoolToObject(answer, "ready", ready);
@@ -84,12 +84,18 @@ struct route {
 };
 
 static const struct route ROUTES[] = {
-    {"GET", "/", handle_landing, false},          {"GET", "/login", handle_login, false},
-    {"GET", "/callback", handle_callback, true},  {"POST", "/logout", handle_logout, false},
-    {"GET", "/mix", handle_mix_page, true},       {"POST", "/api/mix", handle_api_mix, true},
-    {"POST", "/api/save", handle_api_save, true}, {"GET", "/healthz", handle_healthz, false},
-    {"GET", "/readyz", handle_readyz, false},     {"GET", "/metrics", handle_metrics, false},
-    {"GET", "/app.js", handle_script, false},     {"GET", "/app.css", handle_stylesheet, false},
+    {"GET", "/", handle_landing, false},
+    {"GET", "/login", handle_login, false},
+    {"GET", "/callback", handle_callback, true},
+    {"POST", "/logout", handle_logout, false},
+    {"GET", "/mix", handle_mix_page, true},
+    {"POST", "/api/mix", handle_api_mix, true},
+    {"POST", "/api/save", handle_api_save, true},
+    {"GET", "/healthz", handle_healthz, false},
+    {"GET", "/readyz", handle_readyz, false},
+    {"GET", "/metrics", handle_metrics, false},
+    {"GET", "/app.js", handle_script, false},
+    {"GET", "/app.css", handle_stylesheet, false},
     {"GET", "/art", handle_art, true},
 };
 

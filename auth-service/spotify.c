@@ -98,7 +98,8 @@ long spotify_backoff_ms(int attempt, double unit)
         unit = 0;
     if (unit >= 1)
         unit = 0.999999;
-    return base / 2 + (long)(unit * (double)(base - base / 2));
+    long low = base / 2; /* the wait is drawn from [base/2, base) */
+    return low + (long)(unit * (double)(base - low));
 }
 
 bool spotify_url_on_origin(const char *url, const char *origin)
@@ -397,7 +398,7 @@ void spotify_error_detail(const char *body, size_t len, char *out, size_t cap)
     size_t n = spotify_utf8_prefix(text, cap - 1); /* never half a character */
     for (size_t i = 0; i < n; i++) {
         unsigned char ch = (unsigned char)text[i];
-        out[i] = (ch < 0x20 || ch == 0x7f || ch == '"' || ch == '\\') ? ' ' : (char)ch;
+        out[i] = (char)((ch < 0x20 || ch == 0x7f || ch == '"' || ch == '\\') ? ' ' : ch);
     }
     out[n] = '\0';
     cJSON_Delete(parsed);

@@ -39,20 +39,46 @@ static void track_free(struct saved_track *t)
     memset(t, 0, sizeof *t);
 }
 
-/* Fills t from one `track` object. Returns 0, or -1 if it is not a track we can use. */
-static int parse_track(const cJSON *track, struct saved_track *t)
+/* The year of an album's release_date ("1999", "1999-05", "1999-05-01"), or 0. */
+static uint32_t release_year(const cJSON *album)
 {
-    memset(t, 0, sizeof *t);
+    const cJSON *date = cJSON_GetObjectItemCaseSensitive(album, "release_date");
+    if (!cJSON_IsString(date) || strlen(date->valuestring) < 4)
+        return 0;
+    unsigned year = 0;
+    bool digits = true;
+    for (int i = 0; i < 4; i++) {
+        char c = date->valuestring[i];
+        digits = digits && c >= '0' && c <= '9';
+        year = year * 10 + (unsigned)(c - '0');
+    }
+    return digits && year >= 1000 && year <= 9999 ? year : 0;
+}
+
+/* Fills *out from one `track` object. Returns 0, or -1 if it is not a track we can use (*out
+ * untouched). The fixed-size fields come first, the allocated strings (name, artists) last. */
+static int parse_track(const cJSON *track, struct saved_track *out)
+{
+    struct saved_track one = {0}, *t = &one;
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(track, "name");
     if (!cJSON_IsString(name))
-        return -1;
-    t->name = copy_text(name->valuestring);
-    if (!t->name)
         return -1;
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(track, "id");
     if (cJSON_IsString(id) && spotify_is_track_id(id->valuestring))
         memcpy(t->id, id->valuestring, 23);
+    const cJSON *ids = cJSON_GetObjectItemCaseSensitive(track, "external_ids");
+    const cJSON *isrc = cJSON_GetObjectItemCaseSensitive(ids, "isrc");
+    if (cJSON_IsString(isrc) && strlen(isrc->valuestring) < sizeof t->isrc)
+        memcpy(t->isrc, isrc->valuestring, strlen(isrc->valuestring) + 1);
     t->is_local = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(track, "is_local"));
+    const cJSON *duration = cJSON_GetObjectItemCaseSensitive(track, "duration_ms");
+    if (cJSON_IsNumber(duration) && duration->valuedouble >= 0 && duration->valuedouble < 1e9)
+        t->duration_ms = (uint32_t)duration->valuedouble;
+    t->explicit_lyrics = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(track, "explicit"));
+    t->year = release_year(cJSON_GetObjectItemCaseSensitive(track, "album"));
+    t->name = copy_text(name->valuestring);
+    if (!t->name)
+        return -1;
     const cJSON *artists = cJSON_GetObjectItemCaseSensitive(track, "artists");
     if (!cJSON_IsArray(artists)) {
         track_free(t);
@@ -71,27 +97,7 @@ static int parse_track(const cJSON *track, struct saved_track *t)
         }
         t->artists[t->n_artists++] = copy;
     }
-    const cJSON *duration = cJSON_GetObjectItemCaseSensitive(track, "duration_ms");
-    if (cJSON_IsNumber(duration) && duration->valuedouble >= 0 && duration->valuedouble < 1e9)
-        t->duration_ms = (uint32_t)duration->valuedouble;
-    t->explicit_lyrics = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(track, "explicit"));
-    const cJSON *album = cJSON_GetObjectItemCaseSensitive(track, "album");
-    const cJSON *date = cJSON_GetObjectItemCaseSensitive(album, "release_date");
-    if (cJSON_IsString(date) && strlen(date->valuestring) >= 4) {
-        unsigned year = 0;
-        bool digits = true;
-        for (int i = 0; i < 4; i++) {
-            char c = date->valuestring[i];
-            digits = digits && c >= '0' && c <= '9';
-            year = year * 10 + (unsigned)(c - '0');
-        }
-        if (digits && year >= 1000 && year <= 9999)
-            t->year = year;
-    }
-    const cJSON *ids = cJSON_GetObjectItemCaseSensitive(track, "external_ids");
-    const cJSON *isrc = cJSON_GetObjectItemCaseSensitive(ids, "isrc");
-    if (cJSON_IsString(isrc) && strlen(isrc->valuestring) < sizeof t->isrc)
-        memcpy(t->isrc, isrc->valuestring, strlen(isrc->valuestring) + 1);
+    *out = one;
     return 0;
 }
 

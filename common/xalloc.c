@@ -1,5 +1,6 @@
 /* Allocation wrappers that abort on out-of-memory, for small internal allocations (see
  * xalloc.h for when they must not be used). */
+#define MIXTAPE_XALLOC_DEFINITIONS /* the real functions, not the analyzer's view */
 #include "xalloc.h"
 
 #include <stdio.h>

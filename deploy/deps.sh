@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages mixtape needs, and only those missing, so a second run is quick.
 #   deploy/deps.sh          build and run (libraries, compiler, cmake)
-#   deploy/deps.sh test     + what the tests need (cmocka, clang-format, chromium, chromedriver;
+#   deploy/deps.sh test     + what the tests need (cmocka, clang-format, clang-tidy, chromium, chromedriver;
 #                             clang and its libFuzzer runtime for the coverage-guided fuzz runs;
 #                             npm and the pinned axe-core of tests/e2e/axe (npm ci, offline once
 #                             it is there);
@@ -15,7 +15,7 @@ packages=(build-essential cmake pkg-config git ca-certificates
           libnng-dev libprotobuf-c-dev protobuf-c-compiler libcjson-dev
           libcurl4-openssl-dev libssl-dev libcivetweb-dev zlib1g-dev libcmocka-dev)
 case "${1:-}" in
-  test)  packages+=(clang-format chromium chromium-driver fonts-dejavu-core clang libclang-rt-14-dev
+  test)  packages+=(clang-format clang-tidy chromium chromium-driver fonts-dejavu-core clang libclang-rt-14-dev
                    umoci runc dnsmasq-base curl iproute2 procps python3-yaml docker-compose systemd)
          command -v kubectl >/dev/null || packages+=(kubernetes-client)
          command -v npm >/dev/null || packages+=(npm) ;;

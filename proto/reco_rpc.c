@@ -88,9 +88,11 @@ int reco_rpc_pack_request(const struct reco_rpc_request *req, uint8_t **out, siz
         n_features += req->tracks[i].n_features;
     Mixtape__Reco__SavedTrack *tracks = calloc(req->n_tracks ? req->n_tracks : 1, sizeof *tracks);
     Mixtape__Reco__SavedTrack **track_ptrs =
+        /* NOLINTNEXTLINE(bugprone-sizeof-expression): pointers, as protobuf-c wants */
         calloc(req->n_tracks ? req->n_tracks : 1, sizeof *track_ptrs);
     Mixtape__Reco__Feature *features = calloc(n_features ? n_features : 1, sizeof *features);
     Mixtape__Reco__Feature **feature_ptrs =
+        /* NOLINTNEXTLINE(bugprone-sizeof-expression): pointers, as protobuf-c wants */
         calloc(n_features ? n_features : 1, sizeof *feature_ptrs);
     uint8_t *packed = NULL;
     if (!tracks || !track_ptrs || !features || !feature_ptrs)

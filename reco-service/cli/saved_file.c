@@ -104,7 +104,7 @@ static void add_artists(struct saved_entry *e, const char *cell, bool plural)
                 p++;
             if (p >= end)
                 break;
-            char quote = (*p == '\'' || *p == '"') ? *p++ : ',';
+            char quote = (char)((*p == '\'' || *p == '"') ? *p++ : ',');
             const char *q = p;
             while (q < end && *q != quote)
                 q++;
@@ -114,7 +114,7 @@ static void add_artists(struct saved_entry *e, const char *cell, bool plural)
         }
         return;
     }
-    char sep = memchr(cell, ';', len) ? ';' : (plural ? ',' : '\0');
+    char sep = (char)(memchr(cell, ';', len) ? ';' : (plural ? ',' : '\0'));
     const char *p = cell, *end = cell + len;
     while (p < end && e->n_artists < SAVED_FILE_MAX_ARTISTS) {
         const char *q = sep ? memchr(p, sep, (size_t)(end - p)) : NULL;

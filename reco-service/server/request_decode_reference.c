@@ -234,9 +234,12 @@ static bool same_track(const struct reco_saved *a, const struct reco_saved *b, c
                    b->raw.present);
         return false;
     }
-    /* A value counts only with its present bit (the decoder leaves the others unset). */
+    /* A value counts only with its present bit (the decoder leaves the others unset). The
+     * two decoders must agree bit for bit (a NaN's payload, the sign of a zero), so the bytes
+     * are compared, not the values. */
     for (int f = 0; f < FEAT_COUNT; f++) {
         if ((a->raw.present & (1u << f)) &&
+            /* NOLINTNEXTLINE(bugprone-suspicious-memory-comparison,cert-exp42-c,cert-flp37-c) */
             memcmp(&a->raw.value[f], &b->raw.value[f], sizeof a->raw.value[f]) != 0) {
             errbuf_set(why, why_len, "raw features: %s differs",
                        model_feature_name((enum model_feature)f));

@@ -132,7 +132,7 @@ void emu_client_pkce(struct emu_pkce_pair *pair)
     while (len > 0 && encoded[len - 1] == '=')
         len--;
     for (int i = 0; i < len; i++)
-        encoded[i] = encoded[i] == '+' ? '-' : (encoded[i] == '/' ? '_' : encoded[i]);
+        encoded[i] = (char)(encoded[i] == '+' ? '-' : (encoded[i] == '/' ? '_' : encoded[i]));
     snprintf(pair->challenge, sizeof pair->challenge, "%.*s", len, encoded);
 }
 

@@ -254,10 +254,10 @@ static void test_many_threads_at_once(void **state)
     int failures[6] = {0};
     for (int t = 0; t < 6; t++)
         pthread_create(&threads[t], NULL, hammer, &failures[t]);
-    for (int t = 0; t < 6; t++) {
-        pthread_join(threads[t], NULL);
+    for (int t = 0; t < 6; t++)
+        pthread_join(threads[t], NULL); /* every thread, before any assertion can leave */
+    for (int t = 0; t < 6; t++)
         assert_int_equal(failures[t], 0);
-    }
     struct emu_response answer;
     assert_int_equal(emu_request("GET", base, "/_emu/playlists", NULL, NULL, &answer), 0);
     cJSON *json = cJSON_Parse(answer.body);

@@ -141,7 +141,7 @@ static void build_user(const struct emu_catalog *catalog, struct genre_group *gr
     user->saved = size ? xcalloc(size, sizeof *user->saved) : NULL;
     /* Which genres: a seeded choice among the larger ones that can supply the user's share
      * (the largest remaining one when none can). */
-    size_t chosen[6];
+    size_t chosen[6] = {0};
     int n_chosen = spec->n_genres < (int)n_groups ? spec->n_genres : (int)n_groups;
     size_t pool = n_groups < 12 ? n_groups : 12;
     for (int g = 0; g < n_chosen; g++) {
@@ -168,7 +168,7 @@ static void build_user(const struct emu_catalog *catalog, struct genre_group *gr
         unsigned roll = (unsigned)(emu_random_next(rng) % 100);
         if (roll < 2) {
             invent_track(library, saved, EMU_SAVED_LOCAL, i, rng);
-        } else if (roll < 6 || n_chosen == 0) {
+        } else if (roll < 6 || n_chosen == 0 || !groups) { /* no genres: invent */
             invent_track(library, saved, EMU_SAVED_FRESH, i, rng);
         } else {
             /* A genre by its share, then the next unused song of that genre. */

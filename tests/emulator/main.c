@@ -20,6 +20,26 @@ static void on_signal(int signal_number)
     stopping = 1;
 }
 
+/* The options the table cannot check: the log level, the required ones, the client id's
+ * length. Returns 0, or -1 after one line on stderr. */
+static int check_options(const char *usage, const char *log_level, const char *catalog_path,
+                         const char *client_id, const char *redirect_uris)
+{
+    if (log_parse_level(log_level, &log_threshold) != 0) {
+        fprintf(stderr, "option --log-level: '%s' is not debug, info, warn or error\n", log_level);
+        return -1;
+    }
+    if (!catalog_path || !client_id || !redirect_uris) {
+        fprintf(stderr, "%s\n(--catalog, --client-id and --redirect-uri are required)\n", usage);
+        return -1;
+    }
+    if (strlen(client_id) == 0 || strlen(client_id) >= EMU_URI_MAX) {
+        fprintf(stderr, "option --client-id: 1..%d bytes\n", EMU_URI_MAX - 1);
+        return -1;
+    }
+    return 0;
+}
+
 /* Listens on `listen` with `threads` workers, prints the ready line and serves until SIGTERM
  * or SIGINT. Returns the exit status: 0 after a signal, 1 when it could not listen. */
 static int serve(struct emu_server *server, const char *listen, long long threads,
@@ -126,18 +146,8 @@ int main(int argc, char **argv)
         return 0;
     if (parsed != OPTIONS_OK)
         return 2;
-    if (log_parse_level(log_level, &log_threshold) != 0) {
-        fprintf(stderr, "option --log-level: '%s' is not debug, info, warn or error\n", log_level);
+    if (check_options(usage, log_level, catalog_path, client_id, redirect_uris) != 0)
         return 2;
-    }
-    if (!catalog_path || !client_id || !redirect_uris) {
-        fprintf(stderr, "%s\n(--catalog, --client-id and --redirect-uri are required)\n", usage);
-        return 2;
-    }
-    if (strlen(client_id) == 0 || strlen(client_id) >= EMU_URI_MAX) {
-        fprintf(stderr, "option --client-id: 1..%d bytes\n", EMU_URI_MAX - 1);
-        return 2;
-    }
 
     static struct emu_server server;
     server.client_id = client_id;

@@ -93,8 +93,9 @@ run_answers() {
     mkdir -p "$out"
     for name in small large real; do
         [ -f "$dir/$name.model" ] || continue
-        local tmp
-        tmp=$(mktemp -d "${TMPDIR:-/tmp}/playlists.XXXXXX")
+        local tmp=$out.service # beside the answers, not in a shared /tmp
+        rm -rf "$tmp"
+        mkdir -p "$tmp"
         "$bin/reco-service" --model "$dir/$name.model" --listen tcp://127.0.0.1:0 --workers 2 \
             >"$tmp/service.out" 2>"$tmp/service.log" &
         local pid=$!
