@@ -1,4 +1,6 @@
 /* The cores reco-service may use (affinity mask and cgroup v2 quota): see cpu_count.h. */
+/* NOLINTNEXTLINE(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp): glibc's
+ * feature-test macro, for sched_getaffinity and CPU_COUNT */
 #define _GNU_SOURCE
 #include "cpu_count.h"
 
@@ -13,16 +15,20 @@
 
 int cpu_quota_cores(const char *cpu_max)
 {
-    char quota[32];
-    unsigned long long period = 0;
-    if (!cpu_max || sscanf(cpu_max, "%31s %llu", quota, &period) != 2 || period == 0)
-        return 0;
-    if (strcmp(quota, "max") == 0)
+    /* "QUOTA PERIOD\n", QUOTA being "max" or a whole number of microseconds. */
+    if (!cpu_max || strncmp(cpu_max, "max", 3) == 0 || *cpu_max < '0' || *cpu_max > '9')
         return 0;
     char *end = NULL;
     errno = 0;
-    unsigned long long q = strtoull(quota, &end, 10);
-    if (errno != 0 || *end != '\0' || q == 0 || quota[0] == '-')
+    unsigned long long q = strtoull(cpu_max, &end, 10);
+    if (errno != 0 || *end != ' ' || q == 0)
+        return 0;
+    const char *period_text = end + 1;
+    if (*period_text < '0' || *period_text > '9')
+        return 0;
+    errno = 0;
+    unsigned long long period = strtoull(period_text, &end, 10);
+    if (errno != 0 || period == 0 || (*end != '\0' && *end != '\n'))
         return 0;
     unsigned long long cores = (q + period - 1) / period;
     if (cores > INT_MAX)
@@ -46,9 +52,15 @@ static long long read_number(const char *path)
     FILE *f = fopen(path, "r");
     if (!f)
         return -1;
+    char text[32];
     long long value = -1;
-    if (fscanf(f, "%lld", &value) != 1)
-        value = -1;
+    if (fgets(text, sizeof text, f)) {
+        char *end = NULL;
+        errno = 0;
+        long long read = strtoll(text, &end, 10);
+        if (errno == 0 && end != text && (*end == '\0' || *end == '\n'))
+            value = read;
+    }
     fclose(f);
     return value;
 }

@@ -24,6 +24,9 @@ static void test_quota(void **state)
     assert_int_equal(cpu_quota_cores("abc 100000"), 0);
     assert_int_equal(cpu_quota_cores("-5 100000"), 0);
     assert_int_equal(cpu_quota_cores("100000 0"), 0);
+    assert_int_equal(cpu_quota_cores("100000"), 0);
+    assert_int_equal(cpu_quota_cores("100000 abc"), 0);
+    assert_int_equal(cpu_quota_cores("100000 100000 7"), 0);
     assert_int_equal(cpu_quota_cores(NULL), 0);
     assert_int_equal(cpu_quota_cores_v1(-1, 100000), 0);
     assert_int_equal(cpu_quota_cores_v1(150000, 100000), 2);

@@ -200,8 +200,10 @@ static void add_styles(struct reply_parts *parts, const struct model *model,
     qsort(result->clusters, result->n_clusters, sizeof *result->clusters, compare_shares);
     parts->style_of = xcalloc(model->k, sizeof *parts->style_of);
     parts->styles = xcalloc(result->n_clusters, sizeof *parts->styles);
+    /* NOLINTNEXTLINE(bugprone-sizeof-expression): pointers, as protobuf-c wants */
     parts->style_ptrs = xcalloc(result->n_clusters, sizeof *parts->style_ptrs);
     parts->shares = xcalloc(result->n_clusters, sizeof *parts->shares);
+    /* NOLINTNEXTLINE(bugprone-sizeof-expression): pointers, as protobuf-c wants */
     parts->share_ptrs = xcalloc(result->n_clusters, sizeof *parts->share_ptrs);
     for (uint32_t c = 0; c < result->n_clusters; c++) {
         const struct reco_cluster_share *share = &result->clusters[c];
@@ -345,6 +347,7 @@ static void do_recommend(const uint8_t *payload, size_t len, const struct model 
     struct reply_parts parts = {.n_picks = result.n_picks};
     add_styles(&parts, model, &result);
     parts.picks = xcalloc(result.n_picks, sizeof *parts.picks);
+    /* NOLINTNEXTLINE(bugprone-sizeof-expression): pointers, as protobuf-c wants */
     parts.pick_ptrs = xcalloc(result.n_picks, sizeof *parts.pick_ptrs);
     parts.artist_lists = xcalloc(result.n_picks, sizeof *parts.artist_lists);
     for (uint32_t i = 0; i < result.n_picks; i++)
@@ -393,6 +396,7 @@ static void do_info(const uint8_t *payload, size_t len, const struct model *mode
     reply.has_ids = 1;
     reply.ids = model->n_ids;
     Mixtape__Reco__StyleInfo *styles = xcalloc(model->k, sizeof *styles);
+    /* NOLINTNEXTLINE(bugprone-sizeof-expression): pointers, as protobuf-c wants */
     Mixtape__Reco__StyleInfo **style_ptrs = xcalloc(model->k, sizeof *style_ptrs);
     for (uint32_t c = 0; c < model->k; c++) {
         mixtape__reco__style_info__init(&styles[c]);

@@ -284,13 +284,17 @@ bool request_decode_agrees(const uint8_t *payload, size_t len, const struct hand
     const struct reco_options *wo = &want.options, *go = &got.options;
     const struct reco_target *wt[] = {&wo->energy, &wo->valence, &wo->danceability, &wo->tempo};
     const struct reco_target *gt[] = {&go->energy, &go->valence, &go->danceability, &go->tempo};
+    /* Bit for bit, as the raw features above: a NaN's payload and a zero's sign count. */
     bool same_targets = true;
     for (size_t t = 0; t < 4; t++)
-        same_targets &= wt[t]->set == gt[t]->set &&
-                        (!wt[t]->set || memcmp(&wt[t]->value, &gt[t]->value, sizeof(float)) == 0);
-    if (memcmp(&wo->discover, &go->discover, sizeof wo->discover) != 0 || !same_targets ||
-        wo->year_from != go->year_from || wo->year_to != go->year_to ||
-        wo->no_explicit != go->no_explicit) {
+        same_targets &=
+            wt[t]->set == gt[t]->set &&
+            /* NOLINTNEXTLINE(bugprone-suspicious-memory-comparison,cert-exp42-c,cert-flp37-c) */
+            (!wt[t]->set || memcmp(&wt[t]->value, &gt[t]->value, sizeof(float)) == 0);
+    /* NOLINTNEXTLINE(bugprone-suspicious-memory-comparison,cert-exp42-c,cert-flp37-c) */
+    bool same_discover = memcmp(&wo->discover, &go->discover, sizeof wo->discover) == 0;
+    if (!same_discover || !same_targets || wo->year_from != go->year_from ||
+        wo->year_to != go->year_to || wo->no_explicit != go->no_explicit) {
         errbuf_set(why, why_len,
                    "steering: discover %g targets %d%d%d%d %g %g %g %g years %u-%u no_explicit %d "
                    "vs discover %g targets %d%d%d%d %g %g %g %g years %u-%u no_explicit %d",
