@@ -17,7 +17,8 @@ case "${1:-}" in
          command -v kubectl >/dev/null || packages+=(kubernetes-client) ;;
   bench) packages+=(clang-format chromium chromium-driver fonts-dejavu-core
                     python3-numpy python3-pandas python3-scipy python3-sklearn
-                    python3-matplotlib hyperfine valgrind) ;;
+                    python3-matplotlib hyperfine valgrind
+                    libopenblas0-pthread python3-threadpoolctl python3-faiss) ;;
   "") ;;
   *) echo "deps.sh: unknown set '$1' (use test or bench)" >&2; exit 2 ;;
 esac

@@ -1,7 +1,10 @@
 /* Tests of k-means: it recovers well-separated clusters, inertia never rises between Lloyd
- * iterations, a seed gives bit-identical results on 1, 2 and 3 threads, degenerate data
- * (fewer distinct points than k) is handled, bad input is refused, and --k auto finds the
- * number of blobs. */
+ * iterations, the result is a fixed point of a naive Lloyd step computed here in doubles, the
+ * bounds and the SIMD kernel change nothing (against full scans and the portable kernel, for
+ * dims 1..64 and k up to 300), a seed gives bit-identical results on 1 to 4 threads (one
+ * restart split over threads, restarts in parallel, seeding from a sample), degenerate data
+ * (fewer distinct points than k, all rows equal, duplicates) is handled, bad input is
+ * refused, and --k auto finds the number of blobs. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -156,6 +159,115 @@ static void test_inertia_never_rises(void **state)
     }
 }
 
+/* The naive reference: in doubles, every row's nearest centre by exact distance, and each
+ * centre's mean. At convergence (tolerance 0, labels stable) the result must be a fixed
+ * point: each label the nearest centre (up to float rounding of near ties), each centroid the
+ * mean of its rows, the inertia the sum of the squared distances. */
+static void check_fixed_point(const float *x, uint32_t n, uint32_t d, uint32_t k,
+                              const struct kmeans_result *r)
+{
+    double *mean = calloc((size_t)k * d, sizeof *mean);
+    uint32_t *count = calloc(k, sizeof *count);
+    double total = 0.0;
+    for (uint32_t i = 0; i < n; i++) {
+        double best = INFINITY, mine = 0.0;
+        for (uint32_t c = 0; c < k; c++) {
+            double d2 = 0.0;
+            for (uint32_t j = 0; j < d; j++) {
+                double diff = (double)x[(size_t)i * d + j] - r->centroids[(size_t)c * d + j];
+                d2 += diff * diff;
+            }
+            if (d2 < best)
+                best = d2;
+            if (c == r->labels[i])
+                mine = d2;
+        }
+        assert_true(r->labels[i] < k);
+        if (mine > best * (1 + 1e-5) + 1e-9)
+            fail_msg("row %u: label at %g, nearest centre at %g", i, mine, best);
+        total += mine;
+        count[r->labels[i]]++;
+        for (uint32_t j = 0; j < d; j++)
+            mean[(size_t)r->labels[i] * d + j] += x[(size_t)i * d + j];
+    }
+    for (uint32_t c = 0; c < k; c++) {
+        if (count[c] == 0)
+            continue;
+        for (uint32_t j = 0; j < d; j++) {
+            double want = mean[(size_t)c * d + j] / count[c];
+            double got = r->centroids[(size_t)c * d + j];
+            if (fabs(got - want) > 1e-5 * (1 + fabs(want)))
+                fail_msg("centre %u dim %u: %g, mean of its rows %g", c, j, got, want);
+        }
+    }
+    assert_true(fabs(total - r->inertia) <= 1e-5 * total + 1e-9);
+    free(mean);
+    free(count);
+}
+
+static float *random_matrix(uint32_t n, uint32_t d, uint64_t seed)
+{
+    float *x = malloc((size_t)n * d * sizeof *x);
+    rng_state = seed;
+    /* Loose clumps with noise: some structure, many rows near borders. */
+    for (uint32_t i = 0; i < n; i++) {
+        double shift = (double)(splitmix64_next(&rng_state) % 7);
+        for (uint32_t j = 0; j < d; j++)
+            x[(size_t)i * d + j] = (float)(shift * ((j % 3) == 0) + normal());
+    }
+    return x;
+}
+
+static void expect_same(const struct kmeans_result *a, const struct kmeans_result *b, uint32_t n,
+                        uint32_t d, uint32_t k, const char *what)
+{
+    if (memcmp(a->labels, b->labels, n * sizeof *a->labels) != 0)
+        fail_msg("%s: labels differ", what);
+    if (memcmp(a->centroids, b->centroids, (size_t)k * d * sizeof(float)) != 0)
+        fail_msg("%s: centroids differ", what);
+    if (a->inertia != b->inertia || a->iterations != b->iterations || a->restart != b->restart)
+        fail_msg("%s: inertia %.9g / %.9g, iterations %u / %u", what, a->inertia, b->inertia,
+                 a->iterations, b->iterations);
+}
+
+static void test_matches_naive_lloyd(void **state)
+{
+    (void)state;
+    /* Dims across the kernel's range (1, odd, 14-16 audio features, 48 and 64 with genre
+     * embeddings), k below, at and above a multiple of the kernel's centre chunk. */
+    static const struct {
+        uint32_t n, d, k;
+    } CASES[] = {{3000, 1, 4},   {4000, 7, 8},   {5000, 14, 20}, {4000, 15, 9},
+                 {3000, 16, 33}, {2500, 48, 20}, {2000, 64, 12}, {1500, 5, 300}};
+    for (size_t c = 0; c < sizeof CASES / sizeof CASES[0]; c++) {
+        uint32_t n = CASES[c].n, d = CASES[c].d, k = CASES[c].k;
+        float *x = random_matrix(n, d, 1000 + c);
+        char err[256];
+        struct kmeans_options o = {.k = k, .restarts = 2, .seed = 3, .tol = -1};
+        struct kmeans_result fast = {0}, plain = {0}, generic = {0};
+        assert_int_equal(kmeans_run(x, n, d, &o, &fast, err, sizeof err), KMEANS_OK);
+        check_fixed_point(x, n, d, k, &fast);
+        /* The bounds only skip work: scoring every row every time gives the same result. */
+        o.ablate = KMEANS_ABLATE_BOUNDS;
+        assert_int_equal(kmeans_run(x, n, d, &o, &plain, err, sizeof err), KMEANS_OK);
+        expect_same(&fast, &plain, n, d, k, "bounds vs full scans");
+        assert_true(plain.rows_scanned == plain.rows_visited);
+        assert_true(fast.rows_scanned < fast.rows_visited);
+        /* The portable kernel gives the very same floats as the one this CPU picked. */
+        o.ablate = KMEANS_ABLATE_SIMD;
+        assert_int_equal(kmeans_run(x, n, d, &o, &generic, err, sizeof err), KMEANS_OK);
+        expect_same(&fast, &generic, n, d, k, "SIMD vs portable kernel");
+        assert_string_equal(generic.kernel, "generic");
+        kmeans_result_free(&fast);
+        kmeans_result_free(&plain);
+        kmeans_result_free(&generic);
+        free(x);
+    }
+    const char *kernel = kmeans_kernel_name();
+    assert_true(strcmp(kernel, "avx512") == 0 || strcmp(kernel, "avx2") == 0 ||
+                strcmp(kernel, "generic") == 0);
+}
+
 static void test_deterministic_across_threads(void **state)
 {
     (void)state;
@@ -166,19 +278,27 @@ static void test_deterministic_across_threads(void **state)
         x[i] = (float)normal();
     struct kmeans_result first = {0};
     char err[256];
-    static const uint32_t THREADS[] = {1, 2, 3};
-    for (size_t t = 0; t < 3; t++) {
-        struct kmeans_options o = {.k = k, .restarts = 2, .seed = 5, .threads = THREADS[t]};
+    /* 1 thread; 2 and 4 (restarts in parallel, one per thread); 3 (one restart at a time,
+     * its blocks split over the threads); and one restart at a time by request. */
+    static const struct {
+        uint32_t threads, ablate;
+    } RUNS[] = {{1, 0}, {2, 0}, {3, 0}, {4, 0}, {2, KMEANS_ABLATE_PARALLEL_RESTARTS}};
+    for (size_t t = 0; t < sizeof RUNS / sizeof RUNS[0]; t++) {
+        struct kmeans_options o = {
+            .k = k, .restarts = 4, .seed = 5, .threads = RUNS[t].threads, .ablate = RUNS[t].ablate};
         struct kmeans_result r = {0};
         assert_int_equal(kmeans_run(x, n, d, &o, &r, err, sizeof err), KMEANS_OK);
         if (t == 0) {
             first = r;
+            assert_int_equal(r.threads, 1);
             continue;
         }
-        assert_memory_equal(r.labels, first.labels, n * sizeof *r.labels);
-        assert_memory_equal(r.centroids, first.centroids, (size_t)k * d * sizeof(float));
-        assert_true(r.inertia == first.inertia);
-        assert_int_equal(r.iterations, first.iterations);
+        if (RUNS[t].threads == 2 && !RUNS[t].ablate)
+            assert_int_equal(r.teams, 2);
+        if (RUNS[t].threads == 3 || RUNS[t].ablate)
+            assert_int_equal(r.teams, 1);
+        assert_true(r.threads > 1);
+        expect_same(&r, &first, n, d, k, "threads");
         kmeans_result_free(&r);
     }
     /* Another seed explores another start. */
@@ -188,6 +308,72 @@ static void test_deterministic_across_threads(void **state)
     assert_true(memcmp(other.centroids, first.centroids, (size_t)k * d * sizeof(float)) != 0);
     kmeans_result_free(&other);
     kmeans_result_free(&first);
+    free(x);
+}
+
+/* Above the seeding sample (131,072 rows) each restart seeds from a sample it draws; that
+ * too depends on the seed only. One restart, split over threads, against one thread. */
+static void test_deterministic_with_seed_sample(void **state)
+{
+    (void)state;
+    uint32_t n = 140000, d = 3, k = 6;
+    float *x = random_matrix(n, d, 77);
+    char err[256];
+    struct kmeans_result one = {0}, two = {0}, again = {0};
+    struct kmeans_options o = {.k = k, .restarts = 1, .seed = 9, .threads = 1, .max_iter = 20};
+    assert_int_equal(kmeans_run(x, n, d, &o, &one, err, sizeof err), KMEANS_OK);
+    o.threads = 2;
+    assert_int_equal(kmeans_run(x, n, d, &o, &two, err, sizeof err), KMEANS_OK);
+    expect_same(&one, &two, n, d, k, "sampled seeding, 1 vs 2 threads");
+    o.restarts = 2; /* restarts in parallel */
+    assert_int_equal(kmeans_run(x, n, d, &o, &again, err, sizeof err), KMEANS_OK);
+    assert_int_equal(again.teams, 2);
+    assert_true(again.inertia <= one.inertia);
+    kmeans_result_free(&one);
+    kmeans_result_free(&two);
+    kmeans_result_free(&again);
+    free(x);
+}
+
+/* Every row the same, and a few distinct rows under many duplicates: duplicate centres and
+ * empty clusters along the way, nothing out of range, and an empty cluster takes a far row. */
+static void test_duplicates_and_empty_clusters(void **state)
+{
+    (void)state;
+    char err[256];
+    float same[50][3];
+    for (int i = 0; i < 50; i++)
+        for (int j = 0; j < 3; j++)
+            same[i][j] = 1.5f;
+    struct kmeans_options o = {.k = 4, .restarts = 3, .seed = 2};
+    struct kmeans_result r = {0};
+    assert_int_equal(kmeans_run(&same[0][0], 50, 3, &o, &r, err, sizeof err), KMEANS_OK);
+    assert_true(r.inertia == 0.0);
+    for (int i = 0; i < 50; i++)
+        assert_true(r.labels[i] < 4);
+    for (int c = 0; c < 4; c++)
+        assert_true(r.centroids[c * 3] == 1.5f);
+    kmeans_result_free(&r);
+
+    /* 2,000 copies of the origin and 6 rows far out: k = 7 can put every distinct row in a
+     * cluster of its own, and must (inertia 0), whatever empties on the way. */
+    uint32_t n = 2006, d = 2;
+    float *x = calloc((size_t)n * d, sizeof *x);
+    for (uint32_t i = 0; i < 6; i++) {
+        x[(size_t)(2000 + i) * d] = 100.0f + 10.0f * (float)i;
+        x[(size_t)(2000 + i) * d + 1] = -50.0f * (float)(i % 2);
+    }
+    o = (struct kmeans_options){.k = 7, .restarts = 4, .seed = 4};
+    assert_int_equal(kmeans_run(x, n, d, &o, &r, err, sizeof err), KMEANS_OK);
+    assert_true(r.inertia < 1e-6);
+    uint32_t used[7] = {0};
+    for (uint32_t i = 0; i < n; i++) {
+        assert_true(r.labels[i] < 7);
+        used[r.labels[i]]++;
+    }
+    for (uint32_t c = 0; c < 7; c++)
+        assert_true(used[c] > 0);
+    kmeans_result_free(&r);
     free(x);
 }
 
@@ -261,7 +447,10 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_recovers_separated_clusters),
         cmocka_unit_test(test_inertia_never_rises),
+        cmocka_unit_test(test_matches_naive_lloyd),
         cmocka_unit_test(test_deterministic_across_threads),
+        cmocka_unit_test(test_deterministic_with_seed_sample),
+        cmocka_unit_test(test_duplicates_and_empty_clusters),
         cmocka_unit_test(test_fewer_distinct_points_than_k),
         cmocka_unit_test(test_refuses_bad_input),
         cmocka_unit_test(test_choose_k_finds_the_blobs),

@@ -645,6 +645,15 @@ enum model_status model_write(const struct model_build *b, const char *path, cha
         at = align8(at + sec[id].length);
     }
     uint64_t file_len = at;
+    /* The lookups used only while building go before the file is allocated, and each section
+     * built here is freed as soon as it is copied in, so a large catalog does not hold every
+     * section twice at the peak of its build. */
+    free(artist_table);
+    artist_table = NULL;
+    free(song_table);
+    song_table = NULL;
+    free(song_lookup_off);
+    song_lookup_off = NULL;
     file = calloc(1, file_len);
     if (!file)
         goto done;
@@ -653,6 +662,40 @@ enum model_status model_write(const struct model_build *b, const char *path, cha
         memcpy(file + MF_HEADER_LEN + (id - 1) * sizeof s, &s, sizeof s);
         if (sec[id].bytes)
             memcpy(file + offset[id], sec[id].bytes, sec[id].length);
+        switch (id) {
+        case MF_SEC_CLUSTER_START:
+            free(start);
+            start = NULL;
+            break;
+        case MF_SEC_ROW_META:
+            free(meta);
+            meta = NULL;
+            break;
+        case MF_SEC_STRINGS:
+            free(pool.bytes);
+            pool.bytes = NULL;
+            break;
+        case MF_SEC_ID_TABLE:
+        case MF_SEC_ISRC_TABLE:
+        case MF_SEC_SONG_TABLE:
+            free(tables[id - MF_SEC_ID_TABLE]);
+            tables[id - MF_SEC_ID_TABLE] = NULL;
+            break;
+        case MF_SEC_ARTIST_KEYS:
+            free(artist_key);
+            artist_key = NULL;
+            break;
+        case MF_SEC_ARTIST_START:
+            free(artist_start);
+            artist_start = NULL;
+            break;
+        case MF_SEC_ARTIST_ROWS:
+            free(artist_rows);
+            artist_rows = NULL;
+            break;
+        default:
+            break;
+        }
     }
     float *rows_out = (float *)(void *)(file + offset[MF_SEC_ROWS]);
     float *norms_out = (float *)(void *)(file + offset[MF_SEC_ROW_NORMS]);

@@ -129,11 +129,21 @@ static void progress_done(void)
         fputs("\r\033[K", stderr);
 }
 
+/* k-means progress: restarts run in parallel and are handed out in order, so the highest
+ * restart seen tells how far the fit is; calls come one at a time from the fit's threads. */
 static void on_iteration(void *ctx, uint32_t restart, uint32_t iteration, double inertia)
 {
+    static uint32_t highest;
     const uint32_t *restarts = ctx;
-    progress_line("k-means: restart %u/%u, iteration %u, inertia %.1f", restart + 1, *restarts,
-                  iteration + 1, inertia);
+    char bar[21];
+    if (restart + 1 > highest)
+        highest = restart + 1;
+    uint32_t filled = *restarts ? (uint32_t)((uint64_t)20 * (highest - 1) / *restarts) : 0;
+    for (uint32_t i = 0; i < 20; i++)
+        bar[i] = i < filled ? '#' : '.';
+    bar[20] = '\0';
+    progress_line("k-means [%s] restart %u/%u, iteration %u, inertia %.1f", bar, restart + 1,
+                  *restarts, iteration + 1, inertia);
 }
 
 static void on_synth(void *ctx, uint64_t done, uint64_t total)
@@ -527,9 +537,9 @@ static int cmd_build(void)
     double t_fitted = now_seconds();
     log_info("kmeans_done",
              "k=%u restarts=%u best_restart=%u iterations=%u total_iterations=%u inertia=%.6f "
-             "kmeans_seconds=%.3f",
+             "kmeans_seconds=%.3f kernel=%s threads=%u parallel_restarts=%u",
              k, restarts, clusters.restart, clusters.iterations, clusters.total_iterations,
-             clusters.inertia, t_fitted - t_fit);
+             clusters.inertia, t_fitted - t_fit, clusters.kernel, clusters.threads, clusters.teams);
 
     /* Style names from the songs' labels, else from each centroid. */
     names = malloc((size_t)k * STYLE_NAME_MAX);
