@@ -9,13 +9,20 @@
 #include "config.h"
 #include "rpc.h"
 #include "spotify.h"
+#include "renewed.h"
+#include "revoked.h"
+#include "work_slots.h"
 
-/* audio_features_on: a 403 from /v1/audio-features turns it off for the process. */
+/* audio_features_on: a 403 from /v1/audio-features turns it off for the process. slots: the
+ * THREADS requests that may wait on Spotify or reco-service at once. */
 struct app {
     const struct auth_config *cfg;
     struct spotify_settings spotify;
     struct rpc_client *rpc;
     atomic_bool audio_features_on;
+    struct work_slots slots;
+    struct revoked revoked; /* sessions signed out on this front */
+    struct renewed renewed; /* tokens refreshed after a streamed page's headers left */
 };
 
 #endif

@@ -24,13 +24,17 @@ struct auth_config {
     const char *playlist_name;
     const char *log_level;
     long long session_hours;
+    long long session_idle_minutes;
     long long login_minutes;
     long long spotify_connections;
     long long spotify_timeout_ms;
     long long spotify_budget_ms;
     long long max_saved;
     long long reco_timeout_ms;
-    long long threads;
+    long long threads;            /* work slots: requests waiting on Spotify / reco at once */
+    long long queue_wait_ms;      /* wait for a work slot before 503 */
+    long long connections;        /* CivetWeb worker threads (open connections served) */
+    long long request_timeout_ms; /* CivetWeb request_timeout_ms */
     bool audio_features;
     bool auto_save;
     bool public_playlists;

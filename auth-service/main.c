@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "config.h"
 #include "log.h"
@@ -58,27 +59,53 @@ int main(int argc, char **argv)
     int exit_code = 1;
     struct rpc_client *rpc = NULL;
     struct mg_context *ctx = NULL;
+    static struct app app;
+    bool slots_made = false;
     if (rpc_client_open(&rpc, cfg.reco_endpoints, err, sizeof err) != RPC_OK) {
         fprintf(stderr, "auth-service: RECO_ENDPOINTS: %s\n", err);
         log_error("config_invalid", "option=RECO_ENDPOINTS reason=\"%s\"", err);
         exit_code = 2;
         goto done;
     }
-    static struct app app;
-    routes_init(&app, &cfg, rpc);
+    if (routes_init(&app, &cfg, rpc) != 0) {
+        log_error("startup_failed", "reason=\"cannot make the work slots\"");
+        goto done;
+    }
+    slots_made = true;
+
+    /* Each connection is a descriptor, and the usual soft limit (1024) is below CONNECTIONS:
+     * raise it to the hard limit, and say so when even that is short. */
+    struct rlimit files;
+    if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+        files.rlim_cur = files.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &files);
+    }
+    if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY &&
+        files.rlim_cur < (rlim_t)cfg.connections + 256)
+        log_warn("file_limit_low",
+                 "open_files=%llu connections=%lld note=\"raise LimitNOFILE to serve CONNECTIONS "
+                 "at once\"",
+                 (unsigned long long)files.rlim_cur, cfg.connections);
 
     mg_init_library(0);
-    char threads[16];
-    snprintf(threads, sizeof threads, "%lld", cfg.threads);
-    const char *options[] = {"listening_ports", cfg.listen, "num_threads", threads,
+    /* One CivetWeb worker per open connection (CONNECTIONS, many and cheap: 100 KiB stacks),
+     * of which at most THREADS wait on Spotify or reco-service (work_slots), so slow clients and
+     * a slow Spotify hold neither the probes nor each other. A request must arrive whole within
+     * REQUEST_TIMEOUT_MS; an idle keep-alive connection is closed after 5 s. */
+    char connections[16], request_timeout[16];
+    snprintf(connections, sizeof connections, "%lld", cfg.connections);
+    snprintf(request_timeout, sizeof request_timeout, "%lld", cfg.request_timeout_ms);
+    const char *options[] = {"listening_ports", cfg.listen, "num_threads", connections,
+                             "listen_backlog", "1024", "connection_queue", "1024",
                              "enable_keep_alive", "yes", "keep_alive_timeout_ms", "5000",
-                             "request_timeout_ms", "60000",
+                             "request_timeout_ms", request_timeout, "linger_timeout_ms", "1000",
                              /* the mix page streams small chunks: no Nagle delay on them */
                              "tcp_nodelay", "1", NULL};
     struct mg_callbacks callbacks;
     memset(&callbacks, 0, sizeof callbacks);
     callbacks.log_message = on_civetweb_log;
-    ctx = mg_start(&callbacks, NULL, options);
+    callbacks.begin_request = routes_begin_request;
+    ctx = mg_start(&callbacks, &app, options);
     if (!ctx) {
         fprintf(stderr, "auth-service: cannot listen on %s (LISTEN)\n", cfg.listen);
         log_error("startup_failed", "reason=\"cannot listen\" listen=%s", cfg.listen);
@@ -95,9 +122,10 @@ int main(int argc, char **argv)
     routes_register(ctx, &app);
     const char *host = strcmp(cfg.listen_host, "0.0.0.0") == 0 ? "127.0.0.1" : cfg.listen_host;
     log_info("started",
-             "listen=%s:%d public=%s redirect_uri=%s accounts=%s api=%s reco=%s threads=%lld", host,
-             ports[0].port, cfg.public_origin, cfg.redirect_uri, cfg.accounts_base, cfg.api_base,
-             cfg.reco_endpoints, cfg.threads);
+             "listen=%s:%d public=%s redirect_uri=%s accounts=%s api=%s reco=%s threads=%lld "
+             "connections=%lld",
+             host, ports[0].port, cfg.public_origin, cfg.redirect_uri, cfg.accounts_base,
+             cfg.api_base, cfg.reco_endpoints, cfg.threads, cfg.connections);
     printf("ready addr=http://%s:%d redirect_uri=%s\n", host, ports[0].port, cfg.redirect_uri);
     fflush(stdout);
 
@@ -108,6 +136,11 @@ int main(int argc, char **argv)
 done:
     if (ctx)
         mg_stop(ctx);
+    if (slots_made) {
+        work_slots_destroy(&app.slots);
+        revoked_destroy(&app.revoked);
+        renewed_destroy(&app.renewed);
+    }
     rpc_client_close(rpc);
     curl_global_cleanup();
     mg_exit_library();

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "json_limit.h"
 #include "log.h"
 #include "session.h"
 
@@ -230,6 +231,44 @@ static int read_body(struct request *r, size_t cap, char **body, size_t *len)
     return 0;
 }
 
+const char *request_framing_error(const struct mg_request_info *ri)
+{
+    const char *length = NULL;
+    bool chunked = false;
+    for (int i = 0; i < ri->num_headers; i++) {
+        const char *name = ri->http_headers[i].name, *value = ri->http_headers[i].value;
+        if (!name || !value)
+            continue;
+        if (strcasecmp(name, "Content-Length") == 0) {
+            if (length && strcmp(length, value) != 0)
+                return "two different Content-Length headers";
+            length = value;
+        } else if (strcasecmp(name, "Transfer-Encoding") == 0) {
+            chunked = true;
+        }
+    }
+    if (length && chunked)
+        return "both Content-Length and Transfer-Encoding";
+    if (ri->query_string && strstr(ri->query_string, "%00"))
+        return "a NUL byte (%00) in the query";
+    /* CivetWeb 1.15 decodes the path in place in its request buffer, so `/app.js%00.html`
+     * reaches us as "/app.js". What decoding shortened is left between the decoded path's NUL
+     * and the query (or the " HTTP/1.x" that followed the path): anything there but NULs and
+     * blanks means the path held a percent-escape, which none of our routes has. */
+    const char *path = ri->local_uri_raw;
+    const char *next = ri->query_string   ? ri->query_string
+                       : ri->http_version ? ri->http_version - 5 /* "HTTP/" */
+                                          : NULL;
+    if (path && next) {
+        const char *after = path + strlen(path) + 1;
+        if (next >= after && next - after < 16384)
+            for (const char *p = after; p < next; p++)
+                if (*p != '\0' && *p != ' ' && *p != '\t')
+                    return "a percent-escape in the path (a %00 would cut it short)";
+    }
+    return NULL;
+}
+
 /* The common front of the JSON API: POST, same site, JSON, body within cap. Answers and returns
  * false when the request is refused. */
 bool request_api_preamble(struct request *r, size_t cap, char **body, size_t *len)
@@ -251,6 +290,16 @@ bool request_api_preamble(struct request *r, size_t cap, char **body, size_t *le
     }
     if (rc != 0) {
         request_send_json_error(r, 400, "bad_body", "the request body could not be read");
+        return false;
+    }
+    /* Every API body is JSON: its nesting is bounded here, before any handler parses it. */
+    if (json_nesting_depth(*body, *len, JSON_MAX_DEPTH) > JSON_MAX_DEPTH) {
+        free(*body);
+        *body = NULL;
+        char message[96];
+        snprintf(message, sizeof message, "the body nests arrays or objects over %d levels deep",
+                 JSON_MAX_DEPTH);
+        request_send_json_error(r, 400, "too_deep", message);
         return false;
     }
     return true;

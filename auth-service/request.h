@@ -54,6 +54,13 @@ const char *request_find_cookie(struct request *r, const char *name);
  * its length, or -1 if absent or too long. */
 int request_read_cookie(struct request *r, const char *purpose, char *dst, size_t cap);
 
+/* Why a request's framing is refused (400) before anything reads it, or NULL when it is fine:
+ * two Content-Length headers with different values, Content-Length together with
+ * Transfer-Encoding, a "%00" in the query, or any percent-escape in the path (none of our
+ * routes has one, and a %00 would cut the path short: `/app.js%00.html` was served as
+ * /app.js). ri must be CivetWeb's own (the path check reads its request buffer). Pure. */
+const char *request_framing_error(const struct mg_request_info *ri);
+
 /* A POST must come from our own pages (or from a script, which sends neither header). */
 bool request_same_site(struct request *r);
 /* The common front of the JSON API: same site, JSON, body within cap. Returns true with *body

@@ -80,16 +80,76 @@ struct route {
     const char *method;
     const char *path; /* also the metrics label */
     void (*handle)(struct request *r);
+    bool slot; /* may wait on Spotify or reco-service: runs in one of the THREADS work slots */
 };
 
 static const struct route ROUTES[] = {
-    {"GET", "/", handle_landing},           {"GET", "/login", handle_login},
-    {"GET", "/callback", handle_callback},  {"POST", "/logout", handle_logout},
-    {"GET", "/mix", handle_mix_page},       {"POST", "/api/mix", handle_api_mix},
-    {"POST", "/api/save", handle_api_save}, {"GET", "/healthz", handle_healthz},
-    {"GET", "/readyz", handle_readyz},      {"GET", "/metrics", handle_metrics},
-    {"GET", "/app.js", handle_script},      {"GET", "/app.css", handle_stylesheet},
+    {"GET", "/", handle_landing, false},          {"GET", "/login", handle_login, false},
+    {"GET", "/callback", handle_callback, true},  {"POST", "/logout", handle_logout, false},
+    {"GET", "/mix", handle_mix_page, true},       {"POST", "/api/mix", handle_api_mix, true},
+    {"POST", "/api/save", handle_api_save, true}, {"GET", "/healthz", handle_healthz, false},
+    {"GET", "/readyz", handle_readyz, false},     {"GET", "/metrics", handle_metrics, false},
+    {"GET", "/app.js", handle_script, false},     {"GET", "/app.css", handle_stylesheet, false},
 };
+
+/* Runs route in a work slot: a request that would wait on Spotify or reco-service while all
+ * THREADS are busy waits up to QUEUE_WAIT_MS in a bounded queue, then gets 503 busy. */
+static void run_in_slot(struct request *r, const struct route *route)
+{
+    enum work_slots_status ws =
+        work_slots_acquire(&r->app->slots, (long)r->app->cfg->queue_wait_ms);
+    if (ws == WORK_SLOTS_OK) {
+        route->handle(r);
+        work_slots_release(&r->app->slots);
+        return;
+    }
+    log_warn("busy", "route=%s reason=\"%s\"", route->path, work_slots_strerror(ws));
+    static const char message[] = "Every playlist worker is busy; try again in a few seconds.";
+    if (strncmp(route->path, "/api/", 5) == 0) {
+        cJSON *obj = cJSON_CreateObject();
+        cJSON_AddStringToObject(obj, "error", "busy");
+        cJSON_AddStringToObject(obj, "message", message);
+        char *text = cJSON_PrintUnformatted(obj);
+        cJSON_Delete(obj);
+        if (text) {
+            request_send_head(r, 503, "application/json", (long long)strlen(text),
+                              "Retry-After: 5\r\n");
+            mg_write(r->conn, text, strlen(text));
+            free(text);
+        }
+        return;
+    }
+    struct html h = {0};
+    html_raw(&h, "<!doctype html><title>Busy</title><p>");
+    html_raw(&h, "%s", message);
+    html_raw(&h, " <a href=\"/\">Start page</a></p>\n");
+    if (h.failed) {
+        request_send_body(r, 500, "text/plain; charset=utf-8", "out of memory\n", 14);
+    } else {
+        request_send_head(r, 503, "text/html; charset=utf-8", (long long)h.len,
+                          "Retry-After: 5\r\n");
+        if (strcmp(r->info->request_method, "HEAD") != 0)
+            mg_write(r->conn, h.bytes, h.len);
+    }
+    html_free(&h);
+}
+
+int routes_begin_request(struct mg_connection *conn)
+{
+    const struct mg_request_info *ri = mg_get_request_info(conn);
+    struct app *app = mg_get_user_data(mg_get_context(conn));
+    const char *refusal = request_framing_error(ri);
+    if (!refusal)
+        return 0;
+    struct request r = {.conn = conn, .info = ri, .app = app, .now = unix_now()};
+    request_send_head(&r, 400, "text/plain; charset=utf-8", (long long)strlen(refusal) + 1,
+                      "Connection: close\r\n");
+    mg_printf(conn, "%s\n", refusal);
+    metrics_request("unknown", r.status);
+    log_info("request", "method=%.16s route=unknown status=400 ms=0 reason=\"%s\"",
+             ri->request_method, refusal);
+    return 1;
+}
 
 static int dispatch(struct mg_connection *conn, void *cbdata)
 {
@@ -116,7 +176,9 @@ static int dispatch(struct mg_connection *conn, void *cbdata)
         if (strcmp(ROUTES[i].method, method) == 0 || head_ok)
             route = &ROUTES[i];
     }
-    if (route) {
+    if (route && route->slot) {
+        run_in_slot(r, route);
+    } else if (route) {
         route->handle(r);
     } else if (path_known) {
         request_send_body(r, 405, "text/plain; charset=utf-8", "method not allowed\n", 19);
@@ -142,7 +204,7 @@ static void on_spotify_call(const char *endpoint, long status)
     metrics_spotify(endpoint, status);
 }
 
-void routes_init(struct app *app, const struct auth_config *cfg, struct rpc_client *rpc)
+int routes_init(struct app *app, const struct auth_config *cfg, struct rpc_client *rpc)
 {
     app->cfg = cfg;
     app->rpc = rpc;
@@ -160,6 +222,19 @@ void routes_init(struct app *app, const struct auth_config *cfg, struct rpc_clie
         .max_tracks = (uint32_t)cfg->max_saved,
         .on_call = on_spotify_call,
     };
+    if (revoked_init(&app->revoked, REVOKED_CAPACITY) != 0)
+        return -1;
+    if (renewed_init(&app->renewed) != 0) {
+        revoked_destroy(&app->revoked);
+        return -1;
+    }
+    if (work_slots_init(&app->slots, (int)cfg->threads,
+                        (int)cfg->threads * ROUTES_QUEUE_PER_SLOT) != 0) {
+        renewed_destroy(&app->renewed);
+        revoked_destroy(&app->revoked);
+        return -1;
+    }
+    return 0;
 }
 
 void routes_register(struct mg_context *ctx, struct app *app)

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_limit.h"
 #include "mix.h"
 #include "mix_params.h"
 #include "pages.h"
@@ -138,7 +139,7 @@ done:
 static int read_save_ids(struct request *r, const char *body, size_t len, cJSON **req,
                          const char ***ids)
 {
-    *req = cJSON_ParseWithLength(body, len);
+    *req = json_parse_limited(body, len, JSON_MAX_DEPTH, NULL);
     const cJSON *list = cJSON_GetObjectItemCaseSensitive(*req, "ids");
     if (!cJSON_IsArray(list)) {
         request_send_json_error(r, 400, "bad_ids", "the body must be {\"ids\": [track ids]}");

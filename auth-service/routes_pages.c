@@ -45,10 +45,13 @@ static void finish_stream(struct request *r, struct mix_job *job, struct html *h
         pages_mix_error(h, job->error, job->detail);
         r->status = pages_error_info(job->error)->http_status; /* for metrics and the log */
     }
-    if (strcmp(job->streamed_token, spotify_tokens(job->client)->access_token) != 0)
-        log_warn("tokens_refreshed_mid_stream",
-                 "note=\"the token expired while the library was read; the cookie keeps the "
-                 "previous one\"");
+    /* The cookie left with the headers: a refresh after them is kept on this front for the
+     * session's next request, which re-issues the cookie (renewed.h). */
+    if (strcmp(job->streamed_token, spotify_tokens(job->client)->access_token) != 0) {
+        renewed_put(&r->app->renewed, job->session->sid, spotify_tokens(job->client),
+                    job->session->expires, r->now);
+        log_info("tokens_refreshed_mid_stream", "note=\"kept for the next request\"");
+    }
     pages_mix_end(h);
     mix_job_flush(job);
     mg_send_chunk(r->conn, "", 0);

@@ -9,6 +9,7 @@
 
 #include "log.h"
 #include "pkce.h"
+#include "revoked.h"
 #include "route_handlers.h"
 #include "session.h"
 #include "signed_in.h"
@@ -116,6 +117,10 @@ void handle_callback(struct request *r)
     snprintf(s->user_id, sizeof s->user_id, "%s", user.id);
     snprintf(s->display_name, sizeof s->display_name, "%s", user.display_name);
     s->expires = r->now + cfg->session_hours * 3600;
+    if (session_new_sid(s->sid) != 0) {
+        request_send_error_page(r, PAGE_ERR_INTERNAL, "no random session id");
+        goto done;
+    }
     signed_in_store_session(r, s, spotify_tokens(client));
     log_info("login_finished", "outcome=ok");
     request_send_redirect(r, 303, "/mix");
@@ -139,8 +144,18 @@ void handle_logout(struct request *r)
         request_send_body(r, 403, "text/plain; charset=utf-8", "cross-site sign-out refused\n", 28);
         return;
     }
+    /* The cookie's session id is remembered as signed out on this front until the session
+     * would have ended, so a copy of the cookie stops working too (revoked.h). */
+    struct session *s = calloc(1, sizeof *s);
+    bool had_session = s && signed_in_load_session(r, s);
+    if (had_session)
+        revoked_add(&r->app->revoked, s->sid, s->expires, r->now);
+    if (s) {
+        OPENSSL_cleanse(s, sizeof *s);
+        free(s);
+    }
     request_clear_cookie(r, SESSION_COOKIE);
     request_clear_cookie(r, LOGIN_COOKIE);
-    log_info("logout", "outcome=ok");
+    log_info("logout", "outcome=ok revoked=%s", had_session ? "true" : "false");
     request_send_redirect(r, 303, "/");
 }

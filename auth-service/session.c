@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "base64url.h"
+#include "json_limit.h"
 
 #define NONCE_BYTES  12
 #define TAG_BYTES    16
@@ -288,7 +289,7 @@ static enum session_status open_json(const struct session_keyring *keys, const c
     enum session_status status = session_open(keys, purpose, cookie, cookie_len, &plain, &len);
     if (status != SESSION_OK)
         return status;
-    cJSON *parsed = cJSON_ParseWithLength((const char *)plain, len);
+    cJSON *parsed = json_parse_limited((const char *)plain, len, JSON_MAX_DEPTH, NULL);
     OPENSSL_cleanse(plain, len);
     free(plain);
     if (!cJSON_IsObject(parsed)) {
@@ -297,6 +298,16 @@ static enum session_status open_json(const struct session_keyring *keys, const c
     }
     *obj = parsed;
     return SESSION_OK;
+}
+
+int session_new_sid(char sid[SESSION_SID_LEN + 1])
+{
+    uint8_t raw[16];
+    if (RAND_bytes(raw, sizeof raw) != 1)
+        return -1;
+    base64url_encode(raw, sizeof raw, sid);
+    sid[SESSION_SID_LEN] = '\0';
+    return 0;
 }
 
 enum session_status session_encode(const struct session_keyring *keys, const struct session *s,
@@ -314,6 +325,8 @@ enum session_status session_encode(const struct session_keyring *keys, const str
     cJSON_AddStringToObject(obj, "r", s->refresh_token);
     cJSON_AddNumberToObject(obj, "ax", (double)s->access_expires);
     cJSON_AddNumberToObject(obj, "x", (double)s->expires);
+    cJSON_AddStringToObject(obj, "i", s->sid);
+    cJSON_AddNumberToObject(obj, "f", (double)s->fresh_until);
     return seal_json(keys, SESSION_COOKIE, obj, cookie);
 }
 
@@ -332,10 +345,12 @@ enum session_status session_decode(const struct session_keyring *keys, const cha
         copy_string(obj, "n", s->display_name, SESSION_MAX_NAME_LEN) != 0 ||
         copy_string(obj, "a", s->access_token, SESSION_MAX_TOKEN_LEN) != 0 ||
         copy_string(obj, "r", s->refresh_token, SESSION_MAX_TOKEN_LEN) != 0 ||
-        copy_time(obj, "ax", &s->access_expires) != 0 || copy_time(obj, "x", &s->expires) != 0)
+        copy_time(obj, "ax", &s->access_expires) != 0 || copy_time(obj, "x", &s->expires) != 0 ||
+        copy_string(obj, "i", s->sid, SESSION_SID_LEN) != 0 || strlen(s->sid) != SESSION_SID_LEN ||
+        copy_time(obj, "f", &s->fresh_until) != 0)
         goto done;
     status = SESSION_ERR_EXPIRED;
-    if (s->expires <= now)
+    if (s->expires <= now || s->fresh_until <= now)
         goto done;
     *out = *s;
     status = SESSION_OK;

@@ -16,6 +16,7 @@
 #define SESSION_MAX_TOKEN_LEN  1024 /* bytes of an access or refresh token */
 #define SESSION_MAX_NAME_LEN   256  /* bytes of a user id or display name */
 #define SESSION_VERSION        1
+#define SESSION_SID_LEN        22 /* base64url of 16 random bytes: the session id */
 
 /* Cookie names and the purposes bound into each one's authenticated data, so a sign-in cookie
  * can never be replayed as a session cookie or the other way round. */
@@ -86,14 +87,23 @@ struct session {
     char refresh_token[SESSION_MAX_TOKEN_LEN + 1];
     int64_t access_expires; /* unix seconds when the access token stops working */
     int64_t expires;        /* unix seconds when the session ends (sign in again) */
+    /* Random at sign-in and kept across re-seals: what POST /logout revokes (revoked.h). */
+    char sid[SESSION_SID_LEN + 1];
+    /* Unix seconds after which the cookie is refused unless re-issued first (sliding: every
+     * signed-in request past half its idle time re-issues it); never after expires. */
+    int64_t fresh_until;
 };
+
+/* A new random session id into sid. Returns 0, or -1 when the random source failed. */
+int session_new_sid(char sid[SESSION_SID_LEN + 1]);
 
 /* Seals a session as a SESSION_COOKIE value (*cookie malloc'd, caller frees). */
 enum session_status session_encode(const struct session_keyring *keys, const struct session *s,
                                    char **cookie);
 
-/* Opens a SESSION_COOKIE value; SESSION_ERR_EXPIRED if s->expires <= now. On SESSION_OK fills
- * *out; any other status means "signed out". */
+/* Opens a SESSION_COOKIE value; SESSION_ERR_EXPIRED if s->expires <= now or s->fresh_until
+ * <= now; SESSION_ERR_FORMAT without a session id (a cookie from before ids). On SESSION_OK
+ * fills *out; any other status means "signed out". */
 enum session_status session_decode(const struct session_keyring *keys, const char *cookie,
                                    size_t cookie_len, int64_t now, struct session *out);
 

@@ -27,6 +27,8 @@ static struct session sample_session(void)
     snprintf(s.refresh_token, sizeof s.refresh_token, "AQB-refresh-token-value");
     s.access_expires = NOW + 3600;
     s.expires = NOW + 86400;
+    snprintf(s.sid, sizeof s.sid, "abcdefghijklmnopqrstuv");
+    s.fresh_until = NOW + 3600;
     return s;
 }
 
@@ -175,6 +177,7 @@ static void test_expiry(void **state)
     (void)state;
     struct session_keyring keys = ring(KEY_A);
     struct session in = sample_session();
+    in.fresh_until = in.expires; /* the session's end is what this test is about */
     char *cookie = NULL;
     assert_int_equal(session_encode(&keys, &in, &cookie), SESSION_OK);
     struct session out;
@@ -321,6 +324,33 @@ static void test_cookie_headers(void **state)
     assert_true(session_cookie_header(out, sizeof out, name, big, 604800, true) > 0);
 }
 
+/* The session id and the sliding freshness are sealed in; without an id (a cookie from before
+ * ids) or past its freshness the cookie means signed out. */
+static void test_session_id_and_freshness(void **state)
+{
+    (void)state;
+    struct session_keyring keys = ring(KEY_A);
+    struct session s = sample_session();
+    char *cookie = NULL;
+    assert_int_equal(session_encode(&keys, &s, &cookie), SESSION_OK);
+    struct session out;
+    assert_int_equal(session_decode(&keys, cookie, strlen(cookie), NOW, &out), SESSION_OK);
+    assert_string_equal(out.sid, "abcdefghijklmnopqrstuv");
+    assert_int_equal(out.fresh_until, NOW + 3600);
+    assert_int_equal(session_decode(&keys, cookie, strlen(cookie), NOW + 3600, &out),
+                     SESSION_ERR_EXPIRED);
+    free(cookie);
+    s.sid[0] = '\0';
+    assert_int_equal(session_encode(&keys, &s, &cookie), SESSION_OK);
+    assert_int_equal(session_decode(&keys, cookie, strlen(cookie), NOW, &out), SESSION_ERR_FORMAT);
+    free(cookie);
+    char a[SESSION_SID_LEN + 1], b[SESSION_SID_LEN + 1];
+    assert_int_equal(session_new_sid(a), 0);
+    assert_int_equal(session_new_sid(b), 0);
+    assert_int_equal(strlen(a), SESSION_SID_LEN);
+    assert_string_not_equal(a, b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -333,6 +363,7 @@ int main(void)
         cmocka_unit_test(test_size_limits),
         cmocka_unit_test(test_keyring_parsing),
         cmocka_unit_test(test_cookie_headers),
+        cmocka_unit_test(test_session_id_and_freshness),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "revoked.h"
 
 /* Loads the signed-in session. False means signed out (a bad cookie is also cleared). */
 bool signed_in_load_session(struct request *r, struct session *s)
@@ -24,6 +25,18 @@ bool signed_in_load_session(struct request *r, struct session *s)
         if (!ok) {
             log_info("session_rejected", "reason=\"%s\"", session_strerror(st));
             request_clear_cookie(r, SESSION_COOKIE);
+        } else if (revoked_contains(&r->app->revoked, s->sid, r->now)) {
+            ok = false;
+            log_info("session_rejected", "reason=\"signed out\"");
+            request_clear_cookie(r, SESSION_COOKIE);
+        } else {
+            struct spotify_tokens newer;
+            if (renewed_take(&r->app->renewed, s->sid, s->refresh_token, r->now, &newer)) {
+                signed_in_store_session(r, s, &newer); /* refreshed while /mix streamed */
+                OPENSSL_cleanse(&newer, sizeof newer);
+            } else if (s->fresh_until - r->now < r->app->cfg->session_idle_minutes * 30) {
+                signed_in_reseal(r, s); /* sliding: past half its idle time */
+            }
         }
     } else if (n == -1) {
         char name[SESSION_COOKIE_NAME_SIZE];
@@ -45,12 +58,10 @@ bool signed_in_load_session(struct request *r, struct session *s)
     return ok;
 }
 
-/* Re-issues the session cookie with the client's newest tokens. */
-void signed_in_store_session(struct request *r, struct session *s, const struct spotify_tokens *t)
+void signed_in_reseal(struct request *r, struct session *s)
 {
-    snprintf(s->access_token, sizeof s->access_token, "%s", t->access_token);
-    snprintf(s->refresh_token, sizeof s->refresh_token, "%s", t->refresh_token);
-    s->access_expires = t->access_expires;
+    int64_t fresh = r->now + r->app->cfg->session_idle_minutes * 60;
+    s->fresh_until = fresh < s->expires ? fresh : s->expires;
     char *cookie = NULL;
     enum session_status st = session_encode(&r->app->cfg->keys, s, &cookie);
     if (st != SESSION_OK) {
@@ -60,6 +71,15 @@ void signed_in_store_session(struct request *r, struct session *s, const struct 
     request_add_cookie(r, SESSION_COOKIE, cookie, (long)(s->expires - r->now));
     OPENSSL_cleanse(cookie, strlen(cookie));
     free(cookie);
+}
+
+/* Re-issues the session cookie with the client's newest tokens. */
+void signed_in_store_session(struct request *r, struct session *s, const struct spotify_tokens *t)
+{
+    snprintf(s->access_token, sizeof s->access_token, "%s", t->access_token);
+    snprintf(s->refresh_token, sizeof s->refresh_token, "%s", t->refresh_token);
+    s->access_expires = t->access_expires;
+    signed_in_reseal(r, s);
 }
 
 struct spotify_client *signed_in_client(struct request *r, const struct session *s)

@@ -11,10 +11,14 @@
 #include "session.h"
 #include "spotify.h"
 
-/* Loads the signed-in session into *s. False means signed out (a bad cookie is also cleared,
- * and behind https a cookie without the __Host- prefix too). */
+/* Loads the signed-in session into *s. False means signed out (a bad, idle-expired or
+ * signed-out (revoked) cookie is also cleared, and behind https a cookie without the __Host-
+ * prefix too). A session past half its idle time is re-issued (sliding refresh). */
 bool signed_in_load_session(struct request *r, struct session *s);
-/* Re-issues the session cookie with the tokens t. */
+/* Re-issues the session cookie as it is, fresh for SESSION_IDLE_MINUTES more (never past
+ * its end). */
+void signed_in_reseal(struct request *r, struct session *s);
+/* Re-issues the session cookie with the tokens t (and fresh again). */
 void signed_in_store_session(struct request *r, struct session *s, const struct spotify_tokens *t);
 /* A Spotify client with s's tokens (s NULL: none yet, before sign-in), or NULL when out of
  * memory. The caller frees it with spotify_client_free. */

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "json_limit.h"
 #include "spotify_call.h"
 
 const char *const spotify_feature_names[SPOTIFY_N_FEATURES] = {
@@ -167,6 +168,32 @@ size_t spotify_utf8_prefix(const char *text, size_t max)
             break;
         used += n;
     }
+    return used;
+}
+
+size_t spotify_utf8_clean(const char *text, char *out, size_t cap)
+{
+    static const char replacement[] = "\xEF\xBF\xBD"; /* U+FFFD */
+    const unsigned char *p = (const unsigned char *)text;
+    size_t used = 0;
+    if (cap == 0)
+        return 0;
+    for (size_t i = 0; p[i];) {
+        size_t n = p[i] < 0x80 ? 1 : utf8_sequence(p + i);
+        const char *from = (const char *)p + i;
+        size_t width = n;
+        if (n == 0) { /* a byte that starts no well-formed character */
+            from = replacement;
+            width = 3;
+            n = 1;
+        }
+        if (used + width > cap - 1)
+            break;
+        memcpy(out + used, from, width);
+        used += width;
+        i += n;
+    }
+    out[used] = '\0';
     return used;
 }
 
@@ -357,7 +384,7 @@ void spotify_error_detail(const char *body, size_t len, char *out, size_t cap)
     if (cap == 0)
         return;
     out[0] = '\0';
-    cJSON *parsed = body ? cJSON_ParseWithLength(body, len) : NULL;
+    cJSON *parsed = body ? json_parse_limited(body, len, JSON_MAX_DEPTH, NULL) : NULL;
     const cJSON *error = cJSON_GetObjectItemCaseSensitive(parsed, "error");
     const cJSON *message = cJSON_GetObjectItemCaseSensitive(error, "message");
     const cJSON *description = cJSON_GetObjectItemCaseSensitive(parsed, "error_description");

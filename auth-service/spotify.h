@@ -113,6 +113,12 @@ enum spotify_status spotify_parse_me(const char *json, size_t len, struct spotif
  * at max exactly as long as that splits no well-formed sequence. */
 size_t spotify_utf8_prefix(const char *text, size_t max);
 
+/* Copies text (NUL-terminated) into out as well-formed UTF-8 of at most cap - 1 bytes plus a
+ * NUL: every byte that starts no well-formed sequence (stray continuation bytes, overlong
+ * forms, surrogates, code points over U+10FFFF, truncated sequences) becomes U+FFFD, and the
+ * copy stops before a character that would not fit. Returns the bytes written (without NUL). */
+size_t spotify_utf8_clean(const char *text, char *out, size_t cap);
+
 /* One saved track, with what Spotify tells about it. */
 struct saved_track {
     char id[23];                        /* "" for local files */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_limit.h"
 #include "spotify_call.h"
 
 void spotify_paging(size_t total, size_t max_tracks, size_t limit, size_t *to_read, size_t *pages)
@@ -20,14 +21,13 @@ void spotify_paging(size_t total, size_t max_tracks, size_t limit, size_t *to_re
         *pages = 1; /* the first page is always read: it tells the total */
 }
 
+/* A copy of s as well-formed UTF-8 (invalid bytes become U+FFFD, never half a character) of
+ * at most SPOTIFY_MAX_TEXT bytes, so nothing Spotify sends can make our JSON invalid. */
 static char *copy_text(const char *s)
 {
-    size_t len = spotify_utf8_prefix(s, SPOTIFY_MAX_TEXT); /* never half a character */
-    char *out = malloc(len + 1);
-    if (out) {
-        memcpy(out, s, len);
-        out[len] = '\0';
-    }
+    char *out = malloc(SPOTIFY_MAX_TEXT + 1);
+    if (out)
+        spotify_utf8_clean(s, out, SPOTIFY_MAX_TEXT + 1);
     return out;
 }
 
@@ -54,6 +54,10 @@ static int parse_track(const cJSON *track, struct saved_track *t)
         memcpy(t->id, id->valuestring, 23);
     t->is_local = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(track, "is_local"));
     const cJSON *artists = cJSON_GetObjectItemCaseSensitive(track, "artists");
+    if (!cJSON_IsArray(artists)) {
+        track_free(t);
+        return -1;
+    }
     const cJSON *artist;
     cJSON_ArrayForEach(artist, artists)
     {
@@ -97,7 +101,7 @@ enum spotify_status spotify_parse_saved_page(const char *json, size_t len, const
 {
     enum spotify_status status = SPOTIFY_ERR_BAD_RESPONSE;
     size_t used = 0;
-    cJSON *page = cJSON_ParseWithLength(json, len);
+    cJSON *page = json_parse_limited(json, len, JSON_MAX_DEPTH, NULL);
     if (!cJSON_IsObject(page))
         goto done;
     const cJSON *total_item = cJSON_GetObjectItemCaseSensitive(page, "total");
@@ -115,11 +119,14 @@ enum spotify_status spotify_parse_saved_page(const char *json, size_t len, const
     {
         if (used == cap)
             break;
+        /* Every item is {added_at, track: {...}}: a null or wrongly typed one is a malformed
+         * answer, not a shorter library (it would show as "Your Liked Songs are empty"). */
         const cJSON *track = cJSON_GetObjectItemCaseSensitive(item, "track");
-        if (!cJSON_IsObject(track))
-            continue; /* a removed track shows as null: skip it */
-        if (parse_track(track, &tracks[used]) == 0)
-            used++;
+        if (!cJSON_IsObject(item) || !cJSON_IsObject(track))
+            goto done;
+        if (parse_track(track, &tracks[used]) != 0)
+            goto done;
+        used++;
     }
     *n_items = used;
     *total = (size_t)total_item->valuedouble;
@@ -135,7 +142,7 @@ done:
 enum spotify_status spotify_parse_me(const char *json, size_t len, struct spotify_user *out)
 {
     enum spotify_status status = SPOTIFY_ERR_BAD_RESPONSE;
-    cJSON *body = cJSON_ParseWithLength(json ? json : "", json ? len : 0);
+    cJSON *body = json_parse_limited(json ? json : "", json ? len : 0, JSON_MAX_DEPTH, NULL);
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(body, "id");
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(body, "display_name");
     if (!cJSON_IsString(id) || !id->valuestring[0] ||
@@ -145,9 +152,7 @@ enum spotify_status spotify_parse_me(const char *json, size_t len, struct spotif
     snprintf(user.id, sizeof user.id, "%s", id->valuestring);
     const char *display =
         cJSON_IsString(name) && name->valuestring[0] ? name->valuestring : id->valuestring;
-    size_t n = spotify_utf8_prefix(display, SESSION_MAX_NAME_LEN);
-    memcpy(user.display_name, display, n);
-    user.display_name[n] = '\0';
+    spotify_utf8_clean(display, user.display_name, sizeof user.display_name);
     *out = user;
     status = SPOTIFY_OK;
 done:
@@ -299,7 +304,8 @@ done:
 static enum spotify_status on_features(struct spotify_client *c, struct call *call, void *ctx)
 {
     struct saved_library *lib = ctx;
-    cJSON *body = cJSON_ParseWithLength(call->response ? call->response : "", call->response_len);
+    cJSON *body = json_parse_limited(call->response ? call->response : "", call->response_len,
+                                     JSON_MAX_DEPTH, NULL);
     const cJSON *list = cJSON_GetObjectItemCaseSensitive(body, "audio_features");
     if (!cJSON_IsArray(list)) {
         cJSON_Delete(body);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_limit.h"
 #include "spotify_call.h"
 
 enum spotify_status spotify_save_playlist(struct spotify_client *c, const char *name,
@@ -47,7 +48,8 @@ enum spotify_status spotify_save_playlist(struct spotify_client *c, const char *
     if (status != SPOTIFY_OK)
         goto done;
     status = SPOTIFY_ERR_BAD_RESPONSE;
-    body = cJSON_ParseWithLength(create.response ? create.response : "", create.response_len);
+    body = json_parse_limited(create.response ? create.response : "", create.response_len,
+                              JSON_MAX_DEPTH, NULL);
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(body, "id");
     if (!cJSON_IsString(id) || strlen(id->valuestring) == 0 || strlen(id->valuestring) >= 64 ||
         strspn(id->valuestring, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") !=

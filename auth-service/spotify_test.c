@@ -113,7 +113,6 @@ static const char PAGE[] =
     "\"uri\":\"spotify:local:::home+demo:100\",\"is_local\":true,\"artists\":[],"
     "\"album\":{\"name\":null,\"release_date\":null},\"duration_ms\":100000,\"explicit\":false,"
     "\"external_ids\":{}}},"
-    "{\"added_at\":\"2026-01-01T00:00:00Z\",\"track\":null},"
     "{\"added_at\":\"2026-01-01T00:00:00Z\",\"track\":{\"id\":\"0000000000000000000001\","
     "\"name\":\"Year Only\",\"artists\":[{\"name\":\"Solo\"}],\"album\":{\"release_date\":"
     "\"1999\"},\"duration_ms\":-5,\"explicit\":false}}]}";
@@ -127,7 +126,7 @@ static void test_parse_page(void **state)
                                               SPOTIFY_PAGE_LIMIT, &n, &total),
                      SPOTIFY_OK);
     assert_int_equal(total, 7);
-    assert_int_equal(n, 3); /* the null track is skipped */
+    assert_int_equal(n, 3);
     assert_string_equal(tracks[0].id, "4uLU6hMCjMI75M1A2tKUQC");
     assert_string_equal(tracks[0].name, "Never Gonna");
     assert_int_equal(tracks[0].n_artists, 2);
@@ -169,6 +168,59 @@ static void test_parse_page(void **state)
         assert_int_equal(spotify_parse_saved_page(bad[i], strlen(bad[i]), "https://x", tracks,
                                                   SPOTIFY_PAGE_LIMIT, &n, &total),
                          SPOTIFY_ERR_BAD_RESPONSE);
+}
+
+/* A null or wrongly typed item or track is a malformed answer, never a shorter library. */
+static void test_parse_page_malformed_items(void **state)
+{
+    (void)state;
+    static const char *const items[] = {
+        "null",
+        "7",
+        "{\"track\":null}",
+        "{\"track\":\"4uLU6hMCjMI75M1A2tKUQC\"}",
+        "{\"added_at\":\"x\"}",
+        "{\"track\":{\"name\":5,\"artists\":[]}}",
+        "{\"track\":{\"name\":\"ok\",\"artists\":\"Ada\"}}",
+        "{\"track\":{\"name\":\"ok\"}}",
+    };
+    for (size_t i = 0; i < sizeof items / sizeof items[0]; i++) {
+        char page[512];
+        snprintf(page, sizeof page,
+                 "{\"total\":2,\"next\":null,\"items\":[{\"track\":{\"name\":\"fine\","
+                 "\"artists\":[{\"name\":\"A\"}]}},%s]}",
+                 items[i]);
+        struct saved_track tracks[4];
+        size_t n = 99, total = 99;
+        enum spotify_status st = spotify_parse_saved_page(
+            page, strlen(page), "https://api.spotify.com", tracks, 4, &n, &total);
+        if (st != SPOTIFY_ERR_BAD_RESPONSE)
+            fail_msg("item %s: status %s, want a bad response", items[i], spotify_strerror(st));
+        assert_int_equal(n, 99); /* nothing handed out */
+    }
+}
+
+/* Invalid UTF-8 in a title or artist becomes U+FFFD, so the JSON we write stays valid. */
+static void test_parse_page_invalid_utf8(void **state)
+{
+    (void)state;
+    static const char page[] =
+        "{\"total\":1,\"items\":[{\"track\":{\"name\":\"bad \xff\xfe\xc3 x\","
+        "\"artists\":[{\"name\":\"\xed\xa0\x80"
+        "Ada \xc3\xa9\"}]}}]}";
+    struct saved_track tracks[2];
+    size_t n = 0, total = 0;
+    assert_int_equal(spotify_parse_saved_page(page, strlen(page), "https://api.spotify.com", tracks,
+                                              2, &n, &total),
+                     SPOTIFY_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(tracks[0].name, "bad \xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd x");
+    assert_string_equal(tracks[0].artists[0], "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
+                                              "Ada \xc3\xa9");
+    struct saved_library lib = {.tracks = malloc(sizeof tracks[0]), .count = 1};
+    assert_non_null(lib.tracks);
+    lib.tracks[0] = tracks[0];
+    spotify_library_free(&lib);
 }
 
 static void test_classify_403(void **state)
@@ -299,15 +351,17 @@ static void test_parse_me(void **state)
         size_t want_ascii; /* 'a' bytes kept */
         const char *want_tail;
     } cases[] = {
-        {255, "\xc3\xa9 and more", 255, ""},              /* 2-byte straddling 256 */
-        {254, "\xe2\x82\xac and more", 254, ""},          /* 3-byte straddling */
-        {255, "\xe2\x82\xac and more", 255, ""},          /* 3-byte, 1 byte before the limit */
-        {253, "\xf0\x9f\x8e\xb5 and more", 253, ""},      /* 4-byte straddling */
-        {255, "\xf0\x9f\x8e\xb5", 255, ""},               /* 4-byte, 1 byte before the limit */
-        {254, "\xc3\xa9 and more", 254, "\xc3\xa9"},      /* ends on the limit */
-        {256, "\xc3\xa9", 256, ""},                       /* the limit is all ASCII */
-        {10, "\xf0\x9f\x8e\xb5", 10, "\xf0\x9f\x8e\xb5"}, /* short: kept whole */
-        {255, "\xff\xfe", 255, "\xff"},                   /* invalid bytes cut at the limit */
+        {255, "\xc3\xa9 and more", 255, ""},                /* 2-byte straddling 256 */
+        {254, "\xe2\x82\xac and more", 254, ""},            /* 3-byte straddling */
+        {255, "\xe2\x82\xac and more", 255, ""},            /* 3-byte, 1 byte before the limit */
+        {253, "\xf0\x9f\x8e\xb5 and more", 253, ""},        /* 4-byte straddling */
+        {255, "\xf0\x9f\x8e\xb5", 255, ""},                 /* 4-byte, 1 byte before the limit */
+        {254, "\xc3\xa9 and more", 254, "\xc3\xa9"},        /* ends on the limit */
+        {256, "\xc3\xa9", 256, ""},                         /* the limit is all ASCII */
+        {10, "\xf0\x9f\x8e\xb5", 10, "\xf0\x9f\x8e\xb5"},   /* short: kept whole */
+        {255, "\xff\xfe", 255, ""},                         /* U+FFFD (3 bytes) does not fit */
+        {10, "\xff\xc3(", 10, "\xef\xbf\xbd\xef\xbf\xbd("}, /* invalid bytes become U+FFFD */
+        {10, "\xed\xa0\x80", 10, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"}, /* a surrogate */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char name[600], body[800], want[600];
@@ -345,11 +399,18 @@ static void test_parse_me(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_retry_after), cmocka_unit_test(test_backoff),
-        cmocka_unit_test(test_paging),      cmocka_unit_test(test_url_on_origin),
-        cmocka_unit_test(test_parse_page),  cmocka_unit_test(test_classify_403),
-        cmocka_unit_test(test_token_ok),    cmocka_unit_test(test_error_detail),
-        cmocka_unit_test(test_utf8_prefix), cmocka_unit_test(test_parse_me),
+        cmocka_unit_test(test_retry_after),
+        cmocka_unit_test(test_backoff),
+        cmocka_unit_test(test_paging),
+        cmocka_unit_test(test_url_on_origin),
+        cmocka_unit_test(test_parse_page),
+        cmocka_unit_test(test_classify_403),
+        cmocka_unit_test(test_token_ok),
+        cmocka_unit_test(test_error_detail),
+        cmocka_unit_test(test_utf8_prefix),
+        cmocka_unit_test(test_parse_me),
+        cmocka_unit_test(test_parse_page_malformed_items),
+        cmocka_unit_test(test_parse_page_invalid_utf8),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "json_limit.h"
 #include "spotify_call.h"
 
 bool spotify_token_ok(const char *token)
@@ -30,7 +31,8 @@ static char *form_value(const char *value)
 static enum spotify_status take_tokens(struct spotify_client *c, const struct call *call,
                                        int64_t now)
 {
-    cJSON *body = cJSON_ParseWithLength(call->response ? call->response : "", call->response_len);
+    cJSON *body = json_parse_limited(call->response ? call->response : "", call->response_len,
+                                     JSON_MAX_DEPTH, NULL);
     enum spotify_status status = SPOTIFY_ERR_BAD_RESPONSE;
     const cJSON *access = cJSON_GetObjectItemCaseSensitive(body, "access_token");
     const cJSON *refresh = cJSON_GetObjectItemCaseSensitive(body, "refresh_token");

@@ -2,6 +2,7 @@
 # Installs the Debian packages mixtape needs, and only those missing, so a second run is quick.
 #   deploy/deps.sh          build and run (libraries, compiler, cmake)
 #   deploy/deps.sh test     + what the tests need (cmocka, clang-format, chromium, chromedriver;
+#                             clang and its libFuzzer runtime for the coverage-guided fuzz runs;
 #                             for tests/deploy and tests/cluster: umoci, runc, dnsmasq, curl,
 #                             python3-yaml, docker-compose, systemd-analyze, and Debian's kubectl
 #                             unless a kubectl is installed already)
@@ -12,10 +13,10 @@ packages=(build-essential cmake pkg-config git ca-certificates
           libnng-dev libprotobuf-c-dev protobuf-c-compiler libcjson-dev
           libcurl4-openssl-dev libssl-dev libcivetweb-dev zlib1g-dev libcmocka-dev)
 case "${1:-}" in
-  test)  packages+=(clang-format chromium chromium-driver fonts-dejavu-core
+  test)  packages+=(clang-format chromium chromium-driver fonts-dejavu-core clang libclang-rt-14-dev
                    umoci runc dnsmasq-base curl iproute2 procps python3-yaml docker-compose systemd)
          command -v kubectl >/dev/null || packages+=(kubernetes-client) ;;
-  bench) packages+=(clang-format chromium chromium-driver fonts-dejavu-core
+  bench) packages+=(clang-format chromium chromium-driver fonts-dejavu-core clang libclang-rt-14-dev
                     python3-numpy python3-pandas python3-scipy python3-sklearn
                     python3-matplotlib hyperfine valgrind
                     libopenblas0-pthread python3-threadpoolctl python3-faiss) ;;

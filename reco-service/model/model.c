@@ -17,6 +17,7 @@
 #include "errbuf.h"
 #include "model_build.h"
 #include "model_format.h"
+#include "model_load.h"
 
 static const char *const FEATURE_NAMES[FEAT_COUNT] = {
     [FEAT_VALENCE] = "valence",
@@ -642,39 +643,15 @@ static enum model_status validate(struct model_handle *h, const unsigned char *b
 
 enum model_status model_open(const char *path, struct model **out, char *err, size_t err_len)
 {
-    enum model_status status = MODEL_ERR_IO;
     struct model_handle *h = NULL;
-    void *map = MAP_FAILED;
+    unsigned char *map = NULL;
     size_t size = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        say(err, err_len, path, "cannot open: %s", strerror(errno));
+    /* A private copy (model_load.c): the file may be overwritten or truncated in place later
+     * without the service ever seeing it (a shared mapping would die of SIGBUS). */
+    enum model_status status =
+        model_load_file(path, MODEL_MAX_FILE_BYTES, &map, &size, err, err_len);
+    if (status != MODEL_OK)
         goto done;
-    }
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        say(err, err_len, path, "cannot stat: %s", strerror(errno));
-        goto done;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        say(err, err_len, path, "not a regular file");
-        goto done;
-    }
-    if (st.st_size == 0) {
-        say(err, err_len, path, "empty file");
-        status = MODEL_ERR_TRUNCATED;
-        goto done;
-    }
-    if ((uint64_t)st.st_size > SIZE_MAX / 2) {
-        say(err, err_len, path, "file too large (%lld bytes)", (long long)st.st_size);
-        goto done;
-    }
-    size = (size_t)st.st_size;
-    map = mmap(NULL, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-    if (map == MAP_FAILED) {
-        say(err, err_len, path, "cannot map: %s", strerror(errno));
-        goto done;
-    }
     h = calloc(1, sizeof *h);
     if (!h) {
         say(err, err_len, path, "out of memory");
@@ -689,15 +666,12 @@ enum model_status model_open(const char *path, struct model **out, char *err, si
     h->pub.private_tables = &h->tables;
     *out = &h->pub;
     h = NULL;
-    map = MAP_FAILED;
+    map = NULL;
 done:
     if (h)
         free(h->tables.sources);
     free(h);
-    if (map != MAP_FAILED)
-        munmap(map, size);
-    if (fd >= 0)
-        close(fd);
+    model_load_release(map, size);
     return status;
 }
 
@@ -705,7 +679,7 @@ void model_close(struct model *model)
 {
     if (!model)
         return;
-    munmap((void *)(uintptr_t)model->map, model->map_len);
+    model_load_release((unsigned char *)(uintptr_t)model->map, model->map_len);
     free(((struct model_handle *)model)->tables.sources);
     free((struct model_handle *)model);
 }

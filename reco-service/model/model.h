@@ -1,8 +1,10 @@
 /* The model file: what reco-service holds in memory. One versioned binary file written by
  * `reco-model build` (feature list, scaler, centroids, the scaled catalog grouped so each
  * cluster is one contiguous block, per-track metadata with artist and song keys, id / ISRC /
- * song lookups, an index of each artist's rows, build parameters, checksum). model_open maps it read-only and validates every offset, length and
- * the checksum before handing it out, so nothing later can read out of bounds.
+ * song lookups, an index of each artist's rows, build parameters, checksum). model_open reads it
+ * into a private copy (model_load.h: regular files only, header and size checked first) and
+ * validates every offset, length and the checksum before handing it out, so nothing later can
+ * read out of bounds and the file may change on disk without touching the open model.
  *
  * Threads: a struct model is immutable once opened; any number of threads may read it at once.
  */

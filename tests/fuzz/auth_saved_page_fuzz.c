@@ -1,9 +1,11 @@
-/* Fuzz target: the parser of Spotify's saved-tracks pages (GET /v1/me/tracks), which reads
- * whatever the configured API host sends, and the Retry-After parser. */
+/* Fuzz target: the parsers of what the configured Spotify hosts send: saved-tracks pages
+ * (GET /v1/me/tracks), /v1/me, error bodies, the bounded JSON parser under them all, the 403
+ * classifier and the Retry-After parser. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_limit.h"
 #include "spotify.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -19,6 +21,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             memcpy(lib.tracks, tracks, n * sizeof *tracks);
         spotify_library_free(&lib);
     }
+    struct spotify_user user;
+    spotify_parse_me((const char *)data, size, &user);
+    char detail[160];
+    spotify_error_detail((const char *)data, size, detail, sizeof detail);
+    cJSON_Delete(json_parse_limited((const char *)data, size, JSON_MAX_DEPTH, NULL));
     spotify_classify_403((const char *)data, size);
     char header[64];
     size_t h = size < sizeof header - 1 ? size : sizeof header - 1;

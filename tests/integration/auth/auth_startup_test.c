@@ -201,7 +201,10 @@ static void test_cookie_names_by_mode(void **state)
     struct session_keyring keys;
     char err[256];
     assert_int_equal(session_keyring_parse(&keys, KEY, err, sizeof err), SESSION_OK);
-    struct session s = {.access_expires = 4102444800, .expires = 4102444800};
+    struct session s = {.access_expires = 4102444800,
+                        .expires = 4102444800,
+                        .sid = "startupTestSession0001",
+                        .fresh_until = 4102444800};
     snprintf(s.user_id, sizeof s.user_id, "demo");
     snprintf(s.display_name, sizeof s.display_name, "Demo Listener");
     snprintf(s.access_token, sizeof s.access_token, "access-token");
