@@ -648,8 +648,6 @@ enum model_status model_write(const struct model_build *b, const char *path, cha
     /* The lookups used only while building go before the file is allocated, and each section
      * built here is freed as soon as it is copied in, so a large catalog does not hold every
      * section twice at the peak of its build. */
-    free(artist_table);
-    artist_table = NULL;
     free(song_table);
     song_table = NULL;
     free(song_lookup_off);
@@ -692,6 +690,10 @@ enum model_status model_write(const struct model_build *b, const char *path, cha
         case MF_SEC_ARTIST_ROWS:
             free(artist_rows);
             artist_rows = NULL;
+            break;
+        case MF_SEC_ARTIST_TABLE:
+            free(artist_table);
+            artist_table = NULL;
             break;
         default:
             break;
