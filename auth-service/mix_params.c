@@ -128,7 +128,7 @@ enum mix_params_status mix_params_parse(const char *body, size_t len, struct mix
         return MIX_PARAMS_OK;
     enum mix_params_status status = MIX_PARAMS_BAD_JSON;
     struct mix_params out = *p;
-    cJSON *req = json_parse_limited(body, len, JSON_MAX_DEPTH, NULL);
+    cJSON *req = json_parse_limited(body, len, JSON_MAX_DEPTH, NULL); /* bounded nesting */
     if (!cJSON_IsObject(req)) {
         snprintf(error->code, sizeof error->code, "bad_json");
         snprintf(error->message, sizeof error->message, "the body must be a JSON object");
