@@ -1,6 +1,6 @@
-/* Catalog loading (catalog.h): schema detection from the header, row parsing with range
- * checks, repeated-id removal, and duplicate-release collapse. Strings live in one arena that
- * catalog_free releases at once. */
+/* Catalog loading (catalog.h): the header matched to a schema (catalog_schema.c), row parsing
+ * with range checks (one function per kind of field), repeated-id removal, and duplicate-release
+ * collapse. Strings live in one arena that catalog_free releases at once. */
 #include "catalog.h"
 
 #include <ctype.h>
@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "catalog_schema.h"
 #include "csv.h"
 #include "errbuf.h"
 
@@ -79,101 +80,6 @@ static const char *arena_strdup(struct storage *s, const char *text, size_t len)
     return p;
 }
 
-/* ---- schemas ----------------------------------------------------------------------------- */
-
-enum role {
-    R_IGNORE,
-    R_ID,
-    R_URI, /* spotify:track:<id> */
-    R_NAME,
-    R_ARTISTS_LIST, /* Python list literal */
-    R_ARTISTS_SEMI, /* "A;B" */
-    R_ARTIST,       /* one name */
-    R_GENRE,
-    R_ISRC,
-    R_RELEASE_DATE,  /* YYYY, YYYY-MM or YYYY-MM-DD: the year */
-    R_ARTIST_GENRES, /* Python list literal of the primary artist's genres */
-    R_FEATURE,       /* + enum model_feature */
-};
-
-struct column {
-    const char *name;
-    int role;
-    bool required;
-};
-
-#define F(name, feat)                                                                              \
-    {                                                                                              \
-        name, R_FEATURE + (feat), true                                                             \
-    }
-#define AUDIO_FEATURES                                                                             \
-    F("danceability", FEAT_DANCEABILITY), F("energy", FEAT_ENERGY), F("key", FEAT_KEY),            \
-        F("loudness", FEAT_LOUDNESS), F("mode", FEAT_MODE), F("speechiness", FEAT_SPEECHINESS),    \
-        F("acousticness", FEAT_ACOUSTICNESS), F("instrumentalness", FEAT_INSTRUMENTALNESS),        \
-        F("liveness", FEAT_LIVENESS), F("valence", FEAT_VALENCE), F("tempo", FEAT_TEMPO),          \
-        F("duration_ms", FEAT_DURATION_MS)
-
-#define MAX_COLUMNS 24
-
-struct schema {
-    const char *name;
-    bool na_is_empty; /* the literal NA marks a missing text value */
-    struct column columns[MAX_COLUMNS];
-};
-
-static const struct schema SCHEMAS[] = {
-    {"kaggle-1921-2020",
-     false,
-     {AUDIO_FEATURES,
-      F("year", FEAT_YEAR),
-      F("popularity", FEAT_POPULARITY),
-      F("explicit", FEAT_EXPLICIT),
-      {"id", R_ID, true},
-      {"name", R_NAME, true},
-      {"artists", R_ARTISTS_LIST, true},
-      {"release_date", R_IGNORE, true},
-      {"genre", R_GENRE, false},
-      {"isrc", R_ISRC, false}}},
-    {"tracks-114k",
-     false,
-     {AUDIO_FEATURES,
-      F("popularity", FEAT_POPULARITY),
-      F("explicit", FEAT_EXPLICIT),
-      {"track_id", R_ID, true},
-      {"track_name", R_NAME, true},
-      {"artists", R_ARTISTS_SEMI, true},
-      {"album_name", R_IGNORE, true},
-      {"track_genre", R_GENRE, true}}},
-    {"tidytuesday-2020",
-     true,
-     {AUDIO_FEATURES,
-      F("track_popularity", FEAT_POPULARITY),
-      {"track_id", R_ID, true},
-      {"track_name", R_NAME, true},
-      {"track_artist", R_ARTIST, true},
-      {"track_album_release_date", R_RELEASE_DATE, true},
-      {"playlist_genre", R_GENRE, true}}},
-    {"hit-predictor-1960-2019",
-     false,
-     {AUDIO_FEATURES,
-      {"track", R_NAME, true},
-      {"artist", R_ARTIST, true},
-      {"uri", R_URI, true},
-      {"target", R_IGNORE, true}}},
-    {"genre-search-2024",
-     false,
-     {AUDIO_FEATURES,
-      F("popularity", FEAT_POPULARITY),
-      F("explicit", FEAT_EXPLICIT),
-      {"track_id", R_ID, true},
-      {"track_name", R_NAME, true},
-      {"artist_name", R_ARTIST, true},
-      {"release_date", R_RELEASE_DATE, true},
-      {"search_genre", R_GENRE, true},
-      {"artist_genres", R_ARTIST_GENRES, false}}},
-};
-#define N_SCHEMAS (sizeof SCHEMAS / sizeof SCHEMAS[0])
-
 /* Valid range of each feature's raw value. */
 static const struct {
     double min, max;
@@ -184,78 +90,6 @@ static const struct {
     [FEAT_KEY] = {-1, 11},        [FEAT_LIVENESS] = {0, 1},     [FEAT_LOUDNESS] = {-100, 10},
     [FEAT_MODE] = {0, 1},         [FEAT_SPEECHINESS] = {0, 1},  [FEAT_TEMPO] = {0, 1000},
 };
-
-/* Column index of each column of the chosen schema in the file, or -1. */
-struct layout {
-    const struct schema *schema;
-    int index[MAX_COLUMNS];
-    size_t n_header;
-};
-
-static void trim(const char **text, size_t *len)
-{
-    while (*len && isspace((unsigned char)(*text)[0])) {
-        (*text)++;
-        (*len)--;
-    }
-    while (*len && isspace((unsigned char)(*text)[*len - 1]))
-        (*len)--;
-}
-
-static int header_find(const struct csv_record *header, const char *name)
-{
-    for (size_t i = 0; i < header->n_fields; i++) {
-        const char *h = header->field[i];
-        size_t len = header->field_len[i];
-        if (i == 0 && len >= 3 && memcmp(h, "\xef\xbb\xbf", 3) == 0) {
-            h += 3; /* UTF-8 byte order mark */
-            len -= 3;
-        }
-        trim(&h, &len);
-        if (len == strlen(name) && memcmp(h, name, len) == 0)
-            return (int)i;
-    }
-    return -1;
-}
-
-static bool detect_schema(const struct csv_record *header, struct layout *out, char *err,
-                          size_t err_len)
-{
-    size_t best_missing = SIZE_MAX;
-    const struct schema *closest = NULL;
-    for (size_t s = 0; s < N_SCHEMAS; s++) {
-        const struct schema *schema = &SCHEMAS[s];
-        size_t missing = 0;
-        struct layout layout = {schema, {0}, header->n_fields};
-        for (int c = 0; c < MAX_COLUMNS && schema->columns[c].name; c++) {
-            layout.index[c] = header_find(header, schema->columns[c].name);
-            if (layout.index[c] < 0 && schema->columns[c].required)
-                missing++;
-        }
-        if (missing == 0) {
-            *out = layout;
-            return true;
-        }
-        if (missing < best_missing) {
-            best_missing = missing;
-            closest = schema;
-        }
-    }
-    char list[512] = "";
-    size_t used = 0;
-    for (int c = 0; c < MAX_COLUMNS && closest->columns[c].name; c++) {
-        if (!closest->columns[c].required || header_find(header, closest->columns[c].name) >= 0)
-            continue;
-        int n = snprintf(list + used, sizeof list - used, "%s%s", used ? ", " : "",
-                         closest->columns[c].name);
-        if (n < 0 || (size_t)n >= sizeof list - used)
-            break;
-        used += (size_t)n;
-    }
-    errbuf_set(err, err_len, "unknown catalog schema: closest is %s, missing columns: %s",
-               closest->name, list);
-    return false;
-}
 
 /* ---- values ------------------------------------------------------------------------------ */
 
@@ -428,219 +262,255 @@ static const char *text_field(const struct loader *l, const struct csv_record *r
     }
     const char *text = rec->field[index];
     *len = strlen(text);
-    trim(&text, len);
+    catalog_trim(&text, len);
     if (l->layout.schema->na_is_empty && *len == 2 && memcmp(text, "NA", 2) == 0)
         *len = 0;
     return text;
 }
 
-/* Parses one record into a track; returns 1 added, 0 skipped (malformed or repeated id),
- * -1 out of memory. */
-static int add_record(struct loader *l, const struct csv_record *rec)
-{
-    struct catalog *c = l->catalog;
-    const struct schema *schema = l->layout.schema;
-    struct catalog_track t = {.popularity = 255, .line = rec->line};
+/* One record on its way to becoming a track: the fields read so far. */
+struct draft {
+    struct catalog_track t;
     const char *artist_text[CATALOG_MAX_ARTISTS];
     size_t artist_len[CATALOG_MAX_ARTISTS];
     char list_text[CATALOG_MAX_ARTISTS_TEXT + CATALOG_MAX_ARTISTS];
-    uint32_t n_artists = 0;
-    const char *id = NULL;
-    size_t id_len = 0;
+    uint32_t n_artists;
+    const char *id;
+    size_t id_len;
+};
 
-    if (rec->n_fields != l->layout.n_header) {
-        report(c, rec->line, "%zu fields, the header has %zu", rec->n_fields, l->layout.n_header);
+/* A feature column: a number in its range (key -1 = no key). Returns 1, or 0 reported. */
+static int read_feature(struct loader *l, const struct csv_record *rec, struct draft *d,
+                        const char *name, enum model_feature f, const char *text, size_t len)
+{
+    struct catalog *c = l->catalog;
+    double v;
+    char number[64];
+    if (len >= sizeof number) {
+        report(c, rec->line, "%s is longer than %zu bytes", name, sizeof number - 1);
         return 0;
     }
-    for (int col = 0; col < MAX_COLUMNS && schema->columns[col].name; col++) {
-        const char *name = schema->columns[col].name;
-        int role = schema->columns[col].role;
-        size_t len;
-        const char *text = text_field(l, rec, col, &len);
-        if (role >= R_FEATURE) {
-            enum model_feature f = (enum model_feature)(role - R_FEATURE);
-            double v;
-            char number[64];
-            if (len >= sizeof number) {
-                report(c, rec->line, "%s is longer than %zu bytes", name, sizeof number - 1);
-                return 0;
-            }
-            memcpy(number, text, len);
-            number[len] = '\0';
-            if (!parse_number(number, &v) || v < RANGE[f].min || v > RANGE[f].max) {
-                report(c, rec->line, "%s '%.40s' is not a number in %g..%g", name, number,
-                       RANGE[f].min, RANGE[f].max);
-                return 0;
-            }
-            if (f == FEAT_KEY && v < 0)
-                continue; /* -1: no key detected */
-            t.value[f] = v;
-            t.present |= 1u << f;
-            continue;
-        }
-        bool artists = role == R_ARTISTS_LIST || role == R_ARTISTS_SEMI;
-        size_t limit = artists ? CATALOG_MAX_ARTISTS_TEXT : CATALOG_MAX_TEXT;
-        if (len > limit && role != R_IGNORE) {
-            report(c, rec->line, "%s is longer than %zu bytes", name, limit);
+    memcpy(number, text, len);
+    number[len] = '\0';
+    if (!parse_number(number, &v) || v < RANGE[f].min || v > RANGE[f].max) {
+        report(c, rec->line, "%s '%.40s' is not a number in %g..%g", name, number, RANGE[f].min,
+               RANGE[f].max);
+        return 0;
+    }
+    if (f == FEAT_KEY && v < 0)
+        return 1; /* -1: no key detected */
+    d->t.value[f] = v;
+    d->t.present |= 1u << f;
+    return 1;
+}
+
+/* The track id, plain or as spotify:track:<id>. Returns 1, or 0 reported. */
+static int read_id(struct loader *l, const struct csv_record *rec, struct draft *d,
+                   const char *name, int role, const char *text, size_t len)
+{
+    struct catalog *c = l->catalog;
+    if (role == R_URI) {
+        static const char PREFIX[] = "spotify:track:";
+        if (len < sizeof PREFIX || memcmp(text, PREFIX, sizeof PREFIX - 1) != 0) {
+            report(c, rec->line, "uri '%.60s' is not spotify:track:<id>", text);
             return 0;
         }
-        switch (role) {
-        case R_ID:
-        case R_URI:
-            if (role == R_URI) {
-                static const char PREFIX[] = "spotify:track:";
-                if (len < sizeof PREFIX || memcmp(text, PREFIX, sizeof PREFIX - 1) != 0) {
-                    report(c, rec->line, "uri '%.60s' is not spotify:track:<id>", text);
-                    return 0;
-                }
-                text += sizeof PREFIX - 1;
-                len -= sizeof PREFIX - 1;
-            }
-            if (!valid_id(text, len)) {
-                report(c, rec->line, "%s '%.40s' is not 1..%u letters and digits", name, text,
-                       CATALOG_MAX_ID);
-                return 0;
-            }
-            id = text;
-            id_len = len;
-            break;
-        case R_NAME:
-            t.name = arena_strdup(l->storage, text, len);
-            if (!t.name)
-                return -1;
-            break;
-        case R_GENRE:
-            t.genre = arena_strdup(l->storage, text, len);
-            if (!t.genre)
-                return -1;
-            break;
-        case R_ISRC:
-            t.isrc = arena_strdup(l->storage, text, len);
-            if (!t.isrc)
-                return -1;
-            break;
-        case R_ARTIST_GENRES: {
-            const char *items[CATALOG_MAX_ARTISTS];
-            char literal[CATALOG_MAX_TEXT + 1], genre_text[CATALOG_MAX_TEXT + 1];
-            if (len == 0)
-                break;
-            if (len > CATALOG_MAX_TEXT) {
-                report(c, rec->line, "%s is longer than %u bytes", name, CATALOG_MAX_TEXT);
-                return 0;
-            }
-            memcpy(literal, text, len);
-            literal[len] = '\0';
-            int n = catalog_parse_list(literal, items, CATALOG_MAX_ARTISTS, genre_text,
-                                       sizeof genre_text);
-            if (n < 0) {
-                report(c, rec->line, "%s '%.60s' is not a list of at most %u quoted genres", name,
-                       literal, CATALOG_MAX_ARTISTS);
-                return 0;
-            }
-            /* Empty items are dropped (an empty string would end the list early). */
-            size_t used = 0;
-            for (int i = 0; i < n; i++)
-                used += items[i][0] ? strlen(items[i]) + 1 : 0;
-            if (used == 0)
-                break;
-            char *copy = arena_alloc(l->storage, used + 1);
-            if (!copy)
-                return -1;
-            used = 0;
-            for (int i = 0; i < n; i++) {
-                size_t ilen = strlen(items[i]);
-                if (!ilen)
-                    continue;
-                memcpy(copy + used, items[i], ilen + 1);
-                used += ilen + 1;
-            }
-            copy[used] = '\0';
-            t.artist_genres = copy;
-            break;
-        }
-        case R_RELEASE_DATE:
-            if (len >= 4 && isdigit((unsigned char)text[0]) && isdigit((unsigned char)text[1]) &&
-                isdigit((unsigned char)text[2]) && isdigit((unsigned char)text[3])) {
-                int year = (text[0] - '0') * 1000 + (text[1] - '0') * 100 + (text[2] - '0') * 10 +
-                           (text[3] - '0');
-                if (year >= RANGE[FEAT_YEAR].min && year <= RANGE[FEAT_YEAR].max) {
-                    t.value[FEAT_YEAR] = year;
-                    t.present |= 1u << FEAT_YEAR;
-                }
-            }
-            break;
-        case R_ARTIST:
-            if (len) {
-                artist_text[0] = text;
-                artist_len[0] = len;
-                n_artists = 1;
-            }
-            break;
-        case R_ARTISTS_SEMI:
-            while (len) {
-                const char *semi = memchr(text, ';', len);
-                size_t part = semi ? (size_t)(semi - text) : len;
-                const char *a = text;
-                size_t alen = part;
-                trim(&a, &alen);
-                if (alen) {
-                    if (n_artists >= CATALOG_MAX_ARTISTS) {
-                        report(c, rec->line, "artists: more than %u", CATALOG_MAX_ARTISTS);
-                        return 0;
-                    }
-                    artist_text[n_artists] = a;
-                    artist_len[n_artists++] = alen;
-                }
-                if (!semi)
-                    break;
-                text += part + 1;
-                len -= part + 1;
-            }
-            break;
-        case R_ARTISTS_LIST: {
-            char literal[CATALOG_MAX_ARTISTS_TEXT + 1];
-            memcpy(literal, text, len);
-            literal[len] = '\0';
-            if (len && text[0] != '[') {
-                artist_text[0] = text; /* a plain name where a list was expected */
-                artist_len[0] = len;
-                n_artists = 1;
-                break;
-            }
-            int n = catalog_parse_list(literal, artist_text, CATALOG_MAX_ARTISTS, list_text,
-                                       sizeof list_text);
-            if (n < 0) {
-                report(c, rec->line, "artists '%.60s' is not a list of at most %u quoted names",
-                       literal, CATALOG_MAX_ARTISTS);
-                return 0;
-            }
-            n_artists = 0;
-            for (int i = 0; i < n; i++) {
-                size_t alen = strlen(artist_text[i]);
-                const char *a = artist_text[i];
-                trim(&a, &alen);
-                if (alen) {
-                    artist_text[n_artists] = a;
-                    artist_len[n_artists++] = alen;
-                }
-            }
-            break;
-        }
-        default:
-            break;
-        }
+        text += sizeof PREFIX - 1;
+        len -= sizeof PREFIX - 1;
     }
-    if (!id) {
-        report(c, rec->line, "no track id");
+    if (!valid_id(text, len)) {
+        report(c, rec->line, "%s '%.40s' is not 1..%u letters and digits", name, text,
+               CATALOG_MAX_ID);
         return 0;
     }
+    d->id = text;
+    d->id_len = len;
+    return 1;
+}
 
-    /* A repeated id keeps its first row. */
+/* The primary artist's genres, a Python list literal, stored as "a\0b\0\0" without empty
+ * items. Returns 1, 0 reported, or -1 out of memory. */
+static int read_artist_genres(struct loader *l, const struct csv_record *rec, struct draft *d,
+                              const char *name, const char *text, size_t len)
+{
+    struct catalog *c = l->catalog;
+    const char *items[CATALOG_MAX_ARTISTS];
+    char literal[CATALOG_MAX_TEXT + 1], genre_text[CATALOG_MAX_TEXT + 1];
+    if (len == 0)
+        return 1;
+    if (len > CATALOG_MAX_TEXT) {
+        report(c, rec->line, "%s is longer than %u bytes", name, CATALOG_MAX_TEXT);
+        return 0;
+    }
+    memcpy(literal, text, len);
+    literal[len] = '\0';
+    int n = catalog_parse_list(literal, items, CATALOG_MAX_ARTISTS, genre_text, sizeof genre_text);
+    if (n < 0) {
+        report(c, rec->line, "%s '%.60s' is not a list of at most %u quoted genres", name, literal,
+               CATALOG_MAX_ARTISTS);
+        return 0;
+    }
+    /* Empty items are dropped (an empty string would end the list early). */
+    size_t used = 0;
+    for (int i = 0; i < n; i++)
+        used += items[i][0] ? strlen(items[i]) + 1 : 0;
+    if (used == 0)
+        return 1;
+    char *copy = arena_alloc(l->storage, used + 1);
+    if (!copy)
+        return -1;
+    used = 0;
+    for (int i = 0; i < n; i++) {
+        size_t ilen = strlen(items[i]);
+        if (!ilen)
+            continue;
+        memcpy(copy + used, items[i], ilen + 1);
+        used += ilen + 1;
+    }
+    copy[used] = '\0';
+    d->t.artist_genres = copy;
+    return 1;
+}
+
+/* A release date's year (YYYY, YYYY-MM or YYYY-MM-DD), when it is in range. */
+static void read_release_year(struct draft *d, const char *text, size_t len)
+{
+    if (len >= 4 && isdigit((unsigned char)text[0]) && isdigit((unsigned char)text[1]) &&
+        isdigit((unsigned char)text[2]) && isdigit((unsigned char)text[3])) {
+        int year =
+            (text[0] - '0') * 1000 + (text[1] - '0') * 100 + (text[2] - '0') * 10 + (text[3] - '0');
+        if (year >= RANGE[FEAT_YEAR].min && year <= RANGE[FEAT_YEAR].max) {
+            d->t.value[FEAT_YEAR] = year;
+            d->t.present |= 1u << FEAT_YEAR;
+        }
+    }
+}
+
+/* Artists as "A;B". Returns 1, or 0 reported. */
+static int read_artists_semi(struct loader *l, const struct csv_record *rec, struct draft *d,
+                             const char *text, size_t len)
+{
+    while (len) {
+        const char *semi = memchr(text, ';', len);
+        size_t part = semi ? (size_t)(semi - text) : len;
+        const char *a = text;
+        size_t alen = part;
+        catalog_trim(&a, &alen);
+        if (alen) {
+            if (d->n_artists >= CATALOG_MAX_ARTISTS) {
+                report(l->catalog, rec->line, "artists: more than %u", CATALOG_MAX_ARTISTS);
+                return 0;
+            }
+            d->artist_text[d->n_artists] = a;
+            d->artist_len[d->n_artists++] = alen;
+        }
+        if (!semi)
+            break;
+        text += part + 1;
+        len -= part + 1;
+    }
+    return 1;
+}
+
+/* Artists as a Python list literal (or a plain name where a list was expected). Returns 1, or
+ * 0 reported. */
+static int read_artists_list(struct loader *l, const struct csv_record *rec, struct draft *d,
+                             const char *text, size_t len)
+{
+    char literal[CATALOG_MAX_ARTISTS_TEXT + 1];
+    memcpy(literal, text, len);
+    literal[len] = '\0';
+    if (len && text[0] != '[') {
+        d->artist_text[0] = text; /* a plain name where a list was expected */
+        d->artist_len[0] = len;
+        d->n_artists = 1;
+        return 1;
+    }
+    int n = catalog_parse_list(literal, d->artist_text, CATALOG_MAX_ARTISTS, d->list_text,
+                               sizeof d->list_text);
+    if (n < 0) {
+        report(l->catalog, rec->line, "artists '%.60s' is not a list of at most %u quoted names",
+               literal, CATALOG_MAX_ARTISTS);
+        return 0;
+    }
+    d->n_artists = 0;
+    for (int i = 0; i < n; i++) {
+        size_t alen = strlen(d->artist_text[i]);
+        const char *a = d->artist_text[i];
+        catalog_trim(&a, &alen);
+        if (alen) {
+            d->artist_text[d->n_artists] = a;
+            d->artist_len[d->n_artists++] = alen;
+        }
+    }
+    return 1;
+}
+
+/* One column of the record by its role. Returns 1 read, 0 reported (the row is skipped), or
+ * -1 out of memory. */
+static int read_column(struct loader *l, const struct csv_record *rec, struct draft *d, int col)
+{
+    const struct column *column = &l->layout.schema->columns[col];
+    const char *name = column->name;
+    int role = column->role;
+    size_t len;
+    const char *text = text_field(l, rec, col, &len);
+    if (role >= R_FEATURE)
+        return read_feature(l, rec, d, name, (enum model_feature)(role - R_FEATURE), text, len);
+    bool artists = role == R_ARTISTS_LIST || role == R_ARTISTS_SEMI;
+    size_t limit = artists ? CATALOG_MAX_ARTISTS_TEXT : CATALOG_MAX_TEXT;
+    if (len > limit && role != R_IGNORE) {
+        report(l->catalog, rec->line, "%s is longer than %zu bytes", name, limit);
+        return 0;
+    }
+    const char **copy = NULL;
+    switch (role) {
+    case R_ID:
+    case R_URI:
+        return read_id(l, rec, d, name, role, text, len);
+    case R_NAME:
+        copy = &d->t.name;
+        break;
+    case R_GENRE:
+        copy = &d->t.genre;
+        break;
+    case R_ISRC:
+        copy = &d->t.isrc;
+        break;
+    case R_ARTIST_GENRES:
+        return read_artist_genres(l, rec, d, name, text, len);
+    case R_RELEASE_DATE:
+        read_release_year(d, text, len);
+        return 1;
+    case R_ARTIST:
+        if (len) {
+            d->artist_text[0] = text;
+            d->artist_len[0] = len;
+            d->n_artists = 1;
+        }
+        return 1;
+    case R_ARTISTS_SEMI:
+        return read_artists_semi(l, rec, d, text, len);
+    case R_ARTISTS_LIST:
+        return read_artists_list(l, rec, d, text, len);
+    default:
+        return 1;
+    }
+    *copy = arena_strdup(l->storage, text, len);
+    return *copy ? 1 : -1;
+}
+
+/* Adds the draft as a track unless its id is already known (a repeated id keeps its first row).
+ * Returns 1 added, 0 repeated, -1 out of memory, -2 over CATALOG_MAX_ROWS. */
+static int add_track(struct loader *l, struct draft *d)
+{
+    struct catalog *c = l->catalog;
+    struct catalog_track t = d->t;
     if ((uint64_t)(c->n_tracks + 1) * 2 > l->storage->id_cap && !id_index_grow(l))
         return -1;
     char id_copy[CATALOG_MAX_ID + 1];
-    memcpy(id_copy, id, id_len);
-    id_copy[id_len] = '\0';
+    memcpy(id_copy, d->id, d->id_len);
+    id_copy[d->id_len] = '\0';
     size_t slot = id_slot(l, id_copy);
     if (l->storage->id_slots[slot] != 0) {
         c->n_repeated_ids++;
@@ -649,7 +519,7 @@ static int add_record(struct loader *l, const struct csv_record *rec)
     if (c->n_tracks >= CATALOG_MAX_ROWS)
         return -2;
 
-    t.id = arena_strdup(l->storage, id_copy, id_len);
+    t.id = arena_strdup(l->storage, id_copy, d->id_len);
     if (!t.name)
         t.name = "";
     if (!t.genre)
@@ -658,11 +528,12 @@ static int add_record(struct loader *l, const struct csv_record *rec)
         t.isrc = "";
     if (!t.artist_genres)
         t.artist_genres = "";
+    uint32_t n_artists = d->n_artists;
     t.artists = arena_alloc(l->storage, (n_artists ? n_artists : 1) * sizeof *t.artists);
     if (!t.id || !t.artists)
         return -1;
     for (uint32_t i = 0; i < n_artists; i++) {
-        t.artists[i] = arena_strdup(l->storage, artist_text[i], artist_len[i]);
+        t.artists[i] = arena_strdup(l->storage, d->artist_text[i], d->artist_len[i]);
         if (!t.artists[i])
             return -1;
     }
@@ -686,6 +557,30 @@ static int add_record(struct loader *l, const struct csv_record *rec)
     c->tracks[c->n_tracks] = t;
     l->storage->id_slots[slot] = ++c->n_tracks;
     return 1;
+}
+
+/* Parses one record into a track; returns 1 added, 0 skipped (malformed or repeated id),
+ * -1 out of memory, -2 over CATALOG_MAX_ROWS. */
+static int add_record(struct loader *l, const struct csv_record *rec)
+{
+    struct catalog *c = l->catalog;
+    const struct schema *schema = l->layout.schema;
+    struct draft d = {.t = {.popularity = 255, .line = rec->line}};
+
+    if (rec->n_fields != l->layout.n_header) {
+        report(c, rec->line, "%zu fields, the header has %zu", rec->n_fields, l->layout.n_header);
+        return 0;
+    }
+    for (int col = 0; col < MAX_COLUMNS && schema->columns[col].name; col++) {
+        int read = read_column(l, rec, &d, col);
+        if (read != 1)
+            return read;
+    }
+    if (!d.id) {
+        report(c, rec->line, "no track id");
+        return 0;
+    }
+    return add_track(l, &d);
 }
 
 static enum catalog_status load(struct csv_reader *reader, const char *name, struct catalog **out,
@@ -712,7 +607,7 @@ static enum catalog_status load(struct csv_reader *reader, const char *name, str
         errbuf_set(err, err_len, "%s: %s", name, cs == CSV_END ? "empty file, no header" : why);
         goto done;
     }
-    if (!detect_schema(&rec, &l.layout, why, sizeof why)) {
+    if (!catalog_detect_schema(&rec, &l.layout, why, sizeof why)) {
         status = CATALOG_ERR_SCHEMA;
         errbuf_set(err, err_len, "%s: %s", name, why);
         goto done;

@@ -95,6 +95,89 @@ static uint32_t popcount(uint32_t x)
     return (uint32_t)__builtin_popcount(x);
 }
 
+/* Every file's tracks in order into out->all; an id an earlier file had joins that track (its
+ * missing features filled from this copy). */
+static void join_by_id(struct merged *out, struct catalog **catalogs, const char *const *paths,
+                       uint32_t n, struct index *ids)
+{
+    struct catalog *all = &out->all;
+    for (uint32_t s = 0; s < n; s++) {
+        const struct catalog *c = catalogs[s];
+        struct merge_source *src = &out->sources[s];
+        src->path = paths[s];
+        src->schema = c->schema;
+        src->available = c->available;
+        src->n_records = c->n_records;
+        src->n_malformed = c->n_malformed;
+        src->n_repeated_ids = c->n_repeated_ids;
+        all->available |= c->available;
+        all->n_records += c->n_records;
+        all->n_malformed += c->n_malformed;
+        all->n_repeated_ids += c->n_repeated_ids;
+        for (uint32_t i = 0; i < c->n_tracks; i++) {
+            uint32_t to = all->n_tracks;
+            uint32_t earlier = index_get(ids, all->tracks, false, c->tracks[i].id, to);
+            if (earlier != UINT32_MAX) {
+                src->n_merged++;
+                src->n_merged_id++;
+                src->n_filled += popcount(fill(&all->tracks[earlier], &c->tracks[i]));
+                continue;
+            }
+            all->tracks[to] = c->tracks[i];
+            all->tracks[to].canonical = to;
+            out->source_of[to] = s;
+            all->n_tracks++;
+            src->n_tracks++;
+        }
+    }
+}
+
+/* The same ISRC in an earlier file: the same recording. */
+static void join_by_isrc(struct merged *out, struct index *isrcs)
+{
+    struct catalog *all = &out->all;
+    for (uint32_t i = 0; i < all->n_tracks; i++) {
+        struct catalog_track *t = &all->tracks[i];
+        if (t->canonical != i || !t->isrc[0])
+            continue;
+        uint32_t earlier = index_get(isrcs, all->tracks, true, t->isrc, i);
+        if (earlier == UINT32_MAX)
+            continue;
+        uint32_t root = all->tracks[earlier].canonical;
+        if (out->source_of[root] == out->source_of[i])
+            continue; /* one file's own ISRC repeats stay as that file gave them */
+        t->canonical = root;
+        out->sources[out->source_of[i]].n_merged_isrc++;
+    }
+}
+
+/* Every track straight to its song (chains are at most two long), counted, and the song given
+ * what it lacks, in file order. Returns the number of tracks that are not their own song. */
+static uint32_t resolve_songs(struct merged *out)
+{
+    struct catalog *all = &out->all;
+    uint32_t not_canonical = 0;
+    for (uint32_t i = 0; i < all->n_tracks; i++) {
+        struct catalog_track *t = &all->tracks[i];
+        uint32_t root = t->canonical;
+        while (all->tracks[root].canonical != root)
+            root = all->tracks[root].canonical;
+        t->canonical = root;
+        struct merge_source *src = &out->sources[out->source_of[i]];
+        if (root == i) {
+            src->n_songs++;
+            continue;
+        }
+        not_canonical++;
+        if (out->source_of[root] != out->source_of[i])
+            src->n_merged++;
+        else
+            src->n_collapsed++;
+        src->n_filled += popcount(fill(&all->tracks[root], t));
+    }
+    return not_canonical;
+}
+
 enum merge_status merge_catalogs(struct catalog **catalogs, const char *const *paths, uint32_t n,
                                  uint32_t tolerance_ms, struct merged *out, char *err,
                                  size_t err_len)
@@ -127,36 +210,7 @@ enum merge_status merge_catalogs(struct catalog **catalogs, const char *const *p
         goto done;
     all->schema = n == 1 ? catalogs[0]->schema : "merged";
 
-    /* Every file's tracks in order; an id an earlier file had joins that track. */
-    for (uint32_t s = 0; s < n; s++) {
-        const struct catalog *c = catalogs[s];
-        struct merge_source *src = &out->sources[s];
-        src->path = paths[s];
-        src->schema = c->schema;
-        src->available = c->available;
-        src->n_records = c->n_records;
-        src->n_malformed = c->n_malformed;
-        src->n_repeated_ids = c->n_repeated_ids;
-        all->available |= c->available;
-        all->n_records += c->n_records;
-        all->n_malformed += c->n_malformed;
-        all->n_repeated_ids += c->n_repeated_ids;
-        for (uint32_t i = 0; i < c->n_tracks; i++) {
-            uint32_t to = all->n_tracks;
-            uint32_t earlier = index_get(&ids, all->tracks, false, c->tracks[i].id, to);
-            if (earlier != UINT32_MAX) {
-                src->n_merged++;
-                src->n_merged_id++;
-                src->n_filled += popcount(fill(&all->tracks[earlier], &c->tracks[i]));
-                continue;
-            }
-            all->tracks[to] = c->tracks[i];
-            all->tracks[to].canonical = to;
-            out->source_of[to] = s;
-            all->n_tracks++;
-            src->n_tracks++;
-        }
-    }
+    join_by_id(out, catalogs, paths, n, &ids);
     /* The per-file track arrays are copied: free them early (strings stay in the files). */
     for (uint32_t s = 0; s < n; s++) {
         free(catalogs[s]->tracks);
@@ -167,42 +221,8 @@ enum merge_status merge_catalogs(struct catalog **catalogs, const char *const *p
     /* Same title, primary artist and duration, across and within files. */
     if (catalog_collapse(all, tolerance_ms) != CATALOG_OK)
         goto done;
-    /* The same ISRC in an earlier file: the same recording. */
-    for (uint32_t i = 0; i < all->n_tracks; i++) {
-        struct catalog_track *t = &all->tracks[i];
-        if (t->canonical != i || !t->isrc[0])
-            continue;
-        uint32_t earlier = index_get(&isrcs, all->tracks, true, t->isrc, i);
-        if (earlier == UINT32_MAX)
-            continue;
-        uint32_t root = all->tracks[earlier].canonical;
-        if (out->source_of[root] == out->source_of[i])
-            continue; /* one file's own ISRC repeats stay as that file gave them */
-        t->canonical = root;
-        out->sources[out->source_of[i]].n_merged_isrc++;
-    }
-    /* Every track straight to its song (chains are at most two long), counted, and the song
-     * given what it lacks, in file order. */
-    uint32_t not_canonical = 0;
-    for (uint32_t i = 0; i < all->n_tracks; i++) {
-        struct catalog_track *t = &all->tracks[i];
-        uint32_t root = t->canonical;
-        while (all->tracks[root].canonical != root)
-            root = all->tracks[root].canonical;
-        t->canonical = root;
-        struct merge_source *src = &out->sources[out->source_of[i]];
-        if (root == i) {
-            src->n_songs++;
-            continue;
-        }
-        not_canonical++;
-        if (out->source_of[root] != out->source_of[i])
-            src->n_merged++;
-        else
-            src->n_collapsed++;
-        src->n_filled += popcount(fill(&all->tracks[root], t));
-    }
-    all->n_collapsed = not_canonical;
+    join_by_isrc(out, &isrcs);
+    all->n_collapsed = resolve_songs(out);
     status = MERGE_OK;
 done:
     free(ids.slots);

@@ -71,6 +71,33 @@ static double source_value(enum model_dim_kind kind, double v)
     return v;
 }
 
+/* A dimension's mean over the canonical songs that have its feature, and its population
+ * standard deviation with the songs that lack it counted as the mean (StandardScaler's). */
+static void fit_dim(const struct catalog *c, uint32_t n_rows, struct model_build_dim *dim)
+{
+    double sum = 0, sum2 = 0;
+    uint64_t count = 0;
+    uint32_t bit = 1u << dim->feature;
+    for (uint32_t i = 0; i < c->n_tracks; i++) {
+        const struct catalog_track *t = &c->tracks[i];
+        if (t->canonical != i || !(t->present & bit))
+            continue;
+        sum += source_value(dim->kind, t->value[dim->feature]);
+        count++;
+    }
+    double mean = count ? sum / (double)count : 0.0;
+    for (uint32_t i = 0; i < c->n_tracks; i++) {
+        const struct catalog_track *t = &c->tracks[i];
+        if (t->canonical != i || !(t->present & bit))
+            continue;
+        double delta = source_value(dim->kind, t->value[dim->feature]) - mean;
+        sum2 += delta * delta;
+    }
+    /* Missing values count as the mean: they add to n but not to the squares. */
+    dim->mean = mean;
+    dim->std = n_rows ? sqrt(sum2 / (double)n_rows) : 0.0;
+}
+
 enum scale_status scale_build(const struct catalog *c, const struct scale_options *o,
                               struct scale *out, char *err, size_t err_len)
 {
@@ -101,29 +128,8 @@ enum scale_status scale_build(const struct catalog *c, const struct scale_option
                 (struct model_build_dim){(enum model_feature)f, MODEL_DIM_LINEAR, 0, 0, w};
         }
     }
-    for (uint32_t d = 0; d < n_dims; d++) {
-        double sum = 0, sum2 = 0;
-        uint64_t count = 0;
-        uint32_t bit = 1u << dims[d].feature;
-        for (uint32_t i = 0; i < c->n_tracks; i++) {
-            const struct catalog_track *t = &c->tracks[i];
-            if (t->canonical != i || !(t->present & bit))
-                continue;
-            sum += source_value(dims[d].kind, t->value[dims[d].feature]);
-            count++;
-        }
-        double mean = count ? sum / (double)count : 0.0;
-        for (uint32_t i = 0; i < c->n_tracks; i++) {
-            const struct catalog_track *t = &c->tracks[i];
-            if (t->canonical != i || !(t->present & bit))
-                continue;
-            double delta = source_value(dims[d].kind, t->value[dims[d].feature]) - mean;
-            sum2 += delta * delta;
-        }
-        /* Missing values count as the mean: they add to n but not to the squares. */
-        dims[d].mean = mean;
-        dims[d].std = n_rows ? sqrt(sum2 / (double)n_rows) : 0.0;
-    }
+    for (uint32_t d = 0; d < n_dims; d++)
+        fit_dim(c, n_rows, &dims[d]);
     /* A constant dimension carries nothing (and cannot be scaled): drop its feature. */
     uint32_t kept = 0;
     for (uint32_t d = 0; d < n_dims; d++) {
