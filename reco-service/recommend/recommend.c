@@ -1007,16 +1007,11 @@ static inline bool by_saved_artist(const struct picking *p, uint32_t row)
            saved_artists_has(&p->saved_artists, p->model->artist_keys[row]);
 }
 
-/* The steering rules for a row that is not a saved song: the discovery phase's new artists
- * only, the release years, no explicit lyrics (a song whose catalog does not say is left out),
- * and the mood target windows. */
-static bool passes_rules(const struct picking *p, uint32_t row)
+/* The steering rules that do not depend on the row's artist: the release years, no explicit
+ * lyrics (a song whose catalog does not say is left out), and the mood target windows. */
+static bool passes_song_rules(const struct picking *p, uint32_t row)
 {
     const struct model *m = p->model;
-    if (p->new_artists_only && by_saved_artist(p, row))
-        return false;
-    if (p->saved_artists_only && !by_saved_artist(p, row))
-        return false;
     if (p->year_from || p->year_to) {
         uint16_t year = model_row_year(m, row);
         if (year == 0 || (p->year_from && year < p->year_from) || (p->year_to && year > p->year_to))
@@ -1034,6 +1029,25 @@ static bool passes_rules(const struct picking *p, uint32_t row)
         }
     }
     return true;
+}
+
+/* The steering rules for a row that is not a saved song: the discovery phase's new artists
+ * only, the familiar phase's saved artists only, and passes_song_rules. */
+static bool passes_rules(const struct picking *p, uint32_t row)
+{
+    if (p->new_artists_only && by_saved_artist(p, row))
+        return false;
+    if (p->saved_artists_only && !by_saved_artist(p, row))
+        return false;
+    return passes_song_rules(p, row);
+}
+
+/* eligible() for a row known to be by a saved artist: the artist rules need no lookup. */
+static inline bool eligible_by_saved_artist(const struct picking *p, uint32_t row)
+{
+    if (row_set_has(&p->excluded, row) || (p->restricted && p->new_artists_only))
+        return false;
+    return !p->restricted || passes_song_rules(p, row);
 }
 
 /* A row a ranking may put forward: not a saved song, and within the steering rules. */
@@ -1238,7 +1252,8 @@ static uint32_t rank_artist_rows_scanned(const struct picking *p, struct cluster
             float s = score[in_place ? row - first : j] + MEAN_ARTIST_BONUS;
             if (!pooling && n == keep && !(s > worst))
                 continue;
-            if (!saved_artists_has(&p->saved_artists, m->artist_keys[row]) || !eligible(p, row))
+            if (!saved_artists_has(&p->saved_artists, m->artist_keys[row]) ||
+                !eligible_by_saved_artist(p, row))
                 continue;
             if (pooling) {
                 if (cs->n_pool == cs->pool_cap) {
