@@ -1047,7 +1047,8 @@ static inline bool eligible_by_saved_artist(const struct picking *p, uint32_t ro
 {
     if (row_set_has(&p->excluded, row) || (p->restricted && p->new_artists_only))
         return false;
-    return !p->restricted || passes_song_rules(p, row);
+    const bool song_rules = p->year_from || p->year_to || p->no_explicit || p->window_scale > 0.0f;
+    return !song_rules || passes_song_rules(p, row);
 }
 
 /* A row a ranking may put forward: not a saved song, and within the steering rules. */
