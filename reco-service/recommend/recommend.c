@@ -58,6 +58,11 @@
  * cosine anyway, and one loop scoring every row, testing the artist only of a row that could
  * enter the heap, measured faster than testing every row's artist first. */
 #define ARTIST_DENSE_SHARE 4u
+/* The first pass over a state's rows for the saved artists' songs keeps every eligible one with
+ * its score (at most this many; more, and none are kept), so a state that needs more candidates
+ * in the same phase ranks them from that pool instead of passing over its rows again (512 KiB
+ * at most). */
+#define ARTIST_POOL_MAX (1u << 16)
 /* Candidates kept per cluster pass (saved rows never enter): this many per slot plus a margin
  * for the artist and same-song rules; a cluster that needs more is passed over again with four
  * times as many. */
@@ -329,7 +334,12 @@ struct cluster_state {
     struct candidate *ranked; /* best first */
     uint32_t n_ranked, cursor, kept;
     bool complete; /* ranked holds every row of the cluster */
-    int round;     /* with variety: 0 skips by the seed, 1 takes everything left */
+    /* Every eligible song by a saved artist among the state's rows with its score, from the
+     * phase's first pass (rank_artist_rows_scanned); pooled once it is whole. */
+    struct candidate *pool;
+    uint32_t n_pool, pool_cap;
+    bool pooled;
+    int round; /* with variety: 0 skips by the seed, 1 takes everything left */
 };
 
 /* A mood target as a window on one raw feature. */
@@ -997,16 +1007,11 @@ static inline bool by_saved_artist(const struct picking *p, uint32_t row)
            saved_artists_has(&p->saved_artists, p->model->artist_keys[row]);
 }
 
-/* The steering rules for a row that is not a saved song: the discovery phase's new artists
- * only, the release years, no explicit lyrics (a song whose catalog does not say is left out),
- * and the mood target windows. */
-static bool passes_rules(const struct picking *p, uint32_t row)
+/* The steering rules that do not depend on the row's artist: the release years, no explicit
+ * lyrics (a song whose catalog does not say is left out), and the mood target windows. */
+static bool passes_song_rules(const struct picking *p, uint32_t row)
 {
     const struct model *m = p->model;
-    if (p->new_artists_only && by_saved_artist(p, row))
-        return false;
-    if (p->saved_artists_only && !by_saved_artist(p, row))
-        return false;
     if (p->year_from || p->year_to) {
         uint16_t year = model_row_year(m, row);
         if (year == 0 || (p->year_from && year < p->year_from) || (p->year_to && year > p->year_to))
@@ -1024,6 +1029,26 @@ static bool passes_rules(const struct picking *p, uint32_t row)
         }
     }
     return true;
+}
+
+/* The steering rules for a row that is not a saved song: the discovery phase's new artists
+ * only, the familiar phase's saved artists only, and passes_song_rules. */
+static bool passes_rules(const struct picking *p, uint32_t row)
+{
+    if (p->new_artists_only && by_saved_artist(p, row))
+        return false;
+    if (p->saved_artists_only && !by_saved_artist(p, row))
+        return false;
+    return passes_song_rules(p, row);
+}
+
+/* eligible() for a row known to be by a saved artist: the artist rules need no lookup. */
+static inline bool eligible_by_saved_artist(const struct picking *p, uint32_t row)
+{
+    if (row_set_has(&p->excluded, row) || (p->restricted && p->new_artists_only))
+        return false;
+    const bool song_rules = p->year_from || p->year_to || p->no_explicit || p->window_scale > 0.0f;
+    return !song_rules || passes_song_rules(p, row);
 }
 
 /* A row a ranking may put forward: not a saved song, and within the steering rules. */
@@ -1185,10 +1210,11 @@ static uint32_t rank_artist_rows_indexed(const struct picking *p, uint32_t a_fir
  * through has its cosine computed and its artist confirmed (the filter lets about 3% of other
  * artists through). Rows go in ascending order, so a row that only ties the heap's worst is
  * worse (by row) and is passed over. */
-static uint32_t rank_artist_rows_scanned(const struct picking *p, uint32_t start, uint32_t end,
-                                         const float *u, float inv_u, struct candidate *heap,
-                                         uint32_t keep)
+static uint32_t rank_artist_rows_scanned(const struct picking *p, struct cluster_state *cs,
+                                         uint32_t start, uint32_t end, const float *u, float inv_u,
+                                         struct candidate *heap, uint32_t keep)
 {
+    bool pooling = cs->pool_cap > 0; /* false once the pool outgrew ARTIST_POOL_MAX */
     const struct model *m = p->model;
     const uint64_t *bits = p->saved_artists.bits;
     const uint32_t bit_mask = p->saved_artists.bit_mask;
@@ -1225,14 +1251,47 @@ static uint32_t rank_artist_rows_scanned(const struct picking *p, uint32_t start
         for (uint32_t j = 0; j < n_maybe; j++) {
             uint32_t row = maybe[j];
             float s = score[in_place ? row - first : j] + MEAN_ARTIST_BONUS;
-            if (n == keep && !(s > worst))
+            if (!pooling && n == keep && !(s > worst))
                 continue;
-            if (!saved_artists_has(&p->saved_artists, m->artist_keys[row]) || !eligible(p, row))
+            if (!saved_artists_has(&p->saved_artists, m->artist_keys[row]) ||
+                !eligible_by_saved_artist(p, row))
                 continue;
+            if (pooling) {
+                if (cs->n_pool == cs->pool_cap) {
+                    uint32_t cap = cs->pool_cap * 2;
+                    struct candidate *grown =
+                        cap <= ARTIST_POOL_MAX ? realloc(cs->pool, cap * sizeof *grown) : NULL;
+                    if (!grown) { /* too many (or no memory): the next pass scans again */
+                        free(cs->pool);
+                        cs->pool = NULL;
+                        cs->n_pool = cs->pool_cap = 0;
+                        pooling = false;
+                    } else {
+                        cs->pool = grown;
+                        cs->pool_cap = cap;
+                    }
+                }
+                if (pooling)
+                    cs->pool[cs->n_pool++] = (struct candidate){s, row};
+                if (n == keep && !(s > worst))
+                    continue;
+            }
             heap_push(heap, &n, keep, (struct candidate){s, row});
             worst = heap[0].score;
         }
     }
+    cs->pooled = pooling;
+    return n;
+}
+
+/* The same from the pool of an earlier pass in this phase (cs->pooled): the same rows, scores
+ * and so the same candidates, without passing over the rows again. */
+static uint32_t rank_artist_rows_pooled(const struct cluster_state *cs, struct candidate *heap,
+                                        uint32_t keep)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < cs->n_pool; i++)
+        heap_push(heap, &n, keep, cs->pool[i]);
     return n;
 }
 
@@ -1493,10 +1552,17 @@ static enum reco_status rank_rows(struct picking *p, struct cluster_state *cs, u
                 a_end = p->artist_rows_start[flat ? m->k : cs->cluster + 1];
             }
             uint32_t indexed = p->artist_rows ? a_end - a_first : UINT32_MAX;
-            if ((uint64_t)indexed * ARTIST_INDEX_COST < end - start)
+            if ((uint64_t)indexed * ARTIST_INDEX_COST < end - start) {
                 n = rank_artist_rows_indexed(p, a_first, a_end, u, inv_u, heap, keep);
-            else
-                n = rank_artist_rows_scanned(p, start, end, u, inv_u, heap, keep);
+            } else if (cs->pooled) {
+                n = rank_artist_rows_pooled(cs, heap, keep);
+            } else {
+                if (!cs->pool) {
+                    cs->pool = malloc(ARTIST_BLOCK * sizeof *cs->pool);
+                    cs->pool_cap = cs->pool ? ARTIST_BLOCK : 0;
+                }
+                n = rank_artist_rows_scanned(p, cs, start, end, u, inv_u, heap, keep);
+            }
             /* In the saved-artists phase nothing else is eligible: no pass for the rest. */
             if (n < keep && !p->saved_artists_only)
                 n = rank_by_cosine(p, start, end, u, inv_u, heap, n, keep, true);
@@ -1744,6 +1810,10 @@ static enum reco_status run_phase(struct picking *p, struct cluster_state *state
         struct cluster_state *cs = &states[c];
         free(cs->ranked);
         cs->ranked = NULL;
+        free(cs->pool);
+        cs->pool = NULL;
+        cs->n_pool = cs->pool_cap = 0;
+        cs->pooled = false;
         cs->slots = cs->got = cs->n_ranked = cs->cursor = cs->kept = 0;
         cs->exhausted = cs->complete = false;
         cs->round = 0;
@@ -2142,8 +2212,10 @@ done:
     if (status != RECO_OK)
         memset(out, 0, sizeof *out);
     if (states)
-        for (uint32_t c = 0; c <= k; c++)
+        for (uint32_t c = 0; c <= k; c++) {
             free(states[c].ranked);
+            free(states[c].pool);
+        }
     free(states);
     free(counts);
     free(weights);

@@ -5,26 +5,37 @@
 # format), this build on the same catalog and on the merged reference model of issue17.sh.
 # Prints `speed17` lines; BENCHMARKS.md quotes them. Real data only; never run by ctest.
 #   tests/quality/speed17.sh           # ~5 min on 2 cores (both builds, models, 4 x 10 s)
-# Environment: BUILD (build/speed17), DATA (../shared/data), PREV, SECONDS_EACH (10),
-# UNION (the merged model, default build/quality/issue17/union-ag.model).
+# Environment: BUILD (build/speed17), DATA (../shared/data), PREV (empty: not measured),
+# SECONDS_EACH (10), UNION (the merged model, default build/quality/issue17/union-ag.model),
+# BASE (a commit that reads the new format, e.g. the branch point of a speed change: measured
+# on the merged model before and after this build, as base-union and base-union-again).
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
 build=${BUILD:-$src/build/speed17}
 data=${DATA:-$src/../shared/data}
-prev=${PREV:-9b21d79}
+prev=${PREV-9b21d79}
+base=${BASE:-}
 seconds=${SECONDS_EACH:-10}
 union=${UNION:-$src/build/quality/issue17/union-ag.model}
 k114=$data/spotify_tracks_114k.csv.gz
 [ -f "$k114" ] || { echo "speed17.sh: $k114 not found (set DATA)"; exit 1; }
-mkdir -p "$build/prev-src"
-git -C "$src" archive "$prev" | tar -x -C "$build/prev-src"
-for side in prev cur; do
+sides=cur
+for side in prev base; do
+  commit=$prev
+  [ "$side" = base ] && commit=$base
+  [ -n "$commit" ] || continue
+  rm -rf "$build/$side-src" && mkdir -p "$build/$side-src"
+  git -C "$src" archive "$commit" | tar -x -C "$build/$side-src"
+  sides="$sides $side"
+done
+for side in $sides; do
   s=$src
-  [ "$side" = prev ] && s=$build/prev-src
+  [ "$side" != cur ] && s=$build/$side-src
   cmake -S "$s" -B "$build/$side" -DCMAKE_BUILD_TYPE=Release >/dev/null
   cmake --build "$build/$side" -j2 --target reco-model reco-service reco-bench >/dev/null
 done
-for side in prev cur; do
+for side in $sides; do
+  [ "$side" = base ] && continue
   [ -f "$build/$side-114k.model" ] ||
     "$build/$side/bin/reco-model" build --catalog "$k114" --out "$build/$side-114k.model" \
       --seed 1 >/dev/null 2>&1
@@ -48,8 +59,10 @@ measure() { # label bin-dir model
   stop
 }
 echo "speed17 load_before=$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' ,)"
-measure prev-114k "$build/prev" "$build/prev-114k.model"
+[ -n "$prev" ] && measure prev-114k "$build/prev" "$build/prev-114k.model"
+[ -n "$base" ] && [ -f "$union" ] && measure base-union "$build/base" "$union"
 measure cur-114k "$build/cur" "$build/cur-114k.model"
 [ -f "$union" ] && measure cur-union "$build/cur" "$union"
-measure prev-114k-again "$build/prev" "$build/prev-114k.model"
+[ -n "$base" ] && [ -f "$union" ] && measure base-union-again "$build/base" "$union"
+[ -n "$prev" ] && measure prev-114k-again "$build/prev" "$build/prev-114k.model"
 echo "speed17 load_after=$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' ,)"
