@@ -984,56 +984,142 @@ static void set_explanation(char **explanation, char *text)
     *explanation = text;
 }
 
+/* One rpc_call across its attempts. */
+struct call_state {
+    const char *method;
+    uint64_t id;
+    uint32_t timeout_ms;
+    int64_t deadline;
+    int attempts;
+    bool reached; /* an endpoint was picked at least once */
+    enum rpc_code code;
+    char *explanation; /* owned */
+};
+
+/* Encodes the request once to refuse at the door what cannot be sent at all (a bad method, too
+ * large a request). Returns true when it can be sent, else false with cs->code and
+ * cs->explanation set. */
+static bool call_sendable(struct call_state *cs, const uint8_t *request, size_t request_len)
+{
+    uint8_t *envelope = NULL;
+    size_t envelope_len = 0;
+    if (rpc_request_encode(cs->id, cs->method, cs->timeout_ms, request, request_len, &envelope,
+                           &envelope_len) != 0) {
+        cs->code = RPC_INVALID_ARGUMENT;
+        set_explanation(&cs->explanation,
+                        message_printf("method: must be 1..%u bytes", RPC_MAX_METHOD));
+        return false;
+    }
+    free(envelope);
+    if (envelope_len > RPC_MAX_MESSAGE_BYTES) {
+        cs->code = RPC_RESOURCE_EXHAUSTED;
+        set_explanation(&cs->explanation,
+                        message_printf("request: %zu bytes exceeds the limit of %u bytes",
+                                       envelope_len, RPC_MAX_MESSAGE_BYTES));
+        return false;
+    }
+    return true;
+}
+
+/* The call's deadline passed: says why, keeping the last attempt's UNAVAILABLE reason. */
+static void call_expired(const struct rpc_client *client, struct call_state *cs)
+{
+    if (!cs->reached) {
+        cs->code = RPC_UNAVAILABLE;
+        set_explanation(&cs->explanation,
+                        message_printf("%s: no instance reachable at %s within %u ms", cs->method,
+                                       client->endpoints, cs->timeout_ms));
+    } else if (cs->code != RPC_UNAVAILABLE || !cs->explanation) {
+        cs->code = RPC_DEADLINE_EXCEEDED;
+        set_explanation(&cs->explanation,
+                        message_printf("%s: no answer within %u ms from %s (%d attempts)",
+                                       cs->method, cs->timeout_ms, client->endpoints,
+                                       cs->attempts));
+    }
+}
+
+/* Records what an attempt on ep came to (cs->code already holds a reply's code): endpoint
+ * health, latency, the code and explanation of the call. Returns true when the call should try
+ * again. Takes the lock. */
+static bool call_settle(struct rpc_client *client, struct call_state *cs, struct endpoint *ep,
+                        enum outcome outcome, bool slow, uint32_t attempt_ms, int64_t sent_us)
+{
+    bool retry = false;
+    pthread_mutex_lock(&client->lock);
+    ep->in_flight--;
+    switch (outcome) {
+    case OUT_REPLY:
+        if (cs->code == RPC_UNAVAILABLE) {
+            /* That instance cannot serve (draining, no model): ask another. */
+            endpoint_failed(client, ep);
+            retry = true;
+        } else if (cs->code == RPC_RESOURCE_EXHAUSTED) {
+            /* Its queue is full: another instance may have room, within the budget. */
+            retry = retry_budget_take(&client->budget, now_ms());
+        } else if (!slow) {
+            health_success(&ep->health, now_ms());
+            int64_t took = now_us() - sent_us;
+            latency_add(&client->latency, (uint32_t)(took > 0 ? took : 1));
+        }
+        break;
+    case OUT_ABANDONED:
+        retry = true; /* counted and budgeted when it was abandoned */
+        cs->code = RPC_DEADLINE_EXCEEDED;
+        set_explanation(&cs->explanation, message_printf("%s: no answer from %s within %u ms",
+                                                         cs->method, ep->url, attempt_ms));
+        break;
+    case OUT_LOST:
+        endpoint_failed(client, ep);
+        cs->code = RPC_UNAVAILABLE;
+        set_explanation(&cs->explanation,
+                        message_printf("%s: lost the connection to %s", cs->method, ep->url));
+        retry = true;
+        break;
+    case OUT_CLOSED:
+        cs->code = RPC_UNAVAILABLE;
+        set_explanation(&cs->explanation, message_printf("%s: client closed", cs->method));
+        break;
+    case OUT_DEADLINE:
+        if (!slow)
+            endpoint_failed(client, ep);
+        cs->code = RPC_DEADLINE_EXCEEDED;
+        set_explanation(&cs->explanation,
+                        message_printf("%s: no answer within %u ms from %s (%d attempts)",
+                                       cs->method, cs->timeout_ms, client->endpoints,
+                                       cs->attempts));
+        break;
+    }
+    pthread_mutex_unlock(&client->lock);
+    return retry;
+}
+
 enum rpc_code rpc_call(struct rpc_client *client, const char *method, const uint8_t *request,
                        size_t request_len, uint32_t timeout_ms, uint8_t **reply, size_t *reply_len,
                        char **message, uint64_t *request_id)
 {
-    enum rpc_code code = RPC_INTERNAL;
-    char *explanation = NULL;
     uint8_t *envelope = NULL;
     size_t envelope_len = 0;
-    uint64_t id = atomic_fetch_add(&client->next_id, 1);
     int64_t start = now_ms();
-    int64_t deadline = start + timeout_ms;
-    int attempts = 0;
-    bool reached = false;
+    struct call_state cs = {.method = method,
+                            .id = atomic_fetch_add(&client->next_id, 1),
+                            .timeout_ms = timeout_ms,
+                            .deadline = start + timeout_ms,
+                            .code = RPC_INTERNAL};
     struct endpoint *avoid = NULL;
 
     if (request_id)
-        *request_id = id;
+        *request_id = cs.id;
     atomic_fetch_add(&client->calls, 1);
     /* What cannot be sent at all is refused before anything else. */
-    if (rpc_request_encode(id, method, timeout_ms, request, request_len, &envelope,
-                           &envelope_len) != 0) {
-        code = RPC_INVALID_ARGUMENT;
-        set_explanation(&explanation,
-                        message_printf("method: must be 1..%u bytes", RPC_MAX_METHOD));
+    if (!call_sendable(&cs, request, request_len))
         goto done;
-    }
-    if (envelope_len > RPC_MAX_MESSAGE_BYTES) {
-        code = RPC_RESOURCE_EXHAUSTED;
-        set_explanation(&explanation,
-                        message_printf("request: %zu bytes exceeds the limit of %u bytes",
-                                       envelope_len, RPC_MAX_MESSAGE_BYTES));
-        goto done;
-    }
     pthread_mutex_lock(&client->lock);
     retry_budget_deposit(&client->budget, start);
     pthread_mutex_unlock(&client->lock);
     for (;;) {
-        int64_t remaining = deadline - now_ms();
+        int64_t remaining = cs.deadline - now_ms();
         if (remaining <= 0) {
-            if (!reached) {
-                code = RPC_UNAVAILABLE;
-                set_explanation(&explanation,
-                                message_printf("%s: no instance reachable at %s within %u ms",
-                                               method, client->endpoints, timeout_ms));
-            } else if (code != RPC_UNAVAILABLE || !explanation) {
-                code = RPC_DEADLINE_EXCEEDED;
-                set_explanation(&explanation,
-                                message_printf("%s: no answer within %u ms from %s (%d attempts)",
-                                               method, timeout_ms, client->endpoints, attempts));
-            }
+            call_expired(client, &cs);
             break;
         }
         pthread_mutex_lock(&client->lock);
@@ -1046,8 +1132,8 @@ enum rpc_code rpc_call(struct rpc_client *client, const char *method, const uint
         }
         pthread_mutex_unlock(&client->lock);
         if (stopping) {
-            code = RPC_UNAVAILABLE;
-            set_explanation(&explanation, message_printf("%s: client closed", method));
+            cs.code = RPC_UNAVAILABLE;
+            set_explanation(&cs.explanation, message_printf("%s: client closed", method));
             break;
         }
         if (!ep) {
@@ -1055,72 +1141,28 @@ enum rpc_code rpc_call(struct rpc_client *client, const char *method, const uint
                                                        : NO_ENDPOINT_POLL_MS);
             continue;
         }
-        reached = true;
+        cs.reached = true;
         free(envelope);
         envelope = NULL;
-        if (rpc_request_encode(id, method, (uint32_t)remaining, request, request_len, &envelope,
+        if (rpc_request_encode(cs.id, method, (uint32_t)remaining, request, request_len, &envelope,
                                &envelope_len) != 0) {
             pthread_mutex_lock(&client->lock);
             ep->in_flight--;
             pthread_mutex_unlock(&client->lock);
-            code = RPC_INTERNAL;
-            set_explanation(&explanation, message_printf("%s: out of memory", method));
+            cs.code = RPC_INTERNAL;
+            set_explanation(&cs.explanation, message_printf("%s: out of memory", method));
             break;
         }
-        attempts++;
+        cs.attempts++;
         int64_t sent = now_ms(), sent_us = now_us();
         nng_msg *reply_msg = NULL;
         bool slow = false;
         enum outcome outcome = attempt_run(client, ep, envelope, envelope_len, sent + attempt_ms,
-                                           deadline, &reply_msg, &slow);
-        bool retry = false;
+                                           cs.deadline, &reply_msg, &slow);
         if (outcome == OUT_REPLY)
-            take_reply(reply_msg, method, id, &code, &explanation, reply, reply_len);
-        pthread_mutex_lock(&client->lock);
-        ep->in_flight--;
-        switch (outcome) {
-        case OUT_REPLY:
-            if (code == RPC_UNAVAILABLE) {
-                /* That instance cannot serve (draining, no model): ask another. */
-                endpoint_failed(client, ep);
-                retry = true;
-            } else if (code == RPC_RESOURCE_EXHAUSTED) {
-                /* Its queue is full: another instance may have room, within the budget. */
-                retry = retry_budget_take(&client->budget, now_ms());
-            } else if (!slow) {
-                health_success(&ep->health, now_ms());
-                int64_t took = now_us() - sent_us;
-                latency_add(&client->latency, (uint32_t)(took > 0 ? took : 1));
-            }
-            break;
-        case OUT_ABANDONED:
-            retry = true; /* counted and budgeted when it was abandoned */
-            code = RPC_DEADLINE_EXCEEDED;
-            set_explanation(&explanation, message_printf("%s: no answer from %s within %u ms",
-                                                         method, ep->url, attempt_ms));
-            break;
-        case OUT_LOST:
-            endpoint_failed(client, ep);
-            code = RPC_UNAVAILABLE;
-            set_explanation(&explanation,
-                            message_printf("%s: lost the connection to %s", method, ep->url));
-            retry = true;
-            break;
-        case OUT_CLOSED:
-            code = RPC_UNAVAILABLE;
-            set_explanation(&explanation, message_printf("%s: client closed", method));
-            break;
-        case OUT_DEADLINE:
-            if (!slow)
-                endpoint_failed(client, ep);
-            code = RPC_DEADLINE_EXCEEDED;
-            set_explanation(&explanation,
-                            message_printf("%s: no answer within %u ms from %s (%d attempts)",
-                                           method, timeout_ms, client->endpoints, attempts));
-            break;
-        }
-        pthread_mutex_unlock(&client->lock);
-        if (!retry || deadline - now_ms() <= RETRY_PAUSE_MS)
+            take_reply(reply_msg, method, cs.id, &cs.code, &cs.explanation, reply, reply_len);
+        bool retry = call_settle(client, &cs, ep, outcome, slow, attempt_ms, sent_us);
+        if (!retry || cs.deadline - now_ms() <= RETRY_PAUSE_MS)
             break;
         avoid = ep;
         if (outcome != OUT_ABANDONED)
@@ -1129,9 +1171,9 @@ enum rpc_code rpc_call(struct rpc_client *client, const char *method, const uint
 done:
     free(envelope);
     if (message)
-        *message = explanation;
+        *message = cs.explanation;
     else
-        free(explanation);
+        free(cs.explanation);
     atomic_fetch_sub(&client->calls, 1);
-    return code;
+    return cs.code;
 }
