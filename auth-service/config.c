@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -256,87 +257,120 @@ static enum config_status check_addresses(struct auth_config *cfg, char *err, si
     return CONFIG_OK;
 }
 
+/* The options of auth-service, one per field of struct auth_config (target filled in by
+ * config_load). */
+struct config_option {
+    struct option_spec spec; /* target NULL: set per call */
+    size_t offset;           /* of the field in struct auth_config */
+};
+
+static const struct config_option CONFIG_OPTIONS[] = {
+    {{"client-id", 0, "SPOTIFY_CLIENT_ID", OPTION_STRING, NULL, 0, 0,
+      "client id of your Spotify app (required; see README)", NULL},
+     offsetof(struct auth_config, client_id)},
+    {{"client-secret", 0, "SPOTIFY_CLIENT_SECRET", OPTION_STRING, NULL, 0, 0,
+      "client secret, for a confidential client (optional with PKCE)", NULL},
+     offsetof(struct auth_config, client_secret)},
+    {{"public-url", 0, "PUBLIC_URL", OPTION_STRING, NULL, 0, 0,
+      "address browsers use; redirect URI is PUBLIC_URL/callback [default "
+      "http://127.0.0.1:<port>]",
+      NULL},
+     offsetof(struct auth_config, public_url)},
+    {{"listen", 0, "LISTEN", OPTION_STRING, "127.0.0.1:8080", 0, 0,
+      "host:port to listen on (port 0: a free port)", NULL},
+     offsetof(struct auth_config, listen)},
+    {{"reco-endpoints", 0, "RECO_ENDPOINTS", OPTION_STRING, "tcp://127.0.0.1:7100", 0, 0,
+      "comma-separated NNG URLs of reco-service instances", NULL},
+     offsetof(struct auth_config, reco_endpoints)},
+    {{"session-keys", 0, "SESSION_KEYS", OPTION_STRING, NULL, 0, 0,
+      "comma-separated base64 32-byte keys; the first encrypts, all decrypt", NULL},
+     offsetof(struct auth_config, session_keys)},
+    {{"session-keys-file", 0, "SESSION_KEYS_FILE", OPTION_STRING, NULL, 0, 0,
+      "file holding the session keys, one per line", NULL},
+     offsetof(struct auth_config, session_keys_file)},
+    {{"accounts-url", 0, "SPOTIFY_ACCOUNTS_URL", OPTION_STRING, "https://accounts.spotify.com", 0,
+      0, "Spotify Accounts service base URL", NULL},
+     offsetof(struct auth_config, accounts_url)},
+    {{"api-url", 0, "SPOTIFY_API_URL", OPTION_STRING, "https://api.spotify.com", 0, 0,
+      "Spotify Web API base URL (the service adds /v1/...)", NULL},
+     offsetof(struct auth_config, api_url)},
+    {{"oembed-url", 0, "SPOTIFY_OEMBED_URL", OPTION_STRING, "https://open.spotify.com", 0, 0,
+      "Spotify oEmbed base URL, for cover art (the service adds /oembed?url=...)", NULL},
+     offsetof(struct auth_config, oembed_url)},
+    {{"session-hours", 0, "SESSION_HOURS", OPTION_INT, "168", 1, 4320,
+      "hours a sign-in lasts before the user signs in again", NULL},
+     offsetof(struct auth_config, session_hours)},
+    {{"session-idle-minutes", 0, "SESSION_IDLE_MINUTES", OPTION_INT, "60", 5, 259200,
+      "a session unused this long ends (each use re-issues the cookie)", NULL},
+     offsetof(struct auth_config, session_idle_minutes)},
+    {{"login-minutes", 0, "LOGIN_MINUTES", OPTION_INT, "10", 1, 60,
+      "minutes a user has to finish the Spotify consent page", NULL},
+     offsetof(struct auth_config, login_minutes)},
+    {{"spotify-connections", 0, "SPOTIFY_CONNECTIONS", OPTION_INT, "8", 1, 32,
+      "concurrent connections to the Web API per request", NULL},
+     offsetof(struct auth_config, spotify_connections)},
+    {{"spotify-timeout-ms", 0, "SPOTIFY_TIMEOUT_MS", OPTION_INT, "10000", 100, 120000,
+      "time limit of one Spotify call", NULL},
+     offsetof(struct auth_config, spotify_timeout_ms)},
+    {{"spotify-budget-ms", 0, "SPOTIFY_BUDGET_MS", OPTION_INT, "30000", 1000, 600000,
+      "give up retrying 429s, 5xx and timeouts after this long", NULL},
+     offsetof(struct auth_config, spotify_budget_ms)},
+    {{"max-saved", 0, "MAX_SAVED_TRACKS", OPTION_INT, "20000", 1, RECO_MAX_SAVED,
+      "saved tracks read per user at most (reco-service accepts 20000)", NULL},
+     offsetof(struct auth_config, max_saved)},
+    {{"reco-resolve-interval", 0, "RECO_RESOLVE_INTERVAL", OPTION_INT, "10", 1, 3600,
+      "seconds between lookups of a RECO_ENDPOINTS name (every address it has is used)", NULL},
+     offsetof(struct auth_config, reco_resolve_interval)},
+    {{"reco-timeout-ms", 0, "RECO_TIMEOUT_MS", OPTION_INT, "10000", 100, 120000,
+      "deadline of one call to reco-service", NULL},
+     offsetof(struct auth_config, reco_timeout_ms)},
+    {{"threads", 0, "THREADS", OPTION_INT, "16", 1, 256,
+      "requests that may wait on Spotify or reco-service at once (sign-in, mixes, saves)", NULL},
+     offsetof(struct auth_config, threads)},
+    {{"queue-wait-ms", 0, "QUEUE_WAIT_MS", OPTION_INT, "10000", 0, 120000,
+      "how long such a request waits for one of the THREADS before a 503 busy", NULL},
+     offsetof(struct auth_config, queue_wait_ms)},
+    {{"connections", 0, "CONNECTIONS", OPTION_INT, "1500", 32, 20000,
+      "connection workers: each open connection holds one while it is read or served", NULL},
+     offsetof(struct auth_config, connections)},
+    {{"request-timeout-ms", 0, "REQUEST_TIMEOUT_MS", OPTION_INT, "10000", 1000, 120000,
+      "deadline to receive a request's headers and body (and for each write)", NULL},
+     offsetof(struct auth_config, request_timeout_ms)},
+    {{"audio-features", 0, "AUDIO_FEATURES", OPTION_BOOL, "false", 0, 0,
+      "also ask /v1/audio-features (legacy apps only; a 403 turns it off)", NULL},
+     offsetof(struct auth_config, audio_features)},
+    {{"auto-save", 0, "AUTO_SAVE", OPTION_BOOL, "false", 0, 0,
+      "save every generated playlist to Spotify at once, as the original did", NULL},
+     offsetof(struct auth_config, auto_save)},
+    {{"public-playlists", 0, "PUBLIC_PLAYLISTS", OPTION_BOOL, "false", 0, 0,
+      "save playlists as public (private by default)", NULL},
+     offsetof(struct auth_config, public_playlists)},
+    {{"playlist-name", 0, "PLAYLIST_NAME", OPTION_STRING, "mixtape", 0, 0,
+      "name of saved playlists", NULL},
+     offsetof(struct auth_config, playlist_name)},
+    {{"log-level", 0, "LOG_LEVEL", OPTION_STRING, "info", 0, 0, "debug, info, warn or error", NULL},
+     offsetof(struct auth_config, log_level)},
+};
+
+#define N_CONFIG_OPTIONS (sizeof CONFIG_OPTIONS / sizeof CONFIG_OPTIONS[0])
+
 enum config_status config_load(struct auth_config *cfg, int argc, char **argv, char *err,
                                size_t err_len)
 {
     memset(cfg, 0, sizeof *cfg);
-    const struct option_spec specs[] = {
-        {"client-id", 0, "SPOTIFY_CLIENT_ID", OPTION_STRING, NULL, 0, 0,
-         "client id of your Spotify app (required; see README)", &cfg->client_id},
-        {"client-secret", 0, "SPOTIFY_CLIENT_SECRET", OPTION_STRING, NULL, 0, 0,
-         "client secret, for a confidential client (optional with PKCE)", &cfg->client_secret},
-        {"public-url", 0, "PUBLIC_URL", OPTION_STRING, NULL, 0, 0,
-         "address browsers use; redirect URI is PUBLIC_URL/callback [default "
-         "http://127.0.0.1:<port>]",
-         &cfg->public_url},
-        {"listen", 0, "LISTEN", OPTION_STRING, "127.0.0.1:8080", 0, 0,
-         "host:port to listen on (port 0: a free port)", &cfg->listen},
-        {"reco-endpoints", 0, "RECO_ENDPOINTS", OPTION_STRING, "tcp://127.0.0.1:7100", 0, 0,
-         "comma-separated NNG URLs of reco-service instances", &cfg->reco_endpoints},
-        {"session-keys", 0, "SESSION_KEYS", OPTION_STRING, NULL, 0, 0,
-         "comma-separated base64 32-byte keys; the first encrypts, all decrypt",
-         &cfg->session_keys},
-        {"session-keys-file", 0, "SESSION_KEYS_FILE", OPTION_STRING, NULL, 0, 0,
-         "file holding the session keys, one per line", &cfg->session_keys_file},
-        {"accounts-url", 0, "SPOTIFY_ACCOUNTS_URL", OPTION_STRING, "https://accounts.spotify.com",
-         0, 0, "Spotify Accounts service base URL", &cfg->accounts_url},
-        {"api-url", 0, "SPOTIFY_API_URL", OPTION_STRING, "https://api.spotify.com", 0, 0,
-         "Spotify Web API base URL (the service adds /v1/...)", &cfg->api_url},
-        {"oembed-url", 0, "SPOTIFY_OEMBED_URL", OPTION_STRING, "https://open.spotify.com", 0, 0,
-         "Spotify oEmbed base URL, for cover art (the service adds /oembed?url=...)",
-         &cfg->oembed_url},
-        {"session-hours", 0, "SESSION_HOURS", OPTION_INT, "168", 1, 4320,
-         "hours a sign-in lasts before the user signs in again", &cfg->session_hours},
-        {"session-idle-minutes", 0, "SESSION_IDLE_MINUTES", OPTION_INT, "60", 5, 259200,
-         "a session unused this long ends (each use re-issues the cookie)",
-         &cfg->session_idle_minutes},
-        {"login-minutes", 0, "LOGIN_MINUTES", OPTION_INT, "10", 1, 60,
-         "minutes a user has to finish the Spotify consent page", &cfg->login_minutes},
-        {"spotify-connections", 0, "SPOTIFY_CONNECTIONS", OPTION_INT, "8", 1, 32,
-         "concurrent connections to the Web API per request", &cfg->spotify_connections},
-        {"spotify-timeout-ms", 0, "SPOTIFY_TIMEOUT_MS", OPTION_INT, "10000", 100, 120000,
-         "time limit of one Spotify call", &cfg->spotify_timeout_ms},
-        {"spotify-budget-ms", 0, "SPOTIFY_BUDGET_MS", OPTION_INT, "30000", 1000, 600000,
-         "give up retrying 429s, 5xx and timeouts after this long", &cfg->spotify_budget_ms},
-        {"max-saved", 0, "MAX_SAVED_TRACKS", OPTION_INT, "20000", 1, RECO_MAX_SAVED,
-         "saved tracks read per user at most (reco-service accepts 20000)", &cfg->max_saved},
-        {"reco-resolve-interval", 0, "RECO_RESOLVE_INTERVAL", OPTION_INT, "10", 1, 3600,
-         "seconds between lookups of a RECO_ENDPOINTS name (every address it has is used)",
-         &cfg->reco_resolve_interval},
-        {"reco-timeout-ms", 0, "RECO_TIMEOUT_MS", OPTION_INT, "10000", 100, 120000,
-         "deadline of one call to reco-service", &cfg->reco_timeout_ms},
-        {"threads", 0, "THREADS", OPTION_INT, "16", 1, 256,
-         "requests that may wait on Spotify or reco-service at once (sign-in, mixes, saves)",
-         &cfg->threads},
-        {"queue-wait-ms", 0, "QUEUE_WAIT_MS", OPTION_INT, "10000", 0, 120000,
-         "how long such a request waits for one of the THREADS before a 503 busy",
-         &cfg->queue_wait_ms},
-        {"connections", 0, "CONNECTIONS", OPTION_INT, "1500", 32, 20000,
-         "connection workers: each open connection holds one while it is read or served",
-         &cfg->connections},
-        {"request-timeout-ms", 0, "REQUEST_TIMEOUT_MS", OPTION_INT, "10000", 1000, 120000,
-         "deadline to receive a request's headers and body (and for each write)",
-         &cfg->request_timeout_ms},
-        {"audio-features", 0, "AUDIO_FEATURES", OPTION_BOOL, "false", 0, 0,
-         "also ask /v1/audio-features (legacy apps only; a 403 turns it off)",
-         &cfg->audio_features},
-        {"auto-save", 0, "AUTO_SAVE", OPTION_BOOL, "false", 0, 0,
-         "save every generated playlist to Spotify at once, as the original did", &cfg->auto_save},
-        {"public-playlists", 0, "PUBLIC_PLAYLISTS", OPTION_BOOL, "false", 0, 0,
-         "save playlists as public (private by default)", &cfg->public_playlists},
-        {"playlist-name", 0, "PLAYLIST_NAME", OPTION_STRING, "mixtape", 0, 0,
-         "name of saved playlists", &cfg->playlist_name},
-        {"log-level", 0, "LOG_LEVEL", OPTION_STRING, "info", 0, 0, "debug, info, warn or error",
-         &cfg->log_level},
-    };
+    struct option_spec specs[N_CONFIG_OPTIONS];
+    for (size_t i = 0; i < N_CONFIG_OPTIONS; i++) {
+        specs[i] = CONFIG_OPTIONS[i].spec;
+        specs[i].target = (char *)cfg + CONFIG_OPTIONS[i].offset;
+    }
     char *positional[64];
     int n_positional = 0;
     if (argc > 64) {
         snprintf(err, err_len, "too many arguments");
         return CONFIG_INVALID;
     }
-    enum options_result parsed = options_parse(specs, sizeof specs / sizeof specs[0], argc, argv,
-                                               USAGE, positional, &n_positional);
+    enum options_result parsed =
+        options_parse(specs, N_CONFIG_OPTIONS, argc, argv, USAGE, positional, &n_positional);
     if (parsed == OPTIONS_HELP)
         return CONFIG_HELP;
     if (parsed != OPTIONS_OK) {

@@ -27,6 +27,76 @@ static int on_civetweb_log(const struct mg_connection *conn, const char *message
     return 1;
 }
 
+/* Each connection is a descriptor, and the usual soft limit (1024) is below CONNECTIONS:
+ * raise it to the hard limit, and say so when even that is short. */
+static void raise_file_limit(long long connections)
+{
+    struct rlimit files;
+    if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+        files.rlim_cur = files.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &files);
+    }
+    if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY &&
+        files.rlim_cur < (rlim_t)connections + 256)
+        log_warn("file_limit_low",
+                 "open_files=%llu connections=%lld note=\"raise LimitNOFILE to serve CONNECTIONS "
+                 "at once\"",
+                 (unsigned long long)files.rlim_cur, connections);
+}
+
+/* Starts CivetWeb on cfg->listen with the routes' callbacks (after mg_init_library). Returns
+ * the context, or NULL (logged) when it cannot listen. */
+static struct mg_context *start_civetweb(const struct auth_config *cfg, struct app *app)
+{
+    /* One CivetWeb worker per open connection (CONNECTIONS, many and cheap: 100 KiB stacks),
+     * of which at most THREADS wait on Spotify or reco-service (work_slots), so slow clients and
+     * a slow Spotify hold neither the probes nor each other. A request must arrive whole within
+     * REQUEST_TIMEOUT_MS; an idle keep-alive connection is closed after 5 s. */
+    char connections[16], request_timeout[16];
+    snprintf(connections, sizeof connections, "%lld", cfg->connections);
+    snprintf(request_timeout, sizeof request_timeout, "%lld", cfg->request_timeout_ms);
+    const char *options[] = {"listening_ports", cfg->listen, "num_threads", connections,
+                             "listen_backlog", "1024", "connection_queue", "1024",
+                             "enable_keep_alive", "yes", "keep_alive_timeout_ms", "5000",
+                             "request_timeout_ms", request_timeout, "linger_timeout_ms", "1000",
+                             /* the mix page streams small chunks: no Nagle delay on them */
+                             "tcp_nodelay", "1", NULL};
+    struct mg_callbacks callbacks;
+    memset(&callbacks, 0, sizeof callbacks);
+    callbacks.log_message = on_civetweb_log;
+    callbacks.begin_request = routes_begin_request;
+    struct mg_context *ctx = mg_start(&callbacks, app, options);
+    if (!ctx) {
+        fprintf(stderr, "auth-service: cannot listen on %s (LISTEN)\n", cfg->listen);
+        log_error("startup_failed", "reason=\"cannot listen\" listen=%s", cfg->listen);
+    }
+    return ctx;
+}
+
+/* Makes the public URL final with the bound port, registers the routes and prints the ready
+ * line. Returns 0, or -1 (logged) when CivetWeb reports no listening port. */
+static int announce_ready(struct mg_context *ctx, struct auth_config *cfg, struct app *app)
+{
+    struct mg_server_port ports[4];
+    int n_ports = mg_get_server_ports(ctx, 4, ports);
+    if (n_ports < 1) {
+        log_error("startup_failed", "reason=\"no listening port\"");
+        return -1;
+    }
+    /* The public URL is final before any handler can read it from a worker thread. */
+    config_set_bound_port(cfg, ports[0].port);
+    routes_register(ctx, app);
+    const char *host = strcmp(cfg->listen_host, "0.0.0.0") == 0 ? "127.0.0.1" : cfg->listen_host;
+    log_info("started",
+             "listen=%s:%d public=%s redirect_uri=%s accounts=%s api=%s reco=%s threads=%lld "
+             "connections=%lld",
+             host, ports[0].port, cfg->public_origin, cfg->redirect_uri, cfg->accounts_base,
+             cfg->api_base, cfg->reco_endpoints, cfg->threads, cfg->connections);
+    printf("ready addr=http://%s:%d redirect_uri=%s\n", host, ports[0].port, cfg->redirect_uri);
+    fflush(stdout);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct auth_config cfg;
@@ -75,61 +145,14 @@ int main(int argc, char **argv)
     }
     slots_made = true;
 
-    /* Each connection is a descriptor, and the usual soft limit (1024) is below CONNECTIONS:
-     * raise it to the hard limit, and say so when even that is short. */
-    struct rlimit files;
-    if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
-        files.rlim_cur = files.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &files);
-    }
-    if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY &&
-        files.rlim_cur < (rlim_t)cfg.connections + 256)
-        log_warn("file_limit_low",
-                 "open_files=%llu connections=%lld note=\"raise LimitNOFILE to serve CONNECTIONS "
-                 "at once\"",
-                 (unsigned long long)files.rlim_cur, cfg.connections);
+    raise_file_limit(cfg.connections);
 
     mg_init_library(0);
-    /* One CivetWeb worker per open connection (CONNECTIONS, many and cheap: 100 KiB stacks),
-     * of which at most THREADS wait on Spotify or reco-service (work_slots), so slow clients and
-     * a slow Spotify hold neither the probes nor each other. A request must arrive whole within
-     * REQUEST_TIMEOUT_MS; an idle keep-alive connection is closed after 5 s. */
-    char connections[16], request_timeout[16];
-    snprintf(connections, sizeof connections, "%lld", cfg.connections);
-    snprintf(request_timeout, sizeof request_timeout, "%lld", cfg.request_timeout_ms);
-    const char *options[] = {"listening_ports", cfg.listen, "num_threads", connections,
-                             "listen_backlog", "1024", "connection_queue", "1024",
-                             "enable_keep_alive", "yes", "keep_alive_timeout_ms", "5000",
-                             "request_timeout_ms", request_timeout, "linger_timeout_ms", "1000",
-                             /* the mix page streams small chunks: no Nagle delay on them */
-                             "tcp_nodelay", "1", NULL};
-    struct mg_callbacks callbacks;
-    memset(&callbacks, 0, sizeof callbacks);
-    callbacks.log_message = on_civetweb_log;
-    callbacks.begin_request = routes_begin_request;
-    ctx = mg_start(&callbacks, &app, options);
-    if (!ctx) {
-        fprintf(stderr, "auth-service: cannot listen on %s (LISTEN)\n", cfg.listen);
-        log_error("startup_failed", "reason=\"cannot listen\" listen=%s", cfg.listen);
+    ctx = start_civetweb(&cfg, &app);
+    if (!ctx)
         goto done;
-    }
-    struct mg_server_port ports[4];
-    int n_ports = mg_get_server_ports(ctx, 4, ports);
-    if (n_ports < 1) {
-        log_error("startup_failed", "reason=\"no listening port\"");
+    if (announce_ready(ctx, &cfg, &app) != 0)
         goto done;
-    }
-    /* The public URL is final before any handler can read it from a worker thread. */
-    config_set_bound_port(&cfg, ports[0].port);
-    routes_register(ctx, &app);
-    const char *host = strcmp(cfg.listen_host, "0.0.0.0") == 0 ? "127.0.0.1" : cfg.listen_host;
-    log_info("started",
-             "listen=%s:%d public=%s redirect_uri=%s accounts=%s api=%s reco=%s threads=%lld "
-             "connections=%lld",
-             host, ports[0].port, cfg.public_origin, cfg.redirect_uri, cfg.accounts_base,
-             cfg.api_base, cfg.reco_endpoints, cfg.threads, cfg.connections);
-    printf("ready addr=http://%s:%d redirect_uri=%s\n", host, ports[0].port, cfg.redirect_uri);
-    fflush(stdout);
 
     int signal_number = 0;
     sigwait(&stop_signals, &signal_number);

@@ -389,6 +389,104 @@ static bool abandon_slow(struct rpc_client *client, struct endpoint *ep)
     return abandon;
 }
 
+/* Puts a on ep's list of attempts (which rpc_client_close and a lost pipe wake). Returns false
+ * when ep lost its connection between the pick and now. */
+static bool attempt_register(struct rpc_client *client, struct endpoint *ep, struct attempt *a)
+{
+    pthread_mutex_lock(&client->lock);
+    if (ep->pipes <= 0) {
+        pthread_mutex_unlock(&client->lock);
+        return false;
+    }
+    a->next = ep->attempts;
+    if (ep->attempts)
+        ep->attempts->prev = a;
+    ep->attempts = a;
+    pthread_mutex_unlock(&client->lock);
+    return true;
+}
+
+static void attempt_unregister(struct rpc_client *client, struct endpoint *ep, struct attempt *a)
+{
+    pthread_mutex_lock(&client->lock);
+    if (a->prev)
+        a->prev->next = a->next;
+    else
+        ep->attempts = a->next;
+    if (a->next)
+        a->next->prev = a->prev;
+    pthread_mutex_unlock(&client->lock);
+}
+
+/* Sends msg on ctx, waiting until attempt_end for it to be handed to the connection. Returns
+ * true when it was (msg is no longer the caller's), else false with *outcome set (msg is still
+ * the caller's). */
+static bool attempt_send(struct rpc_client *client, struct endpoint *ep, nng_ctx ctx,
+                         struct attempt *a, nng_msg *msg, int64_t attempt_end, int64_t call_end,
+                         enum outcome *outcome)
+{
+    int64_t left = call_end - now_ms();
+    if (left <= 0) {
+        *outcome = OUT_DEADLINE;
+        return false;
+    }
+    nng_aio_set_timeout(a->aio, (nng_duration)left);
+    nng_aio_set_msg(a->aio, msg);
+    nng_ctx_send(ctx, a->aio);
+    if (!attempt_wait(a, attempt_end)) {
+        /* Not even handed to the connection in the attempt's time: it is stuck. */
+        nng_aio_cancel(a->aio);
+        nng_aio_wait(a->aio);
+        if (nng_aio_result(a->aio) != 0) {
+            pthread_mutex_lock(&client->lock);
+            ep->timeouts++;
+            endpoint_failed(client, ep);
+            pthread_mutex_unlock(&client->lock);
+            *outcome = now_ms() >= call_end ? OUT_DEADLINE : OUT_ABANDONED;
+            return false;
+        }
+    }
+    int rv = nng_aio_result(a->aio);
+    if (rv != 0) {
+        *outcome = outcome_of(rv);
+        return false;
+    }
+    return true;
+}
+
+/* Waits on ctx for the answer to a sent request: until attempt_end, then (if not abandoned)
+ * until call_end. *slow is set when the answer came after attempt_end. */
+static enum outcome attempt_receive(struct rpc_client *client, struct endpoint *ep, nng_ctx ctx,
+                                    struct attempt *a, int64_t attempt_end, int64_t call_end,
+                                    nng_msg **reply_msg, bool *slow)
+{
+    int64_t left = call_end - now_ms();
+    if (left <= 0)
+        return OUT_DEADLINE;
+    attempt_rearm(a);
+    nng_aio_set_timeout(a->aio, (nng_duration)left);
+    nng_ctx_recv(ctx, a->aio);
+    int rv;
+    if (!attempt_wait(a, attempt_end)) {
+        *slow = true;
+        if (attempt_end < call_end && abandon_slow(client, ep)) {
+            nng_aio_cancel(a->aio);
+            nng_aio_wait(a->aio);
+            rv = nng_aio_result(a->aio);
+            if (rv == 0) {
+                *reply_msg = nng_aio_get_msg(a->aio);
+                return OUT_REPLY;
+            }
+            return rv == NNG_ECLOSED ? OUT_CLOSED : OUT_ABANDONED;
+        }
+        nng_aio_wait(a->aio);
+    }
+    rv = nng_aio_result(a->aio);
+    if (rv == 0)
+        *reply_msg = nng_aio_get_msg(a->aio);
+    return outcome_of(rv);
+}
+
 /* Sends envelope to ep on a fresh context and waits for the answer: until attempt_end, then
  * (if not abandoned) until call_end. *slow is set when the answer came after attempt_end. */
 static enum outcome attempt_run(struct rpc_client *client, struct endpoint *ep,
@@ -412,84 +510,16 @@ static enum outcome attempt_run(struct rpc_client *client, struct endpoint *ep,
     if (nng_aio_alloc(&a.aio, attempt_done, &a) != 0 || nng_msg_alloc(&msg, 0) != 0 ||
         nng_msg_append(msg, envelope, envelope_len) != 0)
         goto done;
-    pthread_mutex_lock(&client->lock);
-    if (ep->pipes <= 0) { /* lost between the pick and now */
-        pthread_mutex_unlock(&client->lock);
+    registered = attempt_register(client, ep, &a);
+    if (!registered)
         goto done;
-    }
-    a.next = ep->attempts;
-    if (ep->attempts)
-        ep->attempts->prev = &a;
-    ep->attempts = &a;
-    registered = true;
-    pthread_mutex_unlock(&client->lock);
-
-    int64_t left = call_end - now_ms();
-    if (left <= 0) {
-        outcome = OUT_DEADLINE;
-        goto done;
-    }
-    nng_aio_set_timeout(a.aio, (nng_duration)left);
-    nng_aio_set_msg(a.aio, msg);
-    nng_ctx_send(ctx, a.aio);
-    if (!attempt_wait(&a, attempt_end)) {
-        /* Not even handed to the connection in the attempt's time: it is stuck. */
-        nng_aio_cancel(a.aio);
-        nng_aio_wait(a.aio);
-        if (nng_aio_result(a.aio) != 0) {
-            pthread_mutex_lock(&client->lock);
-            ep->timeouts++;
-            endpoint_failed(client, ep);
-            pthread_mutex_unlock(&client->lock);
-            outcome = now_ms() >= call_end ? OUT_DEADLINE : OUT_ABANDONED;
-            goto done;
-        }
-    }
-    rv = nng_aio_result(a.aio);
-    if (rv != 0) {
-        outcome = outcome_of(rv);
+    if (!attempt_send(client, ep, ctx, &a, msg, attempt_end, call_end, &outcome))
         goto done; /* the message is still ours */
-    }
     msg = NULL;
-    left = call_end - now_ms();
-    if (left <= 0) {
-        outcome = OUT_DEADLINE;
-        goto done;
-    }
-    attempt_rearm(&a);
-    nng_aio_set_timeout(a.aio, (nng_duration)left);
-    nng_ctx_recv(ctx, a.aio);
-    if (!attempt_wait(&a, attempt_end)) {
-        *slow = true;
-        if (attempt_end < call_end && abandon_slow(client, ep)) {
-            nng_aio_cancel(a.aio);
-            nng_aio_wait(a.aio);
-            rv = nng_aio_result(a.aio);
-            if (rv == 0) {
-                *reply_msg = nng_aio_get_msg(a.aio);
-                outcome = OUT_REPLY;
-            } else {
-                outcome = rv == NNG_ECLOSED ? OUT_CLOSED : OUT_ABANDONED;
-            }
-            goto done;
-        }
-        nng_aio_wait(a.aio);
-    }
-    rv = nng_aio_result(a.aio);
-    outcome = outcome_of(rv);
-    if (rv == 0)
-        *reply_msg = nng_aio_get_msg(a.aio);
+    outcome = attempt_receive(client, ep, ctx, &a, attempt_end, call_end, reply_msg, slow);
 done:
-    if (registered) {
-        pthread_mutex_lock(&client->lock);
-        if (a.prev)
-            a.prev->next = a.next;
-        else
-            ep->attempts = a.next;
-        if (a.next)
-            a.next->prev = a.prev;
-        pthread_mutex_unlock(&client->lock);
-    }
+    if (registered)
+        attempt_unregister(client, ep, &a);
     if (msg)
         nng_msg_free(msg);
     if (a.aio)
@@ -954,56 +984,142 @@ static void set_explanation(char **explanation, char *text)
     *explanation = text;
 }
 
+/* One rpc_call across its attempts. */
+struct call_state {
+    const char *method;
+    uint64_t id;
+    uint32_t timeout_ms;
+    int64_t deadline;
+    int attempts;
+    bool reached; /* an endpoint was picked at least once */
+    enum rpc_code code;
+    char *explanation; /* owned */
+};
+
+/* Encodes the request once to refuse at the door what cannot be sent at all (a bad method, too
+ * large a request). Returns true when it can be sent, else false with cs->code and
+ * cs->explanation set. */
+static bool call_sendable(struct call_state *cs, const uint8_t *request, size_t request_len)
+{
+    uint8_t *envelope = NULL;
+    size_t envelope_len = 0;
+    if (rpc_request_encode(cs->id, cs->method, cs->timeout_ms, request, request_len, &envelope,
+                           &envelope_len) != 0) {
+        cs->code = RPC_INVALID_ARGUMENT;
+        set_explanation(&cs->explanation,
+                        message_printf("method: must be 1..%u bytes", RPC_MAX_METHOD));
+        return false;
+    }
+    free(envelope);
+    if (envelope_len > RPC_MAX_MESSAGE_BYTES) {
+        cs->code = RPC_RESOURCE_EXHAUSTED;
+        set_explanation(&cs->explanation,
+                        message_printf("request: %zu bytes exceeds the limit of %u bytes",
+                                       envelope_len, RPC_MAX_MESSAGE_BYTES));
+        return false;
+    }
+    return true;
+}
+
+/* The call's deadline passed: says why, keeping the last attempt's UNAVAILABLE reason. */
+static void call_expired(const struct rpc_client *client, struct call_state *cs)
+{
+    if (!cs->reached) {
+        cs->code = RPC_UNAVAILABLE;
+        set_explanation(&cs->explanation,
+                        message_printf("%s: no instance reachable at %s within %u ms", cs->method,
+                                       client->endpoints, cs->timeout_ms));
+    } else if (cs->code != RPC_UNAVAILABLE || !cs->explanation) {
+        cs->code = RPC_DEADLINE_EXCEEDED;
+        set_explanation(&cs->explanation,
+                        message_printf("%s: no answer within %u ms from %s (%d attempts)",
+                                       cs->method, cs->timeout_ms, client->endpoints,
+                                       cs->attempts));
+    }
+}
+
+/* Records what an attempt on ep came to (cs->code already holds a reply's code): endpoint
+ * health, latency, the code and explanation of the call. Returns true when the call should try
+ * again. Takes the lock. */
+static bool call_settle(struct rpc_client *client, struct call_state *cs, struct endpoint *ep,
+                        enum outcome outcome, bool slow, uint32_t attempt_ms, int64_t sent_us)
+{
+    bool retry = false;
+    pthread_mutex_lock(&client->lock);
+    ep->in_flight--;
+    switch (outcome) {
+    case OUT_REPLY:
+        if (cs->code == RPC_UNAVAILABLE) {
+            /* That instance cannot serve (draining, no model): ask another. */
+            endpoint_failed(client, ep);
+            retry = true;
+        } else if (cs->code == RPC_RESOURCE_EXHAUSTED) {
+            /* Its queue is full: another instance may have room, within the budget. */
+            retry = retry_budget_take(&client->budget, now_ms());
+        } else if (!slow) {
+            health_success(&ep->health, now_ms());
+            int64_t took = now_us() - sent_us;
+            latency_add(&client->latency, (uint32_t)(took > 0 ? took : 1));
+        }
+        break;
+    case OUT_ABANDONED:
+        retry = true; /* counted and budgeted when it was abandoned */
+        cs->code = RPC_DEADLINE_EXCEEDED;
+        set_explanation(&cs->explanation, message_printf("%s: no answer from %s within %u ms",
+                                                         cs->method, ep->url, attempt_ms));
+        break;
+    case OUT_LOST:
+        endpoint_failed(client, ep);
+        cs->code = RPC_UNAVAILABLE;
+        set_explanation(&cs->explanation,
+                        message_printf("%s: lost the connection to %s", cs->method, ep->url));
+        retry = true;
+        break;
+    case OUT_CLOSED:
+        cs->code = RPC_UNAVAILABLE;
+        set_explanation(&cs->explanation, message_printf("%s: client closed", cs->method));
+        break;
+    case OUT_DEADLINE:
+        if (!slow)
+            endpoint_failed(client, ep);
+        cs->code = RPC_DEADLINE_EXCEEDED;
+        set_explanation(&cs->explanation,
+                        message_printf("%s: no answer within %u ms from %s (%d attempts)",
+                                       cs->method, cs->timeout_ms, client->endpoints,
+                                       cs->attempts));
+        break;
+    }
+    pthread_mutex_unlock(&client->lock);
+    return retry;
+}
+
 enum rpc_code rpc_call(struct rpc_client *client, const char *method, const uint8_t *request,
                        size_t request_len, uint32_t timeout_ms, uint8_t **reply, size_t *reply_len,
                        char **message, uint64_t *request_id)
 {
-    enum rpc_code code = RPC_INTERNAL;
-    char *explanation = NULL;
     uint8_t *envelope = NULL;
     size_t envelope_len = 0;
-    uint64_t id = atomic_fetch_add(&client->next_id, 1);
     int64_t start = now_ms();
-    int64_t deadline = start + timeout_ms;
-    int attempts = 0;
-    bool reached = false;
+    struct call_state cs = {.method = method,
+                            .id = atomic_fetch_add(&client->next_id, 1),
+                            .timeout_ms = timeout_ms,
+                            .deadline = start + timeout_ms,
+                            .code = RPC_INTERNAL};
     struct endpoint *avoid = NULL;
 
     if (request_id)
-        *request_id = id;
+        *request_id = cs.id;
     atomic_fetch_add(&client->calls, 1);
     /* What cannot be sent at all is refused before anything else. */
-    if (rpc_request_encode(id, method, timeout_ms, request, request_len, &envelope,
-                           &envelope_len) != 0) {
-        code = RPC_INVALID_ARGUMENT;
-        set_explanation(&explanation,
-                        message_printf("method: must be 1..%u bytes", RPC_MAX_METHOD));
+    if (!call_sendable(&cs, request, request_len))
         goto done;
-    }
-    if (envelope_len > RPC_MAX_MESSAGE_BYTES) {
-        code = RPC_RESOURCE_EXHAUSTED;
-        set_explanation(&explanation,
-                        message_printf("request: %zu bytes exceeds the limit of %u bytes",
-                                       envelope_len, RPC_MAX_MESSAGE_BYTES));
-        goto done;
-    }
     pthread_mutex_lock(&client->lock);
     retry_budget_deposit(&client->budget, start);
     pthread_mutex_unlock(&client->lock);
     for (;;) {
-        int64_t remaining = deadline - now_ms();
+        int64_t remaining = cs.deadline - now_ms();
         if (remaining <= 0) {
-            if (!reached) {
-                code = RPC_UNAVAILABLE;
-                set_explanation(&explanation,
-                                message_printf("%s: no instance reachable at %s within %u ms",
-                                               method, client->endpoints, timeout_ms));
-            } else if (code != RPC_UNAVAILABLE || !explanation) {
-                code = RPC_DEADLINE_EXCEEDED;
-                set_explanation(&explanation,
-                                message_printf("%s: no answer within %u ms from %s (%d attempts)",
-                                               method, timeout_ms, client->endpoints, attempts));
-            }
+            call_expired(client, &cs);
             break;
         }
         pthread_mutex_lock(&client->lock);
@@ -1016,8 +1132,8 @@ enum rpc_code rpc_call(struct rpc_client *client, const char *method, const uint
         }
         pthread_mutex_unlock(&client->lock);
         if (stopping) {
-            code = RPC_UNAVAILABLE;
-            set_explanation(&explanation, message_printf("%s: client closed", method));
+            cs.code = RPC_UNAVAILABLE;
+            set_explanation(&cs.explanation, message_printf("%s: client closed", method));
             break;
         }
         if (!ep) {
@@ -1025,72 +1141,28 @@ enum rpc_code rpc_call(struct rpc_client *client, const char *method, const uint
                                                        : NO_ENDPOINT_POLL_MS);
             continue;
         }
-        reached = true;
+        cs.reached = true;
         free(envelope);
         envelope = NULL;
-        if (rpc_request_encode(id, method, (uint32_t)remaining, request, request_len, &envelope,
+        if (rpc_request_encode(cs.id, method, (uint32_t)remaining, request, request_len, &envelope,
                                &envelope_len) != 0) {
             pthread_mutex_lock(&client->lock);
             ep->in_flight--;
             pthread_mutex_unlock(&client->lock);
-            code = RPC_INTERNAL;
-            set_explanation(&explanation, message_printf("%s: out of memory", method));
+            cs.code = RPC_INTERNAL;
+            set_explanation(&cs.explanation, message_printf("%s: out of memory", method));
             break;
         }
-        attempts++;
+        cs.attempts++;
         int64_t sent = now_ms(), sent_us = now_us();
         nng_msg *reply_msg = NULL;
         bool slow = false;
         enum outcome outcome = attempt_run(client, ep, envelope, envelope_len, sent + attempt_ms,
-                                           deadline, &reply_msg, &slow);
-        bool retry = false;
+                                           cs.deadline, &reply_msg, &slow);
         if (outcome == OUT_REPLY)
-            take_reply(reply_msg, method, id, &code, &explanation, reply, reply_len);
-        pthread_mutex_lock(&client->lock);
-        ep->in_flight--;
-        switch (outcome) {
-        case OUT_REPLY:
-            if (code == RPC_UNAVAILABLE) {
-                /* That instance cannot serve (draining, no model): ask another. */
-                endpoint_failed(client, ep);
-                retry = true;
-            } else if (code == RPC_RESOURCE_EXHAUSTED) {
-                /* Its queue is full: another instance may have room, within the budget. */
-                retry = retry_budget_take(&client->budget, now_ms());
-            } else if (!slow) {
-                health_success(&ep->health, now_ms());
-                int64_t took = now_us() - sent_us;
-                latency_add(&client->latency, (uint32_t)(took > 0 ? took : 1));
-            }
-            break;
-        case OUT_ABANDONED:
-            retry = true; /* counted and budgeted when it was abandoned */
-            code = RPC_DEADLINE_EXCEEDED;
-            set_explanation(&explanation, message_printf("%s: no answer from %s within %u ms",
-                                                         method, ep->url, attempt_ms));
-            break;
-        case OUT_LOST:
-            endpoint_failed(client, ep);
-            code = RPC_UNAVAILABLE;
-            set_explanation(&explanation,
-                            message_printf("%s: lost the connection to %s", method, ep->url));
-            retry = true;
-            break;
-        case OUT_CLOSED:
-            code = RPC_UNAVAILABLE;
-            set_explanation(&explanation, message_printf("%s: client closed", method));
-            break;
-        case OUT_DEADLINE:
-            if (!slow)
-                endpoint_failed(client, ep);
-            code = RPC_DEADLINE_EXCEEDED;
-            set_explanation(&explanation,
-                            message_printf("%s: no answer within %u ms from %s (%d attempts)",
-                                           method, timeout_ms, client->endpoints, attempts));
-            break;
-        }
-        pthread_mutex_unlock(&client->lock);
-        if (!retry || deadline - now_ms() <= RETRY_PAUSE_MS)
+            take_reply(reply_msg, method, cs.id, &cs.code, &cs.explanation, reply, reply_len);
+        bool retry = call_settle(client, &cs, ep, outcome, slow, attempt_ms, sent_us);
+        if (!retry || cs.deadline - now_ms() <= RETRY_PAUSE_MS)
             break;
         avoid = ep;
         if (outcome != OUT_ABANDONED)
@@ -1099,9 +1171,9 @@ enum rpc_code rpc_call(struct rpc_client *client, const char *method, const uint
 done:
     free(envelope);
     if (message)
-        *message = explanation;
+        *message = cs.explanation;
     else
-        free(explanation);
+        free(cs.explanation);
     atomic_fetch_sub(&client->calls, 1);
-    return code;
+    return cs.code;
 }

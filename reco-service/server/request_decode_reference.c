@@ -76,6 +76,105 @@ static void arena_release(struct arena *a)
     free(a);
 }
 
+/* The limits and ranges handlers.c checked on a decoded request; *n is the playlist length
+ * asked for (or the default). Returns RPC_OK, or the code with err naming the field. */
+static enum rpc_code reference_check(const Mixtape__Reco__RecommendRequest *msg,
+                                     const struct handler_limits *limits, uint32_t *n, char *err,
+                                     size_t err_len)
+{
+    if (msg->n_saved > limits->max_saved) {
+        errbuf_set(err, err_len, "saved: %zu tracks exceeds the limit of %u (--max-saved)",
+                   msg->n_saved, limits->max_saved);
+        return RPC_RESOURCE_EXHAUSTED;
+    }
+    *n = msg->has_n ? msg->n : (RECO_DEFAULT_N < limits->max_n ? RECO_DEFAULT_N : limits->max_n);
+    if (*n == 0 || *n > limits->max_n) {
+        errbuf_set(err, err_len, "n: %u is outside 1..%u (--max-n)", *n, limits->max_n);
+        return RPC_INVALID_ARGUMENT;
+    }
+    if (msg->has_max_per_artist && msg->max_per_artist == 0) {
+        errbuf_set(err, err_len, "max_per_artist: must be at least 1");
+        return RPC_INVALID_ARGUMENT;
+    }
+    if (msg->has_ranking && (int)msg->ranking < 0) {
+        errbuf_set(err, err_len, "ranking: %d is not a known ranking", (int)msg->ranking);
+        return RPC_INVALID_ARGUMENT;
+    }
+    /* Larger values go through: recommend() knows which rankings exist. */
+    const Mixtape__Reco__Years *years = msg->years;
+    if (years && ((years->has_from && years->from > UINT16_MAX) ||
+                  (years->has_to && years->to > UINT16_MAX))) {
+        errbuf_set(err, err_len, "years: %u is outside %u..%u",
+                   years->has_from && years->from > UINT16_MAX ? years->from : years->to,
+                   RECO_MIN_YEAR, RECO_MAX_YEAR);
+        return RPC_INVALID_ARGUMENT;
+    }
+    return RPC_OK;
+}
+
+/* Fills s from saved track i of the request (strings point into the message). Returns false,
+ * with err naming the field, when a feature is not a finite number. */
+static bool reference_saved_track(const Mixtape__Reco__SavedTrack *t, size_t i,
+                                  struct reco_saved *s, char *err, size_t err_len)
+{
+    s->id = t->id;
+    s->isrc = t->isrc;
+    s->name = t->name;
+    s->n_artists = t->n_artists < RECO_MAX_ARTISTS ? (uint32_t)t->n_artists : RECO_MAX_ARTISTS;
+    for (uint32_t a = 0; a < s->n_artists; a++)
+        s->artists[a] = t->artists[a];
+    if (t->has_duration_ms) {
+        s->duration_ms = t->duration_ms;
+        s->raw.value[FEAT_DURATION_MS] = t->duration_ms;
+        s->raw.present |= 1u << FEAT_DURATION_MS;
+    }
+    if (t->has_year && t->year > 0) {
+        s->raw.value[FEAT_YEAR] = t->year;
+        s->raw.present |= 1u << FEAT_YEAR;
+    }
+    if (t->has_explicit_) {
+        s->raw.value[FEAT_EXPLICIT] = t->explicit_ ? 1.0 : 0.0;
+        s->raw.present |= 1u << FEAT_EXPLICIT;
+    }
+    for (size_t f = 0; f < t->n_features; f++) {
+        enum model_feature feature;
+        if (model_feature_from_name(t->features[f]->name, &feature) != 0)
+            continue;
+        if (!isfinite(t->features[f]->value)) {
+            errbuf_set(err, err_len, "saved[%zu].features.%s: not a finite number", i,
+                       model_feature_name(feature));
+            return false;
+        }
+        s->raw.value[feature] = t->features[f]->value;
+        s->raw.present |= 1u << feature;
+    }
+    return true;
+}
+
+/* The options of a checked request, n being the playlist length reference_check settled. */
+static struct reco_options reference_options(const Mixtape__Reco__RecommendRequest *msg, uint32_t n)
+{
+    const Mixtape__Reco__Years *years = msg->years;
+    struct reco_options options = {
+        .n = n,
+        .variety = msg->variety,
+        .max_per_artist = msg->has_max_per_artist ? msg->max_per_artist : 0,
+        .ranking = (enum reco_ranking)msg->ranking,
+        .discover = msg->has_discover ? msg->discover : 0.0f,
+        .year_from = years && years->has_from ? (uint16_t)years->from : 0,
+        .year_to = years && years->has_to ? (uint16_t)years->to : 0,
+        .no_explicit = msg->has_explicit_ && !msg->explicit_,
+    };
+    const Mixtape__Reco__Target *target = msg->target;
+    if (target) {
+        options.energy = (struct reco_target){target->has_energy, target->energy};
+        options.valence = (struct reco_target){target->has_valence, target->valence};
+        options.danceability = (struct reco_target){target->has_danceability, target->danceability};
+        options.tempo = (struct reco_target){target->has_tempo, target->tempo};
+    }
+    return options;
+}
+
 enum rpc_code reference_call_decode(const uint8_t *payload, size_t len,
                                     const struct handler_limits *limits,
                                     struct recommend_call *call, char *err, size_t err_len)
@@ -95,91 +194,18 @@ enum rpc_code reference_call_decode(const uint8_t *payload, size_t len,
         errbuf_set(err, err_len, "payload: %zu bytes are not a mixtape.reco.RecommendRequest", len);
         goto done;
     }
-    if (msg->n_saved > limits->max_saved) {
-        errbuf_set(err, err_len, "saved: %zu tracks exceeds the limit of %u (--max-saved)",
-                   msg->n_saved, limits->max_saved);
-        code = RPC_RESOURCE_EXHAUSTED;
+    uint32_t n = 0;
+    code = reference_check(msg, limits, &n, err, err_len);
+    if (code != RPC_OK)
         goto done;
-    }
-    uint32_t n =
-        msg->has_n ? msg->n : (RECO_DEFAULT_N < limits->max_n ? RECO_DEFAULT_N : limits->max_n);
-    if (n == 0 || n > limits->max_n) {
-        errbuf_set(err, err_len, "n: %u is outside 1..%u (--max-n)", n, limits->max_n);
-        goto done;
-    }
-    if (msg->has_max_per_artist && msg->max_per_artist == 0) {
-        errbuf_set(err, err_len, "max_per_artist: must be at least 1");
-        goto done;
-    }
-    if (msg->has_ranking && (int)msg->ranking < 0) {
-        errbuf_set(err, err_len, "ranking: %d is not a known ranking", (int)msg->ranking);
-        goto done;
-    }
-    /* Larger values go through: recommend() knows which rankings exist. */
-    const Mixtape__Reco__Years *years = msg->years;
-    if (years && ((years->has_from && years->from > UINT16_MAX) ||
-                  (years->has_to && years->to > UINT16_MAX))) {
-        errbuf_set(err, err_len, "years: %u is outside %u..%u",
-                   years->has_from && years->from > UINT16_MAX ? years->from : years->to,
-                   RECO_MIN_YEAR, RECO_MAX_YEAR);
-        goto done;
-    }
+    code = RPC_INVALID_ARGUMENT;
     saved = xcalloc(msg->n_saved, sizeof *saved);
-    for (size_t i = 0; i < msg->n_saved; i++) {
-        const Mixtape__Reco__SavedTrack *t = msg->saved[i];
-        struct reco_saved *s = &saved[i];
-        s->id = t->id;
-        s->isrc = t->isrc;
-        s->name = t->name;
-        s->n_artists = t->n_artists < RECO_MAX_ARTISTS ? (uint32_t)t->n_artists : RECO_MAX_ARTISTS;
-        for (uint32_t a = 0; a < s->n_artists; a++)
-            s->artists[a] = t->artists[a];
-        if (t->has_duration_ms) {
-            s->duration_ms = t->duration_ms;
-            s->raw.value[FEAT_DURATION_MS] = t->duration_ms;
-            s->raw.present |= 1u << FEAT_DURATION_MS;
-        }
-        if (t->has_year && t->year > 0) {
-            s->raw.value[FEAT_YEAR] = t->year;
-            s->raw.present |= 1u << FEAT_YEAR;
-        }
-        if (t->has_explicit_) {
-            s->raw.value[FEAT_EXPLICIT] = t->explicit_ ? 1.0 : 0.0;
-            s->raw.present |= 1u << FEAT_EXPLICIT;
-        }
-        for (size_t f = 0; f < t->n_features; f++) {
-            enum model_feature feature;
-            if (model_feature_from_name(t->features[f]->name, &feature) != 0)
-                continue;
-            if (!isfinite(t->features[f]->value)) {
-                errbuf_set(err, err_len, "saved[%zu].features.%s: not a finite number", i,
-                           model_feature_name(feature));
-                goto done;
-            }
-            s->raw.value[feature] = t->features[f]->value;
-            s->raw.present |= 1u << feature;
-        }
-    }
+    for (size_t i = 0; i < msg->n_saved; i++)
+        if (!reference_saved_track(msg->saved[i], i, &saved[i], err, err_len))
+            goto done;
     call->saved = saved;
     call->n_saved = msg->n_saved;
-    call->options = (struct reco_options){
-        .n = n,
-        .variety = msg->variety,
-        .max_per_artist = msg->has_max_per_artist ? msg->max_per_artist : 0,
-        .ranking = (enum reco_ranking)msg->ranking,
-        .discover = msg->has_discover ? msg->discover : 0.0f,
-        .year_from = years && years->has_from ? (uint16_t)years->from : 0,
-        .year_to = years && years->has_to ? (uint16_t)years->to : 0,
-        .no_explicit = msg->has_explicit_ && !msg->explicit_,
-    };
-    const Mixtape__Reco__Target *target = msg->target;
-    if (target) {
-        call->options.energy = (struct reco_target){target->has_energy, target->energy};
-        call->options.valence = (struct reco_target){target->has_valence, target->valence};
-        call->options.danceability =
-            (struct reco_target){target->has_danceability, target->danceability};
-        call->options.tempo = (struct reco_target){target->has_tempo, target->tempo};
-    }
+    call->options = reference_options(msg, n);
     call->memory = arena; /* saved[] points into it */
     saved = NULL;
     arena = NULL;
