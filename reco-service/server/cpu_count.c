@@ -1,7 +1,6 @@
 /* The cores reco-service may use (affinity mask and cgroup v2 quota): see cpu_count.h. */
-/* NOLINTNEXTLINE(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp): glibc's
- * feature-test macro, for sched_getaffinity and CPU_COUNT */
-#define _GNU_SOURCE
+/* glibc's feature-test macro, for sched_getaffinity and CPU_COUNT */
+#define _GNU_SOURCE /* NOLINT(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp) */
 #include "cpu_count.h"
 
 #include <errno.h>

@@ -252,6 +252,20 @@ static int sp_send(int fd, uint32_t req_id, const uint8_t *body, size_t len)
     return write_all(fd, body, len);
 }
 
+/* ThreadSanitizer keeps shadow memory for every byte the service touches (several times the
+ * bytes themselves), so its RSS bounds scale by this factor; without the caps the service held
+ * ten times the bound (738 MB for the 32 MiB announcements), which still fails. */
+#if defined(__SANITIZE_THREAD__)
+#define RSS_FACTOR 5
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define RSS_FACTOR 5
+#endif
+#endif
+#ifndef RSS_FACTOR
+#define RSS_FACTOR 1
+#endif
+
 /* VmRSS of pid in KiB. */
 static long rss_kib(pid_t pid)
 {
@@ -388,7 +402,7 @@ static void test_partial_messages(void **state)
     peak = now > peak ? now : peak;
     fprintf(stderr, "32 MiB announcements: rss %ld -> %ld KiB, %d of 30 dropped while sending\n",
             before, now, dropped);
-    assert_true(peak - before < 64 * 1024);
+    assert_true(peak - before < RSS_FACTOR * 64 * 1024);
     normal_user_for(proc.addr, 1);
 
     /* Just under the limit: 30 connections (20 allowed) each send all but 1 KiB of a 1 MB
@@ -407,8 +421,9 @@ static void test_partial_messages(void **state)
     }
     now = rss_kib(proc.pid);
     fprintf(stderr, "stalled just under the limit: rss %ld KiB (+%ld)\n", now, now - before);
-    assert_true(now - before < 20 * 1100 + 64 * 1024); /* 20 connections' worth, plus slack */
-    normal_user_for(proc.addr, 3);                     /* also lets the idle timeout pass */
+    /* 20 connections' worth, plus slack */
+    assert_true(now - before < RSS_FACTOR * (20 * 1100 + 64 * 1024));
+    normal_user_for(proc.addr, 3); /* also lets the idle timeout pass */
     int cut = 0;
     for (int c = 0; c < 30; c++) {
         if (fds[c] < 0) {
