@@ -673,12 +673,13 @@ static void test_queue_full_and_probes(void **state)
     }
     free(env);
     fprintf(stderr, "queue of 1: %d OK, %d RESOURCE_EXHAUSTED\n", ok, exhausted);
-    /* Each newcomer (nothing queued yet) takes the place of the queued one, so how many get
-     * computed depends on when the worker takes its first: at least one, and the rest are
-     * refused at once rather than left waiting. */
+    /* How many get computed depends on how the 12 arrivals spread over the worker's few
+     * milliseconds per request (a request finished before the next arrives frees the queue;
+     * CI once saw 3): every call is answered, at least one is computed, and once the worker
+     * and the one queue place are taken the rest are refused rather than left waiting. */
     assert_int_equal(ok + exhausted, CONNS);
     assert_true(ok >= 1);
-    assert_true(exhausted >= CONNS - 2);
+    assert_true(exhausted >= 1);
 
     char *m = http_get(http, "/metrics");
     assert_non_null(strstr(m, "# TYPE mixtape_reco_requests_total counter"));
