@@ -4,7 +4,7 @@
 
 #include "score.h"
 
-#include <stdlib.h>
+#include <stdlib.h> /* qsort */
 
 /* Each pick's closest saved track (cosine) among those in its cluster, or among all. */
 void explain(struct picking *p, const struct cluster_state *states)
@@ -58,7 +58,7 @@ static int by_position(const void *a, const void *b)
 enum reco_status interleave(struct picking *p)
 {
     qsort(p->picks, p->n_picks, sizeof *p->picks, by_cluster_then_rank);
-    struct placed *placed = malloc((p->n_picks + 1) * sizeof *placed);
+    struct placed *placed = arena_alloc(&p->arena, p->n_picks + 1, sizeof *placed);
     if (!placed)
         return RECO_ERR_NOMEM;
     for (uint32_t i = 0; i < p->n_picks;) {
@@ -74,6 +74,5 @@ enum reco_status interleave(struct picking *p)
     qsort(placed, p->n_picks, sizeof *placed, by_position);
     for (uint32_t i = 0; i < p->n_picks; i++)
         p->picks[i] = placed[i].pick;
-    free(placed);
     return RECO_OK;
 }

@@ -112,19 +112,16 @@ static enum reco_status run_phase(struct picking *p, struct cluster_state *state
                                   const uint32_t *weights, uint32_t slots)
 {
     const uint32_t k = p->model->k;
-    uint32_t *weight = malloc((k + 1) * sizeof *weight);
-    uint32_t *alloc = malloc((k + 1) * sizeof *alloc);
+    uint32_t *weight = arena_alloc(&p->arena, k + 1, sizeof *weight);
+    uint32_t *alloc = arena_alloc(&p->arena, k + 1, sizeof *alloc);
     enum reco_status status = RECO_ERR_NOMEM;
     if (!weight || !alloc)
         goto done;
     memcpy(weight, weights, (k + 1) * sizeof *weight);
     for (uint32_t c = 0; c <= k; c++) {
         struct cluster_state *cs = &states[c];
-        free(cs->ranked);
-        cs->ranked = NULL;
-        free(cs->pool);
-        cs->pool = NULL;
-        cs->n_pool = cs->pool_cap = 0;
+        cs->ranked = NULL; /* its memory (cs->heap) is kept for the next ranking */
+        cs->n_pool = 0;    /* and so is the pool's */
         cs->pooled = false;
         cs->slots = cs->got = cs->n_ranked = cs->cursor = cs->kept = 0;
         cs->exhausted = cs->complete = false;
@@ -166,8 +163,6 @@ static enum reco_status run_phase(struct picking *p, struct cluster_state *state
             states[c].slots += alloc[c];
     }
 done:
-    free(weight);
-    free(alloc);
     return status;
 }
 

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "arena.h"
 #include "heap.h"
 #include "model.h"
 #include "recommend.h"
@@ -32,11 +33,14 @@ struct cluster_state {
     uint32_t slots; /* picks it should give */
     uint32_t got;   /* picks it gave */
     bool exhausted;
-    struct candidate *ranked; /* best first */
+    struct candidate *ranked; /* best first: heap in this phase, NULL until ranked in it */
+    struct candidate *heap;   /* the ranking's memory, heap_cap entries, kept across phases */
+    uint32_t heap_cap;
     uint32_t n_ranked, cursor, kept;
     bool complete; /* ranked holds every row of the cluster */
     /* Every eligible song by a saved artist among the state's rows with its score, from the
-     * phase's first pass (rank_artist_rows_scanned); pooled once it is whole. */
+     * phase's first pass (rank_artist_rows_scanned); pooled once it is whole. Its memory
+     * (pool_cap entries) is kept across phases and passes. */
     struct candidate *pool;
     uint32_t n_pool, pool_cap;
     bool pooled;
@@ -54,6 +58,7 @@ struct target_window {
 };
 
 struct picking {
+    struct arena arena; /* every array below comes from it but picks (see recommend.c) */
     const struct model *model;
     const struct reco_saved *saved;
     uint32_t n_dims;
@@ -116,9 +121,9 @@ uint32_t cluster_of_row(const struct model *m, uint32_t row);
 /* ---- allocate.c: step 3 ---- */
 
 /* The weights the slots are shared by (k + 1 entries into weight, the last the flat ranking's),
- * from the resolved tracks per cluster. Fails only for memory. */
-enum reco_status style_weights(const struct model *m, const uint32_t *counts, uint32_t n_resolved,
-                               uint32_t *weight);
+ * from the resolved tracks per cluster, its temporaries from arena. Fails only for memory. */
+enum reco_status style_weights(struct arena *arena, const struct model *m, const uint32_t *counts,
+                               uint32_t n_resolved, uint32_t *weight);
 
 /* ---- pick.c: step 4 ---- */
 

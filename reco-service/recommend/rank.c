@@ -5,7 +5,7 @@
 
 #include "score.h"
 
-#include <stdlib.h>
+#include <stdlib.h> /* qsort */
 #include <string.h>
 
 /* The rankings by enum reco_ranking. RECO_RANK_DEFAULT and RECO_RANK_FLAT never reach a state
@@ -30,9 +30,14 @@ enum reco_status rank_rows(struct picking *p, struct cluster_state *cs, uint32_t
     const uint32_t nd = p->n_dims;
     if (keep > end - start)
         keep = end - start;
-    struct candidate *heap = realloc(cs->ranked, (keep ? keep : 1) * sizeof *heap);
-    if (!heap)
-        return RECO_ERR_NOMEM;
+    if (!cs->heap || cs->heap_cap < (keep ? keep : 1)) {
+        /* A ranking starts from an empty heap: nothing to copy from a smaller one. */
+        cs->heap = arena_alloc(&p->arena, keep ? keep : 1, sizeof *cs->heap);
+        cs->heap_cap = cs->heap ? (keep ? keep : 1) : 0;
+        if (!cs->heap)
+            return RECO_ERR_NOMEM;
+    }
+    struct candidate *heap = cs->heap;
     cs->ranked = heap;
     uint32_t n = 0;
     float *u = p->scratch;

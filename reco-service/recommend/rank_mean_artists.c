@@ -6,7 +6,6 @@
 #include "score.h"
 #include "steer.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 /* Mean and artists: a song by an artist the user saved scores this more than its cosine, more
@@ -48,11 +47,12 @@ enum reco_status gather_artist_rows(struct picking *p, size_t n_saved)
         total * ARTIST_INDEX_COST >= m->n_rows)
         return RECO_OK; /* too many to gather, or too many for the index to pay anywhere */
     enum reco_status status = RECO_ERR_NOMEM;
-    uint32_t *found = malloc((total + 1) * sizeof *found);
-    uint32_t *cluster = malloc((total + 1) * sizeof *cluster);
-    uint32_t *fill = malloc(((size_t)m->k + 1) * sizeof *fill);
-    p->artist_rows = malloc((total + 1) * sizeof *p->artist_rows);
-    p->artist_rows_start = calloc((size_t)m->k + 1, sizeof *p->artist_rows_start);
+    p->artist_rows = arena_alloc(&p->arena, total + 1, sizeof *p->artist_rows);
+    p->artist_rows_start = arena_calloc(&p->arena, (size_t)m->k + 1, sizeof *p->artist_rows_start);
+    const struct arena_mark mark = arena_mark(&p->arena); /* the temporaries' */
+    uint32_t *found = arena_alloc(&p->arena, total + 1, sizeof *found);
+    uint32_t *cluster = arena_alloc(&p->arena, total + 1, sizeof *cluster);
+    uint32_t *fill = arena_alloc(&p->arena, (size_t)m->k + 1, sizeof *fill);
     if (!found || !cluster || !fill || !p->artist_rows || !p->artist_rows_start)
         goto done;
     uint32_t n = 0;
@@ -76,10 +76,8 @@ enum reco_status gather_artist_rows(struct picking *p, size_t n_saved)
         p->artist_rows[fill[cluster[i]]++] = found[i];
     status = RECO_OK;
 done:
-    free(fill);
-    free(found);
-    free(cluster);
-    return status; /* on failure the caller frees p->artist_rows and p->artist_rows_start */
+    arena_release(&p->arena, mark);
+    return status;
 }
 
 /* RECO_RANK_MEAN_AND_ARTISTS, the songs by saved artists in a cluster (or in every cluster for the
@@ -105,7 +103,7 @@ static uint32_t rank_artist_rows_indexed(const struct picking *p, uint32_t a_fir
  * through has its cosine computed and its artist confirmed (the filter lets about 3% of other
  * artists through). Rows go in ascending order, so a row that only ties the heap's worst is
  * worse (by row) and is passed over. */
-static uint32_t rank_artist_rows_scanned(const struct picking *p, struct cluster_state *cs,
+static uint32_t rank_artist_rows_scanned(struct picking *p, struct cluster_state *cs,
                                          uint32_t start, uint32_t end, const float *u, float inv_u,
                                          struct candidate *heap, uint32_t keep)
 {
@@ -155,11 +153,12 @@ static uint32_t rank_artist_rows_scanned(const struct picking *p, struct cluster
                 if (cs->n_pool == cs->pool_cap) {
                     uint32_t cap = cs->pool_cap * 2;
                     struct candidate *grown =
-                        cap <= ARTIST_POOL_MAX ? realloc(cs->pool, cap * sizeof *grown) : NULL;
+                        cap <= ARTIST_POOL_MAX
+                            ? arena_grow(&p->arena, cs->pool, cs->n_pool * sizeof *grown, cap,
+                                         sizeof *grown)
+                            : NULL;
                     if (!grown) { /* too many (or no memory): the next pass scans again */
-                        free(cs->pool);
-                        cs->pool = NULL;
-                        cs->n_pool = cs->pool_cap = 0;
+                        cs->n_pool = 0;
                         pooling = false;
                     } else {
                         cs->pool = grown;
@@ -271,7 +270,7 @@ enum reco_status rank_mean_and_artists(const struct rank_call *call, struct cand
             n = rank_artist_rows_pooled(cs, heap, keep);
         } else {
             if (!cs->pool) {
-                cs->pool = malloc(ARTIST_BLOCK * sizeof *cs->pool);
+                cs->pool = arena_alloc(&p->arena, ARTIST_BLOCK, sizeof *cs->pool);
                 cs->pool_cap = cs->pool ? ARTIST_BLOCK : 0;
             }
             n = rank_artist_rows_scanned(p, cs, start, end, u, inv_u, heap, keep);

@@ -58,10 +58,11 @@ static enum reco_status rank_by_votes(struct picking *p, const struct cluster_st
      * distances to sixteen anchors are computed at once in four independent sums, each summed
      * over d in the same order as a plain loop would (the results are the same floats). */
     const uint32_t padded = (n_anchors + 15u) & ~15u;
-    float *anchors = calloc((size_t)padded * nd + 1, sizeof *anchors);
-    float *row_d2 = malloc(((size_t)padded + 1) * sizeof *row_d2);
-    struct vote *named = malloc((n_named + 1) * sizeof *named);
-    struct candidate *merged = malloc((n_named + keep + 1) * sizeof *merged);
+    const struct arena_mark mark = arena_mark(&p->arena);
+    float *anchors = arena_calloc(&p->arena, (size_t)padded * nd + 1, sizeof *anchors);
+    float *row_d2 = arena_alloc(&p->arena, (size_t)padded + 1, sizeof *row_d2);
+    struct vote *named = arena_alloc(&p->arena, n_named + 1, sizeof *named);
+    struct candidate *merged = arena_alloc(&p->arena, n_named + keep + 1, sizeof *merged);
     uint32_t n = 0;
     if (!anchors || !row_d2 || !named || !merged)
         goto done;
@@ -141,10 +142,7 @@ static enum reco_status rank_by_votes(struct picking *p, const struct cluster_st
     status = RECO_OK;
 done:
     *n_out = n;
-    free(anchors);
-    free(row_d2);
-    free(named);
-    free(merged);
+    arena_release(&p->arena, mark);
     return status;
 }
 

@@ -142,6 +142,131 @@ static enum reco_status validate(const struct model *model, const struct reco_sa
     return RECO_OK;
 }
 
+/* The first chunk of a request's arena: what picking_alloc and resolve_all take, and a margin
+ * for the rankings' heaps, so most requests live in one chunk. */
+static size_t first_chunk(const struct model *m, size_t n_saved, uint32_t want)
+{
+    const size_t k = m->k, nd = m->n_dims;
+    return n_saved * (160 + 4 * nd) + (k + 1) * (sizeof(struct cluster_state) + 96) +
+           (size_t)want * 96 + nd * 4 * (NN_MAX_ANCHORS + 8) + 64 * 1024;
+}
+
+/* The request's arrays and sets, from p->arena (p->picks from malloc: it becomes the result's).
+ * Fails only for memory. */
+static enum reco_status picking_alloc(struct picking *p, size_t n_saved,
+                                      struct cluster_state **states, uint32_t **counts,
+                                      uint32_t **weights)
+{
+    const uint32_t k = p->model->k, nd = p->n_dims;
+    struct arena *a = &p->arena;
+    *counts = arena_calloc(a, k, sizeof **counts);
+    *weights = arena_calloc(a, k + 1, sizeof **weights);
+    *states = arena_calloc(a, k + 1, sizeof **states);
+    p->resolved = arena_alloc(a, n_saved, sizeof *p->resolved);
+    p->feature_vecs = arena_alloc(a, n_saved * nd, sizeof *p->feature_vecs);
+    p->global_mean = arena_calloc(a, nd, sizeof *p->global_mean);
+    p->scratch = arena_alloc(a, (2 + NN_MAX_ANCHORS) * nd, sizeof *p->scratch);
+    p->saved_rows = arena_alloc(a, 2 * n_saved, sizeof *p->saved_rows);
+    p->artist_only_keys = arena_alloc(a, n_saved, sizeof *p->artist_only_keys);
+    p->picks = malloc(p->want * sizeof *p->picks);
+    if (!*counts || !*weights || !*states || !p->resolved || !p->feature_vecs || !p->global_mean ||
+        !p->scratch || !p->saved_rows || !p->artist_only_keys || !p->picks ||
+        !row_set_init(&p->excluded, a, 2 * n_saved) ||
+        !row_set_init(&p->saved_songs, a, 2 * n_saved) ||
+        !row_set_init(&p->picked_rows, a, p->want) || !row_set_init(&p->picked_songs, a, p->want) ||
+        !artist_map_init(&p->artists, a, p->want))
+        return RECO_ERR_NOMEM;
+    return RECO_OK;
+}
+
+/* The primary artists of the saved songs and of the artist-only matches into
+ * p->saved_artists, and for the rankings that put them first their songs from the artist index
+ * (gather_artist_rows). Fails only for memory. */
+static enum reco_status note_saved_artists(struct picking *p, size_t n_saved)
+{
+    if (!saved_artists_init(&p->saved_artists, &p->arena, p->n_saved_rows + p->n_artist_only))
+        return RECO_ERR_NOMEM;
+    for (uint32_t i = 0; i < p->n_saved_rows; i++)
+        saved_artists_add(&p->saved_artists, model_row_artist_key(p->model, p->saved_rows[i]));
+    for (uint32_t i = 0; i < p->n_artist_only; i++)
+        saved_artists_add(&p->saved_artists, p->artist_only_keys[i]);
+    if (p->ranking == RECO_RANK_MEAN_AND_ARTISTS || p->ranking == RECO_RANK_VOTES_AND_ARTISTS ||
+        p->ranking == RECO_RANK_FLAT) {
+        if (p->saved_artists.n > 0 && gather_artist_rows(p, n_saved) != RECO_OK)
+            return RECO_ERR_NOMEM;
+    }
+    return RECO_OK;
+}
+
+/* Step 3: the states (k clusters and the flat ranking) and the weights the slots are shared by
+ * across the library's styles and the flat ranking. Fails only for memory. */
+static enum reco_status share_slots(struct picking *p, const uint32_t *counts,
+                                    struct cluster_state *states, uint32_t *weights)
+{
+    const uint32_t k = p->model->k;
+    uint32_t first = 0;
+    for (uint32_t c = 0; c <= k; c++) {
+        states[c].cluster = c;
+        states[c].saved = c < k ? counts[c] : p->n_resolved;
+        states[c].first = c < k ? first : 0;
+        if (c < k)
+            first += counts[c];
+    }
+    if (p->ranking == RECO_RANK_FLAT) {
+        p->ranking = RECO_RANK_MEAN_AND_ARTISTS;
+        memset(weights, 0, k * sizeof *weights);
+        weights[k] = 1;
+    } else if (p->ranking == RECO_RANK_MEAN_AND_ARTISTS) {
+        p->artists_first = true;
+        return style_weights(&p->arena, p->model, counts, p->n_resolved, weights);
+    } else {
+        /* The other rankings are the evaluation's per-cluster variants: every cluster with
+         * saved tracks its own share, the flat ranking only for what they cannot give. */
+        memcpy(weights, counts, k * sizeof *weights);
+        weights[k] = 0;
+    }
+    return RECO_OK;
+}
+
+/* The answer from the picks (moved into out: p->picks is NULL afterwards): the styles' shares
+ * of the library and of the playlist, the statistics and why the playlist is short. weights is
+ * reused. Fails only for memory. */
+static enum reco_status take_result(struct picking *p, const uint32_t *counts, uint32_t *weights,
+                                    const struct reco_stats *stats, struct reco_result *out)
+{
+    const uint32_t k = p->model->k;
+    uint32_t *picked = weights; /* reused: picks per cluster */
+    memset(picked, 0, (k + 1) * sizeof *picked);
+    for (uint32_t i = 0; i < p->n_picks; i++)
+        picked[p->picks[i].cluster]++;
+    uint32_t n_shares = 0;
+    for (uint32_t c = 0; c < k; c++)
+        n_shares += counts[c] > 0 || picked[c] > 0;
+    struct reco_cluster_share *shares = malloc((n_shares + 1) * sizeof *shares);
+    if (!shares)
+        return RECO_ERR_NOMEM;
+    n_shares = 0;
+    for (uint32_t c = 0; c < k; c++)
+        if (counts[c] > 0 || picked[c] > 0)
+            shares[n_shares++] = (struct reco_cluster_share){
+                .cluster = c,
+                .saved = counts[c],
+                .slots = picked[c],
+                .library_share = (float)counts[c] / (float)p->n_resolved,
+                .playlist_share = p->n_picks ? (float)picked[c] / (float)p->n_picks : 0.0f,
+            };
+    if (p->n_picks < p->want)
+        say_short(p, out->short_reason, sizeof out->short_reason);
+    out->picks = p->picks;
+    out->n_picks = p->n_picks;
+    p->picks = NULL;
+    out->clusters = shares;
+    out->n_clusters = n_shares;
+    out->stats = *stats;
+    return RECO_OK;
+}
+
+/* Every request's memory but the result comes from one arena, freed at the end (arena.h). */
 enum reco_status recommend(const struct model *model, const struct reco_saved *saved,
                            size_t n_saved, const struct reco_options *options,
                            struct reco_result *out, char *err, size_t err_len)
@@ -150,11 +275,10 @@ enum reco_status recommend(const struct model *model, const struct reco_saved *s
     enum reco_status status = validate(model, saved, n_saved, options, err, err_len);
     if (status != RECO_OK)
         return status;
-    const uint32_t k = model->k, nd = model->n_dims;
     struct picking p = {
         .model = model,
         .saved = saved,
-        .n_dims = nd,
+        .n_dims = model->n_dims,
         .ranking = options->ranking == RECO_RANK_DEFAULT ? RECO_DEFAULT_RANKING : options->ranking,
         .variety = options->variety,
         .max_per_artist =
@@ -165,54 +289,20 @@ enum reco_status recommend(const struct model *model, const struct reco_saved *s
         .year_to = options->year_to,
         .no_explicit = options->no_explicit,
     };
-    struct cluster_state *states = NULL;
-    uint32_t *counts = NULL, *weights = NULL;
     status = set_targets(&p, options, err, err_len);
     if (status != RECO_OK)
         return status;
-    status = RECO_ERR_NOMEM;
+    arena_init(&p.arena, first_chunk(model, n_saved, p.want));
+    struct cluster_state *states = NULL;
+    uint32_t *counts = NULL, *weights = NULL;
     struct reco_stats stats = {0};
-    counts = calloc(k, sizeof *counts);
-    weights = calloc(k + 1, sizeof *weights);
-    states = calloc(k + 1, sizeof *states);
-    p.resolved = malloc(n_saved * sizeof *p.resolved);
-    p.feature_vecs = malloc(n_saved * nd * sizeof *p.feature_vecs);
-    p.global_mean = calloc(nd, sizeof *p.global_mean);
-    p.scratch = malloc((2 + NN_MAX_ANCHORS) * nd * sizeof *p.scratch);
-    p.saved_rows = malloc(2 * n_saved * sizeof *p.saved_rows);
-    p.artist_only_keys = malloc(n_saved * sizeof *p.artist_only_keys);
-    p.picks = malloc(p.want * sizeof *p.picks);
-    if (!counts || !weights || !states || !p.resolved || !p.feature_vecs || !p.global_mean ||
-        !p.scratch || !p.saved_rows || !p.artist_only_keys || !p.picks ||
-        !row_set_init(&p.excluded, 2 * n_saved) || !row_set_init(&p.saved_songs, 2 * n_saved) ||
-        !row_set_init(&p.picked_rows, p.want) || !row_set_init(&p.picked_songs, p.want) ||
-        !artist_map_init(&p.artists, p.want)) {
-        errbuf_set(err, err_len, "out of memory");
+    status = picking_alloc(&p, n_saved, &states, &counts, &weights);
+    if (status == RECO_OK)
+        status = resolve_all(&p, n_saved, &stats, counts);
+    if (status == RECO_OK)
+        status = note_saved_artists(&p, n_saved);
+    if (status != RECO_OK)
         goto done;
-    }
-
-    status = resolve_all(&p, n_saved, &stats, counts);
-    if (status != RECO_OK) {
-        errbuf_set(err, err_len, "out of memory");
-        goto done;
-    }
-    if (!saved_artists_init(&p.saved_artists, p.n_saved_rows + p.n_artist_only)) {
-        status = RECO_ERR_NOMEM;
-        errbuf_set(err, err_len, "out of memory");
-        goto done;
-    }
-    for (uint32_t i = 0; i < p.n_saved_rows; i++)
-        saved_artists_add(&p.saved_artists, model_row_artist_key(model, p.saved_rows[i]));
-    for (uint32_t i = 0; i < p.n_artist_only; i++)
-        saved_artists_add(&p.saved_artists, p.artist_only_keys[i]);
-    if (p.ranking == RECO_RANK_MEAN_AND_ARTISTS || p.ranking == RECO_RANK_VOTES_AND_ARTISTS ||
-        p.ranking == RECO_RANK_FLAT) {
-        if (p.saved_artists.n > 0 && gather_artist_rows(&p, n_saved) != RECO_OK) {
-            status = RECO_ERR_NOMEM;
-            errbuf_set(err, err_len, "out of memory");
-            goto done;
-        }
-    }
     if (p.n_resolved == 0) {
         errbuf_set(err, err_len,
                    "saved: none of the %zu saved tracks matched the catalog by id, ISRC, title and "
@@ -222,114 +312,25 @@ enum reco_status recommend(const struct model *model, const struct reco_saved *s
         goto done;
     }
     mean_of(&p, 0, p.n_resolved, p.global_mean);
-
-    uint32_t first = 0;
-    for (uint32_t c = 0; c <= k; c++) {
-        states[c].cluster = c;
-        states[c].saved = c < k ? counts[c] : p.n_resolved;
-        states[c].first = c < k ? first : 0;
-        if (c < k)
-            first += counts[c];
-    }
-
-    /* Step 3: share the slots across the library's styles and the flat ranking. */
-    if (p.ranking == RECO_RANK_FLAT) {
-        p.ranking = RECO_RANK_MEAN_AND_ARTISTS;
-        memset(weights, 0, k * sizeof *weights);
-        weights[k] = 1;
-    } else if (p.ranking == RECO_RANK_MEAN_AND_ARTISTS) {
-        p.artists_first = true;
-        status = style_weights(model, counts, p.n_resolved, weights);
-        if (status != RECO_OK) {
-            errbuf_set(err, err_len, "out of memory");
-            goto done;
-        }
-    } else {
-        /* The other rankings are the evaluation's per-cluster variants: every cluster with
-         * saved tracks its own share, the flat ranking only for what they cannot give. */
-        memcpy(weights, counts, k * sizeof *weights);
-        weights[k] = 0;
-    }
-    if (p.discover > 0.0f && init_affinity(&p) != RECO_OK) {
-        status = RECO_ERR_NOMEM;
-        errbuf_set(err, err_len, "out of memory");
+    status = share_slots(&p, counts, states, weights);
+    if (status == RECO_OK && p.discover > 0.0f)
+        status = init_affinity(&p);
+    if (status == RECO_OK)
+        status = run_phases(&p, states, weights);
+    if (status != RECO_OK)
         goto done;
-    }
-    status = run_phases(&p, states, weights);
-    if (status != RECO_OK) {
-        errbuf_set(err, err_len, "out of memory");
-        goto done;
-    }
-
     /* Steps 5 and 6: interleave, and say which saved track each pick is closest to. */
     explain(&p, states);
     status = interleave(&p);
-    if (status != RECO_OK) {
-        errbuf_set(err, err_len, "out of memory");
-        goto done;
-    }
-    uint32_t *picked = weights; /* reused: picks per cluster */
-    memset(picked, 0, (k + 1) * sizeof *picked);
-    for (uint32_t i = 0; i < p.n_picks; i++)
-        picked[p.picks[i].cluster]++;
-    uint32_t n_shares = 0;
-    for (uint32_t c = 0; c < k; c++)
-        n_shares += counts[c] > 0 || picked[c] > 0;
-    struct reco_cluster_share *shares = malloc((n_shares + 1) * sizeof *shares);
-    if (!shares) {
-        status = RECO_ERR_NOMEM;
-        errbuf_set(err, err_len, "out of memory");
-        goto done;
-    }
-    n_shares = 0;
-    for (uint32_t c = 0; c < k; c++)
-        if (counts[c] > 0 || picked[c] > 0)
-            shares[n_shares++] = (struct reco_cluster_share){
-                .cluster = c,
-                .saved = counts[c],
-                .slots = picked[c],
-                .library_share = (float)counts[c] / (float)p.n_resolved,
-                .playlist_share = p.n_picks ? (float)picked[c] / (float)p.n_picks : 0.0f,
-            };
-    if (p.n_picks < p.want)
-        say_short(&p, out->short_reason, sizeof out->short_reason);
-    out->picks = p.picks;
-    out->n_picks = p.n_picks;
-    p.picks = NULL;
-    out->clusters = shares;
-    out->n_clusters = n_shares;
-    out->stats = stats;
-    status = RECO_OK;
+    if (status == RECO_OK)
+        status = take_result(&p, counts, weights, &stats, out);
 done:
+    if (status == RECO_ERR_NOMEM)
+        errbuf_set(err, err_len, "out of memory");
     if (status != RECO_OK)
         memset(out, 0, sizeof *out);
-    if (states)
-        for (uint32_t c = 0; c <= k; c++) {
-            free(states[c].ranked);
-            free(states[c].pool);
-        }
-    free(states);
-    free(counts);
-    free(weights);
-    free(p.resolved);
-    free(p.feature_vecs);
-    free(p.global_mean);
-    free(p.scratch);
-    free(p.saved_rows);
-    free(p.artist_only_keys);
-    free(p.affinity);
-    free(p.labels.slots);
     free(p.picks);
-    free(p.excluded.slots);
-    free(p.picked_rows.slots);
-    free(p.saved_songs.slots);
-    free(p.picked_songs.slots);
-    free(p.artists.slots);
-    free(p.saved_artists.bits);
-    free(p.saved_artists.list);
-    free(p.artist_rows);
-    free(p.artist_rows_start);
-    free(p.saved_artists.keys.slots);
+    arena_free(&p.arena);
     return status;
 }
 

@@ -6,7 +6,6 @@
 #include "score.h"
 
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
 /* An artist-only match is placed from at most this many of the artist's songs. */
@@ -104,20 +103,17 @@ enum reco_status resolve_all(struct picking *p, size_t n_saved, struct reco_stat
     uint32_t mask = 0;
     for (uint32_t f = 0; f < m->n_features; f++)
         mask |= 1u << m->features[f];
-    struct resolved *unsorted = malloc(n_saved * sizeof *unsorted);
-    const char **ids = calloc(n_saved, sizeof *ids); /* calloc: gcc cannot see the loop fill it */
-    uint32_t *id_rows = malloc(n_saved * sizeof *id_rows);
-    if (!unsorted || !ids || !id_rows) {
-        free(unsorted);
-        free(ids);
-        free(id_rows);
+    const struct arena_mark mark = arena_mark(&p->arena); /* the temporaries' */
+    struct resolved *unsorted = arena_alloc(&p->arena, n_saved, sizeof *unsorted);
+    const char **ids = arena_alloc(&p->arena, n_saved, sizeof *ids);
+    uint32_t *id_rows = arena_alloc(&p->arena, n_saved, sizeof *id_rows);
+    uint32_t *next_slot = arena_calloc(&p->arena, m->k, sizeof *next_slot);
+    if (!unsorted || !ids || !id_rows || !next_slot)
         return RECO_ERR_NOMEM;
-    }
     /* Every id at once: the lookups' memory reads overlap (model_find_ids). */
     for (size_t i = 0; i < n_saved; i++)
         ids[i] = p->saved[i].id;
     model_find_ids(m, ids, n_saved, id_rows);
-    free(ids);
     uint32_t n_feature_vecs = 0;
     stats->saved = (uint32_t)n_saved;
     for (size_t i = 0; i < n_saved; i++) {
@@ -215,12 +211,6 @@ enum reco_status resolve_all(struct picking *p, size_t n_saved, struct reco_stat
         p->n_resolved++;
     }
     /* Counting sort by cluster, keeping the callers' order inside each. */
-    free(id_rows);
-    uint32_t *next_slot = calloc(m->k, sizeof *next_slot);
-    if (!next_slot) {
-        free(unsorted);
-        return RECO_ERR_NOMEM;
-    }
     uint32_t at = 0;
     for (uint32_t c = 0; c < m->k; c++) {
         next_slot[c] = at;
@@ -228,7 +218,6 @@ enum reco_status resolve_all(struct picking *p, size_t n_saved, struct reco_stat
     }
     for (uint32_t i = 0; i < p->n_resolved; i++)
         p->resolved[next_slot[unsorted[i].cluster]++] = unsorted[i];
-    free(next_slot);
-    free(unsorted);
+    arena_release(&p->arena, mark);
     return RECO_OK;
 }

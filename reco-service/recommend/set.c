@@ -2,7 +2,6 @@
  * sized for every insert, and the saved artists' bitmap filter in front of an exact set. */
 #include "set.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 /* The saved-artist filter's bits per saved artist (about 3% of other artists pass it and are
@@ -10,10 +9,10 @@
 #define ARTIST_FILTER_BITS_PER_KEY 32u
 #define ARTIST_FILTER_MAX_BITS     (1u << 21)
 
-bool row_set_init(struct row_set *set, size_t entries)
+bool row_set_init(struct row_set *set, struct arena *arena, size_t entries)
 {
     size_t cap = capacity_for(entries);
-    set->slots = malloc(cap * sizeof *set->slots);
+    set->slots = arena_alloc(arena, cap, sizeof *set->slots);
     set->mask = cap - 1;
     if (!set->slots)
         return false;
@@ -33,10 +32,10 @@ bool row_set_add(struct row_set *set, uint32_t row)
     }
 }
 
-bool artist_map_init(struct artist_map *map, size_t entries)
+bool artist_map_init(struct artist_map *map, struct arena *arena, size_t entries)
 {
     size_t cap = capacity_for(entries);
-    map->slots = calloc(cap, sizeof *map->slots);
+    map->slots = arena_calloc(arena, cap, sizeof *map->slots);
     map->mask = cap - 1;
     return map->slots != NULL;
 }
@@ -56,18 +55,18 @@ struct artist_entry *artist_map_get(struct artist_map *map, uint32_t key, bool c
     }
 }
 
-bool saved_artists_init(struct saved_artists *set, size_t entries)
+bool saved_artists_init(struct saved_artists *set, struct arena *arena, size_t entries)
 {
     size_t bits = 64;
     while (bits < entries * ARTIST_FILTER_BITS_PER_KEY && bits < ARTIST_FILTER_MAX_BITS)
         bits <<= 1;
-    set->bits = calloc(bits / 64, sizeof *set->bits);
+    set->bits = arena_calloc(arena, bits / 64, sizeof *set->bits);
     set->bit_mask = (uint32_t)bits - 1;
     set->n = 0;
-    set->list = malloc((entries + 1) * sizeof *set->list);
+    set->list = arena_alloc(arena, entries + 1, sizeof *set->list);
     if (!set->bits || !set->list)
         return false;
-    return row_set_init(&set->keys, entries);
+    return row_set_init(&set->keys, arena, entries);
 }
 
 void saved_artists_add(struct saved_artists *set, uint32_t key)

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "arena.h"
 #include "model.h"
 
 static inline uint32_t hash32(uint32_t x)
@@ -41,8 +42,8 @@ struct row_set {
     size_t mask;
 };
 
-/* Sized for `entries` inserts, empty. False when out of memory. */
-bool row_set_init(struct row_set *set, size_t entries);
+/* Sized for `entries` inserts, empty, its table from arena. False when out of memory. */
+bool row_set_init(struct row_set *set, struct arena *arena, size_t entries);
 
 static inline bool row_set_has(const struct row_set *set, uint32_t row)
 {
@@ -70,7 +71,7 @@ struct artist_map {
 };
 
 /* Sized for `entries` artists, empty. False when out of memory. */
-bool artist_map_init(struct artist_map *map, size_t entries);
+bool artist_map_init(struct artist_map *map, struct arena *arena, size_t entries);
 /* The entry of key; with create, a new zeroed one when absent (the caller sized the map for
  * every artist it creates), else NULL when absent. */
 struct artist_entry *artist_map_get(struct artist_map *map, uint32_t key, bool create);
@@ -92,7 +93,7 @@ struct saved_artists {
 };
 
 /* Sized for `entries` keys, empty. False when out of memory. */
-bool saved_artists_init(struct saved_artists *set, size_t entries);
+bool saved_artists_init(struct saved_artists *set, struct arena *arena, size_t entries);
 /* The caller sized the set for every insert. */
 void saved_artists_add(struct saved_artists *set, uint32_t key);
 

@@ -1,0 +1,87 @@
+/* The request arena (arena.h): chunks from malloc, each a header and its bytes, linked newest
+ * first; an allocation bumps an offset, a chunk too small for it is followed by a new one of at
+ * least twice its size, and arena_free walks the list once. */
+#include "arena.h"
+
+#include <stdalign.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ARENA_ALIGN 16u
+
+struct arena_chunk {
+    struct arena_chunk *prev;
+    alignas(ARENA_ALIGN) unsigned char bytes[];
+};
+
+void arena_init(struct arena *a, size_t first)
+{
+    *a = (struct arena){.first = first < 4096 ? 4096 : first};
+}
+
+static size_t round_up(size_t n)
+{
+    return (n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
+}
+
+void *arena_alloc(struct arena *a, size_t n, size_t size)
+{
+    if (size != 0 && n > (SIZE_MAX / 2) / size)
+        return NULL;
+    size_t bytes = round_up(n * size);
+    if (!a->chunk || a->cap - a->used < bytes) {
+        size_t cap = a->chunk ? 2 * a->cap : a->first;
+        if (cap < bytes)
+            cap = bytes;
+        struct arena_chunk *chunk = malloc(sizeof *chunk + cap);
+        if (!chunk)
+            return NULL;
+        chunk->prev = a->chunk;
+        a->chunk = chunk;
+        a->cap = cap;
+        a->used = 0;
+    }
+    void *p = a->chunk->bytes + a->used;
+    a->used += bytes;
+    return p;
+}
+
+void *arena_calloc(struct arena *a, size_t n, size_t size)
+{
+    void *p = arena_alloc(a, n, size);
+    if (p)
+        memset(p, 0, n * size);
+    return p;
+}
+
+void *arena_grow(struct arena *a, const void *old, size_t old_bytes, size_t n, size_t size)
+{
+    void *p = arena_alloc(a, n, size);
+    if (p && old && old_bytes)
+        memcpy(p, old, old_bytes < n * size ? old_bytes : n * size);
+    return p;
+}
+
+struct arena_mark arena_mark(const struct arena *a)
+{
+    return (struct arena_mark){.chunk = a->chunk, .used = a->used};
+}
+
+void arena_release(struct arena *a, struct arena_mark mark)
+{
+    if (a->chunk == mark.chunk && mark.chunk)
+        a->used = mark.used;
+}
+
+void arena_free(struct arena *a)
+{
+    struct arena_chunk *chunk = a->chunk;
+    while (chunk) {
+        struct arena_chunk *prev = chunk->prev;
+        free(chunk);
+        chunk = prev;
+    }
+    a->chunk = NULL;
+    a->used = a->cap = 0;
+}
