@@ -135,13 +135,17 @@ static uint32_t rank_artist_rows_scanned(struct picking *p, struct cluster_state
             cosines(m->rows + (size_t)first * nd, m->row_norms + first, u, inv_u, nd, len, score);
         } else {
             for (uint32_t j = 0; j < n_maybe; j++) {
-                memcpy(gathered + (size_t)j * nd, m->rows + (size_t)maybe[j] * nd,
-                       nd * sizeof(float));
-                gathered_norms[j] = m->row_norms[maybe[j]];
+                /* The loop above writes maybe[n_maybe] before each count, so maybe[0 ..
+                 * n_maybe) is set; clang-analyzer does not follow the branchless count. */
+                // NOLINTNEXTLINE(clang-analyzer-core.uninitialized.Assign)
+                const uint32_t row = maybe[j];
+                memcpy(gathered + (size_t)j * nd, m->rows + (size_t)row * nd, nd * sizeof(float));
+                gathered_norms[j] = m->row_norms[row];
             }
             cosines(gathered, gathered_norms, u, inv_u, nd, n_maybe, score);
         }
         for (uint32_t j = 0; j < n_maybe; j++) {
+            // NOLINTNEXTLINE(clang-analyzer-core.uninitialized.Assign): set, as above
             uint32_t row = maybe[j];
             float s = score[in_place ? row - first : j] + MEAN_ARTIST_BONUS;
             if (!pooling && n == keep && !(s > worst))

@@ -36,6 +36,38 @@ static int same_vote_row(const void *a, const void *b)
     return (x->row > y->row) - (x->row < y->row);
 }
 
+/* Counts the votes of named[0 .. n_named) (sorted here) into merged, the unnamed rows of the
+ * pass's heap (n of them) after them by their own score, and puts the best `keep` of all into
+ * heap, best first. Returns how many it holds. */
+static uint32_t count_votes(const struct picking *p, struct vote *named, size_t n_named,
+                            bool artists, struct candidate *heap, uint32_t n, uint32_t keep,
+                            struct candidate *merged)
+{
+    /* Count the votes: sorted by row, each run is one named row, its nearest voter first. */
+    qsort(named, n_named, sizeof *named, by_vote_row);
+    uint32_t n_merged = 0;
+    for (size_t i = 0; i < n_named && named[i].row != MODEL_NO_ROW;) {
+        size_t j = i;
+        while (j < n_named && named[j].row == named[i].row)
+            j++;
+        float s = (float)(j - i) + 1.0f / (1.0f + sqrtf(named[i].distance2));
+        if (artists && by_saved_artist(p, named[i].row))
+            s += VOTE_ARTIST_BONUS;
+        merged[n_merged++] = (struct candidate){s, named[i].row};
+        i = j;
+    }
+    /* The unnamed rows the pass kept follow by their own score. */
+    for (uint32_t i = 0; i < n; i++) {
+        struct vote probe = {heap[i].row, 0};
+        if (!bsearch(&probe, named, n_named, sizeof *named, same_vote_row))
+            merged[n_merged++] = heap[i];
+    }
+    qsort(merged, n_merged, sizeof *merged, by_rank);
+    n = n_merged < keep ? n_merged : keep;
+    memcpy(heap, merged, n * sizeof *heap);
+    return n;
+}
+
 /* RECO_RANK_NEIGHBOUR_VOTES and RECO_RANK_VOTES_AND_ARTISTS inside one cluster: each anchor (an
  * even sample of at most VOTE_MAX_ANCHORS of the user's tracks in the cluster) names its
  * VOTE_NEIGHBOURS nearest unsaved rows of the cluster (squared Euclidean, scaled space). A named
@@ -117,28 +149,7 @@ static enum reco_status rank_by_votes(struct picking *p, const struct cluster_st
         if ((n < keep || s > heap[0].score) && eligible(p, row))
             heap_push(heap, &n, keep, (struct candidate){s, row});
     }
-    /* Count the votes: sorted by row, each run is one named row, its nearest voter first. */
-    qsort(named, n_named, sizeof *named, by_vote_row);
-    uint32_t n_merged = 0;
-    for (size_t i = 0; i < n_named && named[i].row != MODEL_NO_ROW;) {
-        size_t j = i;
-        while (j < n_named && named[j].row == named[i].row)
-            j++;
-        float s = (float)(j - i) + 1.0f / (1.0f + sqrtf(named[i].distance2));
-        if (artists && by_saved_artist(p, named[i].row))
-            s += VOTE_ARTIST_BONUS;
-        merged[n_merged++] = (struct candidate){s, named[i].row};
-        i = j;
-    }
-    /* The unnamed rows the pass kept follow by their own score. */
-    for (uint32_t i = 0; i < n; i++) {
-        struct vote probe = {heap[i].row, 0};
-        if (!bsearch(&probe, named, n_named, sizeof *named, same_vote_row))
-            merged[n_merged++] = heap[i];
-    }
-    qsort(merged, n_merged, sizeof *merged, by_rank);
-    n = n_merged < keep ? n_merged : keep;
-    memcpy(heap, merged, n * sizeof *heap);
+    n = count_votes(p, named, n_named, artists, heap, n, keep, merged);
     status = RECO_OK;
 done:
     *n_out = n;

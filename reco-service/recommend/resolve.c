@@ -70,13 +70,14 @@ static uint32_t place_by_artist(const struct model *m, uint32_t key, float *vec)
     uint32_t first = m->artist_start[key], end = m->artist_start[key + 1];
     if (end - first > ARTIST_PLACE_ROWS)
         end = first + ARTIST_PLACE_ROWS;
+    const uint32_t n = end - first;
     uint32_t cluster[ARTIST_PLACE_ROWS];
     uint32_t best = 0, best_count = 0;
-    for (uint32_t i = first; i < end; i++)
-        cluster[i - first] = cluster_of_row(m, m->artist_rows[i]);
-    for (uint32_t i = 0; i < end - first; i++) {
+    for (uint32_t i = 0; i < n; i++)
+        cluster[i] = cluster_of_row(m, m->artist_rows[first + i]);
+    for (uint32_t i = 0; i < n; i++) {
         uint32_t count = 0;
-        for (uint32_t j = 0; j < end - first; j++)
+        for (uint32_t j = 0; j < n; j++)
             count += cluster[j] == cluster[i];
         if (count > best_count || (count == best_count && cluster[i] < best)) {
             best = cluster[i];
@@ -84,16 +85,122 @@ static uint32_t place_by_artist(const struct model *m, uint32_t key, float *vec)
         }
     }
     memset(vec, 0, m->n_dims * sizeof *vec);
-    for (uint32_t i = first; i < end; i++) {
-        if (cluster[i - first] != best)
+    for (uint32_t i = 0; i < n; i++) {
+        if (cluster[i] != best)
             continue;
-        const float *row = m->rows + (size_t)m->artist_rows[i] * m->n_dims;
+        const float *row = m->rows + (size_t)m->artist_rows[first + i] * m->n_dims;
         for (uint32_t d = 0; d < m->n_dims; d++)
             vec[d] += row[d];
     }
     for (uint32_t d = 0; d < m->n_dims; d++)
         vec[d] /= (float)(best_count ? best_count : 1);
     return best;
+}
+
+/* The catalog row of a saved song: by id (id_row, from model_find_ids), else ISRC, else
+ * normalised title and primary artist (and duration); *how says which was tried last.
+ * MODEL_NO_ROW when none matched. */
+static uint32_t match_song(const struct model *m, const struct reco_saved *s, uint32_t id_row,
+                           enum reco_match *how)
+{
+    uint32_t row = MODEL_NO_ROW;
+    const char *artist = s->n_artists > 0 ? s->artists[0] : NULL;
+    *how = RECO_MATCH_NONE;
+    if (s->id && s->id[0]) {
+        row = id_row;
+        *how = RECO_MATCH_ID;
+    }
+    if (row == MODEL_NO_ROW && s->isrc && s->isrc[0]) {
+        row = model_find_isrc(m, s->isrc);
+        *how = RECO_MATCH_ISRC;
+    }
+    if (row == MODEL_NO_ROW && usable_text(s->name) && usable_text(artist)) {
+        row = model_find_song(m, s->name, artist, s->duration_ms);
+        *how = RECO_MATCH_TITLE;
+    }
+    return row;
+}
+
+/* Resolves saved track i (id_row: its id's row) into *r and counts it in stats: a catalog
+ * song, else its audio features (mask: the model's), else its primary artist alone. Returns
+ * whether it was placed (r then holds it, but for r->index). */
+static bool resolve_one(struct picking *p, size_t i, uint32_t id_row, uint32_t mask,
+                        struct resolved *r, uint32_t *n_feature_vecs, struct reco_stats *stats)
+{
+    const struct model *m = p->model;
+    const struct reco_saved *s = &p->saved[i];
+    const char *artist = s->n_artists > 0 ? s->artists[0] : NULL;
+    enum reco_match how;
+    uint32_t row = match_song(m, s, id_row, &how);
+    if (row != MODEL_NO_ROW) {
+        note_saved_song(p, row);
+        r->vec = m->rows + (size_t)row * p->n_dims;
+        r->cluster = model_row_cluster(m, row);
+        r->inv_norm = m->row_norms[row] > 0 ? 1.0f / m->row_norms[row] : 0.0f;
+    } else if (s->raw.present & mask & AUDIO_FEATURES) {
+        how = RECO_MATCH_FEATURES;
+        float *vec = p->feature_vecs + (size_t)(*n_feature_vecs)++ * p->n_dims;
+        model_transform(m, &s->raw, vec);
+        r->vec = vec;
+        r->cluster = model_nearest_centroid(m, vec, NULL);
+        float n = norm_of(vec, p->n_dims);
+        r->inv_norm = n > 0 ? 1.0f / n : 0.0f;
+    } else {
+        how = RECO_MATCH_NONE;
+    }
+    bool song_match = how == RECO_MATCH_ID || how == RECO_MATCH_ISRC || how == RECO_MATCH_TITLE;
+    bool artist_only = false;
+    if (!song_match && usable_text(artist)) {
+        /* No catalog song, but its primary artist may be in the catalog: the artist feeds
+         * the saved-artists rule, and, when the track has no audio features of its own, it
+         * is placed among the artist's songs. */
+        uint32_t key = model_find_artist(m, artist);
+        if (key != MODEL_NO_ROW && key < m->n_artists) {
+            p->artist_only_keys[p->n_artist_only++] = key;
+            if (how == RECO_MATCH_NONE) {
+                float *vec = p->feature_vecs + (size_t)(*n_feature_vecs)++ * p->n_dims;
+                r->cluster = place_by_artist(m, key, vec);
+                r->vec = vec;
+                float n = norm_of(vec, p->n_dims);
+                r->inv_norm = n > 0 ? 1.0f / n : 0.0f;
+                artist_only = true;
+            }
+        }
+    }
+    uint32_t decade = decade_of(s);
+    stats->decade_saved[decade]++;
+    if (song_match)
+        stats->decade_song[decade]++;
+    if (artist_only) {
+        stats->decade_artist[decade]++;
+        stats->by_artist++;
+    }
+    if (!song_match && usable_text(s->name) && usable_text(artist)) {
+        /* Not placed by a catalog row, but it may still be a catalog song: never
+         * recommend it back. */
+        uint32_t same = model_find_song(m, s->name, artist, 0);
+        if (same != MODEL_NO_ROW)
+            note_saved_song(p, same);
+    }
+    switch (how) {
+    case RECO_MATCH_ID:
+        stats->by_id++;
+        break;
+    case RECO_MATCH_ISRC:
+        stats->by_isrc++;
+        break;
+    case RECO_MATCH_TITLE:
+        stats->by_title++;
+        break;
+    case RECO_MATCH_FEATURES:
+        stats->by_features++;
+        break;
+    case RECO_MATCH_NONE:
+        if (!artist_only)
+            stats->unmatched++;
+        return artist_only;
+    }
+    return true;
 }
 
 enum reco_status resolve_all(struct picking *p, size_t n_saved, struct reco_stats *stats,
@@ -117,95 +224,9 @@ enum reco_status resolve_all(struct picking *p, size_t n_saved, struct reco_stat
     uint32_t n_feature_vecs = 0;
     stats->saved = (uint32_t)n_saved;
     for (size_t i = 0; i < n_saved; i++) {
-        const struct reco_saved *s = &p->saved[i];
-        uint32_t row = MODEL_NO_ROW;
-        enum reco_match how = RECO_MATCH_NONE;
-        const char *artist = s->n_artists > 0 ? s->artists[0] : NULL;
-        if (s->id && s->id[0]) {
-            row = id_rows[i];
-            how = RECO_MATCH_ID;
-        }
-        if (row == MODEL_NO_ROW && s->isrc && s->isrc[0]) {
-            row = model_find_isrc(m, s->isrc);
-            how = RECO_MATCH_ISRC;
-        }
-        if (row == MODEL_NO_ROW && usable_text(s->name) && usable_text(artist)) {
-            row = model_find_song(m, s->name, artist, s->duration_ms);
-            how = RECO_MATCH_TITLE;
-        }
         struct resolved *r = &unsorted[p->n_resolved];
-        if (row != MODEL_NO_ROW) {
-            note_saved_song(p, row);
-            r->vec = m->rows + (size_t)row * p->n_dims;
-            r->cluster = model_row_cluster(m, row);
-            r->inv_norm = m->row_norms[row] > 0 ? 1.0f / m->row_norms[row] : 0.0f;
-        } else if (s->raw.present & mask & AUDIO_FEATURES) {
-            how = RECO_MATCH_FEATURES;
-            float *vec = p->feature_vecs + (size_t)n_feature_vecs++ * p->n_dims;
-            model_transform(m, &s->raw, vec);
-            r->vec = vec;
-            r->cluster = model_nearest_centroid(m, vec, NULL);
-            float n = norm_of(vec, p->n_dims);
-            r->inv_norm = n > 0 ? 1.0f / n : 0.0f;
-        } else {
-            how = RECO_MATCH_NONE;
-        }
-        bool song_match = how == RECO_MATCH_ID || how == RECO_MATCH_ISRC || how == RECO_MATCH_TITLE;
-        bool artist_only = false;
-        if (!song_match && usable_text(artist)) {
-            /* No catalog song, but its primary artist may be in the catalog: the artist feeds
-             * the saved-artists rule, and, when the track has no audio features of its own, it
-             * is placed among the artist's songs. */
-            uint32_t key = model_find_artist(m, artist);
-            if (key != MODEL_NO_ROW && key < m->n_artists) {
-                p->artist_only_keys[p->n_artist_only++] = key;
-                if (how == RECO_MATCH_NONE) {
-                    float *vec = p->feature_vecs + (size_t)n_feature_vecs++ * p->n_dims;
-                    r->cluster = place_by_artist(m, key, vec);
-                    r->vec = vec;
-                    float n = norm_of(vec, p->n_dims);
-                    r->inv_norm = n > 0 ? 1.0f / n : 0.0f;
-                    artist_only = true;
-                }
-            }
-        }
-        uint32_t decade = decade_of(s);
-        stats->decade_saved[decade]++;
-        if (song_match)
-            stats->decade_song[decade]++;
-        if (artist_only) {
-            stats->decade_artist[decade]++;
-            stats->by_artist++;
-            r->index = (uint32_t)i;
-            counts[r->cluster]++;
-            p->n_resolved++;
-        }
-        if (how != RECO_MATCH_ID && how != RECO_MATCH_ISRC && how != RECO_MATCH_TITLE &&
-            usable_text(s->name) && usable_text(artist)) {
-            /* Not placed by a catalog row, but it may still be a catalog song: never
-             * recommend it back. */
-            uint32_t same = model_find_song(m, s->name, artist, 0);
-            if (same != MODEL_NO_ROW)
-                note_saved_song(p, same);
-        }
-        switch (how) {
-        case RECO_MATCH_ID:
-            stats->by_id++;
-            break;
-        case RECO_MATCH_ISRC:
-            stats->by_isrc++;
-            break;
-        case RECO_MATCH_TITLE:
-            stats->by_title++;
-            break;
-        case RECO_MATCH_FEATURES:
-            stats->by_features++;
-            break;
-        case RECO_MATCH_NONE:
-            if (!artist_only)
-                stats->unmatched++;
+        if (!resolve_one(p, i, id_rows[i], mask, r, &n_feature_vecs, stats))
             continue;
-        }
         r->index = (uint32_t)i;
         counts[r->cluster]++;
         p->n_resolved++;
