@@ -1,11 +1,12 @@
-/* The recommendation (recommend.h): resolve saved tracks (artist-only matches included), decide
- * whether the library is one style (ranked flat over the catalog) or several (slots shared across
- * its clusters, the thin rest through the flat ranking), pick in phases (saved artists first,
- * the rest, then new artists for `discover`, with mood-target windows relaxed when short and
- * filters never relaxed), and interleave. Per-request memory grows with the saved tracks and the
- * playlist; it reaches the size of a cluster only when a cluster runs out of candidates and is
- * ranked again with four times as many (the flat ranking's: the catalog), and an array per
- * catalog artist only with `discover`. */
+/* The recommendation's entry (recommend.h): checks the request, then runs the steps in turn:
+ * resolve saved tracks (resolve.c), decide whether the library is one style (ranked flat over the
+ * catalog) or several (slots shared across its clusters, the thin rest through the flat ranking;
+ * allocate.c), pick in phases (pick.c, ranking with rank.c, filtering with steer.c) and
+ * interleave (order.c). Every array of the request comes from one arena (arena.h) freed at the
+ * end, but the result, which the caller frees with reco_result_free. Per-request memory grows
+ * with the saved tracks and the playlist; it reaches the size of a cluster only when a cluster
+ * runs out of candidates and is ranked again with four times as many (the flat ranking's: the
+ * catalog), and an array per catalog artist only with `discover`. */
 #include "recommend.h"
 
 #include "errbuf.h"

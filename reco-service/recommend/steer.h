@@ -57,6 +57,8 @@ static inline bool eligible(const struct picking *p, uint32_t row)
     return !p->restricted || passes_rules(p, row);
 }
 
+/* With a variety seed, whether the first round over a state's ranking passes the row over
+ * (two rows in three, by the seed); never in the second round or without a seed. */
 bool skipped_by_variety(const struct picking *p, const struct cluster_state *cs, uint32_t row);
 
 /* The mood targets as windows on the model's raw features; a target on a feature the model
