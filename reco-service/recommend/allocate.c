@@ -76,8 +76,8 @@ static uint32_t find_root(uint32_t *parent, uint32_t x)
     return x;
 }
 
-enum reco_status style_weights(struct arena *arena, const struct model *m, const uint32_t *counts,
-                               uint32_t n_resolved, uint32_t *weight)
+enum reco_status style_weights(struct reco_arena *arena, const struct model *m,
+                               const uint32_t *counts, uint32_t n_resolved, uint32_t *weight)
 {
     const uint32_t k = m->k;
     uint32_t n_styles = 0;
@@ -90,10 +90,10 @@ enum reco_status style_weights(struct arena *arena, const struct model *m, const
             m->n_dims - m->n_genre_dims < m->n_dims ? m->n_dims - m->n_genre_dims : 0;
         /* The median distance between centroids, over at most STYLE_SAMPLE of them. */
         const uint32_t sample = k < STYLE_SAMPLE ? k : STYLE_SAMPLE;
-        const struct arena_mark mark = arena_mark(arena);
-        float *d2 = arena_alloc(arena, (size_t)sample * sample / 2 + 1, sizeof *d2);
-        uint32_t *style = arena_alloc(arena, n_styles + 1, sizeof *style);
-        uint32_t *parent = arena_alloc(arena, n_styles + 1, sizeof *parent);
+        const struct reco_arena_mark mark = reco_arena_mark(arena);
+        float *d2 = reco_arena_alloc(arena, (size_t)sample * sample / 2 + 1, sizeof *d2);
+        uint32_t *style = reco_arena_alloc(arena, n_styles + 1, sizeof *style);
+        uint32_t *parent = reco_arena_alloc(arena, n_styles + 1, sizeof *parent);
         if (!d2 || !style || !parent)
             return RECO_ERR_NOMEM;
         size_t n_d2 = 0;
@@ -116,7 +116,7 @@ enum reco_status style_weights(struct arena *arena, const struct model *m, const
                     parent[find_root(parent, i)] = find_root(parent, j);
         for (uint32_t i = 1; i < n; i++)
             several |= find_root(parent, i) != find_root(parent, 0);
-        arena_release(arena, mark);
+        reco_arena_release(arena, mark);
     }
     for (uint32_t c = 0; c < k; c++) {
         bool is_style =

@@ -10,14 +10,14 @@
 
 #define ARENA_ALIGN 16u
 
-struct arena_chunk {
-    struct arena_chunk *prev;
+struct reco_arena_chunk {
+    struct reco_arena_chunk *prev;
     alignas(ARENA_ALIGN) unsigned char bytes[];
 };
 
-void arena_init(struct arena *a, size_t first)
+void reco_arena_init(struct reco_arena *a, size_t first)
 {
-    *a = (struct arena){.first = first < 4096 ? 4096 : first};
+    *a = (struct reco_arena){.first = first < 4096 ? 4096 : first};
 }
 
 static size_t round_up(size_t n)
@@ -25,7 +25,7 @@ static size_t round_up(size_t n)
     return (n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
 }
 
-void *arena_alloc(struct arena *a, size_t n, size_t size)
+void *reco_arena_alloc(struct reco_arena *a, size_t n, size_t size)
 {
     if (size != 0 && n > (SIZE_MAX / 2) / size)
         return NULL;
@@ -34,7 +34,7 @@ void *arena_alloc(struct arena *a, size_t n, size_t size)
         size_t cap = a->chunk ? 2 * a->cap : a->first;
         if (cap < bytes)
             cap = bytes;
-        struct arena_chunk *chunk = malloc(sizeof *chunk + cap);
+        struct reco_arena_chunk *chunk = malloc(sizeof *chunk + cap);
         if (!chunk)
             return NULL;
         chunk->prev = a->chunk;
@@ -47,38 +47,39 @@ void *arena_alloc(struct arena *a, size_t n, size_t size)
     return p;
 }
 
-void *arena_calloc(struct arena *a, size_t n, size_t size)
+void *reco_arena_calloc(struct reco_arena *a, size_t n, size_t size)
 {
-    void *p = arena_alloc(a, n, size);
+    void *p = reco_arena_alloc(a, n, size);
     if (p)
         memset(p, 0, n * size);
     return p;
 }
 
-void *arena_grow(struct arena *a, const void *old, size_t old_bytes, size_t n, size_t size)
+void *reco_arena_grow(struct reco_arena *a, const void *old, size_t old_bytes, size_t n,
+                      size_t size)
 {
-    void *p = arena_alloc(a, n, size);
+    void *p = reco_arena_alloc(a, n, size);
     if (p && old && old_bytes)
         memcpy(p, old, old_bytes < n * size ? old_bytes : n * size);
     return p;
 }
 
-struct arena_mark arena_mark(const struct arena *a)
+struct reco_arena_mark reco_arena_mark(const struct reco_arena *a)
 {
-    return (struct arena_mark){.chunk = a->chunk, .used = a->used};
+    return (struct reco_arena_mark){.chunk = a->chunk, .used = a->used};
 }
 
-void arena_release(struct arena *a, struct arena_mark mark)
+void reco_arena_release(struct reco_arena *a, struct reco_arena_mark mark)
 {
     if (a->chunk == mark.chunk && mark.chunk)
         a->used = mark.used;
 }
 
-void arena_free(struct arena *a)
+void reco_arena_free(struct reco_arena *a)
 {
-    struct arena_chunk *chunk = a->chunk;
+    struct reco_arena_chunk *chunk = a->chunk;
     while (chunk) {
-        struct arena_chunk *prev = chunk->prev;
+        struct reco_arena_chunk *prev = chunk->prev;
         free(chunk);
         chunk = prev;
     }

@@ -12,11 +12,11 @@
 
 static void test_alignment_and_growth(void **state)
 {
-    struct arena a;
-    arena_init(&a, 4096);
+    struct reco_arena a;
+    reco_arena_init(&a, 4096);
     unsigned char *blocks[64];
     for (int i = 0; i < 64; i++) {
-        blocks[i] = arena_alloc(&a, (size_t)i * 37 + 1, 1);
+        blocks[i] = reco_arena_alloc(&a, (size_t)i * 37 + 1, 1);
         assert_non_null(blocks[i]);
         assert_int_equal((uintptr_t)blocks[i] % 16, 0);
         memset(blocks[i], i, (size_t)i * 37 + 1);
@@ -25,52 +25,52 @@ static void test_alignment_and_growth(void **state)
     for (int i = 0; i < 64; i++)
         for (size_t b = 0; b < (size_t)i * 37 + 1; b++)
             assert_int_equal(blocks[i][b], i);
-    void *big = arena_alloc(&a, 1u << 20, 1); /* larger than twice the last chunk */
+    void *big = reco_arena_alloc(&a, 1u << 20, 1); /* larger than twice the last chunk */
     assert_non_null(big);
     memset(big, 1, 1u << 20);
-    assert_non_null(arena_alloc(&a, 0, 8));
-    arena_free(&a);
+    assert_non_null(reco_arena_alloc(&a, 0, 8));
+    reco_arena_free(&a);
     assert_null(a.chunk);
 }
 
 static void test_calloc_grow_and_marks(void **state)
 {
-    struct arena a;
-    arena_init(&a, 0);
-    uint32_t *z = arena_calloc(&a, 100, sizeof *z);
+    struct reco_arena a;
+    reco_arena_init(&a, 0);
+    uint32_t *z = reco_arena_calloc(&a, 100, sizeof *z);
     assert_non_null(z);
     for (int i = 0; i < 100; i++)
         assert_int_equal(z[i], 0);
     for (uint32_t i = 0; i < 100; i++)
         z[i] = i;
-    uint32_t *g = arena_grow(&a, z, 100 * sizeof *z, 1000, sizeof *g);
+    uint32_t *g = reco_arena_grow(&a, z, 100 * sizeof *z, 1000, sizeof *g);
     assert_non_null(g);
     for (uint32_t i = 0; i < 100; i++)
         assert_int_equal(g[i], i);
     /* A mark hands back what came after it in the same chunk. */
-    struct arena_mark mark = arena_mark(&a);
-    void *t1 = arena_alloc(&a, 64, 1);
-    arena_release(&a, mark);
-    void *t2 = arena_alloc(&a, 64, 1);
+    struct reco_arena_mark mark = reco_arena_mark(&a);
+    void *t1 = reco_arena_alloc(&a, 64, 1);
+    reco_arena_release(&a, mark);
+    void *t2 = reco_arena_alloc(&a, 64, 1);
     assert_ptr_equal(t1, t2);
     /* One in another chunk since: kept until arena_free, and the arena still works. */
-    mark = arena_mark(&a);
-    assert_non_null(arena_alloc(&a, 1u << 16, 1));
-    arena_release(&a, mark);
-    assert_non_null(arena_alloc(&a, 16, 1));
-    arena_free(&a);
-    assert_non_null(arena_alloc(&a, 16, 1)); /* usable again */
-    arena_free(&a);
+    mark = reco_arena_mark(&a);
+    assert_non_null(reco_arena_alloc(&a, 1u << 16, 1));
+    reco_arena_release(&a, mark);
+    assert_non_null(reco_arena_alloc(&a, 16, 1));
+    reco_arena_free(&a);
+    assert_non_null(reco_arena_alloc(&a, 16, 1)); /* usable again */
+    reco_arena_free(&a);
 }
 
 static void test_overflow_refused(void **state)
 {
-    struct arena a;
-    arena_init(&a, 4096);
-    assert_null(arena_alloc(&a, SIZE_MAX / 4, 8));
-    assert_null(arena_calloc(&a, SIZE_MAX, SIZE_MAX));
-    assert_null(arena_grow(&a, NULL, 0, SIZE_MAX / 2, 2));
-    arena_free(&a);
+    struct reco_arena a;
+    reco_arena_init(&a, 4096);
+    assert_null(reco_arena_alloc(&a, SIZE_MAX / 4, 8));
+    assert_null(reco_arena_calloc(&a, SIZE_MAX, SIZE_MAX));
+    assert_null(reco_arena_grow(&a, NULL, 0, SIZE_MAX / 2, 2));
+    reco_arena_free(&a);
 }
 
 int main(void)

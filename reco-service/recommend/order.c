@@ -58,7 +58,7 @@ static int by_position(const void *a, const void *b)
 enum reco_status interleave(struct picking *p)
 {
     qsort(p->picks, p->n_picks, sizeof *p->picks, by_cluster_then_rank);
-    struct placed *placed = arena_alloc(&p->arena, p->n_picks + 1, sizeof *placed);
+    struct placed *placed = reco_arena_alloc(&p->arena, p->n_picks + 1, sizeof *placed);
     if (!placed)
         return RECO_ERR_NOMEM;
     for (uint32_t i = 0; i < p->n_picks;) {

@@ -112,8 +112,8 @@ static enum reco_status run_phase(struct picking *p, struct cluster_state *state
                                   const uint32_t *weights, uint32_t slots)
 {
     const uint32_t k = p->model->k;
-    uint32_t *weight = arena_alloc(&p->arena, k + 1, sizeof *weight);
-    uint32_t *alloc = arena_alloc(&p->arena, k + 1, sizeof *alloc);
+    uint32_t *weight = reco_arena_alloc(&p->arena, k + 1, sizeof *weight);
+    uint32_t *alloc = reco_arena_alloc(&p->arena, k + 1, sizeof *alloc);
     enum reco_status status = RECO_ERR_NOMEM;
     if (!weight || !alloc)
         goto done;

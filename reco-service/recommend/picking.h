@@ -58,7 +58,7 @@ struct target_window {
 };
 
 struct picking {
-    struct arena arena; /* every array below comes from it but picks (see recommend.c) */
+    struct reco_arena arena; /* every array below comes from it but picks (see recommend.c) */
     const struct model *model;
     const struct reco_saved *saved;
     uint32_t n_dims;
@@ -122,8 +122,8 @@ uint32_t cluster_of_row(const struct model *m, uint32_t row);
 
 /* The weights the slots are shared by (k + 1 entries into weight, the last the flat ranking's),
  * from the resolved tracks per cluster, its temporaries from arena. Fails only for memory. */
-enum reco_status style_weights(struct arena *arena, const struct model *m, const uint32_t *counts,
-                               uint32_t n_resolved, uint32_t *weight);
+enum reco_status style_weights(struct reco_arena *arena, const struct model *m,
+                               const uint32_t *counts, uint32_t n_resolved, uint32_t *weight);
 
 /* ---- pick.c: step 4 ---- */
 

@@ -32,7 +32,7 @@ enum reco_status rank_rows(struct picking *p, struct cluster_state *cs, uint32_t
         keep = end - start;
     if (!cs->heap || cs->heap_cap < (keep ? keep : 1)) {
         /* A ranking starts from an empty heap: nothing to copy from a smaller one. */
-        cs->heap = arena_alloc(&p->arena, keep ? keep : 1, sizeof *cs->heap);
+        cs->heap = reco_arena_alloc(&p->arena, keep ? keep : 1, sizeof *cs->heap);
         cs->heap_cap = cs->heap ? (keep ? keep : 1) : 0;
         if (!cs->heap)
             return RECO_ERR_NOMEM;

@@ -22,9 +22,9 @@ enum reco_status init_affinity(struct picking *p)
              g += strlen(g) + 1)
             n_labels++;
     size_t cap = capacity_for(n_labels);
-    p->labels.slots = arena_calloc(&p->arena, cap, sizeof *p->labels.slots);
+    p->labels.slots = reco_arena_calloc(&p->arena, cap, sizeof *p->labels.slots);
     p->labels.mask = cap - 1;
-    p->affinity = arena_alloc(&p->arena, (size_t)m->n_artists + 1, sizeof *p->affinity);
+    p->affinity = reco_arena_alloc(&p->arena, (size_t)m->n_artists + 1, sizeof *p->affinity);
     if (!p->labels.slots || !p->affinity)
         return RECO_ERR_NOMEM;
     for (uint32_t a = 0; a < m->n_artists; a++)

@@ -47,12 +47,13 @@ enum reco_status gather_artist_rows(struct picking *p, size_t n_saved)
         total * ARTIST_INDEX_COST >= m->n_rows)
         return RECO_OK; /* too many to gather, or too many for the index to pay anywhere */
     enum reco_status status = RECO_ERR_NOMEM;
-    p->artist_rows = arena_alloc(&p->arena, total + 1, sizeof *p->artist_rows);
-    p->artist_rows_start = arena_calloc(&p->arena, (size_t)m->k + 1, sizeof *p->artist_rows_start);
-    const struct arena_mark mark = arena_mark(&p->arena); /* the temporaries' */
-    uint32_t *found = arena_alloc(&p->arena, total + 1, sizeof *found);
-    uint32_t *cluster = arena_alloc(&p->arena, total + 1, sizeof *cluster);
-    uint32_t *fill = arena_alloc(&p->arena, (size_t)m->k + 1, sizeof *fill);
+    p->artist_rows = reco_arena_alloc(&p->arena, total + 1, sizeof *p->artist_rows);
+    p->artist_rows_start =
+        reco_arena_calloc(&p->arena, (size_t)m->k + 1, sizeof *p->artist_rows_start);
+    const struct reco_arena_mark mark = reco_arena_mark(&p->arena); /* the temporaries' */
+    uint32_t *found = reco_arena_alloc(&p->arena, total + 1, sizeof *found);
+    uint32_t *cluster = reco_arena_alloc(&p->arena, total + 1, sizeof *cluster);
+    uint32_t *fill = reco_arena_alloc(&p->arena, (size_t)m->k + 1, sizeof *fill);
     if (!found || !cluster || !fill || !p->artist_rows || !p->artist_rows_start)
         goto done;
     uint32_t n = 0;
@@ -76,13 +77,14 @@ enum reco_status gather_artist_rows(struct picking *p, size_t n_saved)
         p->artist_rows[fill[cluster[i]]++] = found[i];
     status = RECO_OK;
 done:
-    arena_release(&p->arena, mark);
+    reco_arena_release(&p->arena, mark);
     return status;
 }
 
-/* RECO_RANK_MEAN_AND_ARTISTS, the songs by saved artists in a cluster (or in every cluster for the
- * flat ranking), artist_rows[a_first .. a_end) of those the artist index gathered: each scores its cosine plus MEAN_ARTIST_BONUS into heap (capacity keep, empty).
- * Returns how many the heap holds. */
+/* RECO_RANK_MEAN_AND_ARTISTS, the songs by saved artists in a cluster (or in every cluster for
+ * the flat ranking), artist_rows[a_first .. a_end) of those the artist index gathered: each
+ * scores its cosine plus MEAN_ARTIST_BONUS into heap (capacity keep, empty). Returns how many
+ * the heap holds. */
 static uint32_t rank_artist_rows_indexed(const struct picking *p, uint32_t a_first, uint32_t a_end,
                                          const float *u, float inv_u, struct candidate *heap,
                                          uint32_t keep)
@@ -158,8 +160,8 @@ static uint32_t rank_artist_rows_scanned(struct picking *p, struct cluster_state
                     uint32_t cap = cs->pool_cap * 2;
                     struct candidate *grown =
                         cap <= ARTIST_POOL_MAX
-                            ? arena_grow(&p->arena, cs->pool, cs->n_pool * sizeof *grown, cap,
-                                         sizeof *grown)
+                            ? reco_arena_grow(&p->arena, cs->pool, cs->n_pool * sizeof *grown, cap,
+                                              sizeof *grown)
                             : NULL;
                     if (!grown) { /* too many (or no memory): the next pass scans again */
                         cs->n_pool = 0;
@@ -274,7 +276,7 @@ enum reco_status rank_mean_and_artists(const struct rank_call *call, struct cand
             n = rank_artist_rows_pooled(cs, heap, keep);
         } else {
             if (!cs->pool) {
-                cs->pool = arena_alloc(&p->arena, ARTIST_BLOCK, sizeof *cs->pool);
+                cs->pool = reco_arena_alloc(&p->arena, ARTIST_BLOCK, sizeof *cs->pool);
                 cs->pool_cap = cs->pool ? ARTIST_BLOCK : 0;
             }
             n = rank_artist_rows_scanned(p, cs, start, end, u, inv_u, heap, keep);

@@ -90,11 +90,11 @@ static enum reco_status rank_by_votes(struct picking *p, const struct cluster_st
      * distances to sixteen anchors are computed at once in four independent sums, each summed
      * over d in the same order as a plain loop would (the results are the same floats). */
     const uint32_t padded = (n_anchors + 15u) & ~15u;
-    const struct arena_mark mark = arena_mark(&p->arena);
-    float *anchors = arena_calloc(&p->arena, (size_t)padded * nd + 1, sizeof *anchors);
-    float *row_d2 = arena_alloc(&p->arena, (size_t)padded + 1, sizeof *row_d2);
-    struct vote *named = arena_alloc(&p->arena, n_named + 1, sizeof *named);
-    struct candidate *merged = arena_alloc(&p->arena, n_named + keep + 1, sizeof *merged);
+    const struct reco_arena_mark mark = reco_arena_mark(&p->arena);
+    float *anchors = reco_arena_calloc(&p->arena, (size_t)padded * nd + 1, sizeof *anchors);
+    float *row_d2 = reco_arena_alloc(&p->arena, (size_t)padded + 1, sizeof *row_d2);
+    struct vote *named = reco_arena_alloc(&p->arena, n_named + 1, sizeof *named);
+    struct candidate *merged = reco_arena_alloc(&p->arena, n_named + keep + 1, sizeof *merged);
     uint32_t n = 0;
     if (!anchors || !row_d2 || !named || !merged)
         goto done;
@@ -153,7 +153,7 @@ static enum reco_status rank_by_votes(struct picking *p, const struct cluster_st
     status = RECO_OK;
 done:
     *n_out = n;
-    arena_release(&p->arena, mark);
+    reco_arena_release(&p->arena, mark);
     return status;
 }
 

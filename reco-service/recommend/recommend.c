@@ -159,16 +159,16 @@ static enum reco_status picking_alloc(struct picking *p, size_t n_saved,
                                       uint32_t **weights)
 {
     const uint32_t k = p->model->k, nd = p->n_dims;
-    struct arena *a = &p->arena;
-    *counts = arena_calloc(a, k, sizeof **counts);
-    *weights = arena_calloc(a, k + 1, sizeof **weights);
-    *states = arena_calloc(a, k + 1, sizeof **states);
-    p->resolved = arena_alloc(a, n_saved, sizeof *p->resolved);
-    p->feature_vecs = arena_alloc(a, n_saved * nd, sizeof *p->feature_vecs);
-    p->global_mean = arena_calloc(a, nd, sizeof *p->global_mean);
-    p->scratch = arena_alloc(a, (2 + NN_MAX_ANCHORS) * nd, sizeof *p->scratch);
-    p->saved_rows = arena_alloc(a, 2 * n_saved, sizeof *p->saved_rows);
-    p->artist_only_keys = arena_alloc(a, n_saved, sizeof *p->artist_only_keys);
+    struct reco_arena *a = &p->arena;
+    *counts = reco_arena_calloc(a, k, sizeof **counts);
+    *weights = reco_arena_calloc(a, k + 1, sizeof **weights);
+    *states = reco_arena_calloc(a, k + 1, sizeof **states);
+    p->resolved = reco_arena_alloc(a, n_saved, sizeof *p->resolved);
+    p->feature_vecs = reco_arena_alloc(a, n_saved * nd, sizeof *p->feature_vecs);
+    p->global_mean = reco_arena_calloc(a, nd, sizeof *p->global_mean);
+    p->scratch = reco_arena_alloc(a, (2 + NN_MAX_ANCHORS) * nd, sizeof *p->scratch);
+    p->saved_rows = reco_arena_alloc(a, 2 * n_saved, sizeof *p->saved_rows);
+    p->artist_only_keys = reco_arena_alloc(a, n_saved, sizeof *p->artist_only_keys);
     p->picks = malloc(p->want * sizeof *p->picks);
     if (!*counts || !*weights || !*states || !p->resolved || !p->feature_vecs || !p->global_mean ||
         !p->scratch || !p->saved_rows || !p->artist_only_keys || !p->picks ||
@@ -293,7 +293,7 @@ enum reco_status recommend(const struct model *model, const struct reco_saved *s
     status = set_targets(&p, options, err, err_len);
     if (status != RECO_OK)
         return status;
-    arena_init(&p.arena, first_chunk(model, n_saved, p.want));
+    reco_arena_init(&p.arena, first_chunk(model, n_saved, p.want));
     struct cluster_state *states = NULL;
     uint32_t *counts = NULL, *weights = NULL;
     struct reco_stats stats = {0};
@@ -331,7 +331,7 @@ done:
     if (status != RECO_OK)
         memset(out, 0, sizeof *out);
     free(p.picks);
-    arena_free(&p.arena);
+    reco_arena_free(&p.arena);
     return status;
 }
 

@@ -210,11 +210,11 @@ enum reco_status resolve_all(struct picking *p, size_t n_saved, struct reco_stat
     uint32_t mask = 0;
     for (uint32_t f = 0; f < m->n_features; f++)
         mask |= 1u << m->features[f];
-    const struct arena_mark mark = arena_mark(&p->arena); /* the temporaries' */
-    struct resolved *unsorted = arena_alloc(&p->arena, n_saved, sizeof *unsorted);
-    const char **ids = arena_alloc(&p->arena, n_saved, sizeof *ids);
-    uint32_t *id_rows = arena_alloc(&p->arena, n_saved, sizeof *id_rows);
-    uint32_t *next_slot = arena_calloc(&p->arena, m->k, sizeof *next_slot);
+    const struct reco_arena_mark mark = reco_arena_mark(&p->arena); /* the temporaries' */
+    struct resolved *unsorted = reco_arena_alloc(&p->arena, n_saved, sizeof *unsorted);
+    const char **ids = reco_arena_alloc(&p->arena, n_saved, sizeof *ids);
+    uint32_t *id_rows = reco_arena_alloc(&p->arena, n_saved, sizeof *id_rows);
+    uint32_t *next_slot = reco_arena_calloc(&p->arena, m->k, sizeof *next_slot);
     if (!unsorted || !ids || !id_rows || !next_slot)
         return RECO_ERR_NOMEM;
     /* Every id at once: the lookups' memory reads overlap (model_find_ids). */
@@ -239,6 +239,6 @@ enum reco_status resolve_all(struct picking *p, size_t n_saved, struct reco_stat
     }
     for (uint32_t i = 0; i < p->n_resolved; i++)
         p->resolved[next_slot[unsorted[i].cluster]++] = unsorted[i];
-    arena_release(&p->arena, mark);
+    reco_arena_release(&p->arena, mark);
     return RECO_OK;
 }

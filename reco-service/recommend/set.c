@@ -9,10 +9,10 @@
 #define ARTIST_FILTER_BITS_PER_KEY 32u
 #define ARTIST_FILTER_MAX_BITS     (1u << 21)
 
-bool row_set_init(struct row_set *set, struct arena *arena, size_t entries)
+bool row_set_init(struct row_set *set, struct reco_arena *arena, size_t entries)
 {
     size_t cap = capacity_for(entries);
-    set->slots = arena_alloc(arena, cap, sizeof *set->slots);
+    set->slots = reco_arena_alloc(arena, cap, sizeof *set->slots);
     set->mask = cap - 1;
     if (!set->slots)
         return false;
@@ -32,10 +32,10 @@ bool row_set_add(struct row_set *set, uint32_t row)
     }
 }
 
-bool artist_map_init(struct artist_map *map, struct arena *arena, size_t entries)
+bool artist_map_init(struct artist_map *map, struct reco_arena *arena, size_t entries)
 {
     size_t cap = capacity_for(entries);
-    map->slots = arena_calloc(arena, cap, sizeof *map->slots);
+    map->slots = reco_arena_calloc(arena, cap, sizeof *map->slots);
     map->mask = cap - 1;
     return map->slots != NULL;
 }
@@ -55,15 +55,15 @@ struct artist_entry *artist_map_get(struct artist_map *map, uint32_t key, bool c
     }
 }
 
-bool saved_artists_init(struct saved_artists *set, struct arena *arena, size_t entries)
+bool saved_artists_init(struct saved_artists *set, struct reco_arena *arena, size_t entries)
 {
     size_t bits = 64;
     while (bits < entries * ARTIST_FILTER_BITS_PER_KEY && bits < ARTIST_FILTER_MAX_BITS)
         bits <<= 1;
-    set->bits = arena_calloc(arena, bits / 64, sizeof *set->bits);
+    set->bits = reco_arena_calloc(arena, bits / 64, sizeof *set->bits);
     set->bit_mask = (uint32_t)bits - 1;
     set->n = 0;
-    set->list = arena_alloc(arena, entries + 1, sizeof *set->list);
+    set->list = reco_arena_alloc(arena, entries + 1, sizeof *set->list);
     if (!set->bits || !set->list)
         return false;
     return row_set_init(&set->keys, arena, entries);

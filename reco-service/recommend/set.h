@@ -43,7 +43,7 @@ struct row_set {
 };
 
 /* Sized for `entries` inserts, empty, its table from arena. False when out of memory. */
-bool row_set_init(struct row_set *set, struct arena *arena, size_t entries);
+bool row_set_init(struct row_set *set, struct reco_arena *arena, size_t entries);
 
 static inline bool row_set_has(const struct row_set *set, uint32_t row)
 {
@@ -71,7 +71,7 @@ struct artist_map {
 };
 
 /* Sized for `entries` artists, empty. False when out of memory. */
-bool artist_map_init(struct artist_map *map, struct arena *arena, size_t entries);
+bool artist_map_init(struct artist_map *map, struct reco_arena *arena, size_t entries);
 /* The entry of key; with create, a new zeroed one when absent (the caller sized the map for
  * every artist it creates), else NULL when absent. */
 struct artist_entry *artist_map_get(struct artist_map *map, uint32_t key, bool create);
@@ -93,7 +93,7 @@ struct saved_artists {
 };
 
 /* Sized for `entries` keys, empty. False when out of memory. */
-bool saved_artists_init(struct saved_artists *set, struct arena *arena, size_t entries);
+bool saved_artists_init(struct saved_artists *set, struct reco_arena *arena, size_t entries);
 /* The caller sized the set for every insert. */
 void saved_artists_add(struct saved_artists *set, uint32_t key);
 
