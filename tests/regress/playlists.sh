@@ -101,7 +101,9 @@ run_answers() {
         local pid=$!
         addr=""
         for _ in $(seq 1 300); do
-            addr=$(sed -n 's/^ready addr=\([^ ]*\).*/\1/p' "$tmp/service.out" | head -1)
+            # The service's shell may not have opened service.out yet: not an error.
+            addr=$(sed -n 's/^ready addr=\([^ ]*\).*/\1/p' "$tmp/service.out" 2>/dev/null |
+                head -1 || true)
             [ -n "$addr" ] && break
             kill -0 "$pid" 2>/dev/null || break
             sleep 0.1
