@@ -34,11 +34,11 @@ static inline bool by_saved_artist(const struct picking *p, uint32_t row)
 
 /* The steering rules that do not depend on the row's artist: the release years, no explicit
  * lyrics (a song whose catalog does not say is left out), and the mood target windows. */
-bool passes_song_rules(const struct picking *p, uint32_t row);
+bool passes_song_rules(const struct picking *p, uint32_t row) __attribute__((pure));
 
 /* The steering rules for a row that is not a saved song: the discovery phase's new artists
  * only, the familiar phase's saved artists only, and passes_song_rules. */
-bool passes_rules(const struct picking *p, uint32_t row);
+bool passes_rules(const struct picking *p, uint32_t row) __attribute__((pure));
 
 /* eligible() for a row known to be by a saved artist: the artist rules need no lookup. */
 static inline bool eligible_by_saved_artist(const struct picking *p, uint32_t row)
