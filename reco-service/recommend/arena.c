@@ -10,8 +10,27 @@
 
 #define ARENA_ALIGN 16u
 
+/* AddressSanitizer (gcc defines __SANITIZE_ADDRESS__, clang has the feature): a redzone after
+ * every block, and everything not handed out poisoned. */
+#if defined(__SANITIZE_ADDRESS__)
+#define ARENA_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ARENA_ASAN 1
+#endif
+#endif
+#ifdef ARENA_ASAN
+#include <sanitizer/asan_interface.h>
+#define ARENA_REDZONE ARENA_ALIGN
+#else
+#define ASAN_POISON_MEMORY_REGION(addr, size)   ((void)(addr), (void)(size))
+#define ASAN_UNPOISON_MEMORY_REGION(addr, size) ((void)(addr), (void)(size))
+#define ARENA_REDZONE                           0u
+#endif
+
 struct reco_arena_chunk {
     struct reco_arena_chunk *prev;
+    size_t cap; /* bytes[]'s size */
     alignas(ARENA_ALIGN) unsigned char bytes[];
 };
 
@@ -29,7 +48,7 @@ void *reco_arena_alloc(struct reco_arena *a, size_t n, size_t size)
 {
     if (size != 0 && n > (SIZE_MAX / 2) / size)
         return NULL;
-    size_t bytes = round_up(n * size);
+    size_t bytes = round_up(n * size) + ARENA_REDZONE;
     if (!a->chunk || a->cap - a->used < bytes) {
         size_t cap = a->chunk ? 2 * a->cap : a->first;
         if (cap < bytes)
@@ -37,12 +56,15 @@ void *reco_arena_alloc(struct reco_arena *a, size_t n, size_t size)
         struct reco_arena_chunk *chunk = malloc(sizeof *chunk + cap);
         if (!chunk)
             return NULL;
+        ASAN_POISON_MEMORY_REGION(chunk->bytes, cap);
         chunk->prev = a->chunk;
+        chunk->cap = cap;
         a->chunk = chunk;
         a->cap = cap;
         a->used = 0;
     }
     void *p = a->chunk->bytes + a->used;
+    ASAN_UNPOISON_MEMORY_REGION(p, n * size);
     a->used += bytes;
     return p;
 }
@@ -71,8 +93,10 @@ struct reco_arena_mark reco_arena_mark(const struct reco_arena *a)
 
 void reco_arena_release(struct reco_arena *a, struct reco_arena_mark mark)
 {
-    if (a->chunk == mark.chunk && mark.chunk)
+    if (a->chunk == mark.chunk && mark.chunk) {
+        ASAN_POISON_MEMORY_REGION(a->chunk->bytes + mark.used, a->used - mark.used);
         a->used = mark.used;
+    }
 }
 
 void reco_arena_free(struct reco_arena *a)
@@ -80,6 +104,7 @@ void reco_arena_free(struct reco_arena *a)
     struct reco_arena_chunk *chunk = a->chunk;
     while (chunk) {
         struct reco_arena_chunk *prev = chunk->prev;
+        ASAN_UNPOISON_MEMORY_REGION(chunk->bytes, chunk->cap);
         free(chunk);
         chunk = prev;
     }

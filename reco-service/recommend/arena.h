@@ -26,14 +26,19 @@ struct reco_arena_mark {
 void reco_arena_init(struct reco_arena *a, size_t first);
 
 /* n * size bytes aligned for any type (16), uninitialised; NULL when out of memory or when
- * n * size overflows. The memory lives until reco_arena_free. n == 0 gives a valid pointer. */
-void *reco_arena_alloc(struct reco_arena *a, size_t n, size_t size);
+ * n * size overflows. The memory lives until reco_arena_free. n == 0 gives a valid pointer.
+ * The block's size is declared (alloc_size), so _FORTIFY_SOURCE checks copies into it as it
+ * does for malloc; under AddressSanitizer every block is followed by a poisoned redzone and
+ * what is not handed out is poisoned, so an overflow is caught as it is with malloc. */
+void *reco_arena_alloc(struct reco_arena *a, size_t n, size_t size)
+    __attribute__((alloc_size(2, 3)));
 /* The same, zero-filled. */
-void *reco_arena_calloc(struct reco_arena *a, size_t n, size_t size);
+void *reco_arena_calloc(struct reco_arena *a, size_t n, size_t size)
+    __attribute__((alloc_size(2, 3)));
 /* A new block of n * size bytes holding the first old_bytes of old (a block of this arena or
  * NULL): the old block is not reused. NULL when out of memory (old is left as it was). */
 void *reco_arena_grow(struct reco_arena *a, const void *old, size_t old_bytes, size_t n,
-                      size_t size);
+                      size_t size) __attribute__((alloc_size(4, 5)));
 
 /* reco_arena_release(a, reco_arena_mark(a)) hands back everything allocated after the mark,
  * when it all came from the chunk the mark was taken in (otherwise it is kept until

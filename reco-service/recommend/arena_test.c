@@ -10,6 +10,11 @@
 
 #include "arena.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define ARENA_TEST_ASAN 1
+#endif
+
 static void test_alignment_and_growth(void **state)
 {
     struct reco_arena a;
@@ -67,10 +72,39 @@ static void test_overflow_refused(void **state)
 {
     struct reco_arena a;
     reco_arena_init(&a, 4096);
-    assert_null(reco_arena_alloc(&a, SIZE_MAX / 4, 8));
-    assert_null(reco_arena_calloc(&a, SIZE_MAX, SIZE_MAX));
-    assert_null(reco_arena_grow(&a, NULL, 0, SIZE_MAX / 2, 2));
+    /* Sizes from a run-time value, as in the library: the compiler refuses constant ones. */
+    volatile size_t max = SIZE_MAX;
+    assert_null(reco_arena_alloc(&a, max / 4, 8));
+    assert_null(reco_arena_calloc(&a, max, max));
+    assert_null(reco_arena_grow(&a, NULL, 0, max / 2, 2));
     reco_arena_free(&a);
+}
+
+/* Under AddressSanitizer the bytes past a block, and what a mark handed back, are poisoned: an
+ * overflow out of an arena block is caught as one out of malloc's. */
+static void test_redzones(void **state)
+{
+#ifdef ARENA_TEST_ASAN
+    struct reco_arena a;
+    reco_arena_init(&a, 4096);
+    char *x = reco_arena_alloc(&a, 10, 1);
+    char *y = reco_arena_alloc(&a, 32, 1);
+    assert_non_null(x);
+    assert_non_null(y);
+    assert_false(__asan_address_is_poisoned(x + 9));
+    assert_true(__asan_address_is_poisoned(x + 10));
+    assert_true(__asan_address_is_poisoned(y - 1));
+    assert_false(__asan_address_is_poisoned(y + 31));
+    assert_true(__asan_address_is_poisoned(y + 32));
+    struct reco_arena_mark mark = reco_arena_mark(&a);
+    char *t = reco_arena_alloc(&a, 64, 1);
+    assert_false(__asan_address_is_poisoned(t));
+    reco_arena_release(&a, mark);
+    assert_true(__asan_address_is_poisoned(t));
+    reco_arena_free(&a);
+#else
+    skip();
+#endif
 }
 
 int main(void)
@@ -79,6 +113,7 @@ int main(void)
         cmocka_unit_test(test_alignment_and_growth),
         cmocka_unit_test(test_calloc_grow_and_marks),
         cmocka_unit_test(test_overflow_refused),
+        cmocka_unit_test(test_redzones),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
