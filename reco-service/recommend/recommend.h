@@ -37,7 +37,7 @@ enum reco_ranking {
     RECO_RANK_CENTROID_COSINE,    /* cosine measured from the cluster centroid */
     RECO_RANK_NEAREST_NEIGHBOURS, /* nearest neighbours of the user's tracks in the cluster */
     RECO_RANK_NEIGHBOUR_VOTES,    /* rows most of the user's tracks in the cluster name among
-                                     their nearest neighbours (see recommend.c) */
+                                     their nearest neighbours (see rank_votes.c) */
     RECO_RANK_VOTES_AND_ARTISTS,  /* the same, and songs by artists the user saved first */
     RECO_RANK_MEAN_AND_ARTISTS,   /* cosine to the mean, and songs by artists the user saved
                                      first (one dot product per row: the cost of MEAN_COSINE) */

@@ -101,7 +101,9 @@ run_answers() {
         local pid=$!
         addr=""
         for _ in $(seq 1 300); do
-            addr=$(sed -n 's/^ready addr=\([^ ]*\).*/\1/p' "$tmp/service.out" | head -1)
+            # The service's shell may not have opened service.out yet: not an error.
+            addr=$(sed -n 's/^ready addr=\([^ ]*\).*/\1/p' "$tmp/service.out" 2>/dev/null |
+                head -1 || true)
             [ -n "$addr" ] && break
             kill -0 "$pid" 2>/dev/null || break
             sleep 0.1
@@ -124,6 +126,23 @@ run_answers() {
         answer "$out/$name-saved300-n500" "$dir/$name.saved300.csv" -n 500
         answer "$out/$name-saved300-n10-per1" "$dir/$name.saved300.csv" -n 10 \
             --max-per-artist 1
+        # Steering (issue 17): discovery, mood targets, years, explicit lyrics, variety, n and
+        # the artist cap, alone and together, and with every ranking.
+        answer "$out/$name-saved300-discover05" "$dir/$name.saved300.csv" --discover 0.5
+        answer "$out/$name-saved300-discover1" "$dir/$name.saved300.csv" --discover 1
+        answer "$out/$name-saved300-energy" "$dir/$name.saved300.csv" --energy 0.8 --tempo 125
+        answer "$out/$name-saved300-mood" "$dir/$name.saved300.csv" --valence 0.2 \
+            --danceability 0.9 -n 40
+        answer "$out/$name-saved300-years" "$dir/$name.saved300.csv" --years 1990-2009 \
+            --no-explicit
+        answer "$out/$name-saved25-years-narrow" "$dir/$name.saved25.csv" --years 1975-1976
+        answer "$out/$name-saved2000-steer" "$dir/$name.saved2000.csv" --discover 0.7 \
+            --energy 0.8 --tempo 125 --years 1990-2009 --no-explicit -n 30 --max-per-artist 2 \
+            --variety 7
+        for r in "${rankings[@]}"; do
+            answer "$out/$name-saved300-$r-steer" "$dir/$name.saved300.csv" --ranking "$r" \
+                --discover 0.4 --energy 0.3 --years 1980- --variety 11 -n 60 --max-per-artist 3
+        done
         answer "$out/$name-mixed" "$dir/$name.mixed.txt"
         answer "$out/$name-unknown" "$dir/$name.unknown.txt"
         kill -TERM "$pid"

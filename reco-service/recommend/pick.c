@@ -1,0 +1,220 @@
+/* Picking (step 4): phases of picks shared across the styles by weight (saved artists first,
+ * the rest, new artists for discover, mood-target windows relaxed when short), each state filled
+ * from its ranking under the rules: never a saved song or the same song twice, at most
+ * max_per_artist per primary artist, the picks' mean near each mood target. */
+#include "picking.h"
+
+#include "rank.h"
+#include "steer.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Candidates kept per cluster pass (saved rows never enter): this many per slot plus a margin
+ * for the artist and same-song rules; a cluster that needs more is passed over again with four
+ * times as many. */
+#define CANDIDATES_PER_SLOT 4u
+#define CANDIDATE_MARGIN    8u
+
+/* The same-song and artist rules for one candidate; on success records the pick. */
+static bool try_pick(struct picking *p, const struct candidate *c, uint32_t cluster)
+{
+    const struct model *m = p->model;
+    if (!eligible(p, c->row) || row_set_has(&p->picked_rows, c->row))
+        return false;
+    uint32_t artist = model_row_artist_key(m, c->row);
+    const struct artist_entry *seen = artist_map_get(&p->artists, artist, false);
+    if (seen && seen->n_picks >= p->max_per_artist)
+        return false;
+    /* The same song (same primary artist, same normalised title) as a saved one or a pick. */
+    uint32_t song = model_row_song_key(m, c->row);
+    if (row_set_has(&p->saved_songs, song) || row_set_has(&p->picked_songs, song))
+        return false;
+    if (p->window_scale > 0.0f) {
+        /* The picks' mean must stay near each target. */
+        for (uint32_t t = 0; t < p->n_windows; t++) {
+            const struct target_window *w = &p->windows[t];
+            double mean =
+                (w->sum + model_row_feature(m, c->row, w->feature)) / (double)(p->n_targeted + 1);
+            if (!(fabs(mean - w->value) <= w->mean_tolerance * p->window_scale))
+                return false;
+        }
+        for (uint32_t t = 0; t < p->n_windows; t++)
+            p->windows[t].sum += model_row_feature(m, c->row, p->windows[t].feature);
+        p->n_targeted++;
+    }
+    enum reco_reason reason = RECO_REASON_SIMILAR_SOUND;
+    if (by_saved_artist(p, c->row))
+        reason = RECO_REASON_SAME_ARTIST;
+    else if (p->new_artists_only)
+        reason = RECO_REASON_NEW_ARTIST;
+    p->picks[p->n_picks++] =
+        (struct reco_pick){.row = c->row,
+                           .score = c->score,
+                           .cluster = cluster == m->k ? cluster_of_row(m, c->row) : cluster,
+                           .reason = reason};
+    /* An artist enters the map only with a pick, so it never holds more than want entries and
+     * its probes always end (it is sized for want). */
+    artist_map_get(&p->artists, artist, true)->n_picks++;
+    row_set_add(&p->picked_rows, c->row);
+    row_set_add(&p->picked_songs, song);
+    return true;
+}
+
+/* The rows a state ranks: its cluster's, or for the flat ranking (cluster k) every row. */
+static void state_rows(const struct model *m, const struct cluster_state *cs, uint32_t *start,
+                       uint32_t *end)
+{
+    *start = cs->cluster == m->k ? 0 : m->cluster_start[cs->cluster];
+    *end = cs->cluster == m->k ? m->n_rows : m->cluster_start[cs->cluster + 1];
+}
+
+/* Takes picks from one cluster until it has its slots or runs out of rows. */
+static enum reco_status fill(struct picking *p, struct cluster_state *cs)
+{
+    uint32_t start, end;
+    state_rows(p->model, cs, &start, &end);
+    while (cs->got < cs->slots && p->n_picks < p->limit) {
+        if (cs->ranked == NULL || cs->cursor == cs->n_ranked) {
+            if (cs->ranked && cs->complete) {
+                if (p->variety != 0 && cs->round == 0) {
+                    cs->round = 1;
+                    cs->cursor = 0;
+                    continue;
+                }
+                cs->exhausted = true;
+                break;
+            }
+            uint32_t keep =
+                cs->ranked ? cs->kept * 4
+                           : cs->slots * CANDIDATES_PER_SLOT * (p->variety ? VARIETY_KEEP : 1u) +
+                                 CANDIDATE_MARGIN;
+            enum reco_status st = rank_rows(p, cs, start, end, keep);
+            if (st != RECO_OK)
+                return st;
+            continue;
+        }
+        const struct candidate *c = &cs->ranked[cs->cursor++];
+        if (skipped_by_variety(p, cs, c->row))
+            continue;
+        if (try_pick(p, c, cs->cluster))
+            cs->got++;
+    }
+    return RECO_OK;
+}
+
+/* One phase of picking: `slots` more picks shared across the styles and the flat ranking by
+ * weight (k + 1 entries, see style_weights); a state that runs out hands its leftover to the
+ * others still open in proportion, and the flat ranking takes what none of them can give. Every
+ * state starts afresh (the phase's rules may differ from the last one's). */
+static enum reco_status run_phase(struct picking *p, struct cluster_state *states,
+                                  const uint32_t *weights, uint32_t slots)
+{
+    const uint32_t k = p->model->k;
+    uint32_t *weight = reco_arena_alloc(&p->arena, k + 1, sizeof *weight);
+    uint32_t *alloc = reco_arena_alloc(&p->arena, k + 1, sizeof *alloc);
+    enum reco_status status = RECO_ERR_NOMEM;
+    if (!weight || !alloc)
+        goto done;
+    memcpy(weight, weights, (k + 1) * sizeof *weight);
+    for (uint32_t c = 0; c <= k; c++) {
+        struct cluster_state *cs = &states[c];
+        cs->ranked = NULL; /* its memory (cs->heap) is kept for the next ranking */
+        cs->n_pool = 0;    /* and so is the pool's */
+        cs->pooled = false;
+        cs->slots = cs->got = cs->n_ranked = cs->cursor = cs->kept = 0;
+        cs->exhausted = cs->complete = false;
+        cs->round = 0;
+    }
+    p->limit = p->n_picks + slots < p->want ? p->n_picks + slots : p->want;
+    reco_apportion(weight, k + 1, p->limit - p->n_picks, alloc);
+    for (uint32_t c = 0; c <= k; c++)
+        states[c].slots = alloc[c];
+    status = RECO_OK;
+    while (p->n_picks < p->limit) {
+        for (uint32_t c = 0; c <= k; c++) {
+            if (states[c].slots == states[c].got || states[c].exhausted)
+                continue;
+            status = fill(p, &states[c]);
+            if (status != RECO_OK)
+                goto done;
+        }
+        uint32_t leftover = 0;
+        bool any_open = false;
+        for (uint32_t c = 0; c <= k; c++) {
+            if (states[c].exhausted) {
+                leftover += states[c].slots - states[c].got;
+                states[c].slots = states[c].got;
+                weight[c] = 0;
+            } else if (weight[c] > 0) {
+                any_open = true;
+            }
+        }
+        if (leftover == 0 || p->n_picks >= p->limit)
+            break;
+        if (!any_open) {
+            if (states[k].exhausted)
+                break; /* the whole catalog has nothing more within the rules */
+            weight[k] = 1;
+        }
+        reco_apportion(weight, k + 1, leftover, alloc);
+        for (uint32_t c = 0; c <= k; c++)
+            states[c].slots += alloc[c];
+    }
+done:
+    return status;
+}
+
+/* Every phase of a playlist: the familiar picks (saved artists first where the ranking has
+ * them), then the discovery picks (new artists only, round(discover * n) of them, and what the
+ * familiar phase could not give), then, when mood targets left the playlist short, the same
+ * with the target windows widened, and at last without them. */
+enum reco_status run_phases(struct picking *p, struct cluster_state *states,
+                            const uint32_t *weights)
+{
+    const uint32_t n_new = (uint32_t)lroundf(p->discover * (float)p->want);
+    static const float scales[] = {1.0f, 2.0f, 4.0f, 0.0f};
+    enum reco_status status = RECO_OK;
+    for (uint32_t step = 0; step <= TARGET_RELAX_STEPS + 1; step++) {
+        p->window_scale = p->n_windows ? scales[step] : 0.0f;
+        p->restricted = p->year_from || p->year_to || p->no_explicit || p->window_scale > 0.0f;
+        uint32_t missing = p->want - p->n_picks;
+        uint32_t familiar = missing > n_new ? missing - n_new : 0;
+        if (step > 0 && p->discover > 0.0f)
+            familiar = (uint32_t)lroundf((1.0f - p->discover) * (float)missing);
+        if (familiar > 0 && p->artists_first && p->saved_artists.n > 0) {
+            /* Songs by saved artists first, shared across the styles, a style short of them
+             * handing its slots to the others that have them. */
+            bool restricted = p->restricted;
+            p->saved_artists_only = true;
+            p->restricted = true;
+            uint32_t before = p->n_picks;
+            status = run_phase(p, states, weights, familiar);
+            p->saved_artists_only = false;
+            p->restricted = restricted;
+            if (status != RECO_OK)
+                return status;
+            familiar -= p->n_picks - before;
+        }
+        if (familiar > 0) {
+            p->new_artists_only = false;
+            status = run_phase(p, states, weights, familiar);
+            if (status != RECO_OK)
+                return status;
+        }
+        if (p->n_picks < p->want && p->discover > 0.0f) {
+            p->new_artists_only = true;
+            p->restricted = true;
+            status = run_phase(p, states, weights, p->want - p->n_picks);
+            p->new_artists_only = false;
+            if (status != RECO_OK)
+                return status;
+        }
+        if (p->n_picks >= p->want || p->n_windows == 0)
+            break;
+    }
+    p->restricted = p->year_from || p->year_to || p->no_explicit;
+    p->window_scale = 0.0f;
+    return status;
+}
