@@ -62,8 +62,7 @@ enum reco_status rank_rows(struct picking *p, struct cluster_state *cs, uint32_t
     }
     if (p->new_artists_only) {
         /* The discovery phase: songs by the saved artists passed over. */
-        float un = norm_of(u, nd);
-        n = rank_discovery(p, start, end, u, un > 0 ? 1.0f / un : 0.0f, heap, keep);
+        n = rank_discovery(p, start, end, u, heap, keep);
     } else if (keep > 0) {
         const struct rank_call call = {
             .p = p, .cs = cs, .start = start, .end = end, .keep = keep, .u = u, .flat = flat};

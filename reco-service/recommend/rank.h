@@ -51,10 +51,11 @@ uint32_t rank_by_cosine(const struct picking *p, uint32_t start, uint32_t end, c
                         bool other_artists_only);
 
 /* The discovery ranking over rows [start, end): songs by artists the user has not saved, by
- * cosine to u plus DISCOVER_LABEL_BONUS times their artist's affinity. Returns how many the
- * heap (capacity keep, empty) holds. */
-uint32_t rank_discovery(struct picking *p, uint32_t start, uint32_t end, const float *u,
-                        float inv_u, struct candidate *heap, uint32_t keep);
+ * cosine to u (its genre dimensions scaled by DISCOVER_GENRE_WEIGHT in place) plus
+ * DISCOVER_LABEL_BONUS times their artist's affinity. Returns how many the heap (capacity keep,
+ * empty) holds. */
+uint32_t rank_discovery(struct picking *p, uint32_t start, uint32_t end, float *u,
+                        struct candidate *heap, uint32_t keep);
 
 /* The genre labels of every saved artist into p->labels, and p->affinity sized for the
  * catalog's artists, every entry not yet computed (NaN). Fails only for memory. */
