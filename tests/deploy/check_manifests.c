@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kustomize.h"
 #include "manifest_checks.h"
 #include "tree.h"
 
@@ -287,7 +288,7 @@ static struct tree *load_objects(const char *path)
 static struct tree *render(const char *directory)
 {
     char err[512];
-    struct tree *objects = render_kustomization(directory, err, sizeof err);
+    struct tree *objects = kustomize_render(directory, err, sizeof err);
     if (!objects)
         fprintf(stderr, "check_manifests: %s\n", err);
     return objects;

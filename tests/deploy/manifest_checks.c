@@ -1,15 +1,12 @@
-/* The deployment files' policy rules and the small kustomize: see manifest_checks.h. The
- * messages name what is wrong the way an operator reads the manifests (Kind/name container c:
- * rule). */
+/* The deployment files' policy rules: see manifest_checks.h. The messages name what is wrong
+ * the way an operator reads the manifests (Kind/name container c: rule). */
 #include "manifest_checks.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
-#include "errbuf.h"
 #include "xalloc.h"
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
@@ -72,12 +69,6 @@ static bool kind_is(const struct tree *o, const char *kind)
     return tree_equal_str(tree_get(o, "kind"), kind);
 }
 
-/* Items of a sequence (0 for anything else), so loops read `for i < count(list)`. */
-static size_t count(const struct tree *seq)
-{
-    return seq && seq->type == TREE_SEQ ? seq->n : 0;
-}
-
 bool is_pod_object(const struct tree *o)
 {
     return kind_is(o, "Deployment") || kind_is(o, "Job");
@@ -88,16 +79,14 @@ struct tree *pod_spec(const struct tree *o)
     return is_pod_object(o) ? tree_at(o, "spec", "template", "spec", NULL) : NULL;
 }
 
-/* Container k of a pod spec, counting its containers and then its init containers, or NULL
- * past the last: `for (k = 0; (c = nth_container(spec, k)); k++)` visits them all. */
-static struct tree *nth_container(const struct tree *spec, size_t k)
+struct tree *pod_container(const struct tree *spec, size_t k)
 {
     const struct tree *containers = tree_get(spec, "containers");
     const struct tree *init = tree_get(spec, "initContainers");
-    if (k < count(containers))
+    if (k < tree_seq_len(containers))
         return containers->items[k];
-    k -= count(containers);
-    return k < count(init) ? init->items[k] : NULL;
+    k -= tree_seq_len(containers);
+    return k < tree_seq_len(init) ? init->items[k] : NULL;
 }
 
 /* Kind/name of an object, "None" standing for what is missing. */
@@ -135,7 +124,7 @@ static bool base_name_is(const struct tree *o, const char *name)
 
 struct tree *find_deployment(const struct tree *objects, const char *name)
 {
-    for (size_t i = 0; i < count(objects); i++)
+    for (size_t i = 0; i < tree_seq_len(objects); i++)
         if (kind_is(objects->items[i], "Deployment") && base_name_is(objects->items[i], name))
             return objects->items[i];
     return NULL;
@@ -144,7 +133,7 @@ struct tree *find_deployment(const struct tree *objects, const char *name)
 /* Whether an object of kind is named exactly name (with hashed names as rendered). */
 static bool exists(const struct tree *objects, const char *kind, const struct tree *name)
 {
-    for (size_t i = 0; i < count(objects); i++) {
+    for (size_t i = 0; i < tree_seq_len(objects); i++) {
         const struct tree *o = objects->items[i];
         const struct tree *n = tree_at(o, "metadata", "name", NULL);
         if (kind_is(o, kind) && tree_truthy(n) && tree_equal(n, name))
@@ -195,7 +184,7 @@ static void check_container_security(const struct tree *c, const char *where,
     if (!tree_seq_has_str(tree_get(caps, "drop"), "ALL"))
         problems_add(p, "%s: capabilities do not drop ALL", cw);
     const struct tree *add = tree_get(caps, "add");
-    for (size_t i = 0; i < count(add); i++)
+    for (size_t i = 0; i < tree_seq_len(add); i++)
         if (!tree_equal_str(add->items[i], "NET_BIND_SERVICE")) {
             problems_add(p, "%s: adds capabilities %s", cw, show(add));
             break;
@@ -203,7 +192,7 @@ static void check_container_security(const struct tree *c, const char *where,
     if (!tree_is_true(tree_get(sc, "readOnlyRootFilesystem")))
         problems_add(p, "%s: readOnlyRootFilesystem is not true", cw);
     const struct tree *ports = tree_get(c, "ports");
-    for (size_t i = 0; i < count(ports); i++) {
+    for (size_t i = 0; i < tree_seq_len(ports); i++) {
         const struct tree *host = tree_get(ports->items[i], "hostPort");
         if (tree_truthy(host))
             problems_add(p, "%s: hostPort %s", cw, show(host));
@@ -231,7 +220,7 @@ static void check_pod_security(const struct tree *o, struct problems *p)
     if (!automount || tree_truthy(automount))
         problems_add(p, "%s: automountServiceAccountToken is not false", where_copy);
     const struct tree *volumes = tree_get(spec, "volumes");
-    for (size_t i = 0; i < count(volumes); i++) {
+    for (size_t i = 0; i < tree_seq_len(volumes); i++) {
         const struct tree *v = volumes->items[i];
         char kinds[512] = "";
         bool forbidden = false;
@@ -250,7 +239,7 @@ static void check_pod_security(const struct tree *o, struct problems *p)
                          where_copy, show(tree_get(v, "name")), kinds);
     }
     const struct tree *c;
-    for (size_t k = 0; (c = nth_container(spec, k)) != NULL; k++)
+    for (size_t k = 0; (c = pod_container(spec, k)) != NULL; k++)
         check_container_security(c, where_copy, psc, p);
 }
 
@@ -258,7 +247,7 @@ static void check_pod_security(const struct tree *o, struct problems *p)
 static bool declares_port(const struct tree *c, const struct tree *target)
 {
     const struct tree *ports = tree_get(c, "ports");
-    for (size_t i = 0; i < count(ports); i++)
+    for (size_t i = 0; i < tree_seq_len(ports); i++)
         if (tree_equal(tree_get(ports->items[i], "name"), target) ||
             tree_equal(tree_get(ports->items[i], "containerPort"), target))
             return true;
@@ -270,7 +259,7 @@ static void check_probes(const struct tree *o, struct problems *p)
     const struct tree *containers = tree_get(pod_spec(o), "containers");
     static const char *const PROBES[] = {"startupProbe", "readinessProbe", "livenessProbe"};
     static const char *const HANDLERS[] = {"httpGet", "tcpSocket", "grpc", "exec"};
-    for (size_t i = 0; i < count(containers); i++) {
+    for (size_t i = 0; i < tree_seq_len(containers); i++) {
         const struct tree *c = containers->items[i];
         char cw[600];
         snprintf(cw, sizeof cw, "%s container %s", name_of(o), show(tree_get(c, "name")));
@@ -319,9 +308,9 @@ static void check_references(const struct tree *objects, const struct tree *o, s
         const char *kind, *key;
     } REFS[] = {{"ConfigMap", "configMapRef"}, {"Secret", "secretRef"}};
     const struct tree *c;
-    for (size_t k = 0; (c = nth_container(spec, k)) != NULL; k++) {
+    for (size_t k = 0; (c = pod_container(spec, k)) != NULL; k++) {
         const struct tree *env_from = tree_get(c, "envFrom");
-        for (size_t e = 0; e < count(env_from); e++)
+        for (size_t e = 0; e < tree_seq_len(env_from); e++)
             for (size_t r = 0; r < N_OF(REFS); r++) {
                 const struct tree *ref = tree_get(env_from->items[e], REFS[r].key);
                 const struct tree *name = tree_get(ref, "name");
@@ -330,7 +319,7 @@ static void check_references(const struct tree *objects, const struct tree *o, s
                                  show(name));
             }
         const struct tree *env = tree_get(c, "env");
-        for (size_t e = 0; e < count(env); e++) {
+        for (size_t e = 0; e < tree_seq_len(env); e++) {
             const struct tree *skr = tree_at(env->items[e], "valueFrom", "secretKeyRef", NULL);
             if (tree_truthy(skr) && !exists(objects, "Secret", tree_get(skr, "name")))
                 problems_add(p, "%s: Secret %s does not exist", name_of(o),
@@ -338,7 +327,7 @@ static void check_references(const struct tree *objects, const struct tree *o, s
         }
     }
     const struct tree *volumes = tree_get(spec, "volumes");
-    for (size_t i = 0; i < count(volumes); i++) {
+    for (size_t i = 0; i < tree_seq_len(volumes); i++) {
         const struct tree *v = volumes->items[i];
         const struct tree *secret = tree_at(v, "secret", "secretName", NULL);
         if (tree_get(v, "secret") && !exists(objects, "Secret", secret))
@@ -357,7 +346,7 @@ static void check_references(const struct tree *objects, const struct tree *o, s
 /* Each object has a kind, an apiVersion we expect for it and a name. */
 static void check_kinds(const struct tree *objects, struct problems *p)
 {
-    for (size_t i = 0; i < count(objects); i++) {
+    for (size_t i = 0; i < tree_seq_len(objects); i++) {
         const struct tree *o = objects->items[i];
         const struct tree *kind = tree_get(o, "kind"), *api = tree_get(o, "apiVersion");
         if (o->type != TREE_MAP || !kind || !api) {
@@ -384,7 +373,7 @@ static const struct tree *first_of(const struct tree *objects, const char *kind,
                                    bool (*pred)(const struct tree *o, const void *arg),
                                    const void *arg)
 {
-    for (size_t i = 0; i < count(objects); i++)
+    for (size_t i = 0; i < tree_seq_len(objects); i++)
         if (kind_is(objects->items[i], kind) && (!pred || pred(objects->items[i], arg)))
             return objects->items[i];
     return NULL;
@@ -418,7 +407,7 @@ static void check_network_policies(const struct tree *objects, const struct tree
                                    const struct tree *auth_labels, struct problems *p)
 {
     bool any = false;
-    for (size_t i = 0; i < count(objects); i++) {
+    for (size_t i = 0; i < tree_seq_len(objects); i++) {
         const struct tree *np = objects->items[i];
         if (!kind_is(np, "NetworkPolicy") ||
             !matches(tree_at(np, "spec", "podSelector", "matchLabels", NULL), reco_labels))
@@ -427,11 +416,11 @@ static void check_network_policies(const struct tree *objects, const struct tree
         if (!tree_seq_has_str(tree_at(np, "spec", "policyTypes", NULL), "Ingress"))
             problems_add(p, "%s: not an Ingress policy", name_of(np));
         const struct tree *rules = tree_at(np, "spec", "ingress", NULL);
-        for (size_t r = 0; r < count(rules); r++) {
+        for (size_t r = 0; r < tree_seq_len(rules); r++) {
             const struct tree *rule = rules->items[r];
             const struct tree *ports = tree_get(rule, "ports");
             bool rpc = false;
-            for (size_t q = 0; q < count(ports); q++) {
+            for (size_t q = 0; q < tree_seq_len(ports); q++) {
                 const struct tree *port = tree_get(ports->items[q], "port");
                 rpc |= tree_equal_int(port, 7100) || tree_equal_str(port, "rpc");
             }
@@ -446,7 +435,7 @@ static void check_network_policies(const struct tree *objects, const struct tree
                     tree_append(every, tree_new_map());
                 }
                 const struct tree *peers = from ? from : every;
-                for (size_t f = 0; f < count(peers); f++) {
+                for (size_t f = 0; f < tree_seq_len(peers); f++) {
                     const struct tree *peer = peers->items[f];
                     if (!matches(tree_at(peer, "podSelector", "matchLabels", NULL), auth_labels) ||
                         tree_get(peer, "namespaceSelector") || tree_get(peer, "ipBlock"))
@@ -469,7 +458,7 @@ static void check_config(const struct tree *objects, const struct tree *headless
                          const struct tree *ns, struct problems *p)
 {
     const struct tree *config = NULL;
-    for (size_t i = 0; i < count(objects); i++)
+    for (size_t i = 0; i < tree_seq_len(objects); i++)
         if (kind_is(objects->items[i], "ConfigMap") &&
             base_name_is(objects->items[i], "auth-config"))
             config = tree_get(objects->items[i], "data");
@@ -491,7 +480,7 @@ static void check_config(const struct tree *objects, const struct tree *headless
     if (!tree_truthy(tree_get(config, "SESSION_KEYS_FILE")) &&
         !tree_truthy(tree_get(config, "SESSION_KEYS")))
         problems_add(p, "auth-config names no session keys");
-    for (size_t i = 0; i < count(objects); i++) {
+    for (size_t i = 0; i < tree_seq_len(objects); i++) {
         const struct tree *cm = objects->items[i];
         const struct tree *data = tree_get(cm, "data");
         if (!kind_is(cm, "ConfigMap") || !data || data->type != TREE_MAP)
@@ -501,7 +490,7 @@ static void check_config(const struct tree *objects, const struct tree *headless
                 problems_add(p, "%s: %s belongs in a Secret", name_of(cm), data->keys[k]);
     }
     bool secrets = false;
-    for (size_t i = 0; i < count(objects); i++)
+    for (size_t i = 0; i < tree_seq_len(objects); i++)
         secrets |=
             kind_is(objects->items[i], "Secret") && base_name_is(objects->items[i], "auth-secrets");
     if (!secrets)
@@ -511,7 +500,7 @@ static void check_config(const struct tree *objects, const struct tree *headless
 void check_pods(const struct tree *objects, struct problems *p)
 {
     bool any = false;
-    for (size_t i = 0; i < count(objects); i++)
+    for (size_t i = 0; i < tree_seq_len(objects); i++)
         if (is_pod_object(objects->items[i])) {
             check_pod_security(objects->items[i], p);
             any = true;
@@ -529,7 +518,7 @@ void check_k8s(const struct tree *objects, struct problems *p)
     if (!tree_equal_str(enforce, "restricted"))
         problems_add(p, "Namespace: not labelled pod-security.kubernetes.io/enforce=restricted");
     const struct tree *ns = tree_at(namespace, "metadata", "name", NULL);
-    for (size_t i = 0; i < count(objects); i++) {
+    for (size_t i = 0; i < tree_seq_len(objects); i++) {
         const struct tree *o = objects->items[i];
         if (o->type == TREE_MAP && !kind_is(o, "Namespace") &&
             !tree_equal(tree_at(o, "metadata", "namespace", NULL), ns))
@@ -538,7 +527,7 @@ void check_k8s(const struct tree *objects, struct problems *p)
 
     /* The last Deployment of each base name counts. */
     const struct tree *reco = NULL, *auth = NULL;
-    for (size_t i = 0; i < count(objects); i++) {
+    for (size_t i = 0; i < tree_seq_len(objects); i++) {
         const struct tree *o = objects->items[i];
         if (kind_is(o, "Deployment") && base_name_is(o, "reco"))
             reco = o;
@@ -549,7 +538,7 @@ void check_k8s(const struct tree *objects, struct problems *p)
         problems_add(p, "Deployment/reco missing");
     if (!auth)
         problems_add(p, "Deployment/auth missing");
-    for (size_t i = 0; i < count(objects); i++) {
+    for (size_t i = 0; i < tree_seq_len(objects); i++) {
         const struct tree *o = objects->items[i];
         if (!is_pod_object(o))
             continue;
@@ -569,7 +558,7 @@ void check_k8s(const struct tree *objects, struct problems *p)
     } else {
         const struct tree *ports = tree_at(headless, "spec", "ports", NULL);
         bool rpc = false;
-        for (size_t i = 0; i < count(ports); i++)
+        for (size_t i = 0; i < tree_seq_len(ports); i++)
             rpc |= tree_equal_int(tree_get(ports->items[i], "port"), 7100);
         if (!rpc)
             problems_add(p, "the headless Service does not carry port 7100");
@@ -584,7 +573,7 @@ void check_k8s(const struct tree *objects, struct problems *p)
     } else {
         const struct tree *metrics = tree_at(hpa, "spec", "metrics", NULL);
         bool cpu = false;
-        for (size_t i = 0; i < count(metrics); i++)
+        for (size_t i = 0; i < tree_seq_len(metrics); i++)
             cpu |= tree_equal_str(tree_at(metrics->items[i], "resource", "name", NULL), "cpu");
         if (!cpu)
             problems_add(p, "the reco HorizontalPodAutoscaler does not scale on cpu");
@@ -637,13 +626,13 @@ static void check_compose_service(const char *name, const struct tree *s, struct
         problems_add(p, "compose %s: cap_drop lacks ALL", name);
     const struct tree *opts = tree_get(s, "security_opt");
     bool no_new = false;
-    for (size_t i = 0; i < count(opts); i++)
+    for (size_t i = 0; i < tree_seq_len(opts); i++)
         no_new |= starts_with(opts->items[i], "no-new-privileges");
     if (!no_new)
         problems_add(p, "compose %s: no no-new-privileges", name);
     if (!tree_get(s, "profiles")) {
         const struct tree *test = tree_at(s, "healthcheck", "test", NULL);
-        if (count(test) == 0 || !tree_equal_str(test->items[0], "CMD"))
+        if (tree_seq_len(test) == 0 || !tree_equal_str(test->items[0], "CMD"))
             problems_add(p, "compose %s: no exec-form healthcheck (the images hold no shell)",
                          name);
     }
@@ -675,7 +664,7 @@ void check_compose(const struct tree *doc, struct problems *p)
             continue;
         const struct tree *mounts = tree_get(services->items[i], "volumes");
         bool models = false;
-        for (size_t m = 0; m < count(mounts); m++)
+        for (size_t m = 0; m < tree_seq_len(mounts); m++)
             models |=
                 starts_with(mounts->items[m], "models:") && ends_with(mounts->items[m], ":ro");
         if (!models)
@@ -705,154 +694,4 @@ void check_compose(const struct tree *doc, struct problems *p)
             problems_add(p, "compose %s: session keys inline instead of a secret file", name);
     }
     free(is_reco);
-}
-
-/* Splits "key=value" into key (a buffer of key_len) and *value; false without an '='. */
-static bool split_pair(const char *item, char *key, size_t key_len, const char **value)
-{
-    const char *eq = strchr(item, '=');
-    if (!eq || (size_t)(eq - item) >= key_len)
-        return false;
-    memcpy(key, item, (size_t)(eq - item));
-    key[eq - item] = '\0';
-    *value = eq + 1;
-    return true;
-}
-
-/* One generated object: {apiVersion: v1, kind, metadata: {name}}. */
-static struct tree *generated(const char *kind, const struct tree *name)
-{
-    struct tree *o = tree_new_map(), *md = tree_new_map();
-    tree_set(o, "apiVersion", tree_new_str("v1"));
-    tree_set(o, "kind", tree_new_str(kind));
-    tree_set(md, "name", tree_copy(name));
-    tree_set(o, "metadata", md);
-    return o;
-}
-
-static bool generate(const char *directory, const struct tree *k, struct tree *objects, char *err,
-                     size_t err_len)
-{
-    const struct tree *gens = tree_get(k, "configMapGenerator");
-    for (size_t g = 0; g < count(gens); g++) {
-        struct tree *data = tree_new_map();
-        const struct tree *literals = tree_get(gens->items[g], "literals");
-        for (size_t i = 0; i < count(literals); i++) {
-            char key[256];
-            const char *value;
-            const char *item = tree_str(literals->items[i]);
-            if (!item || !split_pair(item, key, sizeof key, &value)) {
-                errbuf_set(err, err_len, "%s: literal %s is not KEY=VALUE", directory,
-                           show(literals->items[i]));
-                tree_free(data);
-                return false;
-            }
-            tree_set(data, key, tree_new_str(value));
-        }
-        struct tree *o = generated("ConfigMap", tree_get(gens->items[g], "name"));
-        tree_set(o, "data", data);
-        tree_append(objects, o);
-    }
-    gens = tree_get(k, "secretGenerator");
-    for (size_t g = 0; g < count(gens); g++) {
-        struct tree *data = tree_new_map();
-        const struct tree *files = tree_get(gens->items[g], "files");
-        for (size_t i = 0; i < count(files); i++) {
-            char key[256], path[4096];
-            const char *file;
-            const char *item = tree_str(files->items[i]);
-            struct stat st;
-            if (!item || !split_pair(item, key, sizeof key, &file)) {
-                errbuf_set(err, err_len, "%s: file %s is not KEY=PATH", directory,
-                           show(files->items[i]));
-                tree_free(data);
-                return false;
-            }
-            snprintf(path, sizeof path, "%s/%s", directory, file);
-            if (stat(path, &st) != 0) {
-                errbuf_set(err, err_len, "%s: %s is missing (run make-secrets.sh first)", directory,
-                           file);
-                tree_free(data);
-                return false;
-            }
-            tree_set(data, key, tree_new_str("(file)"));
-        }
-        struct tree *o = generated("Secret", tree_get(gens->items[g], "name"));
-        const struct tree *type = tree_get(gens->items[g], "type");
-        tree_set(o, "type", type ? tree_copy(type) : tree_new_str("Opaque"));
-        tree_set(o, "data", data);
-        tree_append(objects, o);
-    }
-    return true;
-}
-
-/* Namespace, common labels and image names, as kustomize sets them on every object. */
-static void customise(const struct tree *k, struct tree *o)
-{
-    struct tree *md = tree_get(o, "metadata");
-    if (!md) {
-        md = tree_new_map();
-        tree_set(o, "metadata", md);
-    }
-    const struct tree *ns = tree_get(k, "namespace");
-    if (!kind_is(o, "Namespace") && tree_truthy(ns))
-        tree_set(md, "namespace", tree_copy(ns));
-    struct tree *labels = tree_get(md, "labels");
-    if (!labels) {
-        labels = tree_new_map();
-        tree_set(md, "labels", labels);
-    }
-    const struct tree *common = tree_get(k, "commonLabels");
-    for (size_t i = 0; common && common->type == TREE_MAP && i < common->n; i++)
-        tree_set(labels, common->keys[i], tree_copy(common->items[i]));
-    const struct tree *images = tree_get(k, "images");
-    struct tree *container;
-    for (size_t at = 0; (container = nth_container(pod_spec(o), at)) != NULL; at++) {
-        const struct tree *image = tree_get(container, "image");
-        const struct tree *rule = NULL; /* the last rule for the image wins */
-        for (size_t i = 0; image && i < count(images); i++)
-            if (tree_equal(tree_get(images->items[i], "name"), image))
-                rule = images->items[i];
-        if (!rule)
-            continue;
-        const struct tree *name = tree_get(rule, "newName");
-        const struct tree *tag = tree_get(rule, "newTag");
-        char text[600];
-        snprintf(text, sizeof text, "%s:%s", show(name ? name : tree_get(rule, "name")),
-                 tag ? show(tag) : "latest");
-        tree_set(container, "image", tree_new_str(text));
-    }
-}
-
-struct tree *render_kustomization(const char *directory, char *err, size_t err_len)
-{
-    char path[4096];
-    struct tree **docs = NULL, **resource = NULL;
-    size_t n_docs = 0, n_resource = 0;
-    struct tree *objects = tree_new_seq();
-    snprintf(path, sizeof path, "%s/kustomization.yaml", directory);
-    if (!tree_load_file(path, &docs, &n_docs, err, err_len))
-        goto fail;
-    const struct tree *k = n_docs ? docs[0] : NULL;
-    const struct tree *resources = tree_get(k, "resources");
-    for (size_t r = 0; r < count(resources); r++) {
-        snprintf(path, sizeof path, "%s/%s", directory, show(resources->items[r]));
-        if (!tree_load_file(path, &resource, &n_resource, err, err_len))
-            goto fail;
-        for (size_t i = 0; i < n_resource; i++)
-            tree_append(objects, resource[i]);
-        free(resource);
-        resource = NULL;
-    }
-    if (!generate(directory, k, objects, err, err_len))
-        goto fail;
-    for (size_t i = 0; i < objects->n; i++)
-        if (objects->items[i]->type == TREE_MAP)
-            customise(k, objects->items[i]);
-    tree_free_all(docs, n_docs);
-    return objects;
-fail:
-    tree_free_all(docs, n_docs);
-    tree_free(objects);
-    return NULL;
 }

@@ -1,7 +1,7 @@
 /* The policy rules of mixtape's deployment files (tests/deploy only): Kubernetes objects held
- * to the restricted Pod Security Standard and issue 14's operating rules, the compose file's
- * hardening and wiring, and a small kustomize that renders deploy/k8s without kubectl. Each
- * check appends one line per problem; an empty list means the files pass. */
+ * to the restricted Pod Security Standard and issue 14's operating rules, and the compose file's
+ * hardening and wiring. Each check appends one line per problem; an empty list means the files
+ * pass. */
 #ifndef MIXTAPE_MANIFEST_CHECKS_H
 #define MIXTAPE_MANIFEST_CHECKS_H
 
@@ -29,16 +29,15 @@ void check_pods(const struct tree *objects, struct problems *p);
 /* The compose file's rules (its one document). */
 void check_compose(const struct tree *doc, struct problems *p);
 
-/* A minimal kustomize of directory: resources, namespace, commonLabels, images and the
- * ConfigMap and Secret generators (without name hashes). Returns the objects (a TREE_SEQ the
- * caller frees), or NULL with err when a file is missing or not YAML. */
-struct tree *render_kustomization(const char *directory, char *err, size_t err_len);
-
 /* Deployment/Job: true. */
 bool is_pod_object(const struct tree *o);
 
 /* The pod template's spec of a Deployment or Job, or NULL (none, or another kind). */
 struct tree *pod_spec(const struct tree *o);
+
+/* Container k of a pod spec, counting its containers and then its init containers, or NULL
+ * past the last: `for (k = 0; (c = pod_container(spec, k)) != NULL; k++)` visits them all. */
+struct tree *pod_container(const struct tree *spec, size_t k);
 
 /* name without the -<10 letters and digits> kustomize appends to generated names, into buf. */
 const char *base_name(const char *name, char *buf, size_t len);

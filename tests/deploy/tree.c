@@ -177,6 +177,11 @@ size_t tree_len(const struct tree *node)
     return node && (node->type == TREE_MAP || node->type == TREE_SEQ) ? node->n : 0;
 }
 
+size_t tree_seq_len(const struct tree *node)
+{
+    return node && node->type == TREE_SEQ ? node->n : 0;
+}
+
 bool tree_truthy(const struct tree *node)
 {
     if (!node)

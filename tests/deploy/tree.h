@@ -62,6 +62,10 @@ void tree_remove_item(struct tree *seq, size_t i);
 /* Number of items of a sequence or entries of a map; 0 for NULL and scalars. */
 size_t tree_len(const struct tree *node);
 
+/* Number of items of a sequence; 0 for anything else, so `for (i < tree_seq_len(list))` reads
+ * nothing from a missing or mistyped list. */
+size_t tree_seq_len(const struct tree *node);
+
 /* Python's truth: false for a missing node, null, false, 0, "" and empty maps and sequences. */
 bool tree_truthy(const struct tree *node);
 
