@@ -3,12 +3,16 @@
 
 #include <pthread.h>
 #include <stdbool.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "rpc.h"
+#include "text_buffer.h"
+
+/* The most the exposition may grow to: the series are capped (METRICS_MAX_SERIES each,
+ * MAX_RENDERED_ENDPOINTS endpoints), and this is several times what they can take. */
+#define MAX_EXPOSITION (1024u * 1024u)
 
 static const double BUCKETS[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 #define N_BUCKETS (sizeof BUCKETS / sizeof BUCKETS[0])
@@ -107,60 +111,26 @@ void metrics_match(unsigned long songs, unsigned long artists_only, unsigned lon
     pthread_mutex_unlock(&metrics_lock);
 }
 
-struct text {
-    char *bytes;
-    size_t len, cap;
-    bool failed;
-};
-
-static void append(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void append(struct text *t, const char *fmt, ...)
-{
-    if (t->failed)
-        return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(t->bytes + t->len, t->cap - t->len, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            t->failed = true;
-            return;
-        }
-        if ((size_t)n < t->cap - t->len) {
-            t->len += (size_t)n;
-            return;
-        }
-        char *grown = realloc(t->bytes, t->cap * 2 + (size_t)n);
-        if (!grown) {
-            t->failed = true;
-            return;
-        }
-        t->bytes = grown;
-        t->cap = t->cap * 2 + (size_t)n;
-    }
-}
-
-static void render_counters(struct text *t, const char *name, const char *help,
+static void render_counters(struct text_buffer *t, const char *name, const char *help,
                             const char *label_name, const struct counter *series, size_t n)
 {
-    append(t, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
+    text_buffer_appendf(t, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
     for (size_t i = 0; i < n; i++) {
         if (series[i].status < 0)
-            append(t, "%s{%s=\"%s\",status=\"other\"} %llu\n", name, label_name, series[i].label,
-                   series[i].count);
+            text_buffer_appendf(t, "%s{%s=\"%s\",status=\"other\"} %llu\n", name, label_name,
+                                series[i].label, series[i].count);
         else
-            append(t, "%s{%s=\"%s\",status=\"%ld\"} %llu\n", name, label_name, series[i].label,
-                   series[i].status, series[i].count);
+            text_buffer_appendf(t, "%s{%s=\"%s\",status=\"%ld\"} %llu\n", name, label_name,
+                                series[i].label, series[i].status, series[i].count);
     }
 }
 
 /* Most endpoints listed in /metrics (a headless name may stand for many). */
 #define MAX_RENDERED_ENDPOINTS 64u
 
-/* Per-endpoint series of the RPC client (issue 16): state, calls, failures, ejections. */
-static void render_endpoints(struct text *t, struct rpc_client *client)
+/* Per-endpoint series of the RPC client (issue 16): state, calls, failures, ejections. False
+ * when out of memory. */
+static bool render_endpoints(struct text_buffer *t, struct rpc_client *client)
 {
     static const struct {
         const char *name, *type, *help;
@@ -181,16 +151,14 @@ static void render_endpoints(struct text *t, struct rpc_client *client)
     };
     struct rpc_endpoint_status *eps = calloc(MAX_RENDERED_ENDPOINTS, sizeof *eps);
     struct rpc_client_status status;
-    if (!eps) {
-        t->failed = true;
-        return;
-    }
+    if (!eps)
+        return false;
     size_t n = rpc_client_endpoints(client, eps, MAX_RENDERED_ENDPOINTS, &status);
     if (n > MAX_RENDERED_ENDPOINTS)
         n = MAX_RENDERED_ENDPOINTS;
     for (size_t s = 0; s < sizeof series / sizeof series[0]; s++) {
-        append(t, "# HELP %s %s\n# TYPE %s %s\n", series[s].name, series[s].help, series[s].name,
-               series[s].type);
+        text_buffer_appendf(t, "# HELP %s %s\n# TYPE %s %s\n", series[s].name, series[s].help,
+                            series[s].name, series[s].type);
         for (size_t i = 0; i < n; i++) {
             const struct rpc_endpoint_status *e = &eps[i];
             unsigned long long v[] = {strcmp(e->state, "active") == 0,
@@ -201,29 +169,30 @@ static void render_endpoints(struct text *t, struct rpc_client *client)
                                       (unsigned long long)e->timeouts,
                                       (unsigned long long)e->ejections,
                                       (unsigned long long)e->readmissions};
-            append(t, "%s{endpoint=\"%s\"} %llu\n", series[s].name, e->url, v[s]);
+            text_buffer_appendf(t, "%s{endpoint=\"%s\"} %llu\n", series[s].name, e->url, v[s]);
         }
     }
-    append(t,
-           "# HELP mixtape_auth_reco_attempt_timeout_seconds Per-attempt timeout now (a multiple "
-           "of the observed p99, with a floor)\n# TYPE mixtape_auth_reco_attempt_timeout_seconds "
-           "gauge\nmixtape_auth_reco_attempt_timeout_seconds %.3f\n",
-           status.attempt_timeout_ms / 1000.0);
-    append(t,
-           "# HELP mixtape_auth_reco_retries_total Attempts resent elsewhere, by the retry "
-           "budget's answer\n# TYPE mixtape_auth_reco_retries_total counter\n"
-           "mixtape_auth_reco_retries_total{budget=\"granted\"} %llu\n"
-           "mixtape_auth_reco_retries_total{budget=\"refused\"} %llu\n",
-           (unsigned long long)status.retries, (unsigned long long)status.retries_refused);
+    text_buffer_appendf(
+        t,
+        "# HELP mixtape_auth_reco_attempt_timeout_seconds Per-attempt timeout now (a multiple "
+        "of the observed p99, with a floor)\n# TYPE mixtape_auth_reco_attempt_timeout_seconds "
+        "gauge\nmixtape_auth_reco_attempt_timeout_seconds %.3f\n",
+        status.attempt_timeout_ms / 1000.0);
+    text_buffer_appendf(
+        t,
+        "# HELP mixtape_auth_reco_retries_total Attempts resent elsewhere, by the retry "
+        "budget's answer\n# TYPE mixtape_auth_reco_retries_total counter\n"
+        "mixtape_auth_reco_retries_total{budget=\"granted\"} %llu\n"
+        "mixtape_auth_reco_retries_total{budget=\"refused\"} %llu\n",
+        (unsigned long long)status.retries, (unsigned long long)status.retries_refused);
     free(eps);
+    return true;
 }
 
 char *metrics_render(struct rpc_client *client)
 {
-    struct text t = {.bytes = malloc(4096), .cap = 4096};
-    if (!t.bytes)
-        return NULL;
-    t.bytes[0] = '\0';
+    struct text_buffer t;
+    text_buffer_init(&t, MAX_EXPOSITION);
     pthread_mutex_lock(&metrics_lock);
     render_counters(&t, "mixtape_auth_requests_total",
                     "HTTP requests answered, by route and status", "route", requests, n_requests);
@@ -231,36 +200,37 @@ char *metrics_render(struct rpc_client *client)
                     "Spotify calls by endpoint and HTTP status (0: no answer)", "endpoint",
                     spotify_calls, n_spotify_calls);
     const char *h = "mixtape_auth_rpc_duration_seconds";
-    append(&t, "# HELP %s Latency of RPC calls to reco-service\n# TYPE %s histogram\n", h, h);
+    text_buffer_appendf(&t, "# HELP %s Latency of RPC calls to reco-service\n# TYPE %s histogram\n",
+                        h, h);
     for (size_t i = 0; i < n_rpc; i++) {
         unsigned long long cumulative = 0;
         for (size_t b = 0; b < N_BUCKETS; b++) {
             cumulative += rpc[i].buckets[b];
-            append(&t, "%s_bucket{method=\"%s\",code=\"%s\",le=\"%g\"} %llu\n", h, rpc[i].method,
-                   rpc[i].code, BUCKETS[b], cumulative);
+            text_buffer_appendf(&t, "%s_bucket{method=\"%s\",code=\"%s\",le=\"%g\"} %llu\n", h,
+                                rpc[i].method, rpc[i].code, BUCKETS[b], cumulative);
         }
-        append(&t, "%s_bucket{method=\"%s\",code=\"%s\",le=\"+Inf\"} %llu\n", h, rpc[i].method,
-               rpc[i].code, rpc[i].count);
-        append(&t, "%s_sum{method=\"%s\",code=\"%s\"} %.6f\n", h, rpc[i].method, rpc[i].code,
-               rpc[i].sum);
-        append(&t, "%s_count{method=\"%s\",code=\"%s\"} %llu\n", h, rpc[i].method, rpc[i].code,
-               rpc[i].count);
+        text_buffer_appendf(&t, "%s_bucket{method=\"%s\",code=\"%s\",le=\"+Inf\"} %llu\n", h,
+                            rpc[i].method, rpc[i].code, rpc[i].count);
+        text_buffer_appendf(&t, "%s_sum{method=\"%s\",code=\"%s\"} %.6f\n", h, rpc[i].method,
+                            rpc[i].code, rpc[i].sum);
+        text_buffer_appendf(&t, "%s_count{method=\"%s\",code=\"%s\"} %llu\n", h, rpc[i].method,
+                            rpc[i].code, rpc[i].count);
     }
     const char *m = "mixtape_auth_saved_tracks_total";
-    append(&t,
-           "# HELP %s Saved tracks sent to Recommend, by how they matched the catalog (song, "
-           "artist_only: the primary artist but no song, unmatched)\n# TYPE %s counter\n",
-           m, m);
+    text_buffer_appendf(
+        &t,
+        "# HELP %s Saved tracks sent to Recommend, by how they matched the catalog (song, "
+        "artist_only: the primary artist but no song, unmatched)\n# TYPE %s counter\n",
+        m, m);
     for (size_t k = 0; k < 3; k++)
-        append(&t, "%s{match=\"%s\"} %llu\n", m, MATCH_KINDS[k], matched[k]);
+        text_buffer_appendf(&t, "%s{match=\"%s\"} %llu\n", m, MATCH_KINDS[k], matched[k]);
     pthread_mutex_unlock(&metrics_lock);
-    if (client)
-        render_endpoints(&t, client);
-    if (t.failed) {
-        free(t.bytes);
+    if (client && !render_endpoints(&t, client)) {
+        text_buffer_free(&t);
         return NULL;
     }
-    return t.bytes;
+    char *text;
+    return text_buffer_take(&t, &text, NULL) == TEXT_BUFFER_OK ? text : NULL;
 }
 
 void metrics_reset(void)

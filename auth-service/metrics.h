@@ -27,8 +27,9 @@ void metrics_match(unsigned long songs, unsigned long artists_only, unsigned lon
 
 struct rpc_client;
 
-/* The whole exposition as text (malloc'd, caller frees), or NULL when out of memory. With client
- * (may be NULL), also each reco-service endpoint's health as the client sees it. */
+/* The whole exposition as text (malloc'd, caller frees), or NULL when out of memory (or past
+ * the 1 MiB bound, which the capped series stay below). With client (may be NULL), also each
+ * reco-service endpoint's health as the client sees it. */
 char *metrics_render(struct rpc_client *client);
 
 /* Forgets every series (for tests). */

@@ -6,7 +6,7 @@
 #                             npm and the pinned axe-core of tests/e2e/axe (npm ci, offline once
 #                             it is there);
 #                             for tests/deploy and tests/cluster: umoci, runc, dnsmasq, curl,
-#                             python3-yaml, docker-compose, systemd-analyze, and Debian's kubectl
+#                             libyaml-dev, docker-compose, systemd-analyze, and Debian's kubectl
 #                             unless a kubectl is installed already)
 #   deploy/deps.sh bench    + what the benchmarks and the quality evaluation need (python3-*)
 set -euo pipefail
@@ -16,7 +16,7 @@ packages=(build-essential cmake pkg-config git ca-certificates
           libcurl4-openssl-dev libssl-dev libcivetweb-dev zlib1g-dev libcmocka-dev)
 case "${1:-}" in
   test)  packages+=(clang-format clang-tidy chromium chromium-driver fonts-dejavu-core clang libclang-rt-14-dev
-                   umoci runc dnsmasq-base curl iproute2 procps python3-yaml docker-compose systemd)
+                   umoci runc dnsmasq-base curl iproute2 procps libyaml-dev docker-compose systemd)
          command -v kubectl >/dev/null || packages+=(kubernetes-client)
          command -v npm >/dev/null || packages+=(npm) ;;
   bench) packages+=(clang-format chromium chromium-driver fonts-dejavu-core clang libclang-rt-14-dev

@@ -145,16 +145,17 @@ static inline const uint8_t *skip_value(const uint8_t *p, const uint8_t *end, un
     }
 }
 
-/* A string value: its key must say length-delimited. */
-static inline const uint8_t *read_text(const uint8_t *p, const uint8_t *end, unsigned wire,
-                                       const uint8_t **text, size_t *len)
+/* A length-delimited value (a string or an embedded message): its key must say so. *bytes is
+ * where its len bytes start; the position returned is just after them. */
+static inline const uint8_t *read_bytes(const uint8_t *p, const uint8_t *end, unsigned wire,
+                                        const uint8_t **bytes, size_t *len)
 {
     if (wire != WIRE_LENGTH)
         return NULL;
     p = read_length(p, end, len);
     if (!p)
         return NULL;
-    *text = p;
+    *bytes = p;
     return p + *len;
 }
 
@@ -235,7 +236,7 @@ static bool decode_feature(const uint8_t *p, const uint8_t *end, const uint8_t *
         if (!p)
             return false;
         if (field == FEATURE_NAME) {
-            p = read_text(p, end, wire, name, name_len);
+            p = read_bytes(p, end, wire, name, name_len);
             has_name = true;
         } else if (field == FEATURE_VALUE) {
             if (wire != WIRE_64BIT || end - p < 8)
@@ -312,6 +313,17 @@ static bool decode_track_feature(struct decoder *d, const uint8_t *p, const uint
     return true;
 }
 
+/* A SavedTrack's scalar field (duration_ms, year, explicit) as the feature of the same name in
+ * s->raw, unless a Feature message named it (from_features): handlers.c used to apply features
+ * after the scalar fields. */
+static inline void set_scalar_feature(struct reco_saved *s, uint32_t from_features,
+                                      enum model_feature feature, double value)
+{
+    if (!(from_features & (1u << feature)))
+        s->raw.value[feature] = value;
+    s->raw.present |= 1u << feature;
+}
+
 /* A key as one byte: field << 3 | wire type, for the fields 1..15. */
 #define KEY(field, wire) ((uint8_t)((field) << 3 | (wire)))
 
@@ -333,7 +345,7 @@ static bool decode_track(struct decoder *d, const uint8_t *p, const uint8_t *end
     while (p < end) {
         uint8_t key = p[0];
         uint64_t number = 0;
-        const uint8_t *artist;
+        const uint8_t *artist, *feature;
         size_t len;
         if (key >= 0x80 || key < 8) {
             uint32_t field;
@@ -351,16 +363,16 @@ static bool decode_track(struct decoder *d, const uint8_t *p, const uint8_t *end
         }
         switch (key) {
         case KEY(TRACK_ID, WIRE_LENGTH):
-            p = read_text(p, end, WIRE_LENGTH, &id, &id_len);
+            p = read_bytes(p, end, WIRE_LENGTH, &id, &id_len);
             break;
         case KEY(TRACK_ISRC, WIRE_LENGTH):
-            p = read_text(p, end, WIRE_LENGTH, &isrc, &isrc_len);
+            p = read_bytes(p, end, WIRE_LENGTH, &isrc, &isrc_len);
             break;
         case KEY(TRACK_NAME, WIRE_LENGTH):
-            p = read_text(p, end, WIRE_LENGTH, &name, &name_len);
+            p = read_bytes(p, end, WIRE_LENGTH, &name, &name_len);
             break;
         case KEY(TRACK_ARTISTS, WIRE_LENGTH):
-            p = read_text(p, end, WIRE_LENGTH, &artist, &len);
+            p = read_bytes(p, end, WIRE_LENGTH, &artist, &len);
             if (p && s->n_artists < RECO_MAX_ARTISTS)
                 s->artists[s->n_artists++] = copy_text(&text, d->text_end, artist, len);
             break;
@@ -382,10 +394,9 @@ static bool decode_track(struct decoder *d, const uint8_t *p, const uint8_t *end
             has_explicit = true;
             break;
         case KEY(TRACK_FEATURES, WIRE_LENGTH):
-            p = read_length(p, end, &len);
-            if (!p || !decode_track_feature(d, p, p + len, s, &from_features))
+            p = read_bytes(p, end, WIRE_LENGTH, &feature, &len);
+            if (p && !decode_track_feature(d, feature, p, s, &from_features))
                 return false;
-            p += len;
             break;
         default:
             if ((key >> 3) >= TRACK_ID && (key >> 3) <= TRACK_FEATURES)
@@ -404,20 +415,12 @@ static bool decode_track(struct decoder *d, const uint8_t *p, const uint8_t *end
     d->text = text;
     if (has_duration) {
         s->duration_ms = duration_ms;
-        if (!(from_features & (1u << FEAT_DURATION_MS)))
-            s->raw.value[FEAT_DURATION_MS] = duration_ms;
-        s->raw.present |= 1u << FEAT_DURATION_MS;
+        set_scalar_feature(s, from_features, FEAT_DURATION_MS, duration_ms);
     }
-    if (has_year && year > 0) {
-        if (!(from_features & (1u << FEAT_YEAR)))
-            s->raw.value[FEAT_YEAR] = year;
-        s->raw.present |= 1u << FEAT_YEAR;
-    }
-    if (has_explicit) {
-        if (!(from_features & (1u << FEAT_EXPLICIT)))
-            s->raw.value[FEAT_EXPLICIT] = explicit_ ? 1.0 : 0.0;
-        s->raw.present |= 1u << FEAT_EXPLICIT;
-    }
+    if (has_year && year > 0)
+        set_scalar_feature(s, from_features, FEAT_YEAR, year);
+    if (has_explicit)
+        set_scalar_feature(s, from_features, FEAT_EXPLICIT, explicit_ ? 1.0 : 0.0);
     return true;
 }
 
@@ -533,20 +536,20 @@ static bool decode_request(struct decoder *d, const uint8_t *p, const uint8_t *e
         uint32_t field;
         unsigned wire;
         uint64_t number = 0;
+        const uint8_t *message; /* a length-delimited value's first byte */
         size_t len;
         p = read_key(p, end, &field, &wire);
         if (!p)
             return false;
         switch (field) {
         case REQUEST_SAVED: {
-            p = wire == WIRE_LENGTH ? read_length(p, end, &len) : NULL;
+            p = read_bytes(p, end, wire, &message, &len);
             if (!p)
                 return false;
             struct reco_saved *s = saved ? &saved[d->track] : &scratch;
             clear_track(s);
-            if (!decode_track(d, p, p + len, s))
+            if (!decode_track(d, message, p, s))
                 return false;
-            p += len;
             d->track++;
             break;
         }
@@ -574,16 +577,14 @@ static bool decode_request(struct decoder *d, const uint8_t *p, const uint8_t *e
             out->has_discover = true;
             break;
         case REQUEST_TARGET:
-            p = wire == WIRE_LENGTH ? read_length(p, end, &len) : NULL;
-            if (!p || !decode_target(p, p + len, out))
+            p = read_bytes(p, end, wire, &message, &len);
+            if (p && !decode_target(message, p, out))
                 return false;
-            p += len;
             break;
         case REQUEST_YEARS:
-            p = wire == WIRE_LENGTH ? read_length(p, end, &len) : NULL;
-            if (!p || !decode_years(p, p + len, out))
+            p = read_bytes(p, end, wire, &message, &len);
+            if (p && !decode_years(message, p, out))
                 return false;
-            p += len;
             break;
         case REQUEST_EXPLICIT:
             p = read_bool(p, end, wire, &out->explicit_);

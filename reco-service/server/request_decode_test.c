@@ -306,19 +306,27 @@ static void test_edge_cases(void **state)
     }
 }
 
+/* Decodes the bytes spec builds (limits: 4 tracks, n up to 40) into *call; fails unless OK. */
+static void decode_ok(const char *spec, struct recommend_call *call)
+{
+    static const struct handler_limits limits = {.max_saved = 4, .max_n = 40};
+    struct wire w = {0};
+    build(&spec, &w);
+    assert_int_equal(*spec, '\0');
+    char err[512] = "";
+    enum rpc_code code = recommend_call_decode(w.bytes, w.len, &limits, call, err, sizeof err);
+    if (code != RPC_OK)
+        fail_msg("%s: %s", rpc_code_name(code), err);
+}
+
 /* A few decoded values, checked by hand rather than against protobuf-c. */
 static void test_decoded_values(void **state)
 {
     (void)state;
-    static const struct handler_limits limits = {.max_saved = 4, .max_n = 40};
-    struct wire w = {0};
-    const char *spec = "28 82 80 80 80 10 0a(0a('x' 00 'y') 3a(00) 30 cf 0f 42(0a('year') "
-                       "11 " D_2000 ") " ART4 ART4 ART4 ART4 "22('q')) 0a()";
-    build(&spec, &w);
     struct recommend_call call;
-    char err[512];
-    assert_int_equal(recommend_call_decode(w.bytes, w.len, &limits, &call, err, sizeof err),
-                     RPC_OK);
+    decode_ok("28 82 80 80 80 10 0a(0a('x' 00 'y') 3a(00) 30 cf 0f 42(0a('year') 11 " D_2000
+              ") " ART4 ART4 ART4 ART4 "22('q')) 0a()",
+              &call);
     assert_int_equal(call.n_saved, 2);
     assert_int_equal(call.options.ranking, 2);
     assert_int_equal(call.options.n, 40);
@@ -342,12 +350,9 @@ static void test_decoded_values(void **state)
     recommend_call_free(&call);
 
     /* Steering, with a Target and a Years each sent twice (merged field by field). */
-    struct wire s2 = {0};
-    spec = "35 0000003f 3a(0d 0000003f 25 0000f042) 48 00 42(08 c6 0f) 3a(0d 0000803e 15 "
-           "0000803f) 42(10 cf 0f) 0a()";
-    build(&spec, &s2);
-    assert_int_equal(recommend_call_decode(s2.bytes, s2.len, &limits, &call, err, sizeof err),
-                     RPC_OK);
+    decode_ok("35 0000003f 3a(0d 0000003f 25 0000f042) 48 00 42(08 c6 0f) 3a(0d 0000803e 15 "
+              "0000803f) 42(10 cf 0f) 0a()",
+              &call);
     assert_true(call.options.discover == 0.5f);
     assert_true(call.options.energy.set && call.options.energy.value == 0.25f);
     assert_true(call.options.valence.set && call.options.valence.value == 1.0f);
@@ -359,11 +364,7 @@ static void test_decoded_values(void **state)
     recommend_call_free(&call);
 
     /* explicit true is the default: songs stay allowed. */
-    struct wire s3 = {0};
-    spec = "48 01 0a()";
-    build(&spec, &s3);
-    assert_int_equal(recommend_call_decode(s3.bytes, s3.len, &limits, &call, err, sizeof err),
-                     RPC_OK);
+    decode_ok("48 01 0a()", &call);
     assert_false(call.options.no_explicit);
     recommend_call_free(&call);
 }

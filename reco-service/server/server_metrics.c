@@ -2,11 +2,14 @@
 #include "server_metrics.h"
 
 #include <pthread.h>
-#include <stdarg.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "text_buffer.h"
+
+/* The most the exposition may grow to: the series are a fixed set, about 15 KB at most. */
+#define MAX_EXPOSITION (256u * 1024u)
 
 static const double BUCKETS[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
                                  0.25,  0.5,    1,     2.5,  5,     10};
@@ -136,80 +139,44 @@ void server_metrics_model(const char *version, uint32_t rows, uint32_t k, double
     pthread_mutex_unlock(&metrics_lock);
 }
 
-struct text {
-    char *bytes;
-    size_t len, cap;
-    bool failed;
-};
-
-static void append(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void append(struct text *t, const char *fmt, ...)
+static void header(struct text_buffer *t, const char *name, const char *type, const char *help)
 {
-    if (t->failed)
-        return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(t->bytes + t->len, t->cap - t->len, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            t->failed = true;
-            return;
-        }
-        if ((size_t)n < t->cap - t->len) {
-            t->len += (size_t)n;
-            return;
-        }
-        char *grown = realloc(t->bytes, t->cap * 2 + (size_t)n);
-        if (!grown) {
-            t->failed = true;
-            return;
-        }
-        t->bytes = grown;
-        t->cap = t->cap * 2 + (size_t)n;
-    }
-}
-
-static void header(struct text *t, const char *name, const char *type, const char *help)
-{
-    append(t, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+    text_buffer_appendf(t, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
 /* One histogram's series; labels is "" or `method="Recommend",` (with the trailing comma). */
-static void render_histogram(struct text *t, const char *name, const char *labels,
+static void render_histogram(struct text_buffer *t, const char *name, const char *labels,
                              const struct histogram *h)
 {
     unsigned long long cumulative = 0;
     for (size_t b = 0; b < N_BUCKETS; b++) {
         cumulative += h->buckets[b];
-        append(t, "%s_bucket{%sle=\"%g\"} %llu\n", name, labels, BUCKETS[b], cumulative);
+        text_buffer_appendf(t, "%s_bucket{%sle=\"%g\"} %llu\n", name, labels, BUCKETS[b],
+                            cumulative);
     }
-    append(t, "%s_bucket{%sle=\"+Inf\"} %llu\n", name, labels, h->count);
+    text_buffer_appendf(t, "%s_bucket{%sle=\"+Inf\"} %llu\n", name, labels, h->count);
     size_t label_len = strlen(labels);
     if (label_len > 0) {
-        append(t, "%s_sum{%.*s} %.6f\n", name, (int)label_len - 1, labels, h->sum);
-        append(t, "%s_count{%.*s} %llu\n", name, (int)label_len - 1, labels, h->count);
+        text_buffer_appendf(t, "%s_sum{%.*s} %.6f\n", name, (int)label_len - 1, labels, h->sum);
+        text_buffer_appendf(t, "%s_count{%.*s} %llu\n", name, (int)label_len - 1, labels, h->count);
     } else {
-        append(t, "%s_sum %.6f\n", name, h->sum);
-        append(t, "%s_count %llu\n", name, h->count);
+        text_buffer_appendf(t, "%s_sum %.6f\n", name, h->sum);
+        text_buffer_appendf(t, "%s_count %llu\n", name, h->count);
     }
 }
 
 char *server_metrics_render(const struct server_gauges *g)
 {
-    struct text t = {.bytes = malloc(8192), .cap = 8192};
-    if (!t.bytes)
-        return NULL;
-    t.bytes[0] = '\0';
+    struct text_buffer t;
+    text_buffer_init(&t, MAX_EXPOSITION);
     pthread_mutex_lock(&metrics_lock);
     const char *name = "mixtape_reco_requests_total";
     header(&t, name, "counter", "RPC requests answered, by method and code");
     for (size_t m = 0; m < N_METHODS; m++)
         for (size_t c = 0; c < N_CODES; c++)
             if (requests[m][c] > 0 || (CODES[c] == RPC_OK && m < 3))
-                append(&t, "%s{method=\"%s\",code=\"%s\"} %llu\n", name, METHODS[m],
-                       rpc_code_name(CODES[c]), requests[m][c]);
+                text_buffer_appendf(&t, "%s{method=\"%s\",code=\"%s\"} %llu\n", name, METHODS[m],
+                                    rpc_code_name(CODES[c]), requests[m][c]);
     name = "mixtape_reco_request_duration_seconds";
     header(&t, name, "histogram", "Time from a request's arrival to its reply, by method");
     for (size_t m = 0; m < N_METHODS; m++) {
@@ -223,50 +190,47 @@ char *server_metrics_render(const struct server_gauges *g)
     header(&t, name, "histogram", "Time requests waited in the queue for a worker");
     render_histogram(&t, name, "", &queue_wait);
     header(&t, "mixtape_reco_queue_depth", "gauge", "Requests waiting for a worker");
-    append(&t, "mixtape_reco_queue_depth %zu\n", g->queue_depth);
+    text_buffer_appendf(&t, "mixtape_reco_queue_depth %zu\n", g->queue_depth);
     header(&t, "mixtape_reco_queue_capacity", "gauge", "Requests the queue holds (--queue)");
-    append(&t, "mixtape_reco_queue_capacity %zu\n", g->queue_capacity);
+    text_buffer_appendf(&t, "mixtape_reco_queue_capacity %zu\n", g->queue_capacity);
     header(&t, "mixtape_reco_workers", "gauge", "Compute threads (--workers)");
-    append(&t, "mixtape_reco_workers %d\n", g->workers);
+    text_buffer_appendf(&t, "mixtape_reco_workers %d\n", g->workers);
     header(&t, "mixtape_reco_workers_busy", "gauge", "Compute threads working on a request");
-    append(&t, "mixtape_reco_workers_busy %d\n", g->workers_busy);
+    text_buffer_appendf(&t, "mixtape_reco_workers_busy %d\n", g->workers_busy);
     header(&t, "mixtape_reco_in_flight", "gauge",
            "Requests received and not yet answered (queued, computing or sending)");
-    append(&t, "mixtape_reco_in_flight %d\n", g->in_flight);
+    text_buffer_appendf(&t, "mixtape_reco_in_flight %d\n", g->in_flight);
     name = "mixtape_reco_expired_dropped_total";
     header(&t, name, "counter",
            "Requests dropped without computing because the caller's deadline had passed");
-    append(&t, "%s %llu\n", name, expired);
+    text_buffer_appendf(&t, "%s %llu\n", name, expired);
     header(&t, "mixtape_reco_connections", "gauge", "Open RPC connections");
-    append(&t, "mixtape_reco_connections %d\n", g->connections);
+    text_buffer_appendf(&t, "mixtape_reco_connections %d\n", g->connections);
     name = "mixtape_reco_connections_closed_total";
     header(&t, name, "counter", "RPC connections the service closed, by reason");
     for (size_t r = 0; r < N_REASONS; r++)
-        append(&t, "%s{reason=\"%s\"} %llu\n", name, CLOSE_REASONS[r], closed[r]);
+        text_buffer_appendf(&t, "%s{reason=\"%s\"} %llu\n", name, CLOSE_REASONS[r], closed[r]);
     name = "mixtape_reco_saved_tracks_total";
     header(&t, name, "counter",
            "Saved tracks received in Recommend requests, by how they matched the catalog");
-    append(&t, "%s{match=\"song\"} %llu\n", name, matched_songs);
-    append(&t, "%s{match=\"artist_only\"} %llu\n", name, matched_artists);
-    append(&t, "%s{match=\"unmatched\"} %llu\n", name, unmatched);
+    text_buffer_appendf(&t, "%s{match=\"song\"} %llu\n", name, matched_songs);
+    text_buffer_appendf(&t, "%s{match=\"artist_only\"} %llu\n", name, matched_artists);
+    text_buffer_appendf(&t, "%s{match=\"unmatched\"} %llu\n", name, unmatched);
     header(&t, "mixtape_reco_model_info", "gauge", "The model served (value 1), by version");
-    append(&t, "mixtape_reco_model_info{version=\"%s\"} 1\n", model_version);
+    text_buffer_appendf(&t, "mixtape_reco_model_info{version=\"%s\"} 1\n", model_version);
     header(&t, "mixtape_reco_model_rows", "gauge", "Catalog rows in the model served");
-    append(&t, "mixtape_reco_model_rows %u\n", model_rows);
+    text_buffer_appendf(&t, "mixtape_reco_model_rows %u\n", model_rows);
     header(&t, "mixtape_reco_model_k", "gauge", "Clusters in the model served");
-    append(&t, "mixtape_reco_model_k %u\n", model_k);
+    text_buffer_appendf(&t, "mixtape_reco_model_k %u\n", model_k);
     header(&t, "mixtape_reco_model_load_seconds", "gauge",
            "How long opening the model served took");
-    append(&t, "mixtape_reco_model_load_seconds %.6f\n", model_load_seconds);
+    text_buffer_appendf(&t, "mixtape_reco_model_load_seconds %.6f\n", model_load_seconds);
     header(&t, "mixtape_reco_model_loads_total", "counter",
            "Models opened (start-up and each successful reload)");
-    append(&t, "mixtape_reco_model_loads_total %llu\n", model_loads);
+    text_buffer_appendf(&t, "mixtape_reco_model_loads_total %llu\n", model_loads);
     pthread_mutex_unlock(&metrics_lock);
-    if (t.failed) {
-        free(t.bytes);
-        return NULL;
-    }
-    return t.bytes;
+    char *text;
+    return text_buffer_take(&t, &text, NULL) == TEXT_BUFFER_OK ? text : NULL;
 }
 
 void server_metrics_reset(void)

@@ -38,7 +38,8 @@ struct server_gauges {
     int in_flight;
 };
 
-/* The whole exposition as text (malloc'd, caller frees), or NULL when out of memory. */
+/* The whole exposition as text (malloc'd, caller frees), or NULL when out of memory (or past
+ * the 256 KiB bound, which the fixed set of series stays far below). */
 char *server_metrics_render(const struct server_gauges *gauges);
 
 /* Forgets everything (for tests). */

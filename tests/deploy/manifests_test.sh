@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # ctest deploy_manifests: renders deploy/k8s (and its model-build Job) with `kubectl kustomize`
 # where kubectl is installed, and always with the checker's own small kustomize, then holds the
-# objects to the restricted Pod Security Standard and issue 14's rules (check_manifests.py,
-# whose --self-test must catch every breakage it makes); checks make-secrets.sh; validates
-# deploy/compose.yaml with docker-compose's schema where installed and with the checker.
-#   manifests_test.sh SOURCE_DIR
+# objects to the restricted Pod Security Standard and issue 14's rules (check-manifests, built
+# from check_manifests.c, whose --self-test must catch every breakage it makes); feeds it
+# manifests with known defects and requires each to fail naming the defect; checks
+# make-secrets.sh; validates deploy/compose.yaml with docker-compose's schema where installed
+# and with the checker.
+#   manifests_test.sh SOURCE_DIR CHECK_MANIFESTS_BINARY
 set -euo pipefail
 src=$1
-py=/usr/bin/python3
-check="$src/tests/deploy/check_manifests.py"
-"$py" -c 'import yaml' 2>/dev/null || { echo "deploy_manifests: python3-yaml is missing; run deploy/deps.sh test" >&2; exit 1; }
+check=$2
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mixtape-manifests.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "deploy_manifests: FAIL: $*" >&2; exit 1; }
@@ -37,30 +37,51 @@ grep -q not-a-real-secret "$tmp/ms.out" && fail "make-secrets printed the client
 if "$tmp/k8s/make-secrets.sh" --bogus 2>/dev/null; then fail "make-secrets accepted an unknown argument"; fi
 
 # Kubernetes.
-"$py" "$check" k8s --render "$tmp/k8s" || fail "deploy/k8s breaks the policy (own rendering)"
+"$check" k8s --render "$tmp/k8s" || fail "deploy/k8s breaks the policy (own rendering)"
 if command -v kubectl >/dev/null; then
   kubectl kustomize "$tmp/k8s" > "$tmp/rendered.yaml" 2> "$tmp/kustomize.err" ||
     { cat "$tmp/kustomize.err" >&2; fail "kubectl kustomize deploy/k8s failed"; }
   kubectl kustomize "$tmp/k8s/model-build" > "$tmp/job.yaml" 2> "$tmp/kustomize.err" ||
     { cat "$tmp/kustomize.err" >&2; fail "kubectl kustomize deploy/k8s/model-build failed"; }
-  "$py" "$check" k8s "$tmp/rendered.yaml" || fail "deploy/k8s breaks the policy (kubectl kustomize)"
-  "$py" "$check" pods "$tmp/job.yaml" || fail "the model-build Job breaks the policy"
+  "$check" k8s "$tmp/rendered.yaml" || fail "deploy/k8s breaks the policy (kubectl kustomize)"
+  "$check" pods "$tmp/job.yaml" || fail "the model-build Job breaks the policy"
   # The generated names carry their content hash, and the pods name the hashed objects.
   grep -Eq 'name: reco-config-[a-z0-9]{10}$' "$tmp/rendered.yaml" || fail "reco-config has no content hash"
   grep -q 'not-a-real-secret' "$tmp/rendered.yaml" && fail "the client secret is in the rendering unencoded"
-  "$py" "$check" --self-test "$tmp/rendered.yaml" "$tmp/compose.yaml" || fail "the policy check missed a breakage"
+  "$check" --self-test "$tmp/rendered.yaml" "$tmp/compose.yaml" || fail "the policy check missed a breakage"
 else
   echo "deploy_manifests: kubectl is not installed: checked the checker's own rendering only (deploy/deps.sh test installs Debian's kubernetes-client)"
-  "$py" - "$check" "$tmp/k8s" "$tmp/rendered.yaml" <<'PY'
-import importlib.util, sys, yaml
-spec = importlib.util.spec_from_file_location("check", sys.argv[1]); m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)
-yaml.safe_dump_all(m.render(sys.argv[2]), open(sys.argv[3], "w"))
-PY
-  "$py" "$check" --self-test "$tmp/rendered.yaml" "$tmp/compose.yaml" || fail "the policy check missed a breakage"
+  "$check" --self-test --render "$tmp/k8s" "$tmp/compose.yaml" || fail "the policy check missed a breakage"
 fi
 
+# Known defects: each refused (exit 1) with a line naming it.
+expect_defect() {
+  local says=$1 rc=0
+  shift
+  "$check" "$@" > "$tmp/defect.out" 2> "$tmp/defect.err" || rc=$?
+  [ "$rc" -eq 1 ] || { cat "$tmp/defect.err" >&2; fail "check-manifests $*: exit $rc, want 1"; }
+  grep -qxF "check_manifests: $says" "$tmp/defect.err" ||
+    { cat "$tmp/defect.err" >&2; fail "check-manifests $*: does not say '$says'"; }
+}
+defective="$src/tests/deploy/defective-job.yaml"
+expect_defect "Job/defective container work: no limits.cpu" pods "$defective"
+expect_defect "Job/defective container work: no limits.memory" pods "$defective"
+expect_defect "Job/defective: hostNetwork is set" pods "$defective"
+expect_defect "Job/defective: volume host is of a type the restricted profile forbids (hostPath)" \
+  pods "$defective"
+# The repository's manifests with a probe renamed away and a PodDisruptionBudget left out.
+cp -r "$tmp/k8s" "$tmp/k8s-defective"
+sed -i 's/^          readinessProbe:$/          readinessProbeGone:/' "$tmp/k8s-defective/reco-deployment.yaml"
+sed -i '/^  - auth-pdb.yaml$/d' "$tmp/k8s-defective/kustomization.yaml"
+expect_defect "Deployment/reco container reco-service: no readinessProbe" k8s --render "$tmp/k8s-defective"
+expect_defect "no PodDisruptionBudget covers the auth pods" k8s --render "$tmp/k8s-defective"
+printf 'services: {}\n' > "$tmp/empty-compose.yaml"
+expect_defect "compose: 0 compute services, want 2" compose "$tmp/empty-compose.yaml"
+printf 'kind: [\n' > "$tmp/not-yaml.yaml"
+expect_defect "$tmp/not-yaml.yaml:2:1: did not find expected node content" k8s "$tmp/not-yaml.yaml"
+
 # Compose.
-"$py" "$check" compose "$tmp/compose.yaml" || fail "deploy/compose.yaml breaks the policy"
+"$check" compose "$tmp/compose.yaml" || fail "deploy/compose.yaml breaks the policy"
 if command -v docker-compose >/dev/null; then
   (cd "$tmp" && SPOTIFY_CLIENT_ID=test docker-compose -f compose.yaml --profile tools config -q) ||
     fail "docker-compose rejects deploy/compose.yaml"
@@ -73,6 +94,6 @@ if command -v docker-compose >/dev/null; then
     fail "docker-compose accepted an unknown key (schema not checked)"
   fi
 else
-  echo "deploy_manifests: docker-compose is not installed: compose checked by check_manifests.py only"
+  echo "deploy_manifests: docker-compose is not installed: compose checked by check-manifests only"
 fi
 echo "deploy_manifests: ok"

@@ -21,6 +21,7 @@
 #include "harness.h"
 #include "reco_rpc.h"
 #include "saved_file.h"
+#include "steer_cases.h"
 
 static char work_dir[256], csv[320], model[320], thin_model[320], saved_path[320];
 static char artists_path[320], strangers_path[320];
@@ -142,76 +143,6 @@ static cJSON *recommend_json(const char *file, const char *n, const char *const 
     return root;
 }
 
-static const cJSON *item(const cJSON *obj, const char *name)
-{
-    const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, name);
-    if (!it)
-        fail_msg("no '%s' in the output", name);
-    return it;
-}
-
-/* Splits one CSV line into at most max fields (in place); returns how many. */
-static size_t split_csv(char *line, char **fields, size_t max)
-{
-    size_t n = 0;
-    char *to = line;
-    for (char *p = line; n < max;) {
-        fields[n++] = to;
-        bool quoted = *p == '"';
-        p += quoted;
-        for (;; p++) {
-            if (quoted && *p == '"' && p[1] == '"') {
-                *to++ = '"';
-                p++;
-            } else if (quoted && *p == '"') {
-                quoted = false;
-            } else if (!quoted && (*p == ',' || *p == '\n' || *p == '\r' || *p == '\0')) {
-                break;
-            } else {
-                *to++ = *p;
-            }
-        }
-        bool more = *p == ',';
-        *to++ = '\0';
-        if (!more)
-            break;
-        p++;
-    }
-    return n;
-}
-
-/* Whether the catalog marks the song explicit (its CSV read once). */
-static bool is_explicit(const char *id)
-{
-    static char(*ids)[23];
-    static size_t n_ids;
-    if (!ids) {
-        FILE *in = fopen(csv, "r");
-        assert_non_null(in);
-        static char line[8192];
-        char *fields[32];
-        assert_non_null(fgets(line, sizeof line, in));
-        size_t n = split_csv(line, fields, 32), id_col = 32, explicit_col = 32;
-        for (size_t f = 0; f < n; f++) {
-            id_col = strcmp(fields[f], "id") == 0 ? f : id_col;
-            explicit_col = strcmp(fields[f], "explicit") == 0 ? f : explicit_col;
-        }
-        assert_true(id_col < 32 && explicit_col < 32);
-        ids = calloc(10000, sizeof *ids);
-        while (fgets(line, sizeof line, in) && n_ids < 10000) {
-            n = split_csv(line, fields, 32);
-            if (n > id_col && n > explicit_col && strcmp(fields[explicit_col], "1") == 0)
-                snprintf(ids[n_ids++], 23, "%s", fields[id_col]);
-        }
-        fclose(in);
-        assert_true(n_ids > 100);
-    }
-    for (size_t i = 0; i < n_ids; i++)
-        if (strcmp(ids[i], id) == 0)
-            return true;
-    return false;
-}
-
 static bool is_saved_artist(const char *artist)
 {
     for (size_t s = 0; s < saved.n; s++)
@@ -220,32 +151,19 @@ static bool is_saved_artist(const char *artist)
     return false;
 }
 
-/* Every pick names a style that is in the styles array, and the shares add up. */
+/* The shared checks of the styles, and every pick's style_index naming its style. */
 static void check_styles(const cJSON *root)
 {
-    const cJSON *styles = item(root, "styles");
-    assert_true(cJSON_GetArraySize(styles) > 0);
-    double library = 0, playlist = 0;
-    const cJSON *st;
-    cJSON_ArrayForEach(st, styles)
-    {
-        assert_true(strlen(item(st, "name")->valuestring) > 0);
-        library += item(st, "library_share")->valuedouble;
-        playlist += item(st, "playlist_share")->valuedouble;
-    }
-    assert_true(library > 0.999 && library < 1.001);
-    if (cJSON_GetArraySize(item(root, "tracks")) > 0)
-        assert_true(playlist > 0.999 && playlist < 1.001);
+    steer_check_styles(root, 0.001);
+    const cJSON *styles = steer_item(root, "styles");
     const cJSON *t;
-    cJSON_ArrayForEach(t, item(root, "tracks"))
+    cJSON_ArrayForEach(t, steer_item(root, "tracks"))
     {
-        int index = item(t, "style_index")->valueint;
+        int index = steer_item(t, "style_index")->valueint;
         const cJSON *own = cJSON_GetArrayItem(styles, index);
         assert_non_null(own);
-        assert_string_equal(item(t, "style")->valuestring, item(own, "name")->valuestring);
-        const char *reason = item(t, "reason")->valuestring;
-        assert_true(strcmp(reason, "same_artist") == 0 || strcmp(reason, "similar_sound") == 0 ||
-                    strcmp(reason, "new_artist") == 0);
+        assert_string_equal(steer_item(t, "style")->valuestring,
+                            steer_item(own, "name")->valuestring);
     }
 }
 
@@ -254,7 +172,7 @@ static void test_each_flag(void **state)
     (void)state;
     /* Nothing steered: named styles, reasons, and the table prints them. */
     cJSON *plain = recommend_json(saved_path, "30", NULL);
-    assert_int_equal(cJSON_GetArraySize(item(plain, "tracks")), 30);
+    assert_int_equal(cJSON_GetArraySize(steer_item(plain, "tracks")), 30);
     check_styles(plain);
     assert_null(cJSON_GetObjectItemCaseSensitive(plain, "short_reason"));
     char *table[] = {cli_bin,    "--endpoint", service.addr, "recommend",
@@ -262,8 +180,8 @@ static void test_each_flag(void **state)
     assert_int_equal(harness_run(table, out, sizeof out, err, sizeof err, 60000), 0);
     assert_non_null(strstr(out, "style"));
     assert_non_null(strstr(out, "library  playlist"));
-    const cJSON *first_style = cJSON_GetArrayItem(item(plain, "styles"), 0);
-    assert_non_null(strstr(out, item(first_style, "name")->valuestring));
+    const cJSON *first_style = cJSON_GetArrayItem(steer_item(plain, "styles"), 0);
+    assert_non_null(strstr(out, steer_item(first_style, "name")->valuestring));
     assert_non_null(strstr(out, "matched 150 of 150 saved tracks"));
 
     /* --discover 1: no saved artist, every pick a new artist. */
@@ -271,10 +189,10 @@ static void test_each_flag(void **state)
     cJSON *fresh = recommend_json(saved_path, "30", discover);
     check_styles(fresh);
     const cJSON *t;
-    cJSON_ArrayForEach(t, item(fresh, "tracks"))
+    cJSON_ArrayForEach(t, steer_item(fresh, "tracks"))
     {
-        assert_string_equal(item(t, "reason")->valuestring, "new_artist");
-        const char *artist = cJSON_GetArrayItem(item(t, "artists"), 0)->valuestring;
+        assert_string_equal(steer_item(t, "reason")->valuestring, "new_artist");
+        const char *artist = cJSON_GetArrayItem(steer_item(t, "artists"), 0)->valuestring;
         if (is_saved_artist(artist))
             fail_msg("--discover 1 picked %s, a saved artist", artist);
     }
@@ -282,41 +200,38 @@ static void test_each_flag(void **state)
     const char *half[] = {"--discover", "0.5", NULL};
     cJSON *mixed = recommend_json(saved_path, "30", half);
     check_styles(mixed);
-    assert_false(cJSON_Compare(item(mixed, "tracks"), item(plain, "tracks"), true));
+    assert_false(cJSON_Compare(steer_item(mixed, "tracks"), steer_item(plain, "tracks"), true));
 
     /* --years: every pick inside the range. */
     const char *years[] = {"--years", "1990-1999", NULL};
     cJSON *nineties = recommend_json(saved_path, "30", years);
     check_styles(nineties);
-    assert_true(cJSON_GetArraySize(item(nineties, "tracks")) > 0);
-    cJSON_ArrayForEach(t, item(nineties, "tracks"))
+    assert_true(cJSON_GetArraySize(steer_item(nineties, "tracks")) > 0);
+    cJSON_ArrayForEach(t, steer_item(nineties, "tracks"))
     {
-        int year = item(t, "year")->valueint;
+        int year = steer_item(t, "year")->valueint;
         if (year < 1990 || year > 1999)
             fail_msg("--years 1990-1999 picked a song from %d", year);
     }
     /* --years 1995: a narrow range gives fewer songs and says why. */
     const char *one_year[] = {"--years", "1995", "--no-explicit", "--discover", "1", NULL};
     cJSON *narrow = recommend_json(saved_path, "200", one_year);
-    int got = cJSON_GetArraySize(item(narrow, "tracks"));
+    int got = cJSON_GetArraySize(steer_item(narrow, "tracks"));
     assert_true(got < 200);
-    const cJSON *why = item(narrow, "short_reason");
+    const cJSON *why = steer_item(narrow, "short_reason");
     assert_non_null(strstr(why->valuestring, "1995"));
-    cJSON_ArrayForEach(t, item(narrow, "tracks"))
+    cJSON_ArrayForEach(t, steer_item(narrow, "tracks"))
     {
-        assert_int_equal(item(t, "year")->valueint, 1995);
+        assert_int_equal(steer_item(t, "year")->valueint, 1995);
     }
 
-    /* Mood targets and tempo: accepted, and they change the playlist. */
-    static const char *const moods[][3] = {
-        {"--energy", "0.9", NULL},       {"--energy", "0.1", NULL}, {"--valence", "0.2", NULL},
-        {"--danceability", "0.8", NULL}, {"--tempo", "170", NULL},
-    };
-    for (size_t m = 0; m < sizeof moods / sizeof moods[0]; m++) {
-        cJSON *moved = recommend_json(saved_path, "30", moods[m]);
+    /* Each steering value alone (steer_cases.c): accepted, and it changes the playlist. */
+    for (size_t m = 0; m < STEER_N_MOVES; m++) {
+        cJSON *moved = recommend_json(saved_path, "30", STEER_MOVES[m].flags);
         check_styles(moved);
-        if (cJSON_Compare(item(moved, "tracks"), item(plain, "tracks"), true))
-            fail_msg("%s %s left the playlist as it was", moods[m][0], moods[m][1]);
+        if (cJSON_Compare(steer_item(moved, "tracks"), steer_item(plain, "tracks"), true))
+            fail_msg("%s %s left the playlist as it was", STEER_MOVES[m].flags[0],
+                     STEER_MOVES[m].flags[1]);
         cJSON_Delete(moved);
     }
     /* --no-explicit: no explicit song, where the unsteered playlist of the same length has
@@ -325,17 +240,7 @@ static void test_each_flag(void **state)
     const char *clean_flags[] = {"--no-explicit", NULL};
     cJSON *clean = recommend_json(saved_path, "200", clean_flags);
     check_styles(clean);
-    size_t explicit_before = 0;
-    cJSON_ArrayForEach(t, item(long_plain, "tracks"))
-    {
-        explicit_before += is_explicit(item(t, "id")->valuestring);
-    }
-    assert_true(explicit_before > 0);
-    cJSON_ArrayForEach(t, item(clean, "tracks"))
-    {
-        if (is_explicit(item(t, "id")->valuestring))
-            fail_msg("--no-explicit picked %s, an explicit song", item(t, "id")->valuestring);
-    }
+    steer_check_no_explicit(csv, long_plain, clean, "--no-explicit");
     cJSON_Delete(clean);
     cJSON_Delete(long_plain);
     /* All at once, with n and max-per-artist. */
@@ -357,9 +262,9 @@ static void test_each_flag(void **state)
                          NULL};
     cJSON *steered = recommend_json(saved_path, "25", all);
     check_styles(steered);
-    cJSON_ArrayForEach(t, item(steered, "tracks"))
+    cJSON_ArrayForEach(t, steer_item(steered, "tracks"))
     {
-        assert_true(item(t, "year")->valueint >= 1980);
+        assert_true(steer_item(t, "year")->valueint >= 1980);
     }
     cJSON_Delete(steered);
     cJSON_Delete(narrow);
@@ -373,37 +278,14 @@ static void test_each_flag(void **state)
 static void test_bad_values(void **state)
 {
     (void)state;
-    static const struct {
-        const char *flag, *value;
-        const char *says;
-    } cases[] = {
-        {"--discover", "1.5", "--discover (command line): 1.5 is outside 0..1"},
-        {"--discover", "-1", "--discover (command line): -1 is outside 0..1"},
-        {"--discover", "often", "--discover (command line): 'often' is not a number"},
-        {"--energy", "1.2", "--energy (command line): 1.2 is outside 0..1"},
-        {"--energy", "nan", "--energy (command line): 'nan' is not a number"},
-        {"--valence", "-0.5", "--valence (command line): -0.5 is outside 0..1"},
-        {"--danceability", "2", "--danceability (command line): 2 is outside 0..1"},
-        {"--tempo", "0", "--tempo (command line): 0 is outside 1..300"},
-        {"--tempo", "1000", "--tempo (command line): 1000 is outside 1..300"},
-        {"--years", "1999-1990", "--years: 1999 comes after 1990"},
-        {"--years", "1850-1900", "--years: '1850-1900' is not FROM-TO"},
-        {"--years", "nineties", "--years: 'nineties' is not FROM-TO"},
-        {"--no-explicit=perhaps", NULL, "--no-explicit (command line): 'perhaps' is not a"},
-    };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        char *argv[] = {cli_bin,
-                        "--endpoint",
-                        service.addr,
-                        "recommend",
-                        saved_path,
-                        mutable(cases[i].flag),
-                        mutable(cases[i].value),
-                        NULL};
+    /* Each rule both doors enforce (steer_cases.c): exit 2 and one line naming the flag. */
+    for (size_t i = 0; i < STEER_N_REFUSALS; i++) {
+        const struct steer_refusal *c = &STEER_REFUSALS[i];
+        char *argv[] = {cli_bin,    "--endpoint",     service.addr,      "recommend",
+                        saved_path, mutable(c->flag), mutable(c->value), NULL};
         int rc = harness_run(argv, out, sizeof out, err, sizeof err, 30000);
-        if (rc != 2 || !strstr(err, cases[i].says))
-            fail_msg("%s %s: exit %d, said '%s'", cases[i].flag,
-                     cases[i].value ? cases[i].value : "", rc, err);
+        if (rc != 2 || !strstr(err, c->cli_says))
+            fail_msg("%s %s: exit %d, said '%s'", c->flag, c->value ? c->value : "", rc, err);
         assert_int_equal(out[0], '\0');
         assert_int_equal(strchr(err, '\n') - err + 1, (long)strlen(err)); /* one line */
     }
@@ -476,17 +358,18 @@ static void test_artist_only_matches(void **state)
 {
     (void)state;
     cJSON *root = recommend_json(artists_path, "20", NULL);
-    const cJSON *stats = item(root, "stats");
-    assert_int_equal(item(stats, "saved")->valueint, 20);
-    assert_true(item(stats, "by_artist")->valueint >= 15); /* a title may still match */
-    assert_int_equal(item(stats, "by_artist")->valueint + item(stats, "by_title")->valueint, 20);
-    assert_int_equal(item(stats, "unmatched")->valueint, 0);
-    const cJSON *decades = item(stats, "by_decade");
+    const cJSON *stats = steer_item(root, "stats");
+    assert_int_equal(steer_item(stats, "saved")->valueint, 20);
+    assert_true(steer_item(stats, "by_artist")->valueint >= 15); /* a title may still match */
+    assert_int_equal(
+        steer_item(stats, "by_artist")->valueint + steer_item(stats, "by_title")->valueint, 20);
+    assert_int_equal(steer_item(stats, "unmatched")->valueint, 0);
+    const cJSON *decades = steer_item(stats, "by_decade");
     assert_int_equal(cJSON_GetArraySize(decades), 1);
-    assert_int_equal(item(cJSON_GetArrayItem(decades, 0), "artists_only")->valueint,
-                     item(stats, "by_artist")->valueint);
+    assert_int_equal(steer_item(cJSON_GetArrayItem(decades, 0), "artists_only")->valueint,
+                     steer_item(stats, "by_artist")->valueint);
     check_styles(root);
-    assert_int_equal(cJSON_GetArraySize(item(root, "tracks")), 20);
+    assert_int_equal(cJSON_GetArraySize(steer_item(root, "tracks")), 20);
     cJSON_Delete(root);
 
     char *argv[] = {cli_bin, "--endpoint", service.addr, "recommend", strangers_path, NULL};
@@ -504,16 +387,16 @@ static void test_info_styles(void **state)
     assert_int_equal(harness_run(argv, out, sizeof out, err, sizeof err, 30000), 0);
     cJSON *root = cJSON_Parse(out);
     assert_non_null(root);
-    const cJSON *styles = item(root, "styles");
-    assert_int_equal(cJSON_GetArraySize(styles), item(root, "k")->valueint);
+    const cJSON *styles = steer_item(root, "styles");
+    assert_int_equal(cJSON_GetArraySize(styles), steer_item(root, "k")->valueint);
     int total = 0;
     const cJSON *st;
     cJSON_ArrayForEach(st, styles)
     {
-        assert_true(strlen(item(st, "name")->valuestring) > 0);
-        total += item(st, "size")->valueint;
+        assert_true(strlen(steer_item(st, "name")->valuestring) > 0);
+        total += steer_item(st, "size")->valueint;
     }
-    assert_int_equal(total, item(root, "tracks")->valueint);
+    assert_int_equal(total, steer_item(root, "tracks")->valueint);
     cJSON_Delete(root);
     char *text[] = {cli_bin, "--endpoint", service.addr, "info", NULL};
     assert_int_equal(harness_run(text, out, sizeof out, err, sizeof err, 30000), 0);
