@@ -34,61 +34,39 @@ const char *kmeans_strerror(enum kmeans_status status)
     return "unknown k-means status";
 }
 
-enum kmeans_status kmeans_run(const float *x, uint32_t n, uint32_t d,
-                              const struct kmeans_options *o, struct kmeans_result *out, char *err,
-                              size_t err_len)
+/* The run's sizes from n, d and the options: padded dims and k, seeding trials, and the blocks
+ * of the rows and of the seeding sample (from n, k and d only, never from the threads). */
+static void plan_input(struct input *in, uint32_t n, uint32_t d, const struct kmeans_options *o)
 {
-    enum kmeans_status status = KMEANS_ERR_NOMEM;
-    struct input in = {0};
-    struct team teams[MAX_THREADS];
-    struct thread_arg args[MAX_THREADS];
-    pthread_t threads[MAX_THREADS];
-    bool started[MAX_THREADS] = {false};
-    uint32_t n_teams = 0, team_size = 1;
-    float *padded = NULL, *xnorm = NULL;
-
-    if (n == 0 || d == 0 || d > KMEANS_MAX_DIMS || o->k == 0 || o->k > KMEANS_MAX_K || o->k > n) {
-        errbuf_set(err, err_len, "k-means: k %u must be in 1..min(%u, rows %u); dims %u in 1..%u",
-                   o->k, KMEANS_MAX_K, n, d, KMEANS_MAX_DIMS);
-        return KMEANS_ERR_INVALID;
-    }
-    in.n = n;
-    in.d = d;
-    in.dp = (d + 7) & ~7u;
-    in.k = o->k;
-    in.kp = (o->k + CH - 1) / CH * CH;
-    in.o = o;
-    in.trials = 2 + (uint32_t)log((double)o->k);
-    in.max_iter = o->max_iter ? o->max_iter : KMEANS_DEFAULT_ITER;
-    in.restarts = o->restarts ? o->restarts : 1;
-    in.no_bounds = o->ablate & KMEANS_ABLATE_BOUNDS;
-    const char *kernel;
-    in.scan = kmeans_pick_scan(o->ablate & KMEANS_ABLATE_SIMD, &kernel, &in.rows);
-    /* Blocks depend on n, k and d only, never on the threads. */
-    size_t block_bytes = (size_t)in.k * in.dp * sizeof(double);
+    in->n = n;
+    in->d = d;
+    in->dp = (d + 7) & ~7u;
+    in->k = o->k;
+    in->kp = (o->k + CH - 1) / CH * CH;
+    in->o = o;
+    in->trials = 2 + (uint32_t)log((double)o->k);
+    in->max_iter = o->max_iter ? o->max_iter : KMEANS_DEFAULT_ITER;
+    in->restarts = o->restarts ? o->restarts : 1;
+    in->no_bounds = o->ablate & KMEANS_ABLATE_BOUNDS;
+    size_t block_bytes = (size_t)in->k * in->dp * sizeof(double);
     uint32_t max_blocks = MAX_BLOCKS;
     if (block_bytes * max_blocks > SUMS_BUDGET)
         max_blocks =
             (uint32_t)(SUMS_BUDGET / block_bytes) ? (uint32_t)(SUMS_BUDGET / block_bytes) : 1;
-    in.block = (n + max_blocks - 1) / max_blocks;
-    if (in.block < MIN_BLOCK)
-        in.block = MIN_BLOCK;
-    in.n_blocks = (n + in.block - 1) / in.block;
-    in.m = n > SEED_SAMPLE ? SEED_SAMPLE : n;
-    in.seed_block = (in.m + MAX_BLOCKS - 1) / MAX_BLOCKS;
-    if (in.seed_block < MIN_BLOCK)
-        in.seed_block = MIN_BLOCK;
-    in.seed_blocks = (in.m + in.seed_block - 1) / in.seed_block;
-    atomic_init(&in.next_restart, 0);
-    pthread_mutex_init(&in.progress_lock, NULL);
+    in->block = (n + max_blocks - 1) / max_blocks;
+    if (in->block < MIN_BLOCK)
+        in->block = MIN_BLOCK;
+    in->n_blocks = (n + in->block - 1) / in->block;
+    in->m = n > SEED_SAMPLE ? SEED_SAMPLE : n;
+    in->seed_block = (in->m + MAX_BLOCKS - 1) / MAX_BLOCKS;
+    if (in->seed_block < MIN_BLOCK)
+        in->seed_block = MIN_BLOCK;
+    in->seed_blocks = (in->m + in->seed_block - 1) / in->seed_block;
+}
 
-    padded = aligned_alloc(64, ((size_t)n * in.dp * sizeof *padded + 63) & ~(size_t)63);
-    xnorm = malloc((size_t)n * sizeof *xnorm);
-    if (!padded || !xnorm) {
-        errbuf_set(err, err_len, "k-means: out of memory for %u x %u rows", n, d);
-        goto done;
-    }
-    /* The mean per-dimension variance, two passes over the rows (the tolerance's scale). */
+/* The mean per-dimension variance of the rows, in two passes (the tolerance's scale). */
+static double mean_variance(const float *x, uint32_t n, uint32_t d)
+{
     double mean[KMEANS_MAX_DIMS] = {0}, var[KMEANS_MAX_DIMS] = {0}, mean_var = 0.0;
     for (uint32_t i = 0; i < n; i++)
         for (uint32_t j = 0; j < d; j++)
@@ -102,71 +80,28 @@ enum kmeans_status kmeans_run(const float *x, uint32_t n, uint32_t d,
         }
     for (uint32_t j = 0; j < d; j++)
         mean_var += var[j] / n;
-    mean_var /= d;
-    double tol = o->tol == 0 ? KMEANS_DEFAULT_TOL : (o->tol < 0 ? 0.0 : o->tol);
-    in.tol_abs = tol * mean_var;
+    return mean_var / d;
+}
+
+/* Copies the n x d rows into the zero-padded n x dp matrix and writes each row's |x|^2. */
+static void pad_rows(const float *x, uint32_t n, uint32_t d, uint32_t dp, float *padded,
+                     float *xnorm)
+{
     for (uint32_t i = 0; i < n; i++) {
-        memcpy(padded + (size_t)i * in.dp, x + (size_t)i * d, d * sizeof(float));
-        memset(padded + (size_t)i * in.dp + d, 0, (in.dp - d) * sizeof(float));
+        memcpy(padded + (size_t)i * dp, x + (size_t)i * d, d * sizeof(float));
+        memset(padded + (size_t)i * dp + d, 0, (dp - d) * sizeof(float));
         float norm = 0.0f;
         for (uint32_t j = 0; j < d; j++)
             norm += x[(size_t)i * d + j] * x[(size_t)i * d + j];
         xnorm[i] = norm;
     }
-    in.x = padded;
-    in.xnorm = xnorm;
+}
 
-    uint32_t want = o->threads ? o->threads : kmeans_online_cores();
-    if (want > MAX_THREADS)
-        want = MAX_THREADS;
-    n_teams = kmeans_plan_teams(want, in.restarts, n, o->ablate & KMEANS_ABLATE_PARALLEL_RESTARTS);
-    team_size = want / n_teams;
-    if (team_size > in.n_blocks)
-        team_size = in.n_blocks;
-    for (uint32_t t = 0; t < n_teams; t++) {
-        if (!kmeans_team_alloc(&teams[t], &in)) {
-            n_teams = t + 1;
-            errbuf_set(err, err_len, "k-means: out of memory for %u x %u rows", n, d);
-            goto done;
-        }
-    }
-    /* Start every thread but this one (the first team's leader). They wait for `ready`, so a
-     * thread that cannot start only makes its team smaller (or, for a leader, drops its team):
-     * the barriers are sized afterwards to the threads there are, and the result does not
-     * depend on them. */
-    pthread_mutex_init(&in.ready_lock, NULL);
-    pthread_cond_init(&in.ready_cond, NULL);
-    uint32_t live_teams = 0;
-    for (uint32_t t = 0; t < n_teams; t++) {
-        uint32_t members = 0;
-        for (uint32_t m = 0; m < team_size; m++) {
-            uint32_t slot = t * team_size + m;
-            if (slot > 0) {
-                args[slot] = (struct thread_arg){&teams[t], m};
-                if (pthread_create(&threads[slot], NULL, kmeans_thread_main, &args[slot]) != 0)
-                    break;
-                started[slot] = true;
-            }
-            members++;
-        }
-        if (members == 0)
-            break;
-        teams[t].n_threads = members;
-        live_teams++;
-    }
-    for (uint32_t t = 0; t < live_teams; t++)
-        kmeans_team_barriers(&teams[t]);
-    pthread_mutex_lock(&in.ready_lock);
-    in.ready = true;
-    pthread_cond_broadcast(&in.ready_cond);
-    pthread_mutex_unlock(&in.ready_lock);
-    kmeans_team_lead(&teams[0]);
-    for (uint32_t s = 1; s < n_teams * team_size; s++)
-        if (started[s])
-            pthread_join(threads[s], NULL);
-    pthread_cond_destroy(&in.ready_cond);
-    pthread_mutex_destroy(&in.ready_lock);
-
+/* The best restart of the teams that ran into out (centroids unpadded, the labels handed over)
+ * with the work counters of them all. Returns false when out of memory. */
+static bool take_best(struct team *teams, uint32_t live_teams, const struct input *in,
+                      struct kmeans_result *out)
+{
     uint32_t best = 0, total_iterations = 0, used_threads = 0;
     out->rows_visited = out->rows_scanned = out->rows_tightened = 0;
     for (uint32_t t = 0; t < live_teams; t++) {
@@ -181,13 +116,12 @@ enum kmeans_status kmeans_run(const float *x, uint32_t n, uint32_t d,
             best = t;
     }
     struct team *w = &teams[best];
-    out->centroids = malloc((size_t)in.k * d * sizeof(float));
-    if (!out->centroids) {
-        errbuf_set(err, err_len, "k-means: out of memory");
-        goto done;
-    }
-    for (uint32_t c = 0; c < in.k; c++)
-        memcpy(out->centroids + (size_t)c * d, w->best_centers + (size_t)c * in.dp,
+    const uint32_t d = in->d;
+    out->centroids = malloc((size_t)in->k * d * sizeof(float));
+    if (!out->centroids)
+        return false;
+    for (uint32_t c = 0; c < in->k; c++)
+        memcpy(out->centroids + (size_t)c * d, w->best_centers + (size_t)c * in->dp,
                d * sizeof(float));
     out->labels = w->best_labels;
     w->best_labels = NULL;
@@ -197,6 +131,62 @@ enum kmeans_status kmeans_run(const float *x, uint32_t n, uint32_t d,
     out->total_iterations = total_iterations;
     out->threads = used_threads;
     out->teams = live_teams;
+    return true;
+}
+
+enum kmeans_status kmeans_run(const float *x, uint32_t n, uint32_t d,
+                              const struct kmeans_options *o, struct kmeans_result *out, char *err,
+                              size_t err_len)
+{
+    enum kmeans_status status = KMEANS_ERR_NOMEM;
+    struct input in = {0};
+    struct team teams[MAX_THREADS];
+    uint32_t n_teams = 0;
+    float *padded = NULL, *xnorm = NULL;
+
+    if (n == 0 || d == 0 || d > KMEANS_MAX_DIMS || o->k == 0 || o->k > KMEANS_MAX_K || o->k > n) {
+        errbuf_set(err, err_len, "k-means: k %u must be in 1..min(%u, rows %u); dims %u in 1..%u",
+                   o->k, KMEANS_MAX_K, n, d, KMEANS_MAX_DIMS);
+        return KMEANS_ERR_INVALID;
+    }
+    plan_input(&in, n, d, o);
+    const char *kernel;
+    in.scan = kmeans_pick_scan(o->ablate & KMEANS_ABLATE_SIMD, &kernel, &in.rows);
+    atomic_init(&in.next_restart, 0);
+    pthread_mutex_init(&in.progress_lock, NULL);
+
+    padded = aligned_alloc(64, ((size_t)n * in.dp * sizeof *padded + 63) & ~(size_t)63);
+    xnorm = malloc((size_t)n * sizeof *xnorm);
+    if (!padded || !xnorm) {
+        errbuf_set(err, err_len, "k-means: out of memory for %u x %u rows", n, d);
+        goto done;
+    }
+    double mean_var = mean_variance(x, n, d);
+    double tol = o->tol == 0 ? KMEANS_DEFAULT_TOL : (o->tol < 0 ? 0.0 : o->tol);
+    in.tol_abs = tol * mean_var;
+    pad_rows(x, n, d, in.dp, padded, xnorm);
+    in.x = padded;
+    in.xnorm = xnorm;
+
+    uint32_t want = o->threads ? o->threads : kmeans_online_cores();
+    if (want > MAX_THREADS)
+        want = MAX_THREADS;
+    n_teams = kmeans_plan_teams(want, in.restarts, n, o->ablate & KMEANS_ABLATE_PARALLEL_RESTARTS);
+    uint32_t team_size = want / n_teams;
+    if (team_size > in.n_blocks)
+        team_size = in.n_blocks;
+    for (uint32_t t = 0; t < n_teams; t++) {
+        if (!kmeans_team_alloc(&teams[t], &in)) {
+            n_teams = t + 1;
+            errbuf_set(err, err_len, "k-means: out of memory for %u x %u rows", n, d);
+            goto done;
+        }
+    }
+    uint32_t live_teams = kmeans_teams_run(teams, n_teams, team_size);
+    if (!take_best(teams, live_teams, &in, out)) {
+        errbuf_set(err, err_len, "k-means: out of memory");
+        goto done;
+    }
     out->kernel = kernel;
     status = KMEANS_OK;
 done:

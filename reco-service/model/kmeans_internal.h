@@ -163,16 +163,15 @@ double kmeans_run_once(struct team *t, uint32_t restart, uint32_t *iterations);
 
 /* kmeans_team.c: threads and the work split. */
 void kmeans_run_job(struct team *t, enum job job);
-void kmeans_team_lead(struct team *t);
-struct thread_arg {
-    struct team *team;
-    uint32_t member; /* 0: the leader */
-};
-void *kmeans_thread_main(void *arg);
-bool kmeans_team_alloc(struct team *t, struct input *in);
-void kmeans_team_free(struct team *t);
-void kmeans_team_barriers(struct team *t);
 uint32_t kmeans_online_cores(void);
 uint32_t kmeans_plan_teams(uint32_t threads, uint32_t restarts, uint32_t n, bool serial);
+/* Sets up a team for the run (every array; n_threads 1). Returns false when out of memory;
+ * kmeans_team_free frees what it got either way. */
+bool kmeans_team_alloc(struct team *t, struct input *in);
+void kmeans_team_free(struct team *t);
+/* Runs every restart on n_teams teams of team_size threads, the caller leading the first;
+ * blocks until all are done. A thread that cannot start makes its team smaller, a leader that
+ * cannot start drops its team and the later ones. Returns the teams that ran (at least 1). */
+uint32_t kmeans_teams_run(struct team *teams, uint32_t n_teams, uint32_t team_size);
 
 #endif

@@ -45,7 +45,7 @@ void kmeans_run_job(struct team *t, enum job job)
 }
 
 /* The leader's loop: takes restarts until none is left, keeping the best. */
-void kmeans_team_lead(struct team *t)
+static void team_lead(struct team *t)
 {
     struct input *in = t->in;
     for (;;) {
@@ -69,7 +69,12 @@ void kmeans_team_lead(struct team *t)
     }
 }
 
-void *kmeans_thread_main(void *arg)
+struct thread_arg {
+    struct team *team;
+    uint32_t member; /* 0: the leader */
+};
+
+static void *thread_main(void *arg)
 {
     struct thread_arg *a = arg;
     struct team *t = a->team;
@@ -78,7 +83,7 @@ void *kmeans_thread_main(void *arg)
         pthread_cond_wait(&t->in->ready_cond, &t->in->ready_lock);
     pthread_mutex_unlock(&t->in->ready_lock);
     if (a->member == 0) {
-        kmeans_team_lead(t);
+        team_lead(t);
         return NULL;
     }
     for (;;) {
@@ -167,7 +172,7 @@ bool kmeans_team_alloc(struct team *t, struct input *in)
     return true;
 }
 
-void kmeans_team_barriers(struct team *t)
+static void team_barriers(struct team *t)
 {
     if (t->n_threads > 1) {
         pthread_barrier_init(&t->start, NULL, t->n_threads);
@@ -197,4 +202,49 @@ uint32_t kmeans_plan_teams(uint32_t threads, uint32_t restarts, uint32_t n, bool
     while (teams > 1 && per_team * teams > TEAM_BUDGET)
         teams--;
     return teams;
+}
+
+uint32_t kmeans_teams_run(struct team *teams, uint32_t n_teams, uint32_t team_size)
+{
+    struct input *in = teams[0].in;
+    struct thread_arg args[MAX_THREADS];
+    pthread_t threads[MAX_THREADS];
+    bool started[MAX_THREADS] = {false};
+    /* Start every thread but this one (the first team's leader). They wait for `ready`, so a
+     * thread that cannot start only makes its team smaller (or, for a leader, drops its team):
+     * the barriers are sized afterwards to the threads there are, and the result does not
+     * depend on them. */
+    pthread_mutex_init(&in->ready_lock, NULL);
+    pthread_cond_init(&in->ready_cond, NULL);
+    uint32_t live_teams = 0;
+    for (uint32_t t = 0; t < n_teams; t++) {
+        uint32_t members = 0;
+        for (uint32_t m = 0; m < team_size; m++) {
+            uint32_t slot = t * team_size + m;
+            if (slot > 0) {
+                args[slot] = (struct thread_arg){&teams[t], m};
+                if (pthread_create(&threads[slot], NULL, thread_main, &args[slot]) != 0)
+                    break;
+                started[slot] = true;
+            }
+            members++;
+        }
+        if (members == 0)
+            break;
+        teams[t].n_threads = members;
+        live_teams++;
+    }
+    for (uint32_t t = 0; t < live_teams; t++)
+        team_barriers(&teams[t]);
+    pthread_mutex_lock(&in->ready_lock);
+    in->ready = true;
+    pthread_cond_broadcast(&in->ready_cond);
+    pthread_mutex_unlock(&in->ready_lock);
+    team_lead(&teams[0]);
+    for (uint32_t s = 1; s < n_teams * team_size; s++)
+        if (started[s])
+            pthread_join(threads[s], NULL);
+    pthread_cond_destroy(&in->ready_cond);
+    pthread_mutex_destroy(&in->ready_lock);
+    return live_teams;
 }
