@@ -11,6 +11,7 @@
 #include "catalog.h"
 #include "csv.h"
 #include "errbuf.h"
+#include "label_table.h"
 #include "model.h"
 #include "splitmix64.h"
 
@@ -31,16 +32,6 @@ const char *genres_strerror(enum genres_status status)
         return "out of memory";
     }
     return "unknown genres status";
-}
-
-static uint64_t hash_text(const char *s)
-{
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        h ^= *p;
-        h *= 0x100000001b3ull;
-    }
-    return h;
 }
 
 /* Bytes of a list "a\0b\0\0" without its final NUL. */
@@ -101,7 +92,7 @@ static bool slots_grow(struct genre_map *map)
     if (!slots)
         return false;
     for (uint32_t i = 0; i < map->n; i++) {
-        uint64_t s = hash_text(map->pool + map->entries[i].key) & (n_slots - 1);
+        uint64_t s = label_table_hash(map->pool + map->entries[i].key) & (n_slots - 1);
         while (slots[s])
             s = (s + 1) & (n_slots - 1);
         slots[s] = i + 1;
@@ -116,7 +107,7 @@ static bool slots_grow(struct genre_map *map)
 static uint64_t find_slot(const struct genre_map *map, const char *key)
 {
     uint64_t mask = map->n_slots - 1;
-    uint64_t s = hash_text(key) & mask;
+    uint64_t s = label_table_hash(key) & mask;
     while (map->slots[s] && strcmp(map->pool + map->entries[map->slots[s] - 1].key, key) != 0)
         s = (s + 1) & mask;
     return s;
@@ -315,58 +306,6 @@ size_t genres_join(const char *first, const char *second, char *out, size_t out_
 
 /* ---- the embedding ----------------------------------------------------------------------- */
 
-struct label_table {
-    const char **text;
-    uint32_t *df;
-    uint32_t n, cap;
-    uint32_t *slots;
-    uint64_t n_slots;
-};
-
-static bool table_grow(struct label_table *t)
-{
-    uint64_t n_slots = t->n_slots ? t->n_slots * 2 : 1024;
-    uint32_t *slots = calloc(n_slots, sizeof *slots);
-    if (!slots)
-        return false;
-    for (uint32_t i = 0; i < t->n; i++) {
-        uint64_t s = hash_text(t->text[i]) & (n_slots - 1);
-        while (slots[s])
-            s = (s + 1) & (n_slots - 1);
-        slots[s] = i + 1;
-    }
-    free(t->slots);
-    t->slots = slots;
-    t->n_slots = n_slots;
-    return true;
-}
-
-static uint32_t table_intern(struct label_table *t, const char *text)
-{
-    if ((uint64_t)(t->n + 1) * 2 > t->n_slots && !table_grow(t))
-        return UINT32_MAX;
-    uint64_t mask = t->n_slots - 1, s = hash_text(text) & mask;
-    for (; t->slots[s]; s = (s + 1) & mask)
-        if (strcmp(t->text[t->slots[s] - 1], text) == 0)
-            return t->slots[s] - 1;
-    if (t->n == t->cap) {
-        uint32_t cap = t->cap ? t->cap * 2 : 1024;
-        const char **text_grown = realloc(t->text, cap * sizeof *text_grown);
-        if (!text_grown)
-            return UINT32_MAX;
-        t->text = text_grown;
-        uint32_t *df_grown = realloc(t->df, cap * sizeof *df_grown);
-        if (!df_grown)
-            return UINT32_MAX;
-        t->df = df_grown;
-        t->cap = cap;
-    }
-    t->text[t->n] = text;
-    t->df[t->n] = 0;
-    t->slots[s] = ++t->n;
-    return t->n - 1;
-}
-
 /* A standard normal draw (Box-Muller) from the generator. */
 static double normal(uint64_t *state)
 {
@@ -463,7 +402,7 @@ static bool intern_labels(struct label_table *t, const char *const *row_labels, 
     for (uint32_t r = 0; r < n_rows; r++) {
         bool any = false;
         for (const char *p = row_labels[r]; p && *p; p += strlen(p) + 1) {
-            if (table_intern(t, p) == UINT32_MAX)
+            if (label_table_intern(t, p) == UINT32_MAX)
                 return false;
             any = true;
         }
@@ -472,48 +411,46 @@ static bool intern_labels(struct label_table *t, const char *const *row_labels, 
     return true;
 }
 
-/* The TF-IDF matrix of the interned labels (idf = 1 + ln(labelled / df), a label listed twice
- * in a row counted once, each row of unit length) into a, the labels' document frequencies
- * into t->df. Returns false when out of memory (what a holds is freed by the caller). */
-static bool tfidf_build(struct label_table *t, const char *const *row_labels, uint32_t n_rows,
+/* The TF-IDF matrix of the interned labels (idf = 1 + ln(labelled / df), df the rows with the
+ * label, a label listed twice in a row counted once, each row of unit length) into a. Returns
+ * false when out of memory (what a holds is freed by the caller). */
+static bool tfidf_build(const struct label_table *t, const char *const *row_labels, uint32_t n_rows,
                         uint64_t labelled, struct tfidf *a)
 {
+    bool ok = false;
     uint64_t nnz = 0;
     uint32_t *seen_in_row = malloc(t->n * sizeof *seen_in_row);
+    uint32_t *df = calloc(t->n, sizeof *df); /* rows with each label */
     a->row_ptr = malloc(((size_t)n_rows + 1) * sizeof *a->row_ptr);
-    if (!seen_in_row || !a->row_ptr) {
-        free(seen_in_row);
-        return false;
-    }
+    if (!seen_in_row || !df || !a->row_ptr)
+        goto done;
     memset(seen_in_row, 0xff, t->n * sizeof *seen_in_row);
     for (uint32_t r = 0; r < n_rows; r++) {
         for (const char *p = row_labels[r]; p && *p; p += strlen(p) + 1) {
-            uint32_t i = table_intern(t, p);
+            uint32_t i = label_table_find(t, p);
             if (seen_in_row[i] != r) {
                 seen_in_row[i] = r;
-                t->df[i]++;
+                df[i]++;
                 nnz++;
             }
         }
     }
     a->col = malloc((nnz ? nnz : 1) * sizeof *a->col);
     a->val = malloc((nnz ? nnz : 1) * sizeof *a->val);
-    if (!a->col || !a->val) {
-        free(seen_in_row);
-        return false;
-    }
+    if (!a->col || !a->val)
+        goto done;
     memset(seen_in_row, 0xff, t->n * sizeof *seen_in_row);
     uint64_t at = 0;
     for (uint32_t r = 0; r < n_rows; r++) {
         a->row_ptr[r] = at;
         double norm = 0;
         for (const char *p = row_labels[r]; p && *p; p += strlen(p) + 1) {
-            uint32_t i = table_intern(t, p);
+            uint32_t i = label_table_find(t, p);
             if (seen_in_row[i] == r)
                 continue;
             seen_in_row[i] = r;
             a->col[at] = i;
-            a->val[at] = 1.0 + log((double)labelled / (double)t->df[i]);
+            a->val[at] = 1.0 + log((double)labelled / (double)df[i]);
             norm += a->val[at] * a->val[at];
             at++;
         }
@@ -521,8 +458,11 @@ static bool tfidf_build(struct label_table *t, const char *const *row_labels, ui
             a->val[j] /= sqrt(norm);
     }
     a->row_ptr[n_rows] = at;
+    ok = true;
+done:
     free(seen_in_row);
-    return true;
+    free(df);
+    return ok;
 }
 
 /* An orthonormal basis Y (n x s, column-major) of the range of A (n x l), by a randomized range
@@ -648,9 +588,7 @@ enum genres_status genres_embed(const char *const *row_labels, uint32_t n_rows, 
 done:
     if (status == GENRES_ERR_NOMEM)
         errbuf_set(err, err_len, "genre embedding: out of memory");
-    free(t.text);
-    free(t.df);
-    free(t.slots);
+    label_table_free(&t);
     free(a.row_ptr);
     free(a.col);
     free(a.val);
