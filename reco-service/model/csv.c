@@ -190,6 +190,18 @@ static inline bool skip_byte(struct parse *p, int c)
     return false;
 }
 
+/* A byte outside quotes: a separator, a line end (CR LF read as LF), or text. */
+static inline enum step plain_step(struct csv_reader *r, int c)
+{
+    if (c == ',')
+        return STEP_END_FIELD;
+    if (c == '\n')
+        return STEP_END_RECORD;
+    if (c == '\r' && peek_byte(r) == '\n')
+        return STEP_NONE;
+    return STEP_STORE;
+}
+
 /* RFC 4180 quoting: what byte c does in the current state (a doubled quote is read as one, a
  * CR before LF is dropped). Text after a closing quote sets the problem. */
 static inline enum step quote_step(struct csv_reader *r, struct parse *p, int c, char *err,
@@ -204,13 +216,7 @@ static inline enum step quote_step(struct csv_reader *r, struct parse *p, int c,
         p->state = UNQUOTED;
         /* fall through */
     case UNQUOTED:
-        if (c == ',')
-            return STEP_END_FIELD;
-        if (c == '\n')
-            return STEP_END_RECORD;
-        if (c == '\r' && peek_byte(r) == '\n')
-            return STEP_NONE;
-        return STEP_STORE;
+        return plain_step(r, c);
     case QUOTED:
         if (c == '"') {
             if (peek_byte(r) != '"') {
@@ -220,18 +226,16 @@ static inline enum step quote_step(struct csv_reader *r, struct parse *p, int c,
             next_byte(r);
         }
         return STEP_STORE;
-    case AFTER_QUOTE:
-        if (c == ',')
-            return STEP_END_FIELD;
-        if (c == '\n')
-            return STEP_END_RECORD;
-        if (c == '\r' && peek_byte(r) == '\n')
-            return STEP_NONE;
+    case AFTER_QUOTE: {
+        enum step step = plain_step(r, c);
+        if (step != STEP_STORE)
+            return step;
         p->problem = CSV_ERR_QUOTE;
         errbuf_set(err, err_len, "line %llu: text after a closing quote in field %zu",
                    (unsigned long long)p->start_line, r->n_fields + 1);
         p->state = SKIP_UNQUOTED;
         return STEP_NONE;
+    }
     default:
         return STEP_STORE;
     }
