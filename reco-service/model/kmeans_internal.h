@@ -158,18 +158,25 @@ uint32_t kmeans_assign(struct team *t);
 void kmeans_assign_block(struct team *t, uint32_t b);
 void kmeans_inertia_block(struct team *t, uint32_t b);
 
-/* kmeans_lloyd.c: one restart (seeding, then Lloyd iterations); see the definition. */
+/* kmeans_lloyd.c: restart number `restart` on the team (its threads running): a seeding, Lloyd
+ * iterations until converged or max_iter, a last assignment. Leaves the centres in t->centers
+ * and the labels in t->labels, the iterations in *iterations; returns the exact inertia. */
 double kmeans_run_once(struct team *t, uint32_t restart, uint32_t *iterations);
 
-/* kmeans_team.c: threads and the work split. */
+/* kmeans_team.c: runs job over the blocks on every thread of the team (the caller, its leader,
+ * is thread 0) and returns when all are done. */
 void kmeans_run_job(struct team *t, enum job job);
+/* kmeans_team.c: the online cores, 1..MAX_THREADS. */
 uint32_t kmeans_online_cores(void);
+/* kmeans_team.c: how many teams for that many threads: one per thread (at most one per
+ * restart, fewer when their per-row state would not fit) when the restarts share out well,
+ * else 1; always 1 when serial. */
 uint32_t kmeans_plan_teams(uint32_t threads, uint32_t restarts, uint32_t n, bool serial);
-/* Sets up a team for the run (every array; n_threads 1). Returns false when out of memory;
- * kmeans_team_free frees what it got either way. */
+/* kmeans_team.c: sets up a team for the run (every array; n_threads 1). Returns false when out
+ * of memory; kmeans_team_free frees what it got either way. */
 bool kmeans_team_alloc(struct team *t, struct input *in);
 void kmeans_team_free(struct team *t);
-/* Runs every restart on n_teams teams of team_size threads, the caller leading the first;
+/* kmeans_team.c: runs every restart on n_teams teams of team_size threads, the caller leading the first;
  * blocks until all are done. A thread that cannot start makes its team smaller, a leader that
  * cannot start drops its team and the later ones. Returns the teams that ran (at least 1). */
 uint32_t kmeans_teams_run(struct team *teams, uint32_t n_teams, uint32_t team_size);
