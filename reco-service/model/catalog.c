@@ -15,6 +15,7 @@
 #include "catalog_schema.h"
 #include "csv.h"
 #include "errbuf.h"
+#include "label_table.h"
 
 const char *catalog_strerror(enum catalog_status status)
 {
@@ -107,8 +108,8 @@ static bool parse_number(const char *text, double *out)
     }
     char *end = NULL;
     errno = 0;
-    double v = strtod(text, &end);
-    while (end && isspace((unsigned char)*end))
+    double v = strtod(text, &end); /* always sets end (to text when nothing parsed) */
+    while (isspace((unsigned char)*end))
         end++;
     if (errno != 0 || end == text || *end != '\0' || !isfinite(v))
         return false;
@@ -214,19 +215,11 @@ static void report(struct catalog *c, uint64_t line, const char *fmt, ...)
     va_end(ap);
 }
 
-static uint64_t hash_text(const char *text)
-{
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (const unsigned char *p = (const unsigned char *)text; *p; p++)
-        h = (h ^ *p) * 0x100000001b3ull;
-    return h;
-}
-
 /* Finds an id among the loaded tracks; returns its slot (free or holding that id). */
 static size_t id_slot(const struct loader *l, const char *id)
 {
     size_t mask = l->storage->id_cap - 1;
-    for (size_t i = hash_text(id) & mask;; i = (i + 1) & mask) {
+    for (size_t i = label_table_hash(id) & mask;; i = (i + 1) & mask) {
         uint32_t held = l->storage->id_slots[i];
         if (held == 0 || strcmp(l->catalog->tracks[held - 1].id, id) == 0)
             return i;
@@ -741,7 +734,7 @@ enum catalog_status catalog_collapse(struct catalog *c, uint32_t tolerance_ms)
             goto done;
         }
         size_t mask = cap - 1;
-        size_t slot = hash_text(key) & mask;
+        size_t slot = label_table_hash(key) & mask;
         while (head[slot] && strcmp(keys[head[slot] - 1], key) != 0)
             slot = (slot + 1) & mask;
         if (!head[slot]) {

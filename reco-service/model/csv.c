@@ -163,155 +163,190 @@ static inline int peek_byte(struct csv_reader *r)
 
 enum state { FIELD_START, UNQUOTED, QUOTED, AFTER_QUOTE, SKIP_QUOTED, SKIP_UNQUOTED };
 
+/* The record being read. */
+struct parse {
+    enum csv_status problem; /* its first error; the rest of the record is then skipped */
+    enum state state;
+    uint64_t start_line;
+    size_t field_bytes;
+    bool any;      /* the record holds at least one byte or separator */
+    bool complete; /* ended by a newline */
+};
+
+/* What a byte of a good record does. */
+enum step { STEP_NONE, STEP_STORE, STEP_END_FIELD, STEP_END_RECORD };
+
+/* Skipping a bad record, still honouring quotes: true at the newline that ends it. */
+static inline bool skip_byte(struct parse *p, int c)
+{
+    if (p->state == SKIP_QUOTED) {
+        if (c == '"')
+            p->state = SKIP_UNQUOTED;
+    } else if (c == '"') {
+        p->state = SKIP_QUOTED;
+    } else if (c == '\n') {
+        return true;
+    }
+    return false;
+}
+
+/* A byte outside quotes: a separator, a line end (CR LF read as LF), or text. */
+static inline enum step plain_step(struct csv_reader *r, int c)
+{
+    if (c == ',')
+        return STEP_END_FIELD;
+    if (c == '\n')
+        return STEP_END_RECORD;
+    if (c == '\r' && peek_byte(r) == '\n')
+        return STEP_NONE;
+    return STEP_STORE;
+}
+
+/* RFC 4180 quoting: what byte c does in the current state (a doubled quote is read as one, a
+ * CR before LF is dropped). Text after a closing quote sets the problem. */
+static inline enum step quote_step(struct csv_reader *r, struct parse *p, int c, char *err,
+                                   size_t err_len)
+{
+    switch (p->state) {
+    case FIELD_START:
+        if (c == '"') {
+            p->state = QUOTED;
+            return STEP_NONE;
+        }
+        p->state = UNQUOTED;
+        /* fall through */
+    case UNQUOTED:
+        return plain_step(r, c);
+    case QUOTED:
+        if (c == '"') {
+            if (peek_byte(r) != '"') {
+                p->state = AFTER_QUOTE;
+                return STEP_NONE;
+            }
+            next_byte(r);
+        }
+        return STEP_STORE;
+    case AFTER_QUOTE: {
+        enum step step = plain_step(r, c);
+        if (step != STEP_STORE)
+            return step;
+        p->problem = CSV_ERR_QUOTE;
+        errbuf_set(err, err_len, "line %llu: text after a closing quote in field %zu",
+                   (unsigned long long)p->start_line, r->n_fields + 1);
+        p->state = SKIP_UNQUOTED;
+        return STEP_NONE;
+    }
+    default:
+        return STEP_STORE;
+    }
+}
+
+/* Appends byte c to the current field, or sets the problem when a length limit would break
+ * (the record is then skipped). Returns true when that ends the record. */
+static inline bool store_byte(struct csv_reader *r, struct parse *p, int c, char *err,
+                              size_t err_len)
+{
+    if (p->field_bytes + 1 > r->limits.max_field_bytes) {
+        p->problem = CSV_ERR_FIELD_LIMIT;
+        errbuf_set(err, err_len, "line %llu: field %zu longer than %zu bytes",
+                   (unsigned long long)p->start_line, r->n_fields + 1, r->limits.max_field_bytes);
+    } else if (r->record_len - r->n_fields + 1 > r->limits.max_record_bytes) {
+        p->problem = CSV_ERR_RECORD_LIMIT;
+        errbuf_set(err, err_len, "line %llu: record longer than %zu bytes",
+                   (unsigned long long)p->start_line, r->limits.max_record_bytes);
+    }
+    if (p->problem != CSV_OK) {
+        p->state = p->state == QUOTED ? SKIP_QUOTED : SKIP_UNQUOTED;
+        return c == '\n' && p->state == SKIP_UNQUOTED;
+    }
+    r->record[r->record_len++] = (char)c;
+    p->field_bytes++;
+    return false;
+}
+
+/* Ends the current field. Returns false (the problem set) when the record has too many. */
+static inline bool close_field(struct csv_reader *r, struct parse *p, char *err, size_t err_len)
+{
+    if (r->n_fields + 1 > r->limits.max_fields) {
+        p->problem = CSV_ERR_FIELD_COUNT;
+        errbuf_set(err, err_len, "line %llu: more than %zu fields",
+                   (unsigned long long)p->start_line, r->limits.max_fields);
+        return false;
+    }
+    r->field_len[r->n_fields] = p->field_bytes;
+    r->record[r->record_len++] = '\0';
+    r->n_fields++;
+    r->field[r->n_fields] = r->record + r->record_len;
+    p->field_bytes = 0;
+    p->state = FIELD_START;
+    return true;
+}
+
+/* Reads up to the end of one record (a good one into r's fields, a bad one with p->problem
+ * set). Returns CSV_OK when a record ended, CSV_END at the end of the input, or CSV_ERR_IO. */
+static inline enum csv_status read_record(struct csv_reader *r, struct parse *p, char *err,
+                                          size_t err_len)
+{
+    for (;;) {
+        int c = next_byte(r);
+        if (c < 0) {
+            if (r->io_error) {
+                errbuf_set(err, err_len, "line %llu: read error (bad gzip data?)",
+                           (unsigned long long)r->line);
+                return CSV_ERR_IO;
+            }
+            if (p->state == QUOTED && p->problem == CSV_OK) {
+                p->problem = CSV_ERR_QUOTE;
+                errbuf_set(err, err_len, "line %llu: quoted field never closed",
+                           (unsigned long long)p->start_line);
+            }
+            return !p->any && p->problem == CSV_OK ? CSV_END : CSV_OK;
+        }
+        if (c == '\n')
+            r->line++;
+        if (p->problem != CSV_OK) {
+            if (skip_byte(p, c))
+                return CSV_OK;
+            continue;
+        }
+        p->any = true;
+        enum step step = quote_step(r, p, c, err, err_len);
+        if (step == STEP_NONE)
+            continue;
+        if (step == STEP_STORE) {
+            if (store_byte(r, p, c, err, err_len))
+                return CSV_OK;
+            continue;
+        }
+        if (!close_field(r, p, err, err_len)) {
+            if (step == STEP_END_RECORD)
+                return CSV_OK;
+            p->state = SKIP_UNQUOTED;
+            continue;
+        }
+        if (step == STEP_END_RECORD) {
+            p->complete = true;
+            return CSV_OK;
+        }
+    }
+}
+
 enum csv_status csv_next(struct csv_reader *r, struct csv_record *record, char *err, size_t err_len)
 {
     for (;;) {
-        enum csv_status problem = CSV_OK;
-        enum state state = FIELD_START;
-        uint64_t start_line = r->line;
-        size_t field_bytes = 0;
-        bool any = false;      /* the record holds at least one byte or separator */
-        bool complete = false; /* ended by a newline */
+        struct parse p = {.problem = CSV_OK, .state = FIELD_START, .start_line = r->line};
         r->record_len = 0;
         r->n_fields = 0;
         r->field[0] = r->record;
-
-        for (;;) {
-            int c = next_byte(r);
-            if (c < 0) {
-                if (r->io_error) {
-                    errbuf_set(err, err_len, "line %llu: read error (bad gzip data?)",
-                               (unsigned long long)r->line);
-                    return CSV_ERR_IO;
-                }
-                if (state == QUOTED && problem == CSV_OK) {
-                    problem = CSV_ERR_QUOTE;
-                    errbuf_set(err, err_len, "line %llu: quoted field never closed",
-                               (unsigned long long)start_line);
-                }
-                if (!any && problem == CSV_OK)
-                    return CSV_END;
-                break;
-            }
-            if (c == '\n')
-                r->line++;
-            bool skipping = problem != CSV_OK;
-            if (skipping) {
-                /* Find the end of the bad record, still honouring quotes. */
-                if (state == SKIP_QUOTED) {
-                    if (c == '"')
-                        state = SKIP_UNQUOTED;
-                } else if (c == '"') {
-                    state = SKIP_QUOTED;
-                } else if (c == '\n') {
-                    break;
-                }
-                continue;
-            }
-            any = true;
-            bool end_field = false, end_record = false;
-            switch (state) {
-            case FIELD_START:
-                if (c == '"') {
-                    state = QUOTED;
-                    continue;
-                }
-                state = UNQUOTED;
-                /* fall through */
-            case UNQUOTED:
-                if (c == ',') {
-                    end_field = true;
-                } else if (c == '\n') {
-                    end_field = end_record = true;
-                } else if (c == '\r' && peek_byte(r) == '\n') {
-                    continue;
-                }
-                break;
-            case QUOTED:
-                if (c == '"') {
-                    if (peek_byte(r) == '"') {
-                        next_byte(r);
-                    } else {
-                        state = AFTER_QUOTE;
-                        continue;
-                    }
-                }
-                break;
-            case AFTER_QUOTE:
-                if (c == ',') {
-                    end_field = true;
-                } else if (c == '\n') {
-                    end_field = end_record = true;
-                } else if (c == '\r' && peek_byte(r) == '\n') {
-                    continue;
-                } else {
-                    problem = CSV_ERR_QUOTE;
-                    errbuf_set(err, err_len, "line %llu: text after a closing quote in field %zu",
-                               (unsigned long long)start_line, r->n_fields + 1);
-                    state = SKIP_UNQUOTED;
-                    continue;
-                }
-                break;
-            default:
-                break;
-            }
-            if (!end_field) {
-                if (field_bytes + 1 > r->limits.max_field_bytes) {
-                    problem = CSV_ERR_FIELD_LIMIT;
-                    errbuf_set(err, err_len, "line %llu: field %zu longer than %zu bytes",
-                               (unsigned long long)start_line, r->n_fields + 1,
-                               r->limits.max_field_bytes);
-                } else if (r->record_len - r->n_fields + 1 > r->limits.max_record_bytes) {
-                    problem = CSV_ERR_RECORD_LIMIT;
-                    errbuf_set(err, err_len, "line %llu: record longer than %zu bytes",
-                               (unsigned long long)start_line, r->limits.max_record_bytes);
-                }
-                if (problem != CSV_OK) {
-                    state = state == QUOTED ? SKIP_QUOTED : SKIP_UNQUOTED;
-                    if (c == '\n' && state == SKIP_UNQUOTED)
-                        break;
-                    continue;
-                }
-                r->record[r->record_len++] = (char)c;
-                field_bytes++;
-                continue;
-            }
-            /* Close the field. */
-            if (r->n_fields + 1 > r->limits.max_fields) {
-                problem = CSV_ERR_FIELD_COUNT;
-                errbuf_set(err, err_len, "line %llu: more than %zu fields",
-                           (unsigned long long)start_line, r->limits.max_fields);
-                if (end_record)
-                    break;
-                state = SKIP_UNQUOTED;
-                continue;
-            }
-            r->field_len[r->n_fields] = field_bytes;
-            r->record[r->record_len++] = '\0';
-            r->n_fields++;
-            r->field[r->n_fields] = r->record + r->record_len;
-            field_bytes = 0;
-            state = FIELD_START;
-            if (end_record) {
-                complete = true;
-                break;
-            }
-        }
-        if (problem != CSV_OK) {
-            record->line = start_line;
-            return problem;
-        }
-        if (!complete) {
-            /* The input ended without a final newline: close the last field. */
-            if (r->n_fields + 1 > r->limits.max_fields) {
-                errbuf_set(err, err_len, "line %llu: more than %zu fields",
-                           (unsigned long long)start_line, r->limits.max_fields);
-                record->line = start_line;
-                return CSV_ERR_FIELD_COUNT;
-            }
-            r->field_len[r->n_fields] = field_bytes;
-            r->record[r->record_len++] = '\0';
-            r->n_fields++;
+        enum csv_status status = read_record(r, &p, err, err_len);
+        if (status != CSV_OK)
+            return status;
+        /* The input ended without a final newline: close the last field. */
+        if (p.problem == CSV_OK && !p.complete)
+            close_field(r, &p, err, err_len);
+        if (p.problem != CSV_OK) {
+            record->line = p.start_line;
+            return p.problem;
         }
         /* A blank line is one empty field: skip it. */
         if (r->n_fields == 1 && r->field_len[0] == 0)
@@ -319,7 +354,7 @@ enum csv_status csv_next(struct csv_reader *r, struct csv_record *record, char *
         record->n_fields = r->n_fields;
         record->field = r->field;
         record->field_len = r->field_len;
-        record->line = start_line;
+        record->line = p.start_line;
         return CSV_OK;
     }
 }

@@ -11,6 +11,7 @@
 #include "catalog.h"
 #include "csv.h"
 #include "errbuf.h"
+#include "label_table.h"
 #include "model.h"
 #include "splitmix64.h"
 
@@ -31,16 +32,6 @@ const char *genres_strerror(enum genres_status status)
         return "out of memory";
     }
     return "unknown genres status";
-}
-
-static uint64_t hash_text(const char *s)
-{
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        h ^= *p;
-        h *= 0x100000001b3ull;
-    }
-    return h;
 }
 
 /* Bytes of a list "a\0b\0\0" without its final NUL. */
@@ -101,7 +92,7 @@ static bool slots_grow(struct genre_map *map)
     if (!slots)
         return false;
     for (uint32_t i = 0; i < map->n; i++) {
-        uint64_t s = hash_text(map->pool + map->entries[i].key) & (n_slots - 1);
+        uint64_t s = label_table_hash(map->pool + map->entries[i].key) & (n_slots - 1);
         while (slots[s])
             s = (s + 1) & (n_slots - 1);
         slots[s] = i + 1;
@@ -116,7 +107,7 @@ static bool slots_grow(struct genre_map *map)
 static uint64_t find_slot(const struct genre_map *map, const char *key)
 {
     uint64_t mask = map->n_slots - 1;
-    uint64_t s = hash_text(key) & mask;
+    uint64_t s = label_table_hash(key) & mask;
     while (map->slots[s] && strcmp(map->pool + map->entries[map->slots[s] - 1].key, key) != 0)
         s = (s + 1) & mask;
     return s;
@@ -315,58 +306,6 @@ size_t genres_join(const char *first, const char *second, char *out, size_t out_
 
 /* ---- the embedding ----------------------------------------------------------------------- */
 
-struct label_table {
-    const char **text;
-    uint32_t *df;
-    uint32_t n, cap;
-    uint32_t *slots;
-    uint64_t n_slots;
-};
-
-static bool table_grow(struct label_table *t)
-{
-    uint64_t n_slots = t->n_slots ? t->n_slots * 2 : 1024;
-    uint32_t *slots = calloc(n_slots, sizeof *slots);
-    if (!slots)
-        return false;
-    for (uint32_t i = 0; i < t->n; i++) {
-        uint64_t s = hash_text(t->text[i]) & (n_slots - 1);
-        while (slots[s])
-            s = (s + 1) & (n_slots - 1);
-        slots[s] = i + 1;
-    }
-    free(t->slots);
-    t->slots = slots;
-    t->n_slots = n_slots;
-    return true;
-}
-
-static uint32_t table_intern(struct label_table *t, const char *text)
-{
-    if ((uint64_t)(t->n + 1) * 2 > t->n_slots && !table_grow(t))
-        return UINT32_MAX;
-    uint64_t mask = t->n_slots - 1, s = hash_text(text) & mask;
-    for (; t->slots[s]; s = (s + 1) & mask)
-        if (strcmp(t->text[t->slots[s] - 1], text) == 0)
-            return t->slots[s] - 1;
-    if (t->n == t->cap) {
-        uint32_t cap = t->cap ? t->cap * 2 : 1024;
-        const char **text_grown = realloc(t->text, cap * sizeof *text_grown);
-        if (!text_grown)
-            return UINT32_MAX;
-        t->text = text_grown;
-        uint32_t *df_grown = realloc(t->df, cap * sizeof *df_grown);
-        if (!df_grown)
-            return UINT32_MAX;
-        t->df = df_grown;
-        t->cap = cap;
-    }
-    t->text[t->n] = text;
-    t->df[t->n] = 0;
-    t->slots[s] = ++t->n;
-    return t->n - 1;
-}
-
 /* A standard normal draw (Box-Muller) from the generator. */
 static double normal(uint64_t *state)
 {
@@ -446,87 +385,92 @@ static void jacobi_eigen(double *a, uint32_t s, double *value, double *vec)
 #define OVERSAMPLE   8u /* extra columns of the randomized SVD */
 #define POWER_ROUNDS 2u
 
-enum genres_status genres_embed(const char *const *row_labels, uint32_t n_rows, uint32_t n_dims,
-                                uint64_t seed, float *out, char *err, size_t err_len)
+/* The songs x labels TF-IDF matrix, compressed rows: row r's entries are
+ * [row_ptr[r], row_ptr[r + 1]) of col (label) and val. */
+struct tfidf {
+    uint64_t *row_ptr; /* n_rows + 1 */
+    uint32_t *col;
+    double *val;
+};
+
+/* Interns every label of every row into t, counting the rows with at least one. Returns false
+ * when out of memory. */
+static bool intern_labels(struct label_table *t, const char *const *row_labels, uint32_t n_rows,
+                          uint64_t *labelled)
 {
-    enum genres_status status = GENRES_ERR_NOMEM;
-    struct label_table t = {0};
-    uint32_t *seen_in_row = NULL, *col = NULL;
-    uint64_t *row_ptr = NULL;
-    double *val = NULL, *y = NULL, *z = NULL, *b = NULL, *c = NULL, *value = NULL, *vec = NULL;
-    if (n_dims == 0 || n_dims > 64) {
-        errbuf_set(err, err_len, "genre embedding: %u dimensions, want 1..64", n_dims);
-        return GENRES_ERR_INVALID;
-    }
-    memset(out, 0, (size_t)n_rows * n_dims * sizeof *out);
-    /* Labels and their document frequencies (a label listed twice in a row counts once). */
-    uint64_t labelled = 0, nnz = 0;
+    *labelled = 0;
     for (uint32_t r = 0; r < n_rows; r++) {
         bool any = false;
         for (const char *p = row_labels[r]; p && *p; p += strlen(p) + 1) {
-            if (table_intern(&t, p) == UINT32_MAX)
-                goto done;
+            if (label_table_intern(t, p) == UINT32_MAX)
+                return false;
             any = true;
         }
-        labelled += any;
+        *labelled += any;
     }
-    if (t.n == 0) {
-        status = GENRES_OK;
+    return true;
+}
+
+/* The TF-IDF matrix of the interned labels (idf = 1 + ln(labelled / df), df the rows with the
+ * label, a label listed twice in a row counted once, each row of unit length) into a. Returns
+ * false when out of memory (what a holds is freed by the caller). */
+static bool tfidf_build(const struct label_table *t, const char *const *row_labels, uint32_t n_rows,
+                        uint64_t labelled, struct tfidf *a)
+{
+    bool ok = false;
+    uint64_t nnz = 0;
+    uint32_t *seen_in_row = malloc(t->n * sizeof *seen_in_row);
+    uint32_t *df = calloc(t->n, sizeof *df); /* rows with each label */
+    a->row_ptr = malloc(((size_t)n_rows + 1) * sizeof *a->row_ptr);
+    if (!seen_in_row || !df || !a->row_ptr)
         goto done;
-    }
-    seen_in_row = malloc(t.n * sizeof *seen_in_row);
-    row_ptr = malloc(((size_t)n_rows + 1) * sizeof *row_ptr);
-    if (!seen_in_row || !row_ptr)
-        goto done;
-    memset(seen_in_row, 0xff, t.n * sizeof *seen_in_row);
+    memset(seen_in_row, 0xff, t->n * sizeof *seen_in_row);
     for (uint32_t r = 0; r < n_rows; r++) {
         for (const char *p = row_labels[r]; p && *p; p += strlen(p) + 1) {
-            uint32_t i = table_intern(&t, p);
+            uint32_t i = label_table_find(t, p);
             if (seen_in_row[i] != r) {
                 seen_in_row[i] = r;
-                t.df[i]++;
+                df[i]++;
                 nnz++;
             }
         }
     }
-    /* The songs x labels TF-IDF matrix A (CSR), each row of unit length. */
-    col = malloc((nnz ? nnz : 1) * sizeof *col);
-    val = malloc((nnz ? nnz : 1) * sizeof *val);
-    if (!col || !val)
+    a->col = malloc((nnz ? nnz : 1) * sizeof *a->col);
+    a->val = malloc((nnz ? nnz : 1) * sizeof *a->val);
+    if (!a->col || !a->val)
         goto done;
-    memset(seen_in_row, 0xff, t.n * sizeof *seen_in_row);
+    memset(seen_in_row, 0xff, t->n * sizeof *seen_in_row);
     uint64_t at = 0;
     for (uint32_t r = 0; r < n_rows; r++) {
-        row_ptr[r] = at;
+        a->row_ptr[r] = at;
         double norm = 0;
         for (const char *p = row_labels[r]; p && *p; p += strlen(p) + 1) {
-            uint32_t i = table_intern(&t, p);
+            uint32_t i = label_table_find(t, p);
             if (seen_in_row[i] == r)
                 continue;
             seen_in_row[i] = r;
-            col[at] = i;
-            val[at] = 1.0 + log((double)labelled / (double)t.df[i]);
-            norm += val[at] * val[at];
+            a->col[at] = i;
+            a->val[at] = 1.0 + log((double)labelled / (double)df[i]);
+            norm += a->val[at] * a->val[at];
             at++;
         }
-        for (uint64_t j = row_ptr[r]; j < at; j++)
-            val[j] /= sqrt(norm);
+        for (uint64_t j = a->row_ptr[r]; j < at; j++)
+            a->val[j] /= sqrt(norm);
     }
-    row_ptr[n_rows] = at;
+    a->row_ptr[n_rows] = at;
+    ok = true;
+done:
+    free(seen_in_row);
+    free(df);
+    return ok;
+}
 
-    /* Randomized SVD (Halko, Martinsson, Tropp 2011): Y = A Omega, a few power rounds,
-     * Q = orth(Y), then the small problem B = Q^T A, B B^T = W L W^T; a song's coordinates are
-     * (Q W)[song] x sqrt(L), the first n_dims of them. */
-    uint32_t s = n_dims + OVERSAMPLE;
-    uint64_t n = n_rows, l = t.n;
-    y = calloc(n * s, sizeof *y); /* column-major n x s */
-    z = calloc(l * s, sizeof *z); /* column-major l x s */
-    b = calloc(l * s, sizeof *b); /* B^T, column-major l x s */
-    c = calloc((size_t)s * s, sizeof *c);
-    value = calloc(s, sizeof *value);
-    vec = calloc((size_t)s * s, sizeof *vec);
-    if (!y || !z || !b || !c || !value || !vec)
-        goto done;
+/* An orthonormal basis Y (n x s, column-major) of the range of A (n x l), by a randomized range
+ * finder: Y = A Z for a seeded Gaussian Z (l x s, scratch), POWER_ROUNDS rounds of
+ * Z = A^T Y, Y = A Z, orthonormalised in between. */
+static void range_basis(const struct tfidf *a, uint64_t n, uint64_t l, uint32_t s, uint64_t seed,
+                        double *y, double *z)
+{
     uint64_t state = seed ^ 0x6a09e667f3bcc909ull;
     for (uint64_t i = 0; i < l * s; i++)
         z[i] = normal(&state);
@@ -534,25 +478,31 @@ enum genres_status genres_embed(const char *const *row_labels, uint32_t n_rows, 
         /* Y = A Z */
         memset(y, 0, n * s * sizeof *y);
         for (uint64_t r = 0; r < n; r++)
-            for (uint64_t j = row_ptr[r]; j < row_ptr[r + 1]; j++)
+            for (uint64_t j = a->row_ptr[r]; j < a->row_ptr[r + 1]; j++)
                 for (uint32_t k = 0; k < s; k++)
-                    y[k * n + r] += val[j] * z[k * l + col[j]];
+                    y[k * n + r] += a->val[j] * z[k * l + a->col[j]];
         orthonormalise(y, n, s);
         if (round == POWER_ROUNDS)
             break;
         /* Z = A^T Y */
         memset(z, 0, l * s * sizeof *z);
         for (uint64_t r = 0; r < n; r++)
-            for (uint64_t j = row_ptr[r]; j < row_ptr[r + 1]; j++)
+            for (uint64_t j = a->row_ptr[r]; j < a->row_ptr[r + 1]; j++)
                 for (uint32_t k = 0; k < s; k++)
-                    z[k * l + col[j]] += val[j] * y[k * n + r];
+                    z[k * l + a->col[j]] += a->val[j] * y[k * n + r];
         orthonormalise(z, l, s);
     }
-    /* B^T = A^T Q, then C = B B^T. */
+}
+
+/* The small problem: B^T = A^T Q into b (l x s, column-major, zeroed), C = B B^T into c
+ * (s x s), and C's eigenvalues and eigenvectors into value and vec. */
+static void small_eigen(const struct tfidf *a, uint64_t n, uint64_t l, uint32_t s, const double *y,
+                        double *b, double *c, double *value, double *vec)
+{
     for (uint64_t r = 0; r < n; r++)
-        for (uint64_t j = row_ptr[r]; j < row_ptr[r + 1]; j++)
+        for (uint64_t j = a->row_ptr[r]; j < a->row_ptr[r + 1]; j++)
             for (uint32_t k = 0; k < s; k++)
-                b[k * l + col[j]] += val[j] * y[k * n + r];
+                b[k * l + a->col[j]] += a->val[j] * y[k * n + r];
     for (uint32_t i = 0; i < s; i++)
         for (uint32_t j = i; j < s; j++) {
             double d = 0;
@@ -561,6 +511,13 @@ enum genres_status genres_embed(const char *const *row_labels, uint32_t n_rows, 
             c[i * s + j] = c[j * s + i] = d;
         }
     jacobi_eigen(c, s, value, vec);
+}
+
+/* Each labelled song's coordinates on the n_dims strongest directions, (Q W)[song] x sqrt(L),
+ * scaled to unit length, into out (n x n_dims). */
+static void project_rows(const struct tfidf *a, uint64_t n, uint32_t s, uint32_t n_dims,
+                         const double *y, const double *value, const double *vec, float *out)
+{
     /* The n_dims largest eigenvalues, in order. */
     uint32_t order[64 + OVERSAMPLE];
     for (uint32_t i = 0; i < s; i++)
@@ -572,7 +529,7 @@ enum genres_status genres_embed(const char *const *row_labels, uint32_t n_rows, 
             order[j - 1] = swap;
         }
     for (uint64_t r = 0; r < n; r++) {
-        if (row_ptr[r] == row_ptr[r + 1])
+        if (a->row_ptr[r] == a->row_ptr[r + 1])
             continue;
         double v[64], norm = 0;
         for (uint32_t g = 0; g < n_dims; g++) {
@@ -587,17 +544,54 @@ enum genres_status genres_embed(const char *const *row_labels, uint32_t n_rows, 
         for (uint32_t g = 0; g < n_dims; g++)
             out[r * n_dims + g] = norm > 0 ? (float)(v[g] / norm) : 0.0f;
     }
+}
+
+enum genres_status genres_embed(const char *const *row_labels, uint32_t n_rows, uint32_t n_dims,
+                                uint64_t seed, float *out, char *err, size_t err_len)
+{
+    enum genres_status status = GENRES_ERR_NOMEM;
+    struct label_table t = {0};
+    struct tfidf a = {0};
+    double *y = NULL, *z = NULL, *b = NULL, *c = NULL, *value = NULL, *vec = NULL;
+    if (n_dims == 0 || n_dims > 64) {
+        errbuf_set(err, err_len, "genre embedding: %u dimensions, want 1..64", n_dims);
+        return GENRES_ERR_INVALID;
+    }
+    memset(out, 0, (size_t)n_rows * n_dims * sizeof *out);
+    uint64_t labelled;
+    if (!intern_labels(&t, row_labels, n_rows, &labelled))
+        goto done;
+    if (t.n == 0) {
+        status = GENRES_OK;
+        goto done;
+    }
+    if (!tfidf_build(&t, row_labels, n_rows, labelled, &a))
+        goto done;
+
+    /* Randomized SVD (Halko, Martinsson, Tropp 2011): Y = A Omega, a few power rounds,
+     * Q = orth(Y), then the small problem B = Q^T A, B B^T = W L W^T; a song's coordinates are
+     * (Q W)[song] x sqrt(L), the first n_dims of them. */
+    uint32_t s = n_dims + OVERSAMPLE;
+    uint64_t n = n_rows, l = t.n;
+    y = calloc(n * s, sizeof *y); /* column-major n x s */
+    z = calloc(l * s, sizeof *z); /* column-major l x s */
+    b = calloc(l * s, sizeof *b); /* B^T, column-major l x s */
+    c = calloc((size_t)s * s, sizeof *c);
+    value = calloc(s, sizeof *value);
+    vec = calloc((size_t)s * s, sizeof *vec);
+    if (!y || !z || !b || !c || !value || !vec)
+        goto done;
+    range_basis(&a, n, l, s, seed, y, z);
+    small_eigen(&a, n, l, s, y, b, c, value, vec);
+    project_rows(&a, n, s, n_dims, y, value, vec, out);
     status = GENRES_OK;
 done:
     if (status == GENRES_ERR_NOMEM)
         errbuf_set(err, err_len, "genre embedding: out of memory");
-    free(t.text);
-    free(t.df);
-    free(t.slots);
-    free(seen_in_row);
-    free(row_ptr);
-    free(col);
-    free(val);
+    label_table_free(&t);
+    free(a.row_ptr);
+    free(a.col);
+    free(a.val);
     free(y);
     free(z);
     free(b);

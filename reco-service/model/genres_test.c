@@ -1,9 +1,11 @@
 /* Tests of genre information: the artist -> genres file (the 160k companion's columns and the
  * 2024 set's, quoting, empty and broken lists, first list wins, normalised names, a header
  * without the columns, a missing file), list joins, and the embedding (unit length, shared
- * labels close, no labels at the origin, deterministic, bad sizes). */
+ * labels close, no labels at the origin, deterministic, bad sizes, every allocation failing
+ * in turn). */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <math.h>
@@ -14,6 +16,33 @@
 #include <cmocka.h>
 
 #include "genres.h"
+
+/* Allocation faults: the link wraps malloc, calloc and realloc (CMakeLists.txt), so every
+ * allocation of this test and of the library code it calls comes here. fail_at counts down to
+ * the one that fails; -1 fails none. */
+static long fail_at = -1;
+void *__real_malloc(size_t size);
+void *__real_calloc(size_t n, size_t size);
+void *__real_realloc(void *p, size_t size);
+void *__wrap_malloc(size_t size);
+void *__wrap_calloc(size_t n, size_t size);
+void *__wrap_realloc(void *p, size_t size);
+static int fail_now(void)
+{
+    return fail_at >= 0 && fail_at-- == 0;
+}
+void *__wrap_malloc(size_t size)
+{
+    return fail_now() ? NULL : __real_malloc(size);
+}
+void *__wrap_calloc(size_t n, size_t size)
+{
+    return fail_now() ? NULL : __real_calloc(n, size);
+}
+void *__wrap_realloc(void *p, size_t size)
+{
+    return fail_now() ? NULL : __real_realloc(p, size);
+}
 
 static const char *write_temp(const char *name, const char *text)
 {
@@ -169,6 +198,41 @@ static void test_embed(void **state)
     assert_string_equal(genres_strerror(GENRES_ERR_SCHEMA), "not an artist genres file");
 }
 
+/* Every allocation of the embedding failing in turn: each is refused as out of memory, with
+ * nothing leaked (LeakSanitizer). The 512 labels, the last one new, leave the label table's
+ * first slot array exactly half full, where the next intern grows it: the passes after the
+ * first must look labels up without allocating (they once grew the table there and, on
+ * failure, used UINT32_MAX as an index and went on to GENRES_OK). */
+static void test_embed_out_of_memory(void **state)
+{
+    (void)state;
+    enum { ROWS = 600, LABELS = 512, DIMS = 4 };
+    static char text[ROWS][16]; /* "genre r\0\0" for the first LABELS rows, then "" */
+    static const char *labels[ROWS];
+    static float out[ROWS * DIMS];
+    char err[256];
+    for (int r = 0; r < ROWS; r++) {
+        if (r < LABELS)
+            snprintf(text[r], sizeof text[r], "genre %d", r);
+        labels[r] = text[r];
+    }
+    int failures = 0;
+    for (long k = 0;; k++) {
+        fail_at = k;
+        enum genres_status status = genres_embed(labels, ROWS, DIMS, 7, out, err, sizeof err);
+        bool failed = fail_at < 0; /* the k-th allocation happened and failed */
+        fail_at = -1;
+        if (!failed) {
+            assert_int_equal(status, GENRES_OK);
+            break;
+        }
+        assert_int_equal(status, GENRES_ERR_NOMEM);
+        assert_string_equal(err, "genre embedding: out of memory");
+        failures++;
+    }
+    assert_true(failures >= 10); /* the table, the matrix and the SVD's arrays */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -176,6 +240,7 @@ int main(void)
         cmocka_unit_test(test_load_errors),
         cmocka_unit_test(test_join),
         cmocka_unit_test(test_embed),
+        cmocka_unit_test(test_embed_out_of_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "errbuf.h"
+#include "label_table.h"
 
 const char *merge_strerror(enum merge_status status)
 {
@@ -24,16 +25,6 @@ const char *merge_strerror(enum merge_status status)
         return "out of memory";
     }
     return "unknown merge status";
-}
-
-static uint64_t hash_text(const char *s)
-{
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        h ^= *p;
-        h *= 0x100000001b3ull;
-    }
-    return h;
 }
 
 /* A string -> track index table over the merged tracks (open addressing, index + 1). */
@@ -56,7 +47,7 @@ static bool index_new(struct index *x, uint64_t entries)
 static uint32_t index_get(struct index *x, const struct catalog_track *tracks, bool by_isrc,
                           const char *key, uint32_t insert)
 {
-    uint64_t s = hash_text(key) & x->mask;
+    uint64_t s = label_table_hash(key) & x->mask;
     for (; x->slots[s]; s = (s + 1) & x->mask) {
         const struct catalog_track *t = &tracks[x->slots[s] - 1];
         if (strcmp(by_isrc ? t->isrc : t->id, key) == 0)
@@ -70,6 +61,7 @@ static uint32_t index_get(struct index *x, const struct catalog_track *tracks, b
 /* Gives dst every feature, label and ISRC it lacks and src has. Returns the features given. */
 static uint32_t fill(struct catalog_track *dst, const struct catalog_track *src)
 {
+    /* NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult): dst is a copied track */
     uint32_t given = src->present & ~dst->present;
     for (int f = 0; f < FEAT_COUNT; f++)
         if (given & (1u << f))

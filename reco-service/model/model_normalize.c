@@ -46,6 +46,7 @@ static void append(char *work, size_t *n, const char *text)
 {
     size_t len = strlen(text);
     if (*n + len < WORK_LEN) {
+        /* NOLINTNEXTLINE(bugprone-not-null-terminated-result): work is ended by fold() */
         memcpy(work + *n, text, len);
         *n += len;
     }

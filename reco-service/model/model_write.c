@@ -2,6 +2,7 @@
  * built, the whole file assembled in memory, checksummed, and renamed into place. */
 #include "model_build.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -419,6 +420,7 @@ static enum model_status name_clusters(struct writer *w, char *err, size_t err_l
             w->name_off[c] = pool_add(&w->pool, b->cluster_names[c]);
         return MODEL_OK;
     }
+    /* NOLINTNEXTLINE(clang-analyzer-optin.portability.UnixAPI): n >= 1 (see model_write) */
     uint32_t *cluster_of = malloc((size_t)n * sizeof *cluster_of);
     w->names = malloc((size_t)k * STYLE_NAME_MAX);
     if (!cluster_of || !w->names) {
@@ -708,6 +710,7 @@ enum model_status model_write(const struct model_build *b, const char *path, cha
         status = MODEL_ERR_INVALID;
         goto done;
     }
+    assert(b->k >= 1 && b->n_rows >= 1); /* checked: every array below has elements */
     w.n = b->n_rows;
     w.k = b->k;
     w.dims = b->n_dims;

@@ -77,14 +77,14 @@ double reco_model_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 double reco_model_cpu(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 void reco_model_progress(const char *fmt, ...)
@@ -128,6 +128,7 @@ static int collect_paths(int argc, char **argv)
         for (size_t l = 0; l < sizeof LISTS / sizeof LISTS[0]; l++) {
             size_t len = strlen(LISTS[l].flag);
             const char *path = NULL;
+            /* NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker): argv[i < argc] is set */
             if (strncmp(argv[i], "--", 2) != 0 || strncmp(argv[i] + 2, LISTS[l].flag, len) != 0)
                 continue;
             if (argv[i][2 + len] == '\0' && i + 1 < argc)

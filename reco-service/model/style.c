@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "errbuf.h"
+#include "label_table.h"
 #include "model_format.h"
 
 #define SEPARATOR        " \xc2\xb7 " /* " · " */
@@ -65,8 +66,10 @@ static bool append_part(char *out, size_t out_len, const char *part)
     size_t add = strlen(part);
     if (len + sep + add + 1 > out_len)
         return false;
-    if (sep)
+    if (sep) {
+        /* NOLINTNEXTLINE(bugprone-not-null-terminated-result): the part's NUL follows */
         memcpy(out + len, SEPARATOR, sep);
+    }
     memcpy(out + len + sep, part, add + 1);
     return true;
 }
@@ -153,65 +156,6 @@ size_t style_name_from_centroid(const struct model_build_dim *dims, uint32_t n_d
 
 /* ---- label counting ---------------------------------------------------------------------- */
 
-/* Distinct labels, interned by pointer into the caller's lists. */
-struct labels {
-    const char **text;
-    uint32_t n, cap;
-    uint32_t *slots; /* open addressing, index + 1 (0 = free) */
-    uint64_t n_slots;
-};
-
-static uint64_t hash_text(const char *s)
-{
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        h ^= *p;
-        h *= 0x100000001b3ull;
-    }
-    return h;
-}
-
-static bool labels_grow(struct labels *l)
-{
-    uint64_t n_slots = l->n_slots ? l->n_slots * 2 : 1024;
-    uint32_t *slots = calloc(n_slots, sizeof *slots);
-    if (!slots)
-        return false;
-    for (uint32_t i = 0; i < l->n; i++) {
-        uint64_t s = hash_text(l->text[i]) & (n_slots - 1);
-        while (slots[s])
-            s = (s + 1) & (n_slots - 1);
-        slots[s] = i + 1;
-    }
-    free(l->slots);
-    l->slots = slots;
-    l->n_slots = n_slots;
-    return true;
-}
-
-/* The index of label text, added if new; UINT32_MAX when out of memory. */
-static uint32_t labels_intern(struct labels *l, const char *text)
-{
-    if ((uint64_t)(l->n + 1) * 2 > l->n_slots && !labels_grow(l))
-        return UINT32_MAX;
-    uint64_t mask = l->n_slots - 1;
-    uint64_t s = hash_text(text) & mask;
-    for (; l->slots[s]; s = (s + 1) & mask)
-        if (strcmp(l->text[l->slots[s] - 1], text) == 0)
-            return l->slots[s] - 1;
-    if (l->n == l->cap) {
-        uint32_t cap = l->cap ? l->cap * 2 : 256;
-        const char **grown = realloc(l->text, cap * sizeof *grown);
-        if (!grown)
-            return UINT32_MAX;
-        l->text = grown;
-        l->cap = cap;
-    }
-    l->text[l->n] = text;
-    l->slots[s] = ++l->n;
-    return l->n - 1;
-}
-
 /* Whether every word of a appears as a word in b ("pop" in "dance pop"), or the two are equal
  * ignoring case. */
 static bool words_within(const char *a, const char *b)
@@ -239,7 +183,7 @@ static bool words_within(const char *a, const char *b)
 }
 
 /* The label part of cluster c's name into out (empty when labels do not decide it). */
-static void name_from_labels(const struct labels *l, const uint32_t *count, uint64_t labelled,
+static void name_from_labels(const struct label_table *l, const uint32_t *count, uint64_t labelled,
                              uint32_t size, const uint32_t *global, uint64_t global_labelled,
                              char *out, size_t out_len)
 {
@@ -282,7 +226,7 @@ static enum style_status label_names(const struct style_input *in, char *names,
                                      uint32_t *n_labelled)
 {
     enum style_status status = STYLE_ERR_NOMEM;
-    struct labels l = {0};
+    struct label_table l = {0};
     uint32_t *row_label_start = NULL, *row_label = NULL, *order = NULL, *start = NULL;
     uint32_t *global = NULL, *count = NULL;
     uint64_t total = 0;
@@ -304,7 +248,7 @@ static enum style_status label_names(const struct style_input *in, char *names,
     for (uint32_t r = 0; r < in->n_rows; r++) {
         row_label_start[r] = at;
         for (const char *p = in->row_labels[r]; p && *p; p += strlen(p) + 1) {
-            uint32_t i = labels_intern(&l, p);
+            uint32_t i = label_table_intern(&l, p);
             if (i == UINT32_MAX)
                 goto done;
             /* A label listed twice for one row counts once. */
@@ -338,6 +282,7 @@ static enum style_status label_names(const struct style_input *in, char *names,
     for (uint32_t c = 0; c < in->k; c++) {
         uint64_t labelled = 0;
         for (uint32_t i = start[c]; i < start[c + 1]; i++) {
+            /* NOLINTNEXTLINE(clang-analyzer-core.uninitialized.Assign): counting sort fills all */
             uint32_t r = order[i];
             labelled += row_label_start[r + 1] > row_label_start[r];
             for (uint32_t j = row_label_start[r]; j < row_label_start[r + 1]; j++)
@@ -355,8 +300,7 @@ static enum style_status label_names(const struct style_input *in, char *names,
     }
     status = STYLE_OK;
 done:
-    free(l.text);
-    free(l.slots);
+    label_table_free(&l);
     free(row_label_start);
     free(row_label);
     free(order);
