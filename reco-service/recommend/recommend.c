@@ -8,6 +8,8 @@
  * catalog artist only with `discover`. */
 #include "recommend.h"
 
+#include "artist_index.h" /* artist index hook */
+#include "artist_pool.h"
 #include "errbuf.h"
 
 #include <math.h>
@@ -403,6 +405,10 @@ struct picking {
     bool restricted;            /* any of the rules above is on: rows go through passes_rules */
     uint32_t *artist_only_keys; /* artist keys of artist-only matches */
     uint32_t n_artist_only;
+    /* artist index hook: the model's load-time index (NULL: recommend() without one) and, with
+     * it, one pool of the saved artists' songs per state (k + 1, the last the flat ranking's). */
+    const struct reco_artist_index *artist_index;
+    struct artist_pool *artist_pools;
 };
 
 static enum reco_status check_text(const char *text, size_t index, const char *field, char *err,
@@ -877,6 +883,8 @@ static enum reco_status gather_artist_rows(struct picking *p, size_t n_saved)
     for (uint32_t i = 0; i < sa->n; i++)
         total += m->artist_start[sa->list[i] + 1] - m->artist_start[sa->list[i]];
     p->artists_dense = total * ARTIST_DENSE_SHARE >= m->n_rows;
+    if (p->artist_index)
+        return RECO_OK; /* artist index hook: the pools read the index instead */
     if (total > (uint64_t)n_saved * ARTIST_ROWS_PER_SAVED + ARTIST_ROWS_SLACK ||
         total * ARTIST_INDEX_COST >= m->n_rows)
         return RECO_OK; /* too many to gather, or too many for the index to pay anywhere */
@@ -1187,6 +1195,13 @@ void reco_cosines(const struct model *m, uint32_t first, uint32_t len, const flo
             out);
 }
 
+/* artist index hook: the kernel for artist_pool.c. */
+void reco_cosines_rows(const float *rows, const float *norms, uint32_t n_dims, uint32_t len,
+                       const float *u, float inv_u, float *out)
+{
+    cosines(rows, norms, u, inv_u, n_dims, len, out);
+}
+
 /* RECO_RANK_MEAN_AND_ARTISTS, the songs by saved artists in a cluster (or in every cluster for the
  * flat ranking), artist_rows[a_first .. a_end) of those the artist index gathered: each scores its cosine plus MEAN_ARTIST_BONUS into heap (capacity keep, empty).
  * Returns how many the heap holds. */
@@ -1293,6 +1308,32 @@ static uint32_t rank_artist_rows_pooled(const struct cluster_state *cs, struct c
     for (uint32_t i = 0; i < cs->n_pool; i++)
         heap_push(heap, &n, keep, cs->pool[i]);
     return n;
+}
+
+/* artist index hook: the songs by saved artists in rows [start, end) from the state's pool
+ * (artist_pool.h), scored once per phase from the model's artist index: the same candidates and
+ * scores as rank_artist_rows_scanned, written into heap as a heap (worst first). Returns false
+ * only for memory. */
+static bool accept_saved_artist_row(const void *ctx, uint32_t row)
+{
+    return eligible_by_saved_artist(ctx, row);
+}
+
+static bool rank_from_artist_index(const struct picking *p, const struct cluster_state *cs,
+                                   uint32_t start, uint32_t end, const float *u, float inv_u,
+                                   struct candidate *heap, uint32_t keep, uint32_t *n)
+{
+    struct artist_pool *pool = &p->artist_pools[cs->cluster];
+    if (!pool->filled &&
+        artist_pool_fill(pool, p->artist_index, p->saved_artists.list, p->saved_artists.n, start,
+                         end, u, inv_u, MEAN_ARTIST_BONUS) != RECO_OK)
+        return false;
+    const struct artist_candidate *best;
+    if (artist_pool_take(pool, keep, accept_saved_artist_row, p, &best, n) != RECO_OK)
+        return false;
+    for (uint32_t i = 0; i < *n; i++)
+        heap[i] = (struct candidate){best[*n - 1 - i].score, best[*n - 1 - i].row};
+    return true;
 }
 
 /* RECO_RANK_MEAN_AND_ARTISTS in one loop over rows [start, end), for saved artists with much of
@@ -1552,7 +1593,11 @@ static enum reco_status rank_rows(struct picking *p, struct cluster_state *cs, u
                 a_end = p->artist_rows_start[flat ? m->k : cs->cluster + 1];
             }
             uint32_t indexed = p->artist_rows ? a_end - a_first : UINT32_MAX;
-            if ((uint64_t)indexed * ARTIST_INDEX_COST < end - start) {
+            if (p->artist_index) {
+                /* artist index hook: the saved artists' songs from the model's index */
+                if (!rank_from_artist_index(p, cs, start, end, u, inv_u, heap, keep, &n))
+                    return RECO_ERR_NOMEM;
+            } else if ((uint64_t)indexed * ARTIST_INDEX_COST < end - start) {
                 n = rank_artist_rows_indexed(p, a_first, a_end, u, inv_u, heap, keep);
             } else if (cs->pooled) {
                 n = rank_artist_rows_pooled(cs, heap, keep);
@@ -1817,6 +1862,8 @@ static enum reco_status run_phase(struct picking *p, struct cluster_state *state
         cs->slots = cs->got = cs->n_ranked = cs->cursor = cs->kept = 0;
         cs->exhausted = cs->complete = false;
         cs->round = 0;
+        if (p->artist_pools)
+            artist_pool_reset(&p->artist_pools[c]); /* artist index hook */
     }
     p->limit = p->n_picks + slots < p->want ? p->n_picks + slots : p->want;
     reco_apportion(weight, k + 1, p->limit - p->n_picks, alloc);
@@ -2054,7 +2101,20 @@ enum reco_status recommend(const struct model *model, const struct reco_saved *s
                            size_t n_saved, const struct reco_options *options,
                            struct reco_result *out, char *err, size_t err_len)
 {
+    return recommend_indexed(model, NULL, saved, n_saved, options, out, err, err_len);
+}
+
+enum reco_status recommend_indexed(const struct model *model,
+                                   const struct reco_artist_index *index,
+                                   const struct reco_saved *saved, size_t n_saved,
+                                   const struct reco_options *options, struct reco_result *out,
+                                   char *err, size_t err_len)
+{
     memset(out, 0, sizeof *out);
+    if (index && index->model != model) { /* artist index hook */
+        errbuf_set(err, err_len, "index: built for another model");
+        return RECO_ERR_INVALID;
+    }
     enum reco_status status = validate(model, saved, n_saved, options, err, err_len);
     if (status != RECO_OK)
         return status;
@@ -2072,6 +2132,7 @@ enum reco_status recommend(const struct model *model, const struct reco_saved *s
         .year_from = options->year_from,
         .year_to = options->year_to,
         .no_explicit = options->no_explicit,
+        .artist_index = index, /* artist index hook */
     };
     struct cluster_state *states = NULL;
     uint32_t *counts = NULL, *weights = NULL;
@@ -2090,7 +2151,9 @@ enum reco_status recommend(const struct model *model, const struct reco_saved *s
     p.saved_rows = malloc(2 * n_saved * sizeof *p.saved_rows);
     p.artist_only_keys = malloc(n_saved * sizeof *p.artist_only_keys);
     p.picks = malloc(p.want * sizeof *p.picks);
-    if (!counts || !weights || !states || !p.resolved || !p.feature_vecs || !p.global_mean ||
+    if (index) /* artist index hook */
+        p.artist_pools = calloc(k + 1, sizeof *p.artist_pools);
+    if ((index && !p.artist_pools) || !counts || !weights || !states || !p.resolved || !p.feature_vecs || !p.global_mean ||
         !p.scratch || !p.saved_rows || !p.artist_only_keys || !p.picks ||
         !row_set_init(&p.excluded, 2 * n_saved) || !row_set_init(&p.saved_songs, 2 * n_saved) ||
         !row_set_init(&p.picked_rows, p.want) || !row_set_init(&p.picked_songs, p.want) ||
@@ -2216,6 +2279,10 @@ done:
             free(states[c].ranked);
             free(states[c].pool);
         }
+    if (p.artist_pools) /* artist index hook */
+        for (uint32_t c = 0; c <= k; c++)
+            artist_pool_free(&p.artist_pools[c]);
+    free(p.artist_pools);
     free(states);
     free(counts);
     free(weights);
