@@ -4,6 +4,7 @@
  * sorted whole. */
 #include "artist_pool.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +12,13 @@
 #define POOL_BLOCK 256u
 /* Runs this short are sorted by insertion (and ranges this short selected that way). */
 #define SMALL_RUN 16u
+/* A round of take() sorts about this many times the songs still asked for (the phase asks for
+ * four times as many when it needs more), and finds them with a threshold read from a sample of
+ * POOL_SAMPLE songs when they are less than half of what is left. */
+#define TAKE_AHEAD  4u
+#define POOL_SAMPLE 1024u
+/* While one artist's run is scored, the first bytes of the next are asked for. */
+#define PREFETCH_BYTES 512u
 
 static inline bool better(const struct artist_candidate *a, const struct artist_candidate *b)
 {
@@ -67,9 +75,21 @@ enum reco_status artist_pool_fill(struct artist_pool *pool, const struct reco_ar
         artist_pool_free(pool);
         return RECO_ERR_NOMEM;
     }
+    uint32_t first = 0, last = 0;
+    if (n_artists > 0)
+        reco_artist_index_range(index, artists[0], start, end, &first, &last);
     for (uint32_t a = 0; a < n_artists; a++) {
-        uint32_t first, last;
-        reco_artist_index_range(index, artists[a], start, end, &first, &last);
+        uint32_t next_first = 0, next_last = 0;
+        if (a + 1 < n_artists) {
+            /* The next run's first lines load while this one is scored. */
+            reco_artist_index_range(index, artists[a + 1], start, end, &next_first, &next_last);
+            const char *v = (const char *)(index->vecs + (size_t)next_first * nd);
+            size_t bytes = (size_t)(next_last - next_first) * nd * sizeof(float);
+            for (size_t off = 0; off < bytes && off < PREFETCH_BYTES; off += 64)
+                __builtin_prefetch(v + off);
+            __builtin_prefetch(index->norms + next_first);
+            __builtin_prefetch(artist_rows + next_first);
+        }
         for (uint32_t at = first; at < last; at += POOL_BLOCK) {
             uint32_t len = last - at < POOL_BLOCK ? last - at : POOL_BLOCK;
             reco_cosines_rows(index->vecs + (size_t)at * nd, index->norms + at, nd, len, u, inv_u,
@@ -79,6 +99,8 @@ enum reco_status artist_pool_fill(struct artist_pool *pool, const struct reco_ar
                 out[j] = (struct artist_candidate){score[j] + bonus, artist_rows[at + j]};
             pool->n += len;
         }
+        first = next_first;
+        last = next_last;
     }
     pool->filled = true;
     return RECO_OK;
@@ -188,6 +210,32 @@ static void select_best(struct artist_candidate *a, uint32_t n, uint32_t m)
     insertion_sort(a + lo, hi - lo);
 }
 
+/* Moves a set of the best of a[0 .. n) to its front and returns its size: every song at least as
+ * good as a threshold, the sample's best `target * POOL_SAMPLE / n` plus a margin of two
+ * standard deviations, so usually a little over target songs (fewer only by bad luck: take()
+ * then goes another round). n >= 2 * POOL_SAMPLE. One pass over a, and a quickselect of the
+ * sample. */
+static uint32_t gather_best(struct artist_candidate *a, uint32_t n, uint32_t target)
+{
+    struct artist_candidate sample[POOL_SAMPLE];
+    for (uint32_t i = 0; i < POOL_SAMPLE; i++)
+        sample[i] = a[(uint64_t)i * n / POOL_SAMPLE];
+    double expect = (double)target * POOL_SAMPLE / n;
+    uint32_t rank = (uint32_t)(expect + 2.0 * sqrt(expect)) + 2;
+    if (rank >= POOL_SAMPLE)
+        return n;
+    select_best(sample, POOL_SAMPLE, rank);
+    struct artist_candidate threshold = sample[0];
+    for (uint32_t i = 1; i < rank; i++)
+        if (better(&threshold, &sample[i]))
+            threshold = sample[i];
+    uint32_t at = 0;
+    for (uint32_t j = 0; j < n; j++)
+        if (!better(&threshold, &a[j]))
+            swap(&a[at++], &a[j]);
+    return at;
+}
+
 enum reco_status artist_pool_take(struct artist_pool *pool, uint32_t want,
                                   bool (*accept)(const void *ctx, uint32_t row), const void *ctx,
                                   const struct artist_candidate **best, uint32_t *n_best)
@@ -195,14 +243,13 @@ enum reco_status artist_pool_take(struct artist_pool *pool, uint32_t want,
     while (pool->n_sorted < want && pool->n_sorted < pool->n) {
         struct artist_candidate *a = pool->items + pool->n_sorted;
         uint32_t rest = pool->n - pool->n_sorted, need = want - pool->n_sorted;
-        /* A little more than asked, for the songs accept refuses. */
-        uint32_t m = need + need / 2 + SMALL_RUN;
-        if (m > rest)
-            m = rest;
+        /* Ahead of what is asked, for the songs accept refuses and the phase's next ask. */
+        uint64_t ahead = (uint64_t)need * TAKE_AHEAD + SMALL_RUN;
+        uint32_t m = rest;
+        if (ahead * 2 < rest && rest >= 2 * POOL_SAMPLE)
+            m = gather_best(a, rest, (uint32_t)ahead);
         if (!reserve(&pool->spare, &pool->spare_cap, m))
             return RECO_ERR_NOMEM;
-        if (m < rest)
-            select_best(a, rest, m);
         merge_sort(a, m, pool->spare);
         uint32_t kept = 0;
         for (uint32_t i = 0; i < m; i++)

@@ -1312,8 +1312,9 @@ static uint32_t rank_artist_rows_pooled(const struct cluster_state *cs, struct c
 
 /* artist index hook: the songs by saved artists in rows [start, end) from the state's pool
  * (artist_pool.h), scored once per phase from the model's artist index: the same candidates and
- * scores as rank_artist_rows_scanned, written into heap as a heap (worst first). Returns false
- * only for memory. */
+ * scores as rank_artist_rows_scanned, written into heap best first when in_order (nothing will
+ * be added: rank_rows need not sort them), else as a heap (worst first). Returns false only for
+ * memory. */
 static bool accept_saved_artist_row(const void *ctx, uint32_t row)
 {
     return eligible_by_saved_artist(ctx, row);
@@ -1321,7 +1322,8 @@ static bool accept_saved_artist_row(const void *ctx, uint32_t row)
 
 static bool rank_from_artist_index(const struct picking *p, const struct cluster_state *cs,
                                    uint32_t start, uint32_t end, const float *u, float inv_u,
-                                   struct candidate *heap, uint32_t keep, uint32_t *n)
+                                   struct candidate *heap, uint32_t keep, bool in_order,
+                                   uint32_t *n)
 {
     struct artist_pool *pool = &p->artist_pools[cs->cluster];
     if (!pool->filled &&
@@ -1331,8 +1333,10 @@ static bool rank_from_artist_index(const struct picking *p, const struct cluster
     const struct artist_candidate *best;
     if (artist_pool_take(pool, keep, accept_saved_artist_row, p, &best, n) != RECO_OK)
         return false;
-    for (uint32_t i = 0; i < *n; i++)
-        heap[i] = (struct candidate){best[*n - 1 - i].score, best[*n - 1 - i].row};
+    for (uint32_t i = 0; i < *n; i++) {
+        uint32_t from = in_order ? i : *n - 1 - i;
+        heap[i] = (struct candidate){best[from].score, best[from].row};
+    }
     return true;
 }
 
@@ -1518,6 +1522,7 @@ static enum reco_status rank_rows(struct picking *p, struct cluster_state *cs, u
         return RECO_ERR_NOMEM;
     cs->ranked = heap;
     uint32_t n = 0;
+    bool in_order = false; /* artist index hook: heap[0 .. n) is already best first */
     float *u = p->scratch, *w = p->scratch + nd, *anchors = p->scratch + 2 * nd;
     const bool flat = cs->cluster == m->k;
     enum reco_ranking ranking = cs->saved > 0 ? p->ranking : RECO_RANK_MEAN_COSINE;
@@ -1527,7 +1532,9 @@ static enum reco_status rank_rows(struct picking *p, struct cluster_state *cs, u
         ranking = ranking == RECO_RANK_VOTES_AND_ARTISTS || ranking == RECO_RANK_MEAN_AND_ARTISTS
                       ? RECO_RANK_MEAN_AND_ARTISTS
                       : RECO_RANK_MEAN_COSINE;
-    if (cs->saved > 0)
+    if (flat && cs->saved == p->n_resolved && cs->first == 0)
+        memcpy(u, p->global_mean, nd * sizeof *u); /* mean_of(p, 0, n_resolved): computed once */
+    else if (cs->saved > 0)
         mean_of(p, cs->first, cs->saved, u);
     else
         memcpy(u, p->global_mean, nd * sizeof *u);
@@ -1595,7 +1602,9 @@ static enum reco_status rank_rows(struct picking *p, struct cluster_state *cs, u
             uint32_t indexed = p->artist_rows ? a_end - a_first : UINT32_MAX;
             if (p->artist_index) {
                 /* artist index hook: the saved artists' songs from the model's index */
-                if (!rank_from_artist_index(p, cs, start, end, u, inv_u, heap, keep, &n))
+                in_order = p->saved_artists_only;
+                if (!rank_from_artist_index(p, cs, start, end, u, inv_u, heap, keep, in_order,
+                                            &n))
                     return RECO_ERR_NOMEM;
             } else if ((uint64_t)indexed * ARTIST_INDEX_COST < end - start) {
                 n = rank_artist_rows_indexed(p, a_first, a_end, u, inv_u, heap, keep);
@@ -1647,7 +1656,8 @@ static enum reco_status rank_rows(struct picking *p, struct cluster_state *cs, u
         }
     }
 sorted:
-    qsort(heap, n, sizeof *heap, by_rank);
+    if (!in_order)
+        qsort(heap, n, sizeof *heap, by_rank);
     cs->n_ranked = n;
     cs->kept = keep;
     cs->cursor = 0;
