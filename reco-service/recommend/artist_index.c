@@ -67,8 +67,8 @@ static uint32_t lower_bound(const uint32_t *rows, uint32_t lo, uint32_t hi, uint
     return lo;
 }
 
-void reco_artist_index_range(const struct reco_artist_index *index, uint32_t artist,
-                             uint32_t start, uint32_t end, uint32_t *first, uint32_t *last)
+void reco_artist_index_range(const struct reco_artist_index *index, uint32_t artist, uint32_t start,
+                             uint32_t end, uint32_t *first, uint32_t *last)
 {
     const struct model *m = index->model;
     uint32_t lo = m->artist_start[artist], hi = m->artist_start[artist + 1];

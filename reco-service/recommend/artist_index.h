@@ -23,8 +23,7 @@ struct reco_artist_index {
 /* Builds the index of an open model (one pass copying every scaled row: about 17 MB and a few
  * milliseconds for the 180k-song merged catalog). Returns RECO_OK with *out (free with
  * reco_artist_index_close), or RECO_ERR_NOMEM and leaves *out NULL. Blocks only on memory. */
-enum reco_status reco_artist_index_open(const struct model *model,
-                                        struct reco_artist_index **out);
+enum reco_status reco_artist_index_open(const struct model *model, struct reco_artist_index **out);
 
 /* Frees the index. NULL is ignored. */
 void reco_artist_index_close(struct reco_artist_index *index);
@@ -32,7 +31,7 @@ void reco_artist_index_close(struct reco_artist_index *index);
 /* The positions [*first, *last) in the index (and in model->artist_rows) of artist's songs
  * whose rows lie in [start, end) (a cluster's rows, or 0..n_rows): a sub-range of the artist's
  * run, found by binary search on its ascending rows. artist < model->n_artists. */
-void reco_artist_index_range(const struct reco_artist_index *index, uint32_t artist,
-                             uint32_t start, uint32_t end, uint32_t *first, uint32_t *last);
+void reco_artist_index_range(const struct reco_artist_index *index, uint32_t artist, uint32_t start,
+                             uint32_t end, uint32_t *first, uint32_t *last);
 
 #endif

@@ -173,16 +173,9 @@ static void heap_sort(struct artist_candidate *a, uint32_t n)
     }
 }
 
-/* Moves the best m of a[0 .. n) (0 < m < n) to a[0 .. m), in no particular order: quickselect
- * with a median-of-three pivot, and a heap sort of what is left when it stops making progress
- * (after about twice log2(n) rounds), so never worse than O(n log n). The items are distinct
- * under better() (rows are), so a round always shrinks the range. */
-static void select_best(struct artist_candidate *a, uint32_t n, uint32_t m)
+void artist_select_best(struct artist_candidate *a, uint32_t n, uint32_t m, uint32_t rounds)
 {
     uint32_t lo = 0, hi = n; /* the boundary m lies in [lo, hi]; a[0 .. lo) are among the best */
-    uint32_t rounds = 16;
-    for (uint32_t x = n; x > 1; x >>= 1)
-        rounds += 2;
     while (hi - lo > SMALL_RUN) {
         if (rounds-- == 0) {
             heap_sort(a + lo, hi - lo);
@@ -215,6 +208,15 @@ static void select_best(struct artist_candidate *a, uint32_t n, uint32_t m)
  * standard deviations, so usually a little over target songs (fewer only by bad luck: take()
  * then goes another round). n >= 2 * POOL_SAMPLE. One pass over a, and a quickselect of the
  * sample. */
+/* artist_select_best with about twice log2(n) rounds before its way out. */
+static void select_best(struct artist_candidate *a, uint32_t n, uint32_t m)
+{
+    uint32_t rounds = 16;
+    for (uint32_t x = n; x > 1; x >>= 1)
+        rounds += 2;
+    artist_select_best(a, n, m, rounds);
+}
+
 static uint32_t gather_best(struct artist_candidate *a, uint32_t n, uint32_t target)
 {
     struct artist_candidate sample[POOL_SAMPLE];

@@ -43,6 +43,12 @@ enum reco_status artist_pool_take(struct artist_pool *pool, uint32_t want,
                                   bool (*accept)(const void *ctx, uint32_t row), const void *ctx,
                                   const struct artist_candidate **best, uint32_t *n_best);
 
+/* Moves the best m of a[0 .. n) (0 < m < n; items distinct under the order, as rows are) to
+ * a[0 .. m), in no particular order: quickselect with a median-of-three pivot, and after
+ * `rounds` rounds that have not finished, a heap sort of what is left, so never worse than
+ * O(n log n). In place. Exposed for tests (take() gives about twice log2(n) rounds). */
+void artist_select_best(struct artist_candidate *a, uint32_t n, uint32_t m, uint32_t rounds);
+
 /* Empties the pool (not filled), keeping its memory for the next fill. */
 void artist_pool_reset(struct artist_pool *pool);
 

@@ -1603,8 +1603,7 @@ static enum reco_status rank_rows(struct picking *p, struct cluster_state *cs, u
             if (p->artist_index) {
                 /* artist index hook: the saved artists' songs from the model's index */
                 in_order = p->saved_artists_only;
-                if (!rank_from_artist_index(p, cs, start, end, u, inv_u, heap, keep, in_order,
-                                            &n))
+                if (!rank_from_artist_index(p, cs, start, end, u, inv_u, heap, keep, in_order, &n))
                     return RECO_ERR_NOMEM;
             } else if ((uint64_t)indexed * ARTIST_INDEX_COST < end - start) {
                 n = rank_artist_rows_indexed(p, a_first, a_end, u, inv_u, heap, keep);
@@ -2114,8 +2113,7 @@ enum reco_status recommend(const struct model *model, const struct reco_saved *s
     return recommend_indexed(model, NULL, saved, n_saved, options, out, err, err_len);
 }
 
-enum reco_status recommend_indexed(const struct model *model,
-                                   const struct reco_artist_index *index,
+enum reco_status recommend_indexed(const struct model *model, const struct reco_artist_index *index,
                                    const struct reco_saved *saved, size_t n_saved,
                                    const struct reco_options *options, struct reco_result *out,
                                    char *err, size_t err_len)
@@ -2163,11 +2161,11 @@ enum reco_status recommend_indexed(const struct model *model,
     p.picks = malloc(p.want * sizeof *p.picks);
     if (index) /* artist index hook */
         p.artist_pools = calloc(k + 1, sizeof *p.artist_pools);
-    if ((index && !p.artist_pools) || !counts || !weights || !states || !p.resolved || !p.feature_vecs || !p.global_mean ||
-        !p.scratch || !p.saved_rows || !p.artist_only_keys || !p.picks ||
-        !row_set_init(&p.excluded, 2 * n_saved) || !row_set_init(&p.saved_songs, 2 * n_saved) ||
-        !row_set_init(&p.picked_rows, p.want) || !row_set_init(&p.picked_songs, p.want) ||
-        !artist_map_init(&p.artists, p.want)) {
+    if ((index && !p.artist_pools) || !counts || !weights || !states || !p.resolved ||
+        !p.feature_vecs || !p.global_mean || !p.scratch || !p.saved_rows || !p.artist_only_keys ||
+        !p.picks || !row_set_init(&p.excluded, 2 * n_saved) ||
+        !row_set_init(&p.saved_songs, 2 * n_saved) || !row_set_init(&p.picked_rows, p.want) ||
+        !row_set_init(&p.picked_songs, p.want) || !artist_map_init(&p.artists, p.want)) {
         errbuf_set(err, err_len, "out of memory");
         goto done;
     }

@@ -154,8 +154,7 @@ struct reco_artist_index;
  * reads the saved artists' songs as contiguous runs instead of passing over every row: the same
  * result, byte for byte, in less time. index NULL is recommend(); an index of another model is
  * refused (RECO_ERR_INVALID, "index: ..."). */
-enum reco_status recommend_indexed(const struct model *model,
-                                   const struct reco_artist_index *index,
+enum reco_status recommend_indexed(const struct model *model, const struct reco_artist_index *index,
                                    const struct reco_saved *saved, size_t n_saved,
                                    const struct reco_options *options, struct reco_result *out,
                                    char *err, size_t err_len);
