@@ -3,6 +3,8 @@
  * in a range of rows. */
 #include "artist_index.h"
 
+#include "artist_pool.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -30,6 +32,7 @@ enum reco_status reco_artist_index_open(const struct model *model, struct reco_a
         return RECO_ERR_NOMEM;
     index->model = model;
     index->n_dims = model->n_dims;
+    index->max_pool_songs = ARTIST_POOL_MAX_SONGS;
     index->vecs = alloc_huge((n_rows * nd + 1) * sizeof *index->vecs);
     index->norms = malloc((n_rows + 1) * sizeof *index->norms);
     if (!index->vecs || !index->norms) {

@@ -18,6 +18,10 @@ struct reco_artist_index {
     uint32_t n_dims;
     float *vecs;  /* model->n_rows * n_dims: the scaled vector of row artist_rows[i] at i */
     float *norms; /* model->n_rows: its norm (model->row_norms) */
+    /* The most songs by saved artists a request scores from the index for one state (beyond,
+     * it passes over the state's rows as without it): ARTIST_POOL_MAX_SONGS (artist_pool.h),
+     * which bounds a request's memory; tests lower it. */
+    uint32_t max_pool_songs;
 };
 
 /* Builds the index of an open model (one pass copying every scaled row: about 17 MB and a few

@@ -256,9 +256,17 @@ static void test_pool_against_brute_force(void **state)
             }
         qsort(want, n_want, sizeof *want, by_better);
         struct artist_pool pool = {0};
-        assert_int_equal(
-            artist_pool_fill(&pool, f->index, artists, n_artists, start, end, u, inv_u, 4.0f),
-            RECO_OK);
+        /* One song over the cap is refused, with nothing scored; at the cap it fills. */
+        if (n_all > 0) {
+            assert_int_equal(artist_pool_fill(&pool, f->index, artists, n_artists, start, end, u,
+                                              inv_u, 4.0f, n_all - 1),
+                             RECO_ERR_TOO_LARGE);
+            assert_false(pool.filled);
+            assert_int_equal(pool.n, 0);
+        }
+        assert_int_equal(artist_pool_fill(&pool, f->index, artists, n_artists, start, end, u, inv_u,
+                                          4.0f, n_all),
+                         RECO_OK);
         assert_true(pool.filled);
         for (size_t k = 0; k < sizeof ASKS / sizeof ASKS[0]; k++) {
             const struct artist_candidate *best = NULL;
@@ -343,10 +351,12 @@ static void assert_same_result(const struct reco_result *a, const struct reco_re
 }
 
 /* recommend_indexed against recommend on libraries of every shape, sizes from one song to more
- * than the catalog's giants hold, every steering option and every ranking. */
-static void test_indexed_equals_plain(void **state)
+ * than the catalog's giants hold, every steering option and every ranking; and again with pools
+ * capped at 60 songs, so most states go past the index (as a request naming more songs than
+ * ARTIST_POOL_MAX_SONGS does) and some do not. */
+static void check_indexed_equals_plain(struct fixture *f, uint32_t max_pool_songs)
 {
-    struct fixture *f = *state;
+    f->index->max_pool_songs = max_pool_songs;
     const struct model *m = f->model;
     static struct reco_saved saved[2000];
     struct reco_options options[24];
@@ -431,6 +441,17 @@ static void test_indexed_equals_plain(void **state)
             }
         }
     }
+    f->index->max_pool_songs = ARTIST_POOL_MAX_SONGS;
+}
+
+static void test_indexed_equals_plain(void **state)
+{
+    check_indexed_equals_plain(*state, ARTIST_POOL_MAX_SONGS);
+}
+
+static void test_indexed_past_pool_cap(void **state)
+{
+    check_indexed_equals_plain(*state, 60);
 }
 
 /* An index of another model is refused, naming it; NULL is recommend(). */
@@ -461,6 +482,7 @@ int main(void)
         cmocka_unit_test(test_pool_against_brute_force),
         cmocka_unit_test(test_select_fallback),
         cmocka_unit_test(test_indexed_equals_plain),
+        cmocka_unit_test(test_indexed_past_pool_cap),
         cmocka_unit_test(test_foreign_index_refused),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

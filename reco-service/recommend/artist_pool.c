@@ -58,7 +58,8 @@ static bool reserve(struct artist_candidate **buf, uint32_t *cap, uint32_t need)
 
 enum reco_status artist_pool_fill(struct artist_pool *pool, const struct reco_artist_index *index,
                                   const uint32_t *artists, uint32_t n_artists, uint32_t start,
-                                  uint32_t end, const float *u, float inv_u, float bonus)
+                                  uint32_t end, const float *u, float inv_u, float bonus,
+                                  uint32_t max_songs)
 {
     artist_pool_reset(pool);
     const uint32_t *artist_rows = index->model->artist_rows;
@@ -71,7 +72,9 @@ enum reco_status artist_pool_fill(struct artist_pool *pool, const struct reco_ar
         reco_artist_index_range(index, artists[a], start, end, &first, &last);
         total += last - first;
     }
-    if (total >= UINT32_MAX || !reserve(&pool->items, &pool->cap, (uint32_t)total)) {
+    if (total > max_songs)
+        return RECO_ERR_TOO_LARGE;
+    if (!reserve(&pool->items, &pool->cap, (uint32_t)total)) {
         artist_pool_free(pool);
         return RECO_ERR_NOMEM;
     }

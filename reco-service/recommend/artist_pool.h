@@ -26,13 +26,20 @@ struct artist_pool {
     bool filled;
 };
 
+/* The most songs recommend.c puts in a pool by default (reco_artist_index.max_pool_songs: 2 MiB,
+ * and as much again for the sort): more, and it passes over the state's rows instead, so a
+ * request's memory stays bounded whatever artists it names. */
+#define ARTIST_POOL_MAX_SONGS (1u << 18)
+
 /* Scores every song by one of artists[0 .. n_artists) (distinct artist keys) whose row lies in
  * [start, end): reco_cosines_rows(u, inv_u) + bonus, the same float operations as a pass over
- * the model's rows gives. Replaces what the pool held. Returns RECO_OK, or RECO_ERR_NOMEM
- * (the pool is then empty and not filled). */
+ * the model's rows gives. Replaces what the pool held. Returns RECO_OK; RECO_ERR_TOO_LARGE
+ * when they are more than max_songs (nothing is scored); or RECO_ERR_NOMEM. On failure the pool
+ * is empty and not filled. */
 enum reco_status artist_pool_fill(struct artist_pool *pool, const struct reco_artist_index *index,
                                   const uint32_t *artists, uint32_t n_artists, uint32_t start,
-                                  uint32_t end, const float *u, float inv_u, float bonus);
+                                  uint32_t end, const float *u, float inv_u, float bonus,
+                                  uint32_t max_songs);
 
 /* The best `want` songs of the pool that accept(ctx, row) lets through, best first, at
  * (*best)[0 .. *n_best) (inside the pool: valid until the next call on it); *n_best < want
