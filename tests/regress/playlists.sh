@@ -75,6 +75,11 @@ make_models() {
             echo "0000000000000000000000"
         } >"$dir/$name.mixed.txt"
         echo "0000000000000000000000" >"$dir/$name.unknown.txt"
+        # A random 1,000-song library, as the speed benchmarks send (tests/quality/speed17.sh).
+        if [ -x "$bin/reco-bench" ]; then
+            "$bin/reco-bench" sample --model "$dir/$name.model" --count 1000 --seed 4 |
+                cut -f1 >"$dir/$name.sample1000.txt"
+        fi
     done
 }
 
@@ -137,12 +142,15 @@ run_answers() {
         for steer in "--discover 0.5" "--discover 1" "--energy 0.9" "--energy 0.1 --tempo 90" \
             "--valence 0.2 --danceability 0.8" "--years 1990-1999" "--no-explicit" \
             "--years 2000- --no-explicit --discover 0.3" "--variety 7 --discover 0.5" "-n 7"; do
-            for size in 300 2000; do
+            for list in saved300.csv saved2000.csv sample1000.txt; do
+                [ -f "$dir/$name.$list" ] || continue
                 # shellcheck disable=SC2086
-                answer "$out/$name-saved$size-steer$(echo "$steer" | tr -c 'a-z0-9.\n' '_')" \
-                    "$dir/$name.saved$size.csv" $steer
+                answer "$out/$name-${list%.*}-steer$(echo "$steer" | tr -c 'a-z0-9.\n' '_')" \
+                    "$dir/$name.$list" $steer
             done
         done
+        [ -f "$dir/$name.sample1000.txt" ] &&
+            answer "$out/$name-sample1000" "$dir/$name.sample1000.txt"
         answer "$out/$name-mixed" "$dir/$name.mixed.txt"
         answer "$out/$name-unknown" "$dir/$name.unknown.txt"
         kill -TERM "$pid"
