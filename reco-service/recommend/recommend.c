@@ -2172,15 +2172,20 @@ enum reco_status recommend_indexed(const struct model *model, const struct reco_
     p.saved_rows = malloc(2 * n_saved * sizeof *p.saved_rows);
     p.artist_only_keys = malloc(n_saved * sizeof *p.artist_only_keys);
     p.picks = malloc(p.want * sizeof *p.picks);
-    if (index) /* artist index hook */
-        p.artist_pools = calloc(k + 1, sizeof *p.artist_pools);
-    if ((index && !p.artist_pools) || !counts || !weights || !states || !p.resolved ||
-        !p.feature_vecs || !p.global_mean || !p.scratch || !p.saved_rows || !p.artist_only_keys ||
-        !p.picks || !row_set_init(&p.excluded, 2 * n_saved) ||
-        !row_set_init(&p.saved_songs, 2 * n_saved) || !row_set_init(&p.picked_rows, p.want) ||
-        !row_set_init(&p.picked_songs, p.want) || !artist_map_init(&p.artists, p.want)) {
+    if (!counts || !weights || !states || !p.resolved || !p.feature_vecs || !p.global_mean ||
+        !p.scratch || !p.saved_rows || !p.artist_only_keys || !p.picks ||
+        !row_set_init(&p.excluded, 2 * n_saved) || !row_set_init(&p.saved_songs, 2 * n_saved) ||
+        !row_set_init(&p.picked_rows, p.want) || !row_set_init(&p.picked_songs, p.want) ||
+        !artist_map_init(&p.artists, p.want)) {
         errbuf_set(err, err_len, "out of memory");
         goto done;
+    }
+    if (index) { /* artist index hook */
+        p.artist_pools = calloc(k + 1, sizeof *p.artist_pools);
+        if (!p.artist_pools) {
+            errbuf_set(err, err_len, "out of memory");
+            goto done;
+        }
     }
 
     status = resolve_all(&p, n_saved, &stats, counts);
