@@ -14,6 +14,8 @@
 #include "recommend.h"
 #include "set.h"
 
+struct artist_pool; /* artist_pool.h */
+
 /* Nearest-neighbour ranking compares each row with at most this many of the user's tracks in
  * the cluster (an even sample when there are more), so its cost stays bounded. */
 #define NN_MAX_ANCHORS 64u
@@ -106,6 +108,11 @@ struct picking {
     bool restricted;            /* any of the rules above is on: rows go through passes_rules */
     uint32_t *artist_only_keys; /* artist keys of artist-only matches */
     uint32_t n_artist_only;
+    /* artist index hook: the model's load-time index (NULL: recommend() without one) and, with
+     * it, one pool of the saved artists' songs per state (k + 1, the last the flat ranking's;
+     * see rank_mean_artists.c). */
+    const struct reco_artist_index *artist_index;
+    struct artist_pool *artist_pools;
 };
 
 /* ---- resolve.c: steps 1 and 2 ---- */

@@ -24,10 +24,13 @@ struct rank_call {
     uint32_t start, end, keep;
     const float *u;
     bool flat;
+    /* artist index hook: false when the ranking is called; a ranking that leaves heap[0 .. n)
+     * best first may set it true, and rank_rows does not sort them again. */
+    bool *in_order;
 };
 
 /* A ranking: fills heap (capacity call->keep, empty) and sets *n to how many it holds, in any
- * order (rank_rows sorts them). Fails only for memory. */
+ * order (rank_rows sorts them, unless it set *call->in_order). Fails only for memory. */
 typedef enum reco_status rank_fn(const struct rank_call *call, struct candidate *heap, uint32_t *n);
 
 rank_fn rank_mean;              /* RECO_RANK_MEAN_COSINE (rank_mean.c) */
