@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "arena.h"
 #include "artist_index.h"
 #include "artist_pool.h"
 #include "model_build.h"
@@ -255,24 +256,27 @@ static void test_pool_against_brute_force(void **state)
                     (struct artist_candidate){reco_cosine_of_row(m, row, u, inv_u) + 4.0f, row};
             }
         qsort(want, n_want, sizeof *want, by_better);
+        struct reco_arena arena;
+        reco_arena_init(&arena, 0);
         struct artist_pool pool = {0};
         /* One song over the cap is refused, with nothing scored; at the cap it fills. */
         if (n_all > 0) {
-            assert_int_equal(artist_pool_fill(&pool, f->index, artists, n_artists, start, end, u,
-                                              inv_u, 4.0f, n_all - 1),
+            assert_int_equal(artist_pool_fill(&pool, &arena, f->index, artists, n_artists, start,
+                                              end, u, inv_u, 4.0f, n_all - 1),
                              RECO_ERR_TOO_LARGE);
             assert_false(pool.filled);
             assert_int_equal(pool.n, 0);
         }
-        assert_int_equal(artist_pool_fill(&pool, f->index, artists, n_artists, start, end, u, inv_u,
-                                          4.0f, n_all),
+        assert_int_equal(artist_pool_fill(&pool, &arena, f->index, artists, n_artists, start, end,
+                                          u, inv_u, 4.0f, n_all),
                          RECO_OK);
         assert_true(pool.filled);
         for (size_t k = 0; k < sizeof ASKS / sizeof ASKS[0]; k++) {
             const struct artist_candidate *best = NULL;
             uint32_t n_best = 0;
-            assert_int_equal(artist_pool_take(&pool, ASKS[k], accept_row, &refuse, &best, &n_best),
-                             RECO_OK);
+            assert_int_equal(
+                artist_pool_take(&pool, &arena, ASKS[k], accept_row, &refuse, &best, &n_best),
+                RECO_OK);
             assert_int_equal(n_best, ASKS[k] < n_want ? ASKS[k] : n_want);
             for (uint32_t i = 0; i < n_best; i++)
                 if (memcmp(&best[i], &want[i], sizeof want[i]) != 0)
@@ -287,7 +291,19 @@ static void test_pool_against_brute_force(void **state)
         artist_pool_reset(&pool);
         assert_false(pool.filled);
         assert_int_equal(pool.n, 0);
-        artist_pool_free(&pool);
+        /* The next phase's fill of the same songs reuses the pool's memory: nothing more from
+         * the arena. */
+        const struct artist_candidate *items = pool.items;
+        const struct reco_arena_mark before = reco_arena_mark(&arena);
+        assert_int_equal(artist_pool_fill(&pool, &arena, f->index, artists, n_artists, start, end,
+                                          u, inv_u, 4.0f, n_all),
+                         RECO_OK);
+        assert_int_equal(pool.n, n_all);
+        assert_ptr_equal(pool.items, items);
+        const struct reco_arena_mark after = reco_arena_mark(&arena);
+        assert_ptr_equal(after.chunk, before.chunk);
+        assert_int_equal(after.used, before.used);
+        reco_arena_free(&arena);
     }
 }
 

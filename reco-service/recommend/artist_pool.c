@@ -5,7 +5,6 @@
 #include "artist_pool.h"
 
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
 /* Rows scored at a time (the cosine kernel's output buffer). */
@@ -38,28 +37,24 @@ void artist_pool_reset(struct artist_pool *pool)
     pool->filled = false;
 }
 
-void artist_pool_free(struct artist_pool *pool)
-{
-    free(pool->items);
-    free(pool->spare);
-    *pool = (struct artist_pool){0};
-}
-
-/* *buf with room for need items (*cap of them now); its content is not kept. */
-static bool reserve(struct artist_candidate **buf, uint32_t *cap, uint32_t need)
+/* *buf with room for need items (*cap of them now), a new block of arena when it has not: its
+ * content is not kept (the old block stays the arena's until the request ends; the pool's sizes
+ * are counted before they are reserved, and the sort's grows by fourfold asks, so that is at
+ * most a third more). */
+static bool reserve(struct reco_arena *arena, struct artist_candidate **buf, uint32_t *cap,
+                    uint32_t need)
 {
     if (need <= *cap && *buf)
         return true;
-    free(*buf);
-    *buf = malloc(((size_t)need + 1) * sizeof **buf);
+    *buf = reco_arena_alloc(arena, (size_t)need + 1, sizeof **buf);
     *cap = *buf ? need : 0;
     return *buf != NULL;
 }
 
-enum reco_status artist_pool_fill(struct artist_pool *pool, const struct reco_artist_index *index,
-                                  const uint32_t *artists, uint32_t n_artists, uint32_t start,
-                                  uint32_t end, const float *u, float inv_u, float bonus,
-                                  uint32_t max_songs)
+enum reco_status artist_pool_fill(struct artist_pool *pool, struct reco_arena *arena,
+                                  const struct reco_artist_index *index, const uint32_t *artists,
+                                  uint32_t n_artists, uint32_t start, uint32_t end, const float *u,
+                                  float inv_u, float bonus, uint32_t max_songs)
 {
     artist_pool_reset(pool);
     const uint32_t *artist_rows = index->model->artist_rows;
@@ -74,10 +69,8 @@ enum reco_status artist_pool_fill(struct artist_pool *pool, const struct reco_ar
     }
     if (total > max_songs)
         return RECO_ERR_TOO_LARGE;
-    if (!reserve(&pool->items, &pool->cap, (uint32_t)total)) {
-        artist_pool_free(pool);
+    if (!reserve(arena, &pool->items, &pool->cap, (uint32_t)total))
         return RECO_ERR_NOMEM;
-    }
     uint32_t first = 0, last = 0;
     if (n_artists > 0)
         reco_artist_index_range(index, artists[0], start, end, &first, &last);
@@ -241,7 +234,7 @@ static uint32_t gather_best(struct artist_candidate *a, uint32_t n, uint32_t tar
     return at;
 }
 
-enum reco_status artist_pool_take(struct artist_pool *pool, uint32_t want,
+enum reco_status artist_pool_take(struct artist_pool *pool, struct reco_arena *arena, uint32_t want,
                                   bool (*accept)(const void *ctx, uint32_t row), const void *ctx,
                                   const struct artist_candidate **best, uint32_t *n_best)
 {
@@ -253,7 +246,7 @@ enum reco_status artist_pool_take(struct artist_pool *pool, uint32_t want,
         uint32_t m = rest;
         if (ahead * 2 < rest && rest >= 2 * POOL_SAMPLE)
             m = gather_best(a, rest, (uint32_t)ahead);
-        if (!reserve(&pool->spare, &pool->spare_cap, m))
+        if (!reserve(arena, &pool->spare, &pool->spare_cap, m))
             return RECO_ERR_NOMEM;
         merge_sort(a, m, pool->spare);
         uint32_t kept = 0;

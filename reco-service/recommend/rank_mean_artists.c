@@ -210,21 +210,20 @@ static bool accept_saved_artist_row(const void *ctx, uint32_t row)
     return eligible_by_saved_artist(ctx, row);
 }
 
-static enum reco_status rank_from_artist_index(const struct picking *p,
-                                               const struct cluster_state *cs, uint32_t start,
-                                               uint32_t end, const float *u, float inv_u,
-                                               struct candidate *heap, uint32_t keep, bool in_order,
-                                               uint32_t *n)
+static enum reco_status rank_from_artist_index(struct picking *p, const struct cluster_state *cs,
+                                               uint32_t start, uint32_t end, const float *u,
+                                               float inv_u, struct candidate *heap, uint32_t keep,
+                                               bool in_order, uint32_t *n)
 {
     struct artist_pool *pool = &p->artist_pools[cs->cluster];
     enum reco_status status = RECO_OK;
     if (!pool->filled)
-        status = artist_pool_fill(pool, p->artist_index, p->saved_artists.list, p->saved_artists.n,
-                                  start, end, u, inv_u, MEAN_ARTIST_BONUS,
+        status = artist_pool_fill(pool, &p->arena, p->artist_index, p->saved_artists.list,
+                                  p->saved_artists.n, start, end, u, inv_u, MEAN_ARTIST_BONUS,
                                   p->artist_index->max_pool_songs);
     const struct artist_candidate *best = NULL;
     if (status == RECO_OK)
-        status = artist_pool_take(pool, keep, accept_saved_artist_row, p, &best, n);
+        status = artist_pool_take(pool, &p->arena, keep, accept_saved_artist_row, p, &best, n);
     if (status != RECO_OK)
         return status;
     for (uint32_t i = 0; i < *n; i++) {

@@ -314,7 +314,7 @@ enum reco_status recommend_indexed(const struct model *model, const struct reco_
     struct reco_stats stats = {0};
     status = picking_alloc(&p, n_saved, &states, &counts, &weights);
     if (status == RECO_OK && index) { /* artist index hook */
-        p.artist_pools = calloc((size_t)model->k + 1, sizeof *p.artist_pools);
+        p.artist_pools = reco_arena_calloc(&p.arena, (size_t)model->k + 1, sizeof *p.artist_pools);
         if (!p.artist_pools)
             status = RECO_ERR_NOMEM;
     }
@@ -351,10 +351,6 @@ done:
     if (status != RECO_OK)
         memset(out, 0, sizeof *out);
     free(p.picks);
-    if (p.artist_pools) /* artist index hook */
-        for (uint32_t c = 0; c <= model->k; c++)
-            artist_pool_free(&p.artist_pools[c]);
-    free(p.artist_pools);
     reco_arena_free(&p.arena);
     return status;
 }
