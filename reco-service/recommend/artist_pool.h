@@ -13,7 +13,7 @@
 #include "artist_index.h"
 #include "recommend.h"
 
-/* A scored song. The order is recommend.c's: higher score first, then lower row. */
+/* A scored song. The order is by_rank's (heap.h): higher score first, then lower row. */
 struct artist_candidate {
     float score;
     uint32_t row;
@@ -30,9 +30,9 @@ struct artist_pool {
     bool filled;
 };
 
-/* The most songs rank_mean_artists.c puts in a pool by default (reco_artist_index.max_pool_songs: 2 MiB,
- * and as much again for the sort): more, and it passes over the state's rows instead, so a
- * request's memory stays bounded whatever artists it names. */
+/* The most songs rank_mean_artists.c puts in a pool by default
+ * (reco_artist_index.max_pool_songs: 2 MiB, and as much again for the sort): more, and it passes
+ * over the state's rows instead, so a request's memory stays bounded whatever artists it names. */
 #define ARTIST_POOL_MAX_SONGS (1u << 18)
 
 /* Scores every song by one of artists[0 .. n_artists) (distinct artist keys) whose row lies in

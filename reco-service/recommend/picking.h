@@ -78,7 +78,8 @@ struct picking {
     /* With RECO_RANK_MEAN_AND_ARTISTS, from the model's artist index (gather_artist_rows): the
      * unsaved songs by the saved artists, grouped by cluster: cluster c's are
      * artist_rows[artist_rows_start[c] .. artist_rows_start[c + 1]). NULL: not gathered (too
-     * many), and the ranking tests every row's artist instead. */
+     * many, and the ranking tests every row's artist instead; or the request has the load-time
+     * artist index, whose pools it reads). */
     uint32_t *artist_rows;
     uint32_t *artist_rows_start;
     bool artists_dense;   /* the saved artists have 1/ARTIST_DENSE_SHARE of the songs or more */

@@ -67,7 +67,8 @@ enum reco_status init_affinity(struct picking *p);
 /* For RECO_RANK_MEAN_AND_ARTISTS: every unsaved song by a saved artist, from the model's artist
  * index, grouped by cluster into p->artist_rows (see struct picking). Leaves them NULL when
  * there are more than ARTIST_ROWS_PER_SAVED a saved track, or so many that the index cannot pay
- * in any cluster (ARTIST_INDEX_COST); sets p->artists_dense. Fails only for memory. */
+ * in any cluster (ARTIST_INDEX_COST), or when the request has the load-time artist index (its
+ * pools read that instead); sets p->artists_dense. Fails only for memory. */
 enum reco_status gather_artist_rows(struct picking *p, size_t n_saved);
 
 #endif
