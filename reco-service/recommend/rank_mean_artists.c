@@ -1,7 +1,9 @@
 /* RECO_RANK_MEAN_AND_ARTISTS, the default: cosine to the mean, and the songs by artists the
- * user saved first. Their songs come from the model's artist index (gathered once per request),
- * from a pass over a cluster's artist keys behind the saved-artist filter, from that pass's pool,
- * or, when the saved artists have much of the catalog, from one loop scoring every row. */
+ * user saved first. Their songs come from the state's pool over the load-time artist index when
+ * the request has one (artist_pool.h), else from the model's artist index (gathered once per
+ * request), from a pass over a cluster's artist keys behind the saved-artist filter, from that
+ * pass's pool, or, when the saved artists have much of the catalog, from one loop scoring every
+ * row. */
 #include "artist_index.h" /* artist index hook */
 #include "artist_pool.h"
 #include "rank.h"
