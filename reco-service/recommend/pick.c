@@ -4,6 +4,7 @@
  * max_per_artist per primary artist, the picks' mean near each mood target. */
 #include "picking.h"
 
+#include "artist_pool.h" /* artist index hook */
 #include "rank.h"
 #include "steer.h"
 
@@ -126,6 +127,8 @@ static enum reco_status run_phase(struct picking *p, struct cluster_state *state
         cs->slots = cs->got = cs->n_ranked = cs->cursor = cs->kept = 0;
         cs->exhausted = cs->complete = false;
         cs->round = 0;
+        if (p->artist_pools)
+            artist_pool_reset(&p->artist_pools[c]); /* artist index hook */
     }
     p->limit = p->n_picks + slots < p->want ? p->n_picks + slots : p->want;
     reco_apportion(weight, k + 1, p->limit - p->n_picks, alloc);

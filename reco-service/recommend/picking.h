@@ -14,6 +14,8 @@
 #include "recommend.h"
 #include "set.h"
 
+struct artist_pool; /* artist_pool.h */
+
 /* Nearest-neighbour ranking compares each row with at most this many of the user's tracks in
  * the cluster (an even sample when there are more), so its cost stays bounded. */
 #define NN_MAX_ANCHORS 64u
@@ -76,7 +78,8 @@ struct picking {
     /* With RECO_RANK_MEAN_AND_ARTISTS, from the model's artist index (gather_artist_rows): the
      * unsaved songs by the saved artists, grouped by cluster: cluster c's are
      * artist_rows[artist_rows_start[c] .. artist_rows_start[c + 1]). NULL: not gathered (too
-     * many), and the ranking tests every row's artist instead. */
+     * many, and the ranking tests every row's artist instead; or the request has the load-time
+     * artist index, whose pools it reads). */
     uint32_t *artist_rows;
     uint32_t *artist_rows_start;
     bool artists_dense;   /* the saved artists have 1/ARTIST_DENSE_SHARE of the songs or more */
@@ -106,6 +109,11 @@ struct picking {
     bool restricted;            /* any of the rules above is on: rows go through passes_rules */
     uint32_t *artist_only_keys; /* artist keys of artist-only matches */
     uint32_t n_artist_only;
+    /* artist index hook: the model's load-time index (NULL: recommend() without one) and, with
+     * it, one pool of the saved artists' songs per state (k + 1, the last the flat ranking's;
+     * see rank_mean_artists.c). */
+    const struct reco_artist_index *artist_index;
+    struct artist_pool *artist_pools;
 };
 
 /* ---- resolve.c: steps 1 and 2 ---- */

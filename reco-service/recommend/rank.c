@@ -40,6 +40,7 @@ enum reco_status rank_rows(struct picking *p, struct cluster_state *cs, uint32_t
     struct candidate *heap = cs->heap;
     cs->ranked = heap;
     uint32_t n = 0;
+    bool in_order = false; /* artist index hook: heap[0 .. n) is already best first */
     float *u = p->scratch;
     const bool flat = cs->cluster == m->k;
     enum reco_ranking ranking = cs->saved > 0 ? p->ranking : RECO_RANK_MEAN_COSINE;
@@ -49,7 +50,8 @@ enum reco_status rank_rows(struct picking *p, struct cluster_state *cs, uint32_t
         ranking = ranking == RECO_RANK_VOTES_AND_ARTISTS || ranking == RECO_RANK_MEAN_AND_ARTISTS
                       ? RECO_RANK_MEAN_AND_ARTISTS
                       : RECO_RANK_MEAN_COSINE;
-    if (cs->saved > 0)
+    /* The flat state's mean, mean_of(p, 0, n_resolved), is global_mean: computed once. */
+    if (cs->saved > 0 && !(flat && cs->first == 0 && cs->saved == p->n_resolved))
         mean_of(p, cs->first, cs->saved, u);
     else
         memcpy(u, p->global_mean, nd * sizeof *u);
@@ -64,13 +66,20 @@ enum reco_status rank_rows(struct picking *p, struct cluster_state *cs, uint32_t
         /* The discovery phase: songs by the saved artists passed over. */
         n = rank_discovery(p, start, end, u, heap, keep);
     } else if (keep > 0) {
-        const struct rank_call call = {
-            .p = p, .cs = cs, .start = start, .end = end, .keep = keep, .u = u, .flat = flat};
+        const struct rank_call call = {.p = p,
+                                       .cs = cs,
+                                       .start = start,
+                                       .end = end,
+                                       .keep = keep,
+                                       .u = u,
+                                       .flat = flat,
+                                       .in_order = &in_order};
         enum reco_status st = RANKINGS[ranking](&call, heap, &n);
         if (st != RECO_OK)
             return st;
     }
-    qsort(heap, n, sizeof *heap, by_rank);
+    if (!in_order)
+        qsort(heap, n, sizeof *heap, by_rank);
     cs->n_ranked = n;
     cs->kept = keep;
     cs->cursor = 0;

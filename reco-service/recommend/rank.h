@@ -24,10 +24,13 @@ struct rank_call {
     uint32_t start, end, keep;
     const float *u;
     bool flat;
+    /* artist index hook: false when the ranking is called; a ranking that leaves heap[0 .. n)
+     * best first may set it true, and rank_rows does not sort them again. */
+    bool *in_order;
 };
 
 /* A ranking: fills heap (capacity call->keep, empty) and sets *n to how many it holds, in any
- * order (rank_rows sorts them). Fails only for memory. */
+ * order (rank_rows sorts them, unless it set *call->in_order). Fails only for memory. */
 typedef enum reco_status rank_fn(const struct rank_call *call, struct candidate *heap, uint32_t *n);
 
 rank_fn rank_mean;              /* RECO_RANK_MEAN_COSINE (rank_mean.c) */
@@ -64,7 +67,8 @@ enum reco_status init_affinity(struct picking *p);
 /* For RECO_RANK_MEAN_AND_ARTISTS: every unsaved song by a saved artist, from the model's artist
  * index, grouped by cluster into p->artist_rows (see struct picking). Leaves them NULL when
  * there are more than ARTIST_ROWS_PER_SAVED a saved track, or so many that the index cannot pay
- * in any cluster (ARTIST_INDEX_COST); sets p->artists_dense. Fails only for memory. */
+ * in any cluster (ARTIST_INDEX_COST), or when the request has the load-time artist index (its
+ * pools read that instead); sets p->artists_dense. Fails only for memory. */
 enum reco_status gather_artist_rows(struct picking *p, size_t n_saved);
 
 #endif

@@ -1,7 +1,11 @@
 /* RECO_RANK_MEAN_AND_ARTISTS, the default: cosine to the mean, and the songs by artists the
- * user saved first. Their songs come from the model's artist index (gathered once per request),
- * from a pass over a cluster's artist keys behind the saved-artist filter, from that pass's pool,
- * or, when the saved artists have much of the catalog, from one loop scoring every row. */
+ * user saved first. Their songs come from the state's pool over the load-time artist index when
+ * the request has one (artist_pool.h), else from the model's artist index (gathered once per
+ * request), from a pass over a cluster's artist keys behind the saved-artist filter, from that
+ * pass's pool, or, when the saved artists have much of the catalog, from one loop scoring every
+ * row. */
+#include "artist_index.h" /* artist index hook */
+#include "artist_pool.h"
 #include "rank.h"
 #include "score.h"
 #include "steer.h"
@@ -43,6 +47,8 @@ enum reco_status gather_artist_rows(struct picking *p, size_t n_saved)
     for (uint32_t i = 0; i < sa->n; i++)
         total += m->artist_start[sa->list[i] + 1] - m->artist_start[sa->list[i]];
     p->artists_dense = total * ARTIST_DENSE_SHARE >= m->n_rows;
+    if (p->artist_index)
+        return RECO_OK; /* artist index hook: the pools read the index instead */
     if (total > (uint64_t)n_saved * ARTIST_ROWS_PER_SAVED + ARTIST_ROWS_SLACK ||
         total * ARTIST_INDEX_COST >= m->n_rows)
         return RECO_OK; /* too many to gather, or too many for the index to pay anywhere */
@@ -195,6 +201,40 @@ static uint32_t rank_artist_rows_pooled(const struct cluster_state *cs, struct c
     return n;
 }
 
+/* artist index hook: the songs by saved artists in rows [start, end) from the state's pool
+ * (artist_pool.h), scored once per phase from the model's artist index: the same candidates and
+ * scores as rank_artist_rows_scanned, written into heap best first when in_order (nothing will
+ * be added: rank_rows need not sort them), else as a heap (worst first). Returns RECO_OK,
+ * RECO_ERR_TOO_LARGE (more songs than a pool holds: heap untouched, the caller passes over the
+ * rows instead) or RECO_ERR_NOMEM. */
+static bool accept_saved_artist_row(const void *ctx, uint32_t row)
+{
+    return eligible_by_saved_artist(ctx, row);
+}
+
+static enum reco_status rank_from_artist_index(struct picking *p, const struct cluster_state *cs,
+                                               uint32_t start, uint32_t end, const float *u,
+                                               float inv_u, struct candidate *heap, uint32_t keep,
+                                               bool in_order, uint32_t *n)
+{
+    struct artist_pool *pool = &p->artist_pools[cs->cluster];
+    enum reco_status status = RECO_OK;
+    if (!pool->filled)
+        status = artist_pool_fill(pool, &p->arena, p->artist_index, p->saved_artists.list,
+                                  p->saved_artists.n, start, end, u, inv_u, MEAN_ARTIST_BONUS,
+                                  p->artist_index->max_pool_songs);
+    const struct artist_candidate *best = NULL;
+    if (status == RECO_OK)
+        status = artist_pool_take(pool, &p->arena, keep, accept_saved_artist_row, p, &best, n);
+    if (status != RECO_OK)
+        return status;
+    for (uint32_t i = 0; i < *n; i++) {
+        uint32_t from = in_order ? i : *n - 1 - i;
+        heap[i] = (struct candidate){best[from].score, best[from].row};
+    }
+    return RECO_OK;
+}
+
 /* RECO_RANK_MEAN_AND_ARTISTS in one loop over rows [start, end), for saved artists with much of
  * the catalog: every row's cosine (in blocks), then the artist test only for a row the bonus
  * could carry into the heap (once the heap holds only such songs, a row whose cosine plus the
@@ -270,7 +310,20 @@ enum reco_status rank_mean_and_artists(const struct rank_call *call, struct cand
             a_end = p->artist_rows_start[flat ? m->k : cs->cluster + 1];
         }
         uint32_t indexed = p->artist_rows ? a_end - a_first : UINT32_MAX;
-        if ((uint64_t)indexed * ARTIST_INDEX_COST < end - start) {
+        /* artist index hook: the saved artists' songs from the model's index, unless they are
+         * more than a pool holds (then as without the index) */
+        enum reco_status from_index = RECO_ERR_TOO_LARGE;
+        if (p->artist_index) {
+            bool in_order = p->saved_artists_only;
+            from_index =
+                rank_from_artist_index(p, cs, start, end, u, inv_u, heap, keep, in_order, &n);
+            if (from_index == RECO_ERR_NOMEM)
+                return from_index;
+            *call->in_order = in_order && from_index == RECO_OK;
+        }
+        if (from_index == RECO_OK) {
+            /* ranked from the index */
+        } else if ((uint64_t)indexed * ARTIST_INDEX_COST < end - start) {
             n = rank_artist_rows_indexed(p, a_first, a_end, u, inv_u, heap, keep);
         } else if (cs->pooled) {
             n = rank_artist_rows_pooled(cs, heap, keep);

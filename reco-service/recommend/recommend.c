@@ -9,6 +9,8 @@
  * catalog), and an array per catalog artist only with `discover`. */
 #include "recommend.h"
 
+#include "artist_index.h" /* artist index hook */
+#include "artist_pool.h"
 #include "errbuf.h"
 #include "picking.h"
 #include "rank.h"
@@ -267,12 +269,24 @@ static enum reco_status take_result(struct picking *p, const uint32_t *counts, u
     return RECO_OK;
 }
 
-/* Every request's memory but the result comes from one arena, freed at the end (arena.h). */
 enum reco_status recommend(const struct model *model, const struct reco_saved *saved,
                            size_t n_saved, const struct reco_options *options,
                            struct reco_result *out, char *err, size_t err_len)
 {
+    return recommend_indexed(model, NULL, saved, n_saved, options, out, err, err_len);
+}
+
+/* Every request's memory but the result comes from one arena, freed at the end (arena.h). */
+enum reco_status recommend_indexed(const struct model *model, const struct reco_artist_index *index,
+                                   const struct reco_saved *saved, size_t n_saved,
+                                   const struct reco_options *options, struct reco_result *out,
+                                   char *err, size_t err_len)
+{
     memset(out, 0, sizeof *out);
+    if (index && index->model != model) { /* artist index hook */
+        errbuf_set(err, err_len, "index: built for another model");
+        return RECO_ERR_INVALID;
+    }
     enum reco_status status = validate(model, saved, n_saved, options, err, err_len);
     if (status != RECO_OK)
         return status;
@@ -289,6 +303,7 @@ enum reco_status recommend(const struct model *model, const struct reco_saved *s
         .year_from = options->year_from,
         .year_to = options->year_to,
         .no_explicit = options->no_explicit,
+        .artist_index = index, /* artist index hook */
     };
     status = set_targets(&p, options, err, err_len);
     if (status != RECO_OK)
@@ -298,6 +313,11 @@ enum reco_status recommend(const struct model *model, const struct reco_saved *s
     uint32_t *counts = NULL, *weights = NULL;
     struct reco_stats stats = {0};
     status = picking_alloc(&p, n_saved, &states, &counts, &weights);
+    if (status == RECO_OK && index) { /* artist index hook */
+        p.artist_pools = reco_arena_calloc(&p.arena, (size_t)model->k + 1, sizeof *p.artist_pools);
+        if (!p.artist_pools)
+            status = RECO_ERR_NOMEM;
+    }
     if (status == RECO_OK)
         status = resolve_all(&p, n_saved, &stats, counts);
     if (status == RECO_OK)

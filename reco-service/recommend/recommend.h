@@ -147,6 +147,18 @@ enum reco_status recommend(const struct model *model, const struct reco_saved *s
                            size_t n_saved, const struct reco_options *options,
                            struct reco_result *out, char *err, size_t err_len);
 
+/* The model's load-time artist index (artist_index.h). */
+struct reco_artist_index;
+
+/* recommend() with the model's artist index (reco_artist_index_open on the same model), which
+ * reads the saved artists' songs as contiguous runs instead of passing over every row: the same
+ * result, byte for byte, in less time. index NULL is recommend(); an index of another model is
+ * refused (RECO_ERR_INVALID, "index: ..."). */
+enum reco_status recommend_indexed(const struct model *model, const struct reco_artist_index *index,
+                                   const struct reco_saved *saved, size_t n_saved,
+                                   const struct reco_options *options, struct reco_result *out,
+                                   char *err, size_t err_len);
+
 void reco_result_free(struct reco_result *result);
 
 /* Largest-remainder apportionment: shares `slots` across n_groups in proportion to
@@ -161,5 +173,9 @@ void reco_apportion(const uint32_t *counts, size_t n_groups, uint32_t slots, uin
 float reco_cosine_of_row(const struct model *model, uint32_t row, const float *u, float inv_u);
 void reco_cosines(const struct model *model, uint32_t first, uint32_t len, const float *u,
                   float inv_u, float *out);
+/* The same kernel on any n_dims-float rows and their norms (a copy of model rows, such as the
+ * artist index's): out[i] is bit for bit what reco_cosine_of_row gives for row i's model row. */
+void reco_cosines_rows(const float *rows, const float *norms, uint32_t n_dims, uint32_t len,
+                       const float *u, float inv_u, float *out);
 
 #endif

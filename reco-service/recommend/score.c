@@ -132,6 +132,13 @@ void reco_cosines(const struct model *m, uint32_t first, uint32_t len, const flo
             out);
 }
 
+/* artist index hook: the kernel for artist_pool.c. */
+void reco_cosines_rows(const float *rows, const float *norms, uint32_t n_dims, uint32_t len,
+                       const float *u, float inv_u, float *out)
+{
+    cosines(rows, norms, u, inv_u, n_dims, len, out);
+}
+
 void mean_of(const struct picking *p, uint32_t first, uint32_t count, float *out)
 {
     memset(out, 0, p->n_dims * sizeof *out);

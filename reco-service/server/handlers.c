@@ -326,7 +326,8 @@ static void reply_parts_free(struct reply_parts *parts)
 }
 
 static void do_recommend(const uint8_t *payload, size_t len, const struct model *model,
-                         const struct handler_limits *limits, struct handler_outcome *out)
+                         const struct handler_limits *limits, const struct handler_state *state,
+                         struct handler_outcome *out)
 {
     struct recommend_call call;
     out->code =
@@ -335,8 +336,9 @@ static void do_recommend(const uint8_t *payload, size_t len, const struct model 
         return;
     out->saved = (uint32_t)call.n_saved;
     struct reco_result result;
-    enum reco_status status = recommend(model, call.saved, call.n_saved, &call.options, &result,
-                                        out->message, sizeof out->message);
+    enum reco_status status =
+        recommend_indexed(model, state->artist_index, call.saved, call.n_saved, &call.options,
+                          &result, out->message, sizeof out->message);
     out->code = code_of(status);
     if (status != RECO_OK) {
         recommend_call_free(&call);
@@ -461,7 +463,7 @@ void handle_method(const char *method, const uint8_t *payload, size_t len,
 {
     memset(out, 0, sizeof *out);
     if (strcmp(method, "Recommend") == 0) {
-        do_recommend(payload, len, model, limits, out);
+        do_recommend(payload, len, model, limits, state, out);
     } else if (strcmp(method, "Info") == 0) {
         do_info(payload, len, model, out);
     } else if (strcmp(method, "Health") == 0) {

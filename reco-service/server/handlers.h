@@ -40,11 +40,13 @@ enum rpc_code recommend_call_decode(const uint8_t *payload, size_t len,
 
 void recommend_call_free(struct recommend_call *call);
 
-/* What the service knows besides the model, for Health. */
+/* What the service knows besides the model: for Health, and the model's load-time artist
+ * index for Recommend (NULL: recommend() without one, the same answers, slower). */
 struct handler_state {
     bool serving;
     uint64_t uptime_ms;
     uint64_t requests;
+    const struct reco_artist_index *artist_index; /* built on the same model, or NULL */
 };
 
 /* The answer to one method call: a code, a message for a human (empty on OK) and the reply

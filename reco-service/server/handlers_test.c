@@ -1,6 +1,7 @@
 /* Tests of the RPC methods without the network: each limit on a Recommend request gives its
- * code and names the field and the limit; Recommend, Info and Health answer on a small model;
- * unknown methods and bad payloads are refused. */
+ * code and names the field and the limit; Recommend, Info and Health answer on a small model,
+ * Recommend the same bytes with the model's artist index as without; unknown methods and bad
+ * payloads are refused. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "artist_index.h"
 #include "handlers.h"
 #include "reco.pb-c.h"
 #include "test_model.h"
@@ -139,6 +141,20 @@ static void test_recommend_limits(void **state)
         }
         /* The log line's count: the saved tracks once the payload decoded. */
         assert_true(out.saved == variants[i].n_saved || (out.code != RPC_OK && out.saved == 0));
+        /* With the model's artist index (as the service runs): the same reply, byte for byte. */
+        struct handler_state indexed = hs;
+        struct reco_artist_index *index = NULL;
+        assert_int_equal(reco_artist_index_open(model, &index), RECO_OK);
+        indexed.artist_index = index;
+        struct handler_outcome again;
+        handle_method("Recommend", payload, len, model, &limits, &indexed, &again);
+        assert_int_equal(again.code, out.code);
+        assert_string_equal(again.message, out.message);
+        assert_int_equal(again.payload_len, out.payload_len);
+        if (out.payload_len > 0)
+            assert_memory_equal(again.payload, out.payload, out.payload_len);
+        free(again.payload);
+        reco_artist_index_close(index);
         free(out.payload);
         free(payload);
     }

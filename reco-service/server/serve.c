@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "artist_index.h"
 #include "recommend.h"
 #include "rpc.h"
 #include "server_metrics.h"
@@ -39,6 +40,7 @@ struct model_ref *model_acquire(struct server *s)
 void model_release(struct model_ref *ref)
 {
     if (atomic_fetch_sub(&ref->refs, 1) == 1) {
+        reco_artist_index_close(ref->artist_index);
         model_close(ref->model);
         free(ref);
     }
@@ -56,7 +58,8 @@ struct model_ref *model_load(const char *path)
         return NULL;
     }
     struct model_ref *ref = calloc(1, sizeof *ref);
-    if (!ref) {
+    if (!ref || reco_artist_index_open(model, &ref->artist_index) != RECO_OK) {
+        free(ref);
         model_close(model);
         log_error("model_load_failed", "path=%s reason=\"out of memory\"", path);
         return NULL;
@@ -238,6 +241,7 @@ static void item_compute(struct item *it, int64_t start, int64_t wait_us)
         .serving = !atomic_load(&s->draining),
         .uptime_ms = (uint64_t)((start / 1000) - s->started_ms),
         .requests = atomic_load(&s->requests),
+        .artist_index = ref->artist_index,
     };
     handle_method(it->req.method, it->req.payload, it->req.payload_len, ref->model, &s->limits,
                   &state, &outcome);

@@ -32,6 +32,7 @@
 /* The open model, shared by the requests that use it; the last one out closes it. */
 struct model_ref {
     struct model *model;
+    struct reco_artist_index *artist_index; /* built on model at load (recommend.h) */
     atomic_int refs;
 };
 

@@ -3,7 +3,9 @@
 # service's default ranking), this build beside the build before issue 17 (commit PREV, default
 # 9b21d79) in the same run: the previous build on its own 114k model (it cannot read the new
 # format), this build on the same catalog and on the merged reference model of issue17.sh.
-# Prints `speed17` lines; BENCHMARKS.md quotes them. Real data only; never run by ctest.
+# Prints `speed17` lines (each latency result, then the service's own CPU time per request,
+# user and system, from /proc: on a loaded machine the CPU a request costs, where p50 also
+# counts waiting for a core); BENCHMARKS.md quotes them. Real data only; never run by ctest.
 #   tests/quality/speed17.sh           # ~5 min on 2 cores (both builds, models, 4 x 10 s)
 # Environment: BUILD (build/speed17), DATA (../shared/data), PREV (empty: not measured),
 # SECONDS_EACH (10), UNION (the merged model, default build/quality/issue17/union-ag.model),
@@ -51,11 +53,20 @@ measure() { # label bin-dir model
   "$bin/reco-service" --model "$model" --listen tcp://127.0.0.1:0 >"$out" 2>"$build/service_$label.log" &
   service_pid=$!
   for _ in $(seq 1 600); do grep -q '^ready addr=' "$out" && break; sleep 0.1; done
-  local addr
+  local addr result ticks_before ticks_after hz line
   addr=$(sed -n 's/^ready addr=\([^ ]*\).*/\1/p' "$out" | head -1)
-  "$bin/reco-bench" latency --endpoint "$addr" --ranking 0 --saved "$build/saved_$label.tsv" \
-    --label "$label" --timeout-ms 60000 --seconds "$seconds" --min-requests 10 --warmup 3 |
-    sed "s/^/speed17 /"
+  ticks_before=$(cut -d' ' -f14,15 "/proc/$service_pid/stat")
+  result=$("$bin/reco-bench" latency --endpoint "$addr" --ranking 0 --saved "$build/saved_$label.tsv" \
+    --label "$label" --timeout-ms 60000 --seconds "$seconds" --min-requests 10 --warmup 3)
+  ticks_after=$(cut -d' ' -f14,15 "/proc/$service_pid/stat")
+  hz=$(getconf CLK_TCK)
+  while IFS= read -r line; do echo "speed17 $line"; done <<<"$result"
+  # shellcheck disable=SC2086
+  set -- $ticks_before $ticks_after
+  sed -n 's/.* requests=\([0-9]*\).*/\1/p' <<<"$result" | head -1 |
+    awk -v label="$label" -v u=$(($3 - $1)) -v s=$(($4 - $2)) -v hz="$hz" '$1 > 0 {
+      printf "speed17 cpu label=%s user_ms_per_request=%.3f system_ms_per_request=%.3f\n",
+        label, u * 1000 / hz / ($1 + 3), s * 1000 / hz / ($1 + 3) }'
   stop
 }
 echo "speed17 load_before=$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' ,)"

@@ -5,6 +5,8 @@
 #   tests/regress/compare.sh OLD_BUILD_DIR NEW_BUILD_DIR [CATALOG.csv.gz]
 # e.g. (a build of main in build/main, this tree in build/release, a real catalog as well):
 #   tests/regress/compare.sh build/main build/release ../shared/data/spotify_tracks_114k.csv.gz
+# REAL_MODEL=FILE answers on a model built elsewhere (the merged catalog), with the saved lists
+# still taken from the catalog's rows (see playlists.sh).
 set -euo pipefail
 if [ $# -lt 2 ]; then
     echo "usage: compare.sh OLD_BUILD_DIR NEW_BUILD_DIR [CATALOG.csv.gz]" >&2

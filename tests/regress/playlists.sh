@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The playlists corpus: every reco-cli --json answer for a fixed set of models, saved lists,
-# rankings and variety seeds, written one file per call, so two builds can be compared byte
-# for byte (compare.sh). A refactor must leave every file identical.
+# rankings, variety seeds and steering options, written one file per call, so two builds can be
+# compared byte for byte (compare.sh). A refactor must leave every file identical.
+# REAL_MODEL=FILE (with a real catalog): answer on that model (e.g. the merged catalog of
+# tests/quality/issue17.sh) instead of one built from the catalog, whose rows still give the
+# saved lists.
 #   playlists.sh models BUILD_DIR MODELS_DIR [REAL_CATALOG.csv.gz]   builds the models and lists
 #   playlists.sh answers BUILD_DIR MODELS_DIR OUT_DIR                 runs every call into OUT_DIR
 set -euo pipefail
@@ -47,8 +50,12 @@ make_models() {
         --threads 2 >/dev/null 2>&1
     if [ -n "$real" ]; then
         zcat -f "$real" >"$dir/real.csv"
-        "$bin/reco-model" build --catalog "$dir/real.csv" --out "$dir/real.model" --threads 2 \
-            >/dev/null 2>&1
+        if [ -n "${REAL_MODEL:-}" ]; then
+            cp "$REAL_MODEL" "$dir/real.model"
+        else
+            "$bin/reco-model" build --catalog "$dir/real.csv" --out "$dir/real.model" \
+                --threads 2 >/dev/null 2>&1
+        fi
     fi
     for name in small large real; do
         [ -f "$dir/$name.model" ] || continue
@@ -68,6 +75,11 @@ make_models() {
             echo "0000000000000000000000"
         } >"$dir/$name.mixed.txt"
         echo "0000000000000000000000" >"$dir/$name.unknown.txt"
+        # A random 1,000-song library, as the speed benchmarks send (tests/quality/speed17.sh).
+        if [ -x "$bin/reco-bench" ]; then
+            "$bin/reco-bench" sample --model "$dir/$name.model" --count 1000 --seed 4 |
+                cut -f1 >"$dir/$name.sample1000.txt"
+        fi
     done
 }
 
@@ -96,6 +108,7 @@ run_answers() {
         local tmp=$out.service # beside the answers, not in a shared /tmp
         rm -rf "$tmp"
         mkdir -p "$tmp"
+        : >"$tmp/service.out" # exists before the service starts: the poll below reads it
         "$bin/reco-service" --model "$dir/$name.model" --listen tcp://127.0.0.1:0 --workers 2 \
             >"$tmp/service.out" 2>"$tmp/service.log" &
         local pid=$!
@@ -143,6 +156,21 @@ run_answers() {
             answer "$out/$name-saved300-$r-steer" "$dir/$name.saved300.csv" --ranking "$r" \
                 --discover 0.4 --energy 0.3 --years 1980- --variety 11 -n 60 --max-per-artist 3
         done
+        # The same steering on the default ranking over the larger libraries, the speed
+        # benchmarks' random 1,000-song one included (the artist index's paths).
+        local steer
+        for steer in "--discover 0.5" "--discover 1" "--energy 0.9" "--energy 0.1 --tempo 90" \
+            "--valence 0.2 --danceability 0.8" "--years 1990-1999" "--no-explicit" \
+            "--years 2000- --no-explicit --discover 0.3" "--variety 7 --discover 0.5" "-n 7"; do
+            for list in saved300.csv saved2000.csv sample1000.txt; do
+                [ -f "$dir/$name.$list" ] || continue
+                # shellcheck disable=SC2086
+                answer "$out/$name-${list%.*}-steer$(echo "$steer" | tr -c 'a-z0-9.\n' '_')" \
+                    "$dir/$name.$list" $steer
+            done
+        done
+        [ -f "$dir/$name.sample1000.txt" ] &&
+            answer "$out/$name-sample1000" "$dir/$name.sample1000.txt"
         answer "$out/$name-mixed" "$dir/$name.mixed.txt"
         answer "$out/$name-unknown" "$dir/$name.unknown.txt"
         kill -TERM "$pid"

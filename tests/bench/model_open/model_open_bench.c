@@ -5,7 +5,9 @@
  * populated private file mapping and the checksum over it (what the old model_open spent on a
  * mapping before its structure checks). Prints the median wall time and the median CPU time of
  * the opening thread (user + system) of each, in ms: on a shared, loaded machine the CPU time
- * is what the open costs, the wall time also counts waiting for a core. */
+ * is what the open costs, the wall time also counts waiting for a core. Also (d) the artist
+ * index reco-service builds on each model it opens (recommend/artist_index.h), and (a) + (d),
+ * the service's whole load. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "artist_index.h"
 #include "model.h"
 #include "model_build.h"
 #include "model_load.h"
@@ -61,6 +64,10 @@ int main(int argc, char **argv)
     double *open_cpu = calloc((size_t)rounds, sizeof(double));
     double *copy_cpu = calloc((size_t)rounds, sizeof(double));
     double *map_cpu = calloc((size_t)rounds, sizeof(double));
+    double *index_ms = calloc((size_t)rounds, sizeof(double));
+    double *index_cpu = calloc((size_t)rounds, sizeof(double));
+    double *load_ms = calloc((size_t)rounds, sizeof(double));
+    double *load_cpu = calloc((size_t)rounds, sizeof(double));
     char err[512];
     uint32_t rows = 0;
     volatile uint64_t sink = 0;
@@ -72,9 +79,20 @@ int main(int argc, char **argv)
             return 1;
         }
         rows = m->n_rows;
+        double t1 = now_ms(), c1 = cpu_ms();
+        struct reco_artist_index *index = NULL;
+        if (reco_artist_index_open(m, &index) != RECO_OK) {
+            fprintf(stderr, "artist index: out of memory\n");
+            return 1;
+        }
+        index_ms[i] = now_ms() - t1;
+        index_cpu[i] = cpu_ms() - c1;
+        reco_artist_index_close(index);
         model_close(m);
-        open_ms[i] = now_ms() - t0;
-        open_cpu[i] = cpu_ms() - c0;
+        open_ms[i] = now_ms() - t0 - index_ms[i];
+        open_cpu[i] = cpu_ms() - c0 - index_cpu[i];
+        load_ms[i] = open_ms[i] + index_ms[i];
+        load_cpu[i] = open_cpu[i] + index_cpu[i];
 
         t0 = now_ms();
         c0 = cpu_ms();
@@ -112,11 +130,19 @@ int main(int argc, char **argv)
            median(copy_cpu, rounds));
     printf("  %-32s %10.1f %10.1f\n", "old floor (mmap + checksum)", median(map_ms, rounds),
            median(map_cpu, rounds));
+    printf("  %-32s %10.1f %10.1f\n", "artist index (reco-service)", median(index_ms, rounds),
+           median(index_cpu, rounds));
+    printf("  %-32s %10.1f %10.1f\n", "reco-service load (open + index)", median(load_ms, rounds),
+           median(load_cpu, rounds));
     free(open_ms);
     free(copy_ms);
     free(map_ms);
     free(open_cpu);
     free(copy_cpu);
     free(map_cpu);
+    free(index_ms);
+    free(index_cpu);
+    free(load_ms);
+    free(load_cpu);
     return 0;
 }
