@@ -21,6 +21,7 @@
 #include "artist_pool.h"
 #include "model_build.h"
 #include "recommend.h"
+#include "test_model.h"
 
 #define K         6u
 #define DIMS      6u
@@ -52,27 +53,6 @@ struct fixture {
     char artist_names[N_ARTISTS][24];
     const char *artist_lists[N_ROWS][1];
 };
-
-static struct model *open_test_model(struct model_build *b, const char *name)
-{
-    b->seed = 1;
-    b->built_unix = 1700000000;
-    b->source = name;
-    b->schema = "test";
-    b->k_choice = "fixed";
-    b->tolerance_ms = 5000;
-    b->binary_weight = 1.0;
-    char path[256], err[256];
-    snprintf(path, sizeof path, "/tmp/%s_%d.model", name, (int)getpid());
-    struct model *m = NULL;
-    if (model_write(b, path, err, sizeof err) != MODEL_OK ||
-        model_open(path, &m, err, sizeof err) != MODEL_OK) {
-        fprintf(stderr, "test model %s: %s\n", name, err);
-        m = NULL;
-    }
-    unlink(path);
-    return m;
-}
 
 /* A catalog shaped like the merged one: artists mostly in one home cluster, a few giants
  * with whole discographies, repeated titles (the same song twice), years and explicit marks

@@ -42,30 +42,6 @@ void linear_dims(struct model_build *b)
         b->dims[d] = (struct model_build_dim){features[d], MODEL_DIM_LINEAR, 0.0, 1.0, 1.0};
 }
 
-/* Finishes a test model's build (seed, provenance, tolerance, binary weight), writes it under
- * /tmp and opens it; the file is removed at once (the mapping stays). NULL, with the reason on
- * stderr, when either step fails. */
-struct model *open_test_model(struct model_build *b, const char *name)
-{
-    b->seed = 1;
-    b->built_unix = 1700000000;
-    b->source = name;
-    b->schema = "test";
-    b->k_choice = "fixed";
-    b->tolerance_ms = 5000;
-    b->binary_weight = 1.0;
-    char path[256], err[256];
-    snprintf(path, sizeof path, "/tmp/%s_%d.model", name, (int)getpid());
-    struct model *m = NULL;
-    if (model_write(b, path, err, sizeof err) != MODEL_OK ||
-        model_open(path, &m, err, sizeof err) != MODEL_OK) {
-        fprintf(stderr, "test model %s: %s\n", name, err);
-        m = NULL;
-    }
-    unlink(path);
-    return m;
-}
-
 int fixture_setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof *f);

@@ -10,6 +10,7 @@
 
 #include "model_build.h"
 #include "recommend.h"
+#include "test_model.h"
 
 #define K        4u
 #define PER      100u /* rows in clusters 0..2 */
@@ -39,11 +40,6 @@ int fixture_teardown(void **state);
 
 /* Four linear dimensions: valence, energy, danceability, tempo. */
 void linear_dims(struct model_build *b);
-
-/* Finishes a test model's build (seed, provenance, tolerance, binary weight), writes it under
- * /tmp and opens it; the file is removed at once (the mapping stays). NULL, with the reason on
- * stderr, when either step fails. */
-struct model *open_test_model(struct model_build *b, const char *name);
 
 /* Saved tracks by id: `count` rows starting at `first`. */
 size_t saved_by_id(const struct fixture *f, struct reco_saved *saved, size_t at, uint32_t first,
