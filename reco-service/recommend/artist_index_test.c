@@ -21,7 +21,7 @@
 #include "artist_pool.h"
 #include "model_build.h"
 #include "recommend.h"
-#include "test_model.h"
+#include "fixture_model.h"
 
 #define K         6u
 #define DIMS      6u

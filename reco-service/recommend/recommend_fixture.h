@@ -10,7 +10,7 @@
 
 #include "model_build.h"
 #include "recommend.h"
-#include "test_model.h"
+#include "fixture_model.h"
 
 #define K        4u
 #define PER      100u /* rows in clusters 0..2 */

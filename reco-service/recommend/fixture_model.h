@@ -1,7 +1,7 @@
 /* Test models written in code: the last step every recommendation test shares (provenance,
  * write to /tmp, open), so a test builds only its rows and clusters. */
-#ifndef MIXTAPE_RECOMMEND_TEST_MODEL_H
-#define MIXTAPE_RECOMMEND_TEST_MODEL_H
+#ifndef MIXTAPE_RECOMMEND_FIXTURE_MODEL_H
+#define MIXTAPE_RECOMMEND_FIXTURE_MODEL_H
 
 #include "model_build.h"
 

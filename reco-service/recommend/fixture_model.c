@@ -1,5 +1,5 @@
-/* Test models written in code (test_model.h): provenance, write to /tmp, open, unlink. */
-#include "test_model.h"
+/* Test models written in code (fixture_model.h): provenance, write to /tmp, open, unlink. */
+#include "fixture_model.h"
 
 #include <stdio.h>
 #include <unistd.h>
