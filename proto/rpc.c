@@ -1,16 +1,9 @@
-/* The RPC client (rpc.h). Each endpoint (one address) has its own nng req0 socket with one
- * dialer, so the client, not req0, chooses where a request goes: the active endpoint with the
- * fewest calls in flight, never the one that just failed when another is there. Each call
- * opens a context on the chosen socket; an attempt with no answer within the per-attempt
- * timeout (from the observed p99) is abandoned and resent elsewhere within the retry budget,
- * a lost connection is retried elsewhere at once. Health (endpoint_health.h) ejects endpoints;
- * a maintenance thread re-dials and probes ejected ones and frees vanished ones; a resolver
- * thread keeps the addresses of named entries current (resolve.h). */
+/* The RPC client (rpc.h): open (the endpoint list, the background threads), close, status, and
+ * rpc_call, which runs attempts (rpc_attempt.c) on endpoints it picks (rpc_endpoints.c) and
+ * retries elsewhere within the deadline and the retry budget. How it all works: rpc_internal.h. */
 #include "rpc.h"
 
-#include <errno.h>
 #include <nng/nng.h>
-#include <nng/protocol/reqrep0/req.h>
 #include <nng/supplemental/util/platform.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -21,110 +14,18 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "endpoint_health.h"
-#include "resolve.h"
 #include "rpc_envelope.h"
+#include "rpc_internal.h"
 #include "xalloc.h"
 
-#define MAX_ENTRIES   64u  /* entries in the list as given */
-#define MAX_ENDPOINTS 256u /* addresses in use at once, names expanded */
 /* Pause before retrying after an UNAVAILABLE reply or a lost connection. */
 #define RETRY_PAUSE_MS 5
 /* Waiting for any endpoint to be connected: re-check this often. */
 #define NO_ENDPOINT_POLL_MS 5
-/* The maintenance thread's tick; ejected endpoints are probed and re-dialed this often. */
-#define MAINTENANCE_TICK_MS 20
-#define PROBE_EVERY_MS      200
-#define PROBE_TIMEOUT_MS    300
-#define REDIAL_EVERY_MS     500
 /* The retry budget: a fifth of the calls, at least 10 retries a second, at most 100 saved. */
 #define BUDGET_RATIO     0.2
 #define BUDGET_MIN_PER_S 10.0
 #define BUDGET_CAP       100.0
-/* nng 1.5.2 can deadlock in nng_close (nng issue #1813, fixed in 1.8): closing gets this long,
- * then the socket is left to its stuck thread. */
-#define CLOSE_TIMEOUT_MS 2000
-
-/* One attempt in flight, woken by its aio's callback; listed on its endpoint so that a lost
- * connection cancels it. */
-struct attempt {
-    nng_aio *aio;
-    pthread_mutex_t mu;
-    pthread_cond_t cond;
-    bool done;
-    struct attempt *prev, *next;
-};
-
-struct endpoint {
-    struct rpc_client *client;
-    char url[RESOLVE_MAX_URL];
-    int entry; /* index of the entry it came from */
-    nng_socket socket;
-    nng_dialer dialer;
-    /* The rest under client->lock. */
-    bool removed, redial;
-    int pipes;
-    unsigned in_flight; /* calls and probes using it; it is freed only at 0 */
-    struct endpoint_health health;
-    int64_t last_probe_ms, last_dial_ms;
-    uint64_t calls, timeouts, probes;
-    struct attempt *attempts;
-};
-
-struct entry {
-    char url[RESOLVE_MAX_URL];
-    bool is_name;
-    char host[RESOLVE_MAX_HOST];
-    char port[16];
-};
-
-struct rpc_client {
-    pthread_mutex_t lock;
-    pthread_cond_t wake; /* the background threads wait on it */
-    struct endpoint *ep[MAX_ENDPOINTS];
-    size_t n_ep;
-    struct entry entries[MAX_ENTRIES];
-    size_t n_entries;
-    bool has_names, stopping;
-    unsigned resolve_interval_s;
-    char resolve_error[256];
-    unsigned rr;
-    struct retry_budget budget;
-    struct latency_window latency;
-    pthread_t maintenance, resolver;
-    char *endpoints;  /* the list as given, for messages */
-    atomic_int calls; /* in progress, so close can wait for them to leave */
-    atomic_uint_fast64_t next_id;
-};
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static struct timespec abs_monotonic(int64_t at_ms)
-{
-    struct timespec ts = {.tv_sec = at_ms / 1000, .tv_nsec = (at_ms % 1000) * 1000000};
-    return ts;
-}
-
-static void cond_init_monotonic(pthread_cond_t *cond)
-{
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(cond, &attr);
-    pthread_condattr_destroy(&attr);
-}
 
 static char *message_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -139,599 +40,6 @@ static char *message_printf(const char *fmt, ...)
     vsnprintf(text, (size_t)len + 1, fmt, ap);
     va_end(ap);
     return text;
-}
-
-/* --- endpoints ------------------------------------------------------------------------------ */
-
-static void pipe_event(nng_pipe pipe, nng_pipe_ev event, void *arg)
-{
-    (void)pipe;
-    struct endpoint *ep = arg;
-    pthread_mutex_lock(&ep->client->lock);
-    if (event == NNG_PIPE_EV_ADD_POST) {
-        ep->pipes++;
-    } else if (event == NNG_PIPE_EV_REM_POST) {
-        ep->pipes--;
-        /* The connection is gone: req0 would hold the requests for the next connection to
-         * this same instance; they are retried elsewhere now instead. */
-        if (ep->pipes <= 0)
-            for (struct attempt *a = ep->attempts; a; a = a->next)
-                nng_aio_cancel(a->aio);
-    }
-    pthread_mutex_unlock(&ep->client->lock);
-}
-
-/* Starts a fresh dialer on ep's socket (keepalive and no-delay where the transport has
- * them). Returns 0 or the nng error. */
-static int endpoint_dial(struct endpoint *ep)
-{
-    int rv = nng_dialer_create(&ep->dialer, ep->socket, ep->url);
-    if (rv != 0)
-        return rv;
-    nng_dialer_set_bool(ep->dialer, NNG_OPT_TCP_KEEPALIVE, true); /* not for ipc/inproc */
-    nng_dialer_set_bool(ep->dialer, NNG_OPT_TCP_NODELAY, true);
-    return nng_dialer_start(ep->dialer, NNG_FLAG_NONBLOCK);
-}
-
-static enum rpc_code endpoint_open(struct rpc_client *client, const char *url, int entry,
-                                   struct endpoint **out, char *err, size_t err_len)
-{
-    struct endpoint *ep = calloc(1, sizeof *ep);
-    if (!ep) {
-        snprintf(err, err_len, "out of memory");
-        return RPC_INTERNAL;
-    }
-    ep->client = client;
-    ep->entry = entry;
-    snprintf(ep->url, sizeof ep->url, "%s", url);
-    int rv = nng_req0_open(&ep->socket);
-    if (rv != 0) {
-        snprintf(err, err_len, "cannot open an nng req socket: %s", nng_strerror(rv));
-        free(ep);
-        return RPC_INTERNAL;
-    }
-    nng_socket_set_size(ep->socket, NNG_OPT_RECVMAXSZ, RPC_MAX_MESSAGE_BYTES);
-    nng_socket_set_ms(ep->socket, NNG_OPT_RECONNMINT, 20);
-    nng_socket_set_ms(ep->socket, NNG_OPT_RECONNMAXT, 500);
-    /* One instance per socket: req0's own resend would ask the same instance again. */
-    nng_socket_set_ms(ep->socket, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
-    nng_pipe_notify(ep->socket, NNG_PIPE_EV_ADD_POST, pipe_event, ep);
-    nng_pipe_notify(ep->socket, NNG_PIPE_EV_REM_POST, pipe_event, ep);
-    ep->last_dial_ms = now_ms();
-    rv = endpoint_dial(ep);
-    if (rv != 0) {
-        snprintf(err, err_len, "endpoint '%.200s': %s", url, nng_strerror(rv));
-        nng_close(ep->socket);
-        free(ep);
-        return RPC_INVALID_ARGUMENT;
-    }
-    *out = ep;
-    return RPC_OK;
-}
-
-struct closing {
-    nng_socket *sockets;
-    size_t n;
-    atomic_bool done;
-};
-
-static void *close_sockets(void *arg)
-{
-    struct closing *closing = arg;
-    for (size_t i = 0; i < closing->n; i++)
-        nng_close(closing->sockets[i]); /* calls waiting on one end with NNG_ECLOSED */
-    atomic_store(&closing->done, true);
-    return NULL;
-}
-
-/* Closes n sockets (the array is taken over), giving nng at most CLOSE_TIMEOUT_MS. Returns
- * false when it is stuck (then the closing thread keeps the array and what it points into). */
-static bool sockets_close(nng_socket *sockets, size_t n)
-{
-    struct closing *closing = malloc(sizeof *closing);
-    pthread_t thread;
-    if (!closing) {
-        for (size_t i = 0; i < n; i++)
-            nng_close(sockets[i]);
-        free(sockets);
-        return true;
-    }
-    closing->sockets = sockets;
-    closing->n = n;
-    atomic_init(&closing->done, false);
-    if (pthread_create(&thread, NULL, close_sockets, closing) != 0) {
-        close_sockets(closing);
-        free(sockets);
-        free(closing);
-        return true;
-    }
-    for (int waited = 0; !atomic_load(&closing->done) && waited < CLOSE_TIMEOUT_MS; waited++)
-        nng_msleep(1);
-    if (!atomic_load(&closing->done)) {
-        pthread_detach(thread);
-        return false;
-    }
-    pthread_join(thread, NULL);
-    free(sockets);
-    free(closing);
-    return true;
-}
-
-static unsigned live_endpoints(const struct rpc_client *client, unsigned *ejected)
-{
-    unsigned n = 0, e = 0;
-    for (size_t i = 0; i < client->n_ep; i++) {
-        if (client->ep[i]->removed)
-            continue;
-        n++;
-        if (client->ep[i]->health.state == HEALTH_EJECTED)
-            e++;
-    }
-    if (ejected)
-        *ejected = e;
-    return n;
-}
-
-static bool usable(const struct endpoint *ep)
-{
-    return !ep->removed && ep->health.state == HEALTH_ACTIVE && ep->pipes > 0;
-}
-
-/* The endpoint for the next attempt (under the lock): the active, connected one with the
- * fewest calls in flight, rotating among equals, other than avoid when there is another;
- * failing that an ejected but connected one. NULL when none is connected. */
-static struct endpoint *endpoint_pick(struct rpc_client *client, const struct endpoint *avoid)
-{
-    struct endpoint *best = NULL, *fallback = NULL;
-    size_t n = client->n_ep;
-    if (n == 0)
-        return NULL;
-    unsigned start = client->rr++;
-    for (size_t k = 0; k < n; k++) {
-        struct endpoint *ep = client->ep[(start + k) % n];
-        if (ep->removed || ep->pipes <= 0)
-            continue;
-        if (!usable(ep) || ep == avoid) {
-            if (!fallback || (usable(ep) && !usable(fallback)) ||
-                (usable(ep) == usable(fallback) && ep->in_flight < fallback->in_flight))
-                fallback = ep;
-            continue;
-        }
-        if (!best || ep->in_flight < best->in_flight)
-            best = ep;
-    }
-    return best ? best : fallback;
-}
-
-/* Whether an endpoint other than ep could take a call now (under the lock). */
-static bool other_usable(const struct rpc_client *client, const struct endpoint *ep)
-{
-    for (size_t i = 0; i < client->n_ep; i++)
-        if (client->ep[i] != ep && usable(client->ep[i]))
-            return true;
-    return false;
-}
-
-/* Records a failure of ep (under the lock); an ejection asks for a fresh dial. */
-static void endpoint_failed(struct rpc_client *client, struct endpoint *ep)
-{
-    unsigned ejected = 0;
-    unsigned n = live_endpoints(client, &ejected);
-    if (health_failure(&ep->health, now_ms(), ejected, n)) {
-        ep->redial = true;
-        pthread_cond_broadcast(&client->wake);
-    }
-}
-
-/* --- one attempt ---------------------------------------------------------------------------- */
-
-enum outcome {
-    OUT_REPLY,     /* *reply_msg holds the answer */
-    OUT_ABANDONED, /* no answer within the attempt's time; to be resent elsewhere */
-    OUT_LOST,      /* the connection failed or went away */
-    OUT_CLOSED,    /* the client is closing */
-    OUT_DEADLINE,  /* the call's deadline passed */
-};
-
-static void attempt_done(void *arg)
-{
-    struct attempt *a = arg;
-    pthread_mutex_lock(&a->mu);
-    a->done = true;
-    pthread_cond_signal(&a->cond);
-    pthread_mutex_unlock(&a->mu);
-}
-
-/* Waits for the attempt's aio until at_ms. Returns true when it has finished. */
-static bool attempt_wait(struct attempt *a, int64_t at_ms)
-{
-    struct timespec ts = abs_monotonic(at_ms);
-    pthread_mutex_lock(&a->mu);
-    while (!a->done)
-        if (pthread_cond_timedwait(&a->cond, &a->mu, &ts) == ETIMEDOUT)
-            break;
-    bool done = a->done;
-    pthread_mutex_unlock(&a->mu);
-    return done;
-}
-
-static void attempt_rearm(struct attempt *a)
-{
-    pthread_mutex_lock(&a->mu);
-    a->done = false;
-    pthread_mutex_unlock(&a->mu);
-}
-
-static enum outcome outcome_of(int rv)
-{
-    switch (rv) {
-    case 0:
-        return OUT_REPLY;
-    case NNG_ETIMEDOUT:
-        return OUT_DEADLINE;
-    case NNG_ECLOSED:
-        return OUT_CLOSED;
-    default:
-        return OUT_LOST;
-    }
-}
-
-/* The attempt on ep got no answer in its time: a slow answer counts against ep. Returns true
- * when the call should abandon it and resend elsewhere (another endpoint is usable and the
- * retry budget allows), false to keep waiting for this one. */
-static bool abandon_slow(struct rpc_client *client, struct endpoint *ep)
-{
-    pthread_mutex_lock(&client->lock);
-    ep->timeouts++;
-    endpoint_failed(client, ep);
-    bool abandon = other_usable(client, ep) && retry_budget_take(&client->budget, now_ms());
-    pthread_mutex_unlock(&client->lock);
-    return abandon;
-}
-
-/* Puts a on ep's list of attempts (which rpc_client_close and a lost pipe wake). Returns false
- * when ep lost its connection between the pick and now. */
-static bool attempt_register(struct rpc_client *client, struct endpoint *ep, struct attempt *a)
-{
-    pthread_mutex_lock(&client->lock);
-    if (ep->pipes <= 0) {
-        pthread_mutex_unlock(&client->lock);
-        return false;
-    }
-    a->next = ep->attempts;
-    if (ep->attempts)
-        ep->attempts->prev = a;
-    ep->attempts = a;
-    pthread_mutex_unlock(&client->lock);
-    return true;
-}
-
-static void attempt_unregister(struct rpc_client *client, struct endpoint *ep, struct attempt *a)
-{
-    pthread_mutex_lock(&client->lock);
-    if (a->prev)
-        a->prev->next = a->next;
-    else
-        ep->attempts = a->next;
-    if (a->next)
-        a->next->prev = a->prev;
-    pthread_mutex_unlock(&client->lock);
-}
-
-/* Sends msg on ctx, waiting until attempt_end for it to be handed to the connection. Returns
- * true when it was (msg is no longer the caller's), else false with *outcome set (msg is still
- * the caller's). */
-static bool attempt_send(struct rpc_client *client, struct endpoint *ep, nng_ctx ctx,
-                         struct attempt *a, nng_msg *msg, int64_t attempt_end, int64_t call_end,
-                         enum outcome *outcome)
-{
-    int64_t left = call_end - now_ms();
-    if (left <= 0) {
-        *outcome = OUT_DEADLINE;
-        return false;
-    }
-    nng_aio_set_timeout(a->aio, (nng_duration)left);
-    nng_aio_set_msg(a->aio, msg);
-    nng_ctx_send(ctx, a->aio);
-    if (!attempt_wait(a, attempt_end)) {
-        /* Not even handed to the connection in the attempt's time: it is stuck. */
-        nng_aio_cancel(a->aio);
-        nng_aio_wait(a->aio);
-        if (nng_aio_result(a->aio) != 0) {
-            pthread_mutex_lock(&client->lock);
-            ep->timeouts++;
-            endpoint_failed(client, ep);
-            pthread_mutex_unlock(&client->lock);
-            *outcome = now_ms() >= call_end ? OUT_DEADLINE : OUT_ABANDONED;
-            return false;
-        }
-    }
-    int rv = nng_aio_result(a->aio);
-    if (rv != 0) {
-        *outcome = outcome_of(rv);
-        return false;
-    }
-    return true;
-}
-
-/* Waits on ctx for the answer to a sent request: until attempt_end, then (if not abandoned)
- * until call_end. *slow is set when the answer came after attempt_end. */
-static enum outcome attempt_receive(struct rpc_client *client, struct endpoint *ep, nng_ctx ctx,
-                                    struct attempt *a, int64_t attempt_end, int64_t call_end,
-                                    nng_msg **reply_msg, bool *slow)
-{
-    int64_t left = call_end - now_ms();
-    if (left <= 0)
-        return OUT_DEADLINE;
-    attempt_rearm(a);
-    nng_aio_set_timeout(a->aio, (nng_duration)left);
-    nng_ctx_recv(ctx, a->aio);
-    int rv;
-    if (!attempt_wait(a, attempt_end)) {
-        *slow = true;
-        if (attempt_end < call_end && abandon_slow(client, ep)) {
-            nng_aio_cancel(a->aio);
-            nng_aio_wait(a->aio);
-            rv = nng_aio_result(a->aio);
-            if (rv == 0) {
-                *reply_msg = nng_aio_get_msg(a->aio);
-                return OUT_REPLY;
-            }
-            return rv == NNG_ECLOSED ? OUT_CLOSED : OUT_ABANDONED;
-        }
-        nng_aio_wait(a->aio);
-    }
-    rv = nng_aio_result(a->aio);
-    if (rv == 0)
-        *reply_msg = nng_aio_get_msg(a->aio);
-    return outcome_of(rv);
-}
-
-/* Sends envelope to ep on a fresh context and waits for the answer: until attempt_end, then
- * (if not abandoned) until call_end. *slow is set when the answer came after attempt_end. */
-static enum outcome attempt_run(struct rpc_client *client, struct endpoint *ep,
-                                const uint8_t *envelope, size_t envelope_len, int64_t attempt_end,
-                                int64_t call_end, nng_msg **reply_msg, bool *slow)
-{
-    struct attempt a = {0};
-    nng_ctx ctx;
-    nng_msg *msg = NULL;
-    enum outcome outcome = OUT_LOST;
-    bool registered = false;
-    *slow = false;
-    pthread_mutex_init(&a.mu, NULL);
-    cond_init_monotonic(&a.cond);
-    int rv = nng_ctx_open(&ctx, ep->socket);
-    if (rv != 0) {
-        pthread_mutex_destroy(&a.mu);
-        pthread_cond_destroy(&a.cond);
-        return rv == NNG_ECLOSED ? OUT_CLOSED : OUT_LOST;
-    }
-    if (nng_aio_alloc(&a.aio, attempt_done, &a) != 0 || nng_msg_alloc(&msg, 0) != 0 ||
-        nng_msg_append(msg, envelope, envelope_len) != 0)
-        goto done;
-    registered = attempt_register(client, ep, &a);
-    if (!registered)
-        goto done;
-    if (!attempt_send(client, ep, ctx, &a, msg, attempt_end, call_end, &outcome))
-        goto done; /* the message is still ours */
-    msg = NULL;
-    outcome = attempt_receive(client, ep, ctx, &a, attempt_end, call_end, reply_msg, slow);
-done:
-    if (registered)
-        attempt_unregister(client, ep, &a);
-    if (msg)
-        nng_msg_free(msg);
-    if (a.aio)
-        nng_aio_free(a.aio);
-    nng_ctx_close(ctx);
-    pthread_mutex_destroy(&a.mu);
-    pthread_cond_destroy(&a.cond);
-    return outcome;
-}
-
-/* --- background threads --------------------------------------------------------------------- */
-
-/* A Health call on ep alone. Returns true when it answered OK within PROBE_TIMEOUT_MS. */
-static bool endpoint_probe(struct endpoint *ep)
-{
-    uint8_t *envelope = NULL;
-    size_t envelope_len = 0;
-    bool ok = false;
-    nng_ctx ctx;
-    nng_aio *aio = NULL;
-    nng_msg *msg = NULL;
-    if (rpc_request_encode(0, "Health", PROBE_TIMEOUT_MS, NULL, 0, &envelope, &envelope_len) != 0)
-        return false;
-    if (nng_ctx_open(&ctx, ep->socket) != 0) {
-        free(envelope);
-        return false;
-    }
-    if (nng_aio_alloc(&aio, NULL, NULL) != 0 || nng_msg_alloc(&msg, 0) != 0 ||
-        nng_msg_append(msg, envelope, envelope_len) != 0)
-        goto done;
-    nng_aio_set_timeout(aio, PROBE_TIMEOUT_MS);
-    nng_aio_set_msg(aio, msg);
-    nng_ctx_send(ctx, aio);
-    nng_aio_wait(aio);
-    if (nng_aio_result(aio) != 0)
-        goto done;
-    msg = NULL;
-    nng_ctx_recv(ctx, aio);
-    nng_aio_wait(aio);
-    if (nng_aio_result(aio) == 0) {
-        nng_msg *reply_msg = nng_aio_get_msg(aio);
-        struct rpc_reply reply = {0};
-        char err[128];
-        ok = rpc_reply_decode(nng_msg_body(reply_msg), nng_msg_len(reply_msg),
-                              RPC_MAX_MESSAGE_BYTES, &reply, err, sizeof err) == RPC_OK &&
-             reply.code == RPC_OK;
-        rpc_reply_clear(&reply);
-        nng_msg_free(reply_msg);
-    }
-done:
-    if (msg)
-        nng_msg_free(msg);
-    if (aio)
-        nng_aio_free(aio);
-    nng_ctx_close(ctx);
-    free(envelope);
-    return ok;
-}
-
-/* Every tick: a fresh dial for endpoints just ejected and, while ejected, for those with no
- * connection (a healed link is used at once, not after TCP's backoff); Health probes of
- * ejected, connected ones; vanished endpoints freed once idle. */
-static void *maintenance_main(void *arg)
-{
-    struct rpc_client *client = arg;
-    struct endpoint *redial[MAX_ENDPOINTS], *probe[MAX_ENDPOINTS], *gone[MAX_ENDPOINTS];
-    pthread_mutex_lock(&client->lock);
-    while (!client->stopping) {
-        struct timespec ts = abs_monotonic(now_ms() + MAINTENANCE_TICK_MS);
-        pthread_cond_timedwait(&client->wake, &client->lock, &ts);
-        if (client->stopping)
-            break;
-        size_t n_redial = 0, n_probe = 0, n_gone = 0, kept = 0;
-        int64_t now = now_ms();
-        for (size_t i = 0; i < client->n_ep; i++) {
-            struct endpoint *ep = client->ep[i];
-            if (ep->removed && ep->in_flight == 0) {
-                gone[n_gone++] = ep;
-                continue;
-            }
-            client->ep[kept++] = ep;
-            if (ep->removed)
-                continue;
-            bool ejected = ep->health.state == HEALTH_EJECTED;
-            if (ep->redial ||
-                (ejected && ep->pipes <= 0 && now - ep->last_dial_ms >= REDIAL_EVERY_MS)) {
-                ep->redial = false;
-                ep->last_dial_ms = now;
-                redial[n_redial++] = ep;
-            } else if (ejected && ep->pipes > 0 && now - ep->last_probe_ms >= PROBE_EVERY_MS) {
-                ep->last_probe_ms = now;
-                ep->in_flight++;
-                ep->probes++;
-                probe[n_probe++] = ep;
-            }
-        }
-        client->n_ep = kept;
-        pthread_mutex_unlock(&client->lock);
-        /* nng calls outside the lock: closing a dialer runs pipe_event, which takes it. */
-        for (size_t i = 0; i < n_redial; i++) {
-            nng_dialer_close(redial[i]->dialer);
-            endpoint_dial(redial[i]);
-        }
-        for (size_t i = 0; i < n_probe; i++) {
-            bool ok = endpoint_probe(probe[i]);
-            pthread_mutex_lock(&client->lock);
-            health_probe(&probe[i]->health, now_ms(), ok);
-            /* No answer on the connection it has: that connection may be the stuck one (its
-             * close still pending behind a dead link), so dial afresh as well. */
-            if (!ok && now_ms() - probe[i]->last_dial_ms >= REDIAL_EVERY_MS)
-                probe[i]->redial = true;
-            probe[i]->in_flight--;
-            pthread_mutex_unlock(&client->lock);
-        }
-        if (n_gone > 0) {
-            nng_socket *sockets = malloc(n_gone * sizeof *sockets);
-            if (sockets) {
-                for (size_t i = 0; i < n_gone; i++)
-                    sockets[i] = gone[i]->socket;
-                if (sockets_close(sockets, n_gone))
-                    for (size_t i = 0; i < n_gone; i++)
-                        free(gone[i]);
-            }
-        }
-        pthread_mutex_lock(&client->lock);
-    }
-    pthread_mutex_unlock(&client->lock);
-    return NULL;
-}
-
-/* One round of resolution of a named entry: new addresses become endpoints, vanished ones are
- * marked removed (the maintenance thread frees them once their calls are over). */
-static void resolve_entry(struct rpc_client *client, int index)
-{
-    const struct entry *entry = &client->entries[index];
-    char(*fresh)[RESOLVE_MAX_URL] = malloc(RESOLVE_MAX_ADDRS * sizeof *fresh);
-    char err[256];
-    if (!fresh)
-        return;
-    int n = resolve_lookup(entry->host, entry->port, fresh, RESOLVE_MAX_ADDRS, err, sizeof err);
-    if (n < 0) {
-        /* A failed lookup keeps the addresses we have: DNS trouble is not an outage. */
-        pthread_mutex_lock(&client->lock);
-        snprintf(client->resolve_error, sizeof client->resolve_error, "%s", err);
-        pthread_mutex_unlock(&client->lock);
-        free(fresh);
-        return;
-    }
-    char old[RESOLVE_MAX_ADDRS][RESOLVE_MAX_URL];
-    struct endpoint *old_ep[RESOLVE_MAX_ADDRS];
-    bool gone[RESOLVE_MAX_ADDRS], added[RESOLVE_MAX_ADDRS];
-    size_t n_old = 0;
-    pthread_mutex_lock(&client->lock);
-    client->resolve_error[0] = '\0';
-    for (size_t i = 0; i < client->n_ep && n_old < RESOLVE_MAX_ADDRS; i++) {
-        struct endpoint *ep = client->ep[i];
-        if (ep->entry != index || ep->removed)
-            continue;
-        /* Insertion keeps old sorted for the diff. */
-        size_t at = n_old;
-        while (at > 0 && strcmp(old[at - 1], ep->url) > 0) {
-            memcpy(old[at], old[at - 1], RESOLVE_MAX_URL);
-            old_ep[at] = old_ep[at - 1];
-            at--;
-        }
-        memcpy(old[at], ep->url, RESOLVE_MAX_URL);
-        old_ep[at] = ep;
-        n_old++;
-    }
-    resolve_diff(old, n_old, fresh, (size_t)n, gone, added);
-    for (size_t i = 0; i < n_old; i++)
-        if (gone[i])
-            old_ep[i]->removed = true;
-    pthread_mutex_unlock(&client->lock);
-    for (int j = 0; j < n; j++) {
-        struct endpoint *ep = NULL;
-        if (!added[j] || endpoint_open(client, fresh[j], index, &ep, err, sizeof err) != RPC_OK)
-            continue;
-        pthread_mutex_lock(&client->lock);
-        bool room = client->n_ep < MAX_ENDPOINTS && !client->stopping;
-        if (room)
-            client->ep[client->n_ep++] = ep;
-        pthread_mutex_unlock(&client->lock);
-        if (!room) {
-            nng_socket *one = malloc(sizeof *one);
-            if (one) {
-                *one = ep->socket;
-                if (sockets_close(one, 1))
-                    free(ep);
-            }
-        }
-    }
-    free(fresh);
-}
-
-static void *resolver_main(void *arg)
-{
-    struct rpc_client *client = arg;
-    pthread_mutex_lock(&client->lock);
-    while (!client->stopping) {
-        pthread_mutex_unlock(&client->lock);
-        for (size_t i = 0; i < client->n_entries; i++)
-            if (client->entries[i].is_name)
-                resolve_entry(client, (int)i);
-        pthread_mutex_lock(&client->lock);
-        struct timespec ts = abs_monotonic(now_ms() + (int64_t)client->resolve_interval_s * 1000);
-        while (!client->stopping)
-            if (pthread_cond_timedwait(&client->wake, &client->lock, &ts) == ETIMEDOUT)
-                break;
-    }
-    pthread_mutex_unlock(&client->lock);
-    return NULL;
 }
 
 /* --- open, close ---------------------------------------------------------------------------- */
@@ -782,7 +90,7 @@ static enum rpc_code parse_entries(struct rpc_client *client, const char *endpoi
             client->has_names = true;
         } else {
             struct endpoint *ep = NULL;
-            code = endpoint_open(client, url, (int)client->n_entries, &ep, err, err_len);
+            code = rpc_endpoint_open(client, url, (int)client->n_entries, &ep, err, err_len);
             if (code != RPC_OK)
                 goto done;
             code = RPC_INVALID_ARGUMENT;
@@ -808,7 +116,7 @@ static void endpoints_free(struct rpc_client *client)
             return;
         for (size_t i = 0; i < client->n_ep; i++)
             sockets[i] = client->ep[i]->socket;
-        if (!sockets_close(sockets, client->n_ep))
+        if (!rpc_sockets_close(sockets, client->n_ep))
             return; /* stuck inside nng: the endpoints stay allocated for its callbacks */
     }
     while (atomic_load(&client->calls) > 0)
@@ -848,7 +156,7 @@ enum rpc_code rpc_client_open_with(struct rpc_client **out, const char *endpoint
     if (code == RPC_OK) {
         client->endpoints = strdup(endpoints);
         if (!client->endpoints ||
-            pthread_create(&client->maintenance, NULL, maintenance_main, client) != 0) {
+            pthread_create(&client->maintenance, NULL, rpc_maintenance_main, client) != 0) {
             snprintf(err, err_len, "out of memory or threads");
             code = RPC_INTERNAL;
         } else {
@@ -856,7 +164,7 @@ enum rpc_code rpc_client_open_with(struct rpc_client **out, const char *endpoint
         }
     }
     if (code == RPC_OK && client->has_names &&
-        pthread_create(&client->resolver, NULL, resolver_main, client) != 0) {
+        pthread_create(&client->resolver, NULL, rpc_resolver_main, client) != 0) {
         snprintf(err, err_len, "cannot start the resolver thread");
         code = RPC_INTERNAL;
         client->has_names = false;
@@ -932,7 +240,7 @@ size_t rpc_client_endpoints(struct rpc_client *client, struct rpc_endpoint_statu
         status->p99_us = client->latency.p99_us;
         status->retries = client->budget.granted;
         status->retries_refused = client->budget.refused;
-        status->endpoints = live_endpoints(client, &status->ejected);
+        status->endpoints = rpc_live_endpoints(client, &status->ejected);
         snprintf(status->resolve_error, sizeof status->resolve_error, "%s", client->resolve_error);
     }
     pthread_mutex_unlock(&client->lock);
@@ -1051,7 +359,7 @@ static bool call_settle(struct rpc_client *client, struct call_state *cs, struct
     case OUT_REPLY:
         if (cs->code == RPC_UNAVAILABLE) {
             /* That instance cannot serve (draining, no model): ask another. */
-            endpoint_failed(client, ep);
+            rpc_endpoint_failed(client, ep);
             retry = true;
         } else if (cs->code == RPC_RESOURCE_EXHAUSTED) {
             /* Its queue is full: another instance may have room, within the budget. */
@@ -1069,7 +377,7 @@ static bool call_settle(struct rpc_client *client, struct call_state *cs, struct
                                                          cs->method, ep->url, attempt_ms));
         break;
     case OUT_LOST:
-        endpoint_failed(client, ep);
+        rpc_endpoint_failed(client, ep);
         cs->code = RPC_UNAVAILABLE;
         set_explanation(&cs->explanation,
                         message_printf("%s: lost the connection to %s", cs->method, ep->url));
@@ -1081,7 +389,7 @@ static bool call_settle(struct rpc_client *client, struct call_state *cs, struct
         break;
     case OUT_DEADLINE:
         if (!slow)
-            endpoint_failed(client, ep);
+            rpc_endpoint_failed(client, ep);
         cs->code = RPC_DEADLINE_EXCEEDED;
         set_explanation(&cs->explanation,
                         message_printf("%s: no answer within %u ms from %s (%d attempts)",
@@ -1124,7 +432,7 @@ enum rpc_code rpc_call(struct rpc_client *client, const char *method, const uint
         }
         pthread_mutex_lock(&client->lock);
         bool stopping = client->stopping;
-        struct endpoint *ep = stopping ? NULL : endpoint_pick(client, avoid);
+        struct endpoint *ep = stopping ? NULL : rpc_endpoint_pick(client, avoid);
         uint32_t attempt_ms = attempt_timeout_ms(&client->latency, (uint32_t)remaining);
         if (ep) {
             ep->in_flight++;
@@ -1157,8 +465,8 @@ enum rpc_code rpc_call(struct rpc_client *client, const char *method, const uint
         int64_t sent = now_ms(), sent_us = now_us();
         nng_msg *reply_msg = NULL;
         bool slow = false;
-        enum outcome outcome = attempt_run(client, ep, envelope, envelope_len, sent + attempt_ms,
-                                           cs.deadline, &reply_msg, &slow);
+        enum outcome outcome = rpc_attempt_run(client, ep, envelope, envelope_len,
+                                               sent + attempt_ms, cs.deadline, &reply_msg, &slow);
         if (outcome == OUT_REPLY)
             take_reply(reply_msg, method, cs.id, &cs.code, &cs.explanation, reply, reply_len);
         bool retry = call_settle(client, &cs, ep, outcome, slow, attempt_ms, sent_us);
