@@ -9,21 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "html.h"
 #include "mix.h"
 #include "page_error.h"
-
-/* Markup being built. Grows as needed; on out-of-memory, `failed` is set and appends stop. */
-struct html {
-    char *bytes;
-    size_t len, cap;
-    bool failed;
-};
-
-void html_free(struct html *h);
-/* Appends text with & < > " ' escaped. */
-void html_text(struct html *h, const char *text);
-/* Appends markup as is (our own literals and numbers only). */
-void html_raw(struct html *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Whole pages. */
 void pages_landing(struct html *h, const char *signed_in_as);
