@@ -106,11 +106,12 @@ static enum reco_status fill(struct picking *p, struct cluster_state *cs)
 }
 
 /* One phase of picking: `slots` more picks shared across the styles and the flat ranking by
- * weight (k + 1 entries, see style_weights); a state that runs out hands its leftover to the
- * others still open in proportion, and the flat ranking takes what none of them can give. Every
+ * weight (k + 1 entries, see style_weights). With hand_over, a state that runs out hands its
+ * leftover to the others still open in proportion, and the flat ranking takes what none of them
+ * can give; without, the phase ends short and each state's picks are in states[c].got. Every
  * state starts afresh (the phase's rules may differ from the last one's). */
 static enum reco_status run_phase(struct picking *p, struct cluster_state *states,
-                                  const uint32_t *weights, uint32_t slots)
+                                  const uint32_t *weights, uint32_t slots, bool hand_over)
 {
     const uint32_t k = p->model->k;
     uint32_t *weight = reco_arena_alloc(&p->arena, k + 1, sizeof *weight);
@@ -143,6 +144,8 @@ static enum reco_status run_phase(struct picking *p, struct cluster_state *state
             if (status != RECO_OK)
                 goto done;
         }
+        if (!hand_over)
+            break;
         uint32_t leftover = 0;
         bool any_open = false;
         for (uint32_t c = 0; c <= k; c++) {
@@ -169,6 +172,37 @@ done:
     return status;
 }
 
+/* The familiar picks of a ranking that puts saved artists first: each state's share of
+ * `familiar` by weight, first from songs by saved artists, then what it could not fill that way
+ * from the rest of its own songs; only what a state cannot fill at all is handed over. (Handing a
+ * style's share on as soon as its saved artists ran out once turned a library of 48% edm, whose
+ * artists the user had nearly exhausted, into a playlist without edm.) */
+static enum reco_status saved_artists_first(struct picking *p, struct cluster_state *states,
+                                            const uint32_t *weights, uint32_t familiar)
+{
+    const uint32_t k = p->model->k;
+    uint32_t *share = reco_arena_alloc(&p->arena, k + 1, sizeof *share);
+    if (!share)
+        return RECO_ERR_NOMEM;
+    uint32_t limit = p->n_picks + familiar < p->want ? familiar : p->want - p->n_picks;
+    reco_apportion(weights, k + 1, limit, share);
+    bool restricted = p->restricted;
+    p->saved_artists_only = true;
+    p->restricted = true;
+    enum reco_status status = run_phase(p, states, share, limit, false);
+    p->saved_artists_only = false;
+    p->restricted = restricted;
+    if (status != RECO_OK)
+        return status;
+    uint32_t rest = 0;
+    for (uint32_t c = 0; c <= k; c++) {
+        share[c] -= states[c].got;
+        rest += share[c];
+    }
+    p->new_artists_only = false;
+    return rest > 0 ? run_phase(p, states, share, rest, true) : RECO_OK;
+}
+
 /* Every phase of a playlist: the familiar picks (saved artists first where the ranking has
  * them), then the discovery picks (new artists only, round(discover * n) of them, and what the
  * familiar phase could not give), then, when mood targets left the playlist short, the same
@@ -187,29 +221,21 @@ enum reco_status run_phases(struct picking *p, struct cluster_state *states,
         if (step > 0 && p->discover > 0.0f)
             familiar = (uint32_t)lroundf((1.0f - p->discover) * (float)missing);
         if (familiar > 0 && p->artists_first && p->saved_artists.n > 0) {
-            /* Songs by saved artists first, shared across the styles, a style short of them
-             * handing its slots to the others that have them. */
-            bool restricted = p->restricted;
-            p->saved_artists_only = true;
-            p->restricted = true;
-            uint32_t before = p->n_picks;
-            status = run_phase(p, states, weights, familiar);
-            p->saved_artists_only = false;
-            p->restricted = restricted;
+            status = saved_artists_first(p, states, weights, familiar);
             if (status != RECO_OK)
                 return status;
-            familiar -= p->n_picks - before;
+            familiar = 0;
         }
         if (familiar > 0) {
             p->new_artists_only = false;
-            status = run_phase(p, states, weights, familiar);
+            status = run_phase(p, states, weights, familiar, true);
             if (status != RECO_OK)
                 return status;
         }
         if (p->n_picks < p->want && p->discover > 0.0f) {
             p->new_artists_only = true;
             p->restricted = true;
-            status = run_phase(p, states, weights, p->want - p->n_picks);
+            status = run_phase(p, states, weights, p->want - p->n_picks, true);
             p->new_artists_only = false;
             if (status != RECO_OK)
                 return status;

@@ -146,6 +146,77 @@ static void test_hand_over(void **state)
     reco_result_free(&res);
 }
 
+/* A style whose saved artists run out keeps its share with its other songs. Two styles, half
+ * the library each: in style 0 the 10 saved artists have one more song each, in style 1 they
+ * have eight more each. The 40 slots are 20 and 20: style 0 takes its 10 songs by saved artists
+ * and 10 others of its own (an earlier version handed those 10 to style 1's saved artists, and
+ * a library of 48% edm, whose artists the user had nearly exhausted, got a playlist without
+ * edm). */
+static void test_style_keeps_share(void **state)
+{
+    (void)state;
+    enum { PER_STYLE = 100, ROWS = 2 * PER_STYLE, SAVED = 20 };
+    static struct model_build_row rows[ROWS];
+    static float scaled[ROWS * DIMS];
+    static char ids[ROWS][23], names[ROWS][32], artists[ROWS][24];
+    static const char *artist_lists[ROWS][1];
+    static const float centroids[2 * DIMS] = {3, 0, 0, 0, 0, 3, 0, 0};
+    for (uint32_t r = 0; r < ROWS; r++) {
+        uint32_t c = r / PER_STYLE, i = r % PER_STYLE;
+        /* Style 0: artists of two songs each; style 1: artists 0..9 of nine songs each (the
+         * first 90 rows), then one-song artists. */
+        uint32_t a = c == 0 ? i / 2 : (i < 90 ? i / 9 : i);
+        snprintf(ids[r], sizeof ids[r], "S%021u", r);
+        snprintf(names[r], sizeof names[r], "Song %u", r);
+        snprintf(artists[r], sizeof artists[r], "%s %u", c == 0 ? "Duo" : "Band", a);
+        artist_lists[r][0] = artists[r];
+        rows[r] = (struct model_build_row){.id = ids[r],
+                                           .name = names[r],
+                                           .artists = artist_lists[r],
+                                           .n_artists = 1,
+                                           .duration_ms = 200000,
+                                           .cluster = c};
+        for (uint32_t d = 0; d < DIMS; d++)
+            scaled[r * DIMS + d] = centroids[c * DIMS + d] + (float)noise();
+    }
+    struct model_build b;
+    memset(&b, 0, sizeof b);
+    b.n_rows = ROWS;
+    b.k = 2;
+    linear_dims(&b);
+    b.centroids = centroids;
+    b.scaled = scaled;
+    b.rows = rows;
+    struct model *m = open_test_model(&b, "recommend_keeps_share");
+    assert_non_null(m);
+    /* One song of each of Duo 0..9 (rows 0, 2, .., 18) and of Band 0..9 (rows 100, 109, ..). */
+    static struct reco_saved saved[SAVED];
+    for (uint32_t s = 0; s < SAVED / 2; s++) {
+        memset(&saved[s], 0, sizeof saved[s]);
+        saved[s].id = ids[2 * s];
+        memset(&saved[SAVED / 2 + s], 0, sizeof saved[0]);
+        saved[SAVED / 2 + s].id = ids[PER_STYLE + 9 * s];
+    }
+    struct reco_options opts = {.n = 40};
+    struct reco_result res;
+    char err[256];
+    assert_int_equal(recommend(m, saved, SAVED, &opts, &res, err, sizeof err), RECO_OK);
+    assert_int_equal(res.n_picks, 40);
+    uint32_t in_style[2] = {0, 0}, by_saved[2] = {0, 0};
+    for (uint32_t i = 0; i < res.n_picks; i++) {
+        uint32_t c = res.picks[i].cluster;
+        assert_true(c < 2);
+        in_style[c]++;
+        by_saved[c] += res.picks[i].reason == RECO_REASON_SAME_ARTIST;
+    }
+    assert_int_equal(in_style[0], 20);
+    assert_int_equal(in_style[1], 20);
+    assert_int_equal(by_saved[0], 10); /* every other song of the saved Duos */
+    assert_int_equal(by_saved[1], 20);
+    reco_result_free(&res);
+    model_close(m);
+}
+
 /* A library whose every song has a live version in the catalog (the same song: same artist,
  * title without "(Live)"): the artists-first ranking puts those versions first, and the
  * same-song rule turns each away. With n = 1 and n = 50 the request must end (an earlier
@@ -466,6 +537,7 @@ int main(void)
         cmocka_unit_test(test_artist_cap_and_same_song),
         cmocka_unit_test(test_hand_over),
         cmocka_unit_test(test_live_versions_of_saved_songs),
+        cmocka_unit_test(test_style_keeps_share),
         cmocka_unit_test(test_resolution),
         cmocka_unit_test(test_statuses_and_limits),
         cmocka_unit_test(test_artist_only_and_decades),
