@@ -167,6 +167,7 @@ static enum mix_status take_reply(const struct reco_rpc_reply *reply,
         m->name = strdup(st->name);
         m->library_share = st->library_share;
         m->playlist_share = st->playlist_share;
+        m->exhausted = st->exhausted;
         if (!m->name) {
             mix_result_free(&r);
             return MIX_ERR_INTERNAL;
@@ -329,6 +330,7 @@ void mix_result_to_json(const struct mix_result *r, cJSON *obj)
         cJSON_AddNumberToObject(st, "library_share", round(r->styles[i].library_share * 1e4) / 1e4);
         cJSON_AddNumberToObject(st, "playlist_share",
                                 round(r->styles[i].playlist_share * 1e4) / 1e4);
+        cJSON_AddBoolToObject(st, "exhausted", r->styles[i].exhausted);
         cJSON_AddItemToArray(styles, st);
     }
     const struct mix_stats *s = &r->stats;

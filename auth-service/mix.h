@@ -73,6 +73,7 @@ struct mix_cluster {
 struct mix_style {
     char *name; /* malloc'd */
     float library_share, playlist_share;
+    bool exhausted; /* short of its library share: no song of it left to suggest */
 };
 
 /* The saved tracks of one release decade and how they matched. */

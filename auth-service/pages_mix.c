@@ -78,16 +78,19 @@ static void track_item(struct html *h, const struct mix_result *r, size_t i, siz
 /* The styles legend: a row per style with its name in words, a pattern that survives grey
  * scale, and the library and playlist shares as two bars with their percentages in text. */
 /* One legend row's two bars (a <progress> each: no inline style, which the CSP forbids), with
- * the percentages in words beside them. */
-static void share_bars(struct html *h, int lib, int mix)
+ * the percentages in words beside them, and when the style ran out, why its share is short. */
+static void share_bars(struct html *h, int lib, int mix, bool exhausted)
 {
     html_raw(h,
              "</span><span class=\"bars\"><span class=\"bar\"><span class=\"label\">Library "
              "%d%%</span><progress class=\"fill\" max=\"100\" value=\"%d\" aria-hidden=\"true\">"
              "</progress></span><span class=\"bar\"><span class=\"label\">Playlist %d%%</span>"
              "<progress class=\"fill\" max=\"100\" value=\"%d\" aria-hidden=\"true\"></progress>"
-             "</span></span></li>",
-             lib, lib, mix, mix);
+             "</span>%s</span></li>",
+             lib, lib, mix, mix,
+             exhausted ? "<span class=\"hint ran-out\">No more songs of this style left to "
+                         "suggest</span>"
+                       : "");
 }
 
 /* The styles legend: a row per style with its name in words, a pattern that survives grey
@@ -110,7 +113,7 @@ static void styles_legend(struct html *h, const struct mix_result *r, size_t sho
                      "aria-hidden=\"true\"></span>",
                      i % PAGES_N_PATTERNS);
             style_name(h, r->styles[i].name, (uint32_t)i);
-            share_bars(h, lib, mix);
+            share_bars(h, lib, mix, r->styles[i].exhausted);
         }
     } else {
         uint32_t saved = 0;
@@ -126,7 +129,7 @@ static void styles_legend(struct html *h, const struct mix_result *r, size_t sho
                      "<li class=\"s%u\"><span class=\"name\"><span class=\"swatch\" "
                      "aria-hidden=\"true\"></span>Style %u",
                      r->clusters[i].cluster % PAGES_N_PATTERNS, r->clusters[i].cluster + 1);
-            share_bars(h, lib, mix);
+            share_bars(h, lib, mix, false);
         }
     }
     html_raw(h, "</ul><p class=\"hint\">%zu songs in the playlist.</p></section>\n", n_shown);

@@ -83,7 +83,8 @@ static void test_mix_page(void **state)
                                      .because = i % 2 ? "Old <Favourite>" : NULL,
                                      .because_artist = i % 2 ? "Old & Artist" : NULL};
     struct mix_cluster clusters[3] = {{0, 10, 17, ""}, {1, 5, 17, ""}, {2, 0, 16, ""}};
-    struct mix_style styles[2] = {{style_names[0], 0.6f, 0.5f}, {style_names[1], 0.4f, 0.5f}};
+    struct mix_style styles[2] = {{style_names[0], 0.6f, 0.5f, false},
+                                  {style_names[1], 0.4f, 0.5f, true}};
     struct mix_result r = {.picks = picks,
                            .n_picks = 60,
                            .clusters = clusters,
@@ -129,6 +130,11 @@ static void test_mix_page(void **state)
     assert_int_equal(count_of(h.bytes, "Playlist 34%</span><progress class=\"fill\" max=\"100\" "
                                        "value=\"34\""),
                      2);
+    /* a style that ran out says so, once, in its own row */
+    assert_int_equal(count_of(h.bytes, "No more songs of this style left to suggest"), 1);
+    assert_non_null(strstr(strstr(h.bytes, "<ul id=\"legend\">"), "Library 40%"));
+    assert_true(strstr(h.bytes, "No more songs of this style") >
+                strstr(strstr(h.bytes, "<ul id=\"legend\">"), "Library 40%"));
     assert_null(strstr(h.bytes, " style=")); /* the CSP allows no inline style */
     assert_non_null(strstr(h.bytes, "50 songs \xc2\xb7 15 of 20 saved tracks matched"));
     /* Regenerate keeps the controls; the form shows them */

@@ -211,7 +211,8 @@ struct reco_rpc_reply *reco_rpc_decode_reply(const uint8_t *bytes, size_t len)
                                                .playlist_share = st->playlist_share,
                                                .cluster = st->cluster,
                                                .saved = st->saved,
-                                               .slots = st->slots};
+                                               .slots = st->slots,
+                                               .exhausted = st->has_exhausted && st->exhausted};
     }
     r->n_styles = msg->n_styles;
     r->short_reason = msg->short_reason && msg->short_reason[0] ? msg->short_reason : NULL;

@@ -94,6 +94,8 @@ struct reco_rpc_style {
     const char *name;                    /* "" when the service sent none */
     float library_share, playlist_share; /* 0..1 */
     uint32_t cluster, saved, slots;
+    bool exhausted; /* given less than its library share: no song of it is left within the
+                       request's rules */
 };
 
 /* The saved tracks of one release decade and how they matched. */

@@ -258,6 +258,8 @@ static void test_reply_decodes_with_optional_fields_kept(void **state)
     styles[1].library_share = 0.25f;
     styles[1].playlist_share = 0.5f;
     styles[1].cluster = 5;
+    styles[1].has_exhausted = 1;
+    styles[1].exhausted = 1;
     picks[0].style = "jazz · bossa nova";
     picks[0].has_style_index = 1;
     picks[0].style_index = 0;
@@ -292,6 +294,8 @@ static void test_reply_decodes_with_optional_fields_kept(void **state)
     assert_string_equal(r->styles[1].name, "");
     assert_true(r->styles[0].library_share == 0.75f && r->styles[1].playlist_share == 0.5f);
     assert_int_equal(r->styles[1].cluster, 5);
+    assert_false(r->styles[0].exhausted); /* absent: false */
+    assert_true(r->styles[1].exhausted);
     assert_string_equal(r->picks[0].style, "jazz · bossa nova");
     assert_true(r->picks[0].has_style_index && r->picks[0].style_index == 0);
     assert_int_equal(r->picks[0].reason, RECO_RPC_REASON_SAME_ARTIST);

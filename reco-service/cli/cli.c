@@ -87,7 +87,8 @@ static void print_styles_table(const struct reco_rpc_reply *reply)
     for (size_t i = 0; i < reply->n_styles; i++) {
         const struct reco_rpc_style *st = &reply->styles[i];
         print_cell(st->name[0] ? st->name : "-", 36);
-        printf("  %6.0f%%  %7.0f%%\n", st->library_share * 100.0, st->playlist_share * 100.0);
+        printf("  %6.0f%%  %7.0f%%%s\n", st->library_share * 100.0, st->playlist_share * 100.0,
+               st->exhausted ? "  (no more songs of it to suggest)" : "");
     }
     if (reply->n_styles == 0)
         printf("none\n");
@@ -197,6 +198,7 @@ static char *recommend_json(const struct reco_rpc_reply *reply)
         cJSON_AddNumberToObject(style, "cluster", st->cluster);
         cJSON_AddNumberToObject(style, "saved", st->saved);
         cJSON_AddNumberToObject(style, "slots", st->slots);
+        cJSON_AddBoolToObject(style, "exhausted", st->exhausted);
         cJSON_AddItemToArray(styles, style);
     }
     if (reply->short_reason)

@@ -172,11 +172,68 @@ done:
     return status;
 }
 
+/* One phase of songs by saved artists only, `slots` of them shared by weight, no hand-over. */
+static enum reco_status saved_artists_phase(struct picking *p, struct cluster_state *states,
+                                            const uint32_t *weights, uint32_t slots)
+{
+    bool restricted = p->restricted;
+    p->saved_artists_only = true;
+    p->restricted = true;
+    enum reco_status status = run_phase(p, states, weights, slots, false);
+    p->saved_artists_only = false;
+    p->restricted = restricted;
+    return status;
+}
+
+/* What each style's saved artists could not fill (share[c], k + 1 entries), lent to the
+ * related styles (styles_related) whose saved artists filled theirs, in proportion to their
+ * weights, and taken there from songs by saved artists. On return share[] holds what is still
+ * unfilled: a style that lent nothing keeps its part, and a related style keeps what it could
+ * not give of what it was lent. */
+static enum reco_status lend_to_related(struct picking *p, struct cluster_state *states,
+                                        const uint32_t *weights, uint32_t *share)
+{
+    const uint32_t k = p->model->k;
+    uint32_t *lent = reco_arena_calloc(&p->arena, k + 1, sizeof *lent);
+    uint32_t *to = reco_arena_alloc(&p->arena, k + 1, sizeof *to);
+    uint32_t *part = reco_arena_alloc(&p->arena, k + 1, sizeof *part);
+    bool *filled = reco_arena_alloc(&p->arena, k + 1, sizeof *filled);
+    if (!lent || !to || !part || !filled)
+        return RECO_ERR_NOMEM;
+    for (uint32_t c = 0; c <= k; c++)
+        filled[c] = c < k && weights[c] > 0 && share[c] == 0;
+    uint32_t moved = 0;
+    for (uint32_t c = 0; c < k; c++) {
+        if (share[c] == 0 || weights[c] == 0)
+            continue;
+        uint32_t receivers = 0;
+        for (uint32_t o = 0; o <= k; o++) {
+            bool takes = filled[o] && styles_related(p->model, p->related2, c, o);
+            to[o] = takes ? weights[o] : 0;
+            receivers += takes;
+        }
+        if (receivers == 0)
+            continue;
+        reco_apportion(to, k + 1, share[c], part);
+        for (uint32_t o = 0; o <= k; o++)
+            lent[o] += part[o];
+        moved += share[c];
+        share[c] = 0;
+    }
+    if (moved == 0)
+        return RECO_OK;
+    enum reco_status status = saved_artists_phase(p, states, lent, moved);
+    for (uint32_t c = 0; c <= k && status == RECO_OK; c++)
+        share[c] += lent[c] - states[c].got;
+    return status;
+}
+
 /* The familiar picks of a ranking that puts saved artists first: each state's share of
- * `familiar` by weight, first from songs by saved artists, then what it could not fill that way
- * from the rest of its own songs; only what a state cannot fill at all is handed over. (Handing a
- * style's share on as soon as its saved artists ran out once turned a library of 48% edm, whose
- * artists the user had nearly exhausted, into a playlist without edm.) */
+ * `familiar` by weight, first from songs by saved artists; what a style's saved artists cannot
+ * fill goes to the saved artists of related styles (lend_to_related), and what is left from the
+ * rest of each style's own songs; only what a style cannot fill at all is handed over to the
+ * others. (Handing a style's share to any style's saved artists as soon as its own ran out once
+ * turned a library of 48% edm, 40% punk and 12% folk into a playlist with a third folk.) */
 static enum reco_status saved_artists_first(struct picking *p, struct cluster_state *states,
                                             const uint32_t *weights, uint32_t familiar)
 {
@@ -186,19 +243,17 @@ static enum reco_status saved_artists_first(struct picking *p, struct cluster_st
         return RECO_ERR_NOMEM;
     uint32_t limit = p->n_picks + familiar < p->want ? familiar : p->want - p->n_picks;
     reco_apportion(weights, k + 1, limit, share);
-    bool restricted = p->restricted;
-    p->saved_artists_only = true;
-    p->restricted = true;
-    enum reco_status status = run_phase(p, states, share, limit, false);
-    p->saved_artists_only = false;
-    p->restricted = restricted;
+    enum reco_status status = saved_artists_phase(p, states, share, limit);
+    if (status != RECO_OK)
+        return status;
+    for (uint32_t c = 0; c <= k; c++)
+        share[c] -= states[c].got;
+    status = lend_to_related(p, states, weights, share);
     if (status != RECO_OK)
         return status;
     uint32_t rest = 0;
-    for (uint32_t c = 0; c <= k; c++) {
-        share[c] -= states[c].got;
+    for (uint32_t c = 0; c <= k; c++)
         rest += share[c];
-    }
     p->new_artists_only = false;
     return rest > 0 ? run_phase(p, states, share, rest, true) : RECO_OK;
 }
@@ -246,4 +301,43 @@ enum reco_status run_phases(struct picking *p, struct cluster_state *states,
     p->restricted = p->year_from || p->year_to || p->no_explicit;
     p->window_scale = 0.0f;
     return status;
+}
+
+/* Whether the row could still be picked under the request's rules, the phases over. */
+static bool could_pick(struct picking *p, uint32_t row)
+{
+    const struct model *m = p->model;
+    if (!eligible(p, row) || row_set_has(&p->picked_rows, row) ||
+        (p->discover >= 1.0f && by_saved_artist(p, row)))
+        return false;
+    const struct artist_entry *seen =
+        artist_map_get(&p->artists, model_row_artist_key(m, row), false);
+    if (seen && seen->n_picks >= p->max_per_artist)
+        return false;
+    uint32_t song = model_row_song_key(m, row);
+    return !row_set_has(&p->saved_songs, song) && !row_set_has(&p->picked_songs, song);
+}
+
+enum reco_status styles_ran_out(struct picking *p, const uint32_t *weights, bool *ran_out)
+{
+    const struct model *m = p->model;
+    const uint32_t k = m->k;
+    const struct reco_arena_mark mark = reco_arena_mark(&p->arena);
+    uint32_t *share = reco_arena_alloc(&p->arena, k + 1, sizeof *share);
+    uint32_t *picked = reco_arena_calloc(&p->arena, k + 1, sizeof *picked);
+    if (!share || !picked)
+        return RECO_ERR_NOMEM;
+    reco_apportion(weights, k + 1, p->want, share);
+    for (uint32_t i = 0; i < p->n_picks; i++)
+        picked[p->picks[i].cluster]++;
+    for (uint32_t c = 0; c < k; c++) {
+        ran_out[c] = false;
+        if (weights[c] == 0 || picked[c] >= share[c])
+            continue;
+        ran_out[c] = true;
+        for (uint32_t row = m->cluster_start[c]; row < m->cluster_start[c + 1] && ran_out[c]; row++)
+            ran_out[c] = !could_pick(p, row);
+    }
+    reco_arena_release(&p->arena, mark);
+    return RECO_OK;
 }

@@ -91,6 +91,7 @@ struct picking {
     uint32_t n_picks, want;
     uint32_t limit;     /* the current phase stops at this many picks (<= want) */
     bool artists_first; /* the default ranking: songs by saved artists across styles first */
+    float related2;     /* styles closer than this are related (style_weights) */
     /* Discovery: how much each artist's genre labels share with the saved artists' (NaN until
      * asked; see artist_affinity), and the saved artists' labels as a set of hashes. */
     float *affinity;
@@ -131,7 +132,12 @@ uint32_t cluster_of_row(const struct model *m, uint32_t row);
 /* The weights the slots are shared by (k + 1 entries into weight, the last the flat ranking's),
  * from the resolved tracks per cluster, its temporaries from arena. Fails only for memory. */
 enum reco_status style_weights(struct reco_arena *arena, const struct model *m,
-                               const uint32_t *counts, uint32_t n_resolved, uint32_t *weight);
+                               const uint32_t *counts, uint32_t n_resolved, uint32_t *weight,
+                               float *related2);
+
+/* Whether two clusters' centroids are closer than related2 (from style_weights: 0 when the
+ * library has one style) on the genre dimensions when the model has them. */
+bool styles_related(const struct model *m, float related2, uint32_t a, uint32_t b);
 
 /* ---- pick.c: step 4 ---- */
 
@@ -139,6 +145,12 @@ enum reco_status style_weights(struct reco_arena *arena, const struct model *m,
  * weights[0 .. k]. Fails only for memory. */
 enum reco_status run_phases(struct picking *p, struct cluster_state *states,
                             const uint32_t *weights);
+
+/* After the phases: ran_out[c] (k entries) is true for each of the library's styles (weights[c]
+ * > 0) that got fewer picks than its share of the playlist by weight and has no song left that
+ * the request's rules would let it give (every one saved, picked, by an artist at the cap, or
+ * ruled out by the filters). Only such short styles are scanned. Fails only for memory. */
+enum reco_status styles_ran_out(struct picking *p, const uint32_t *weights, bool *ran_out);
 
 /* ---- order.c: step 5 ---- */
 

@@ -221,7 +221,7 @@ static enum reco_status share_slots(struct picking *p, const uint32_t *counts,
         weights[k] = 1;
     } else if (p->ranking == RECO_RANK_MEAN_AND_ARTISTS) {
         p->artists_first = true;
-        return style_weights(&p->arena, p->model, counts, p->n_resolved, weights);
+        return style_weights(&p->arena, p->model, counts, p->n_resolved, weights, &p->related2);
     } else {
         /* The other rankings are the evaluation's per-cluster variants: every cluster with
          * saved tracks its own share, the flat ranking only for what they cannot give. */
@@ -235,7 +235,8 @@ static enum reco_status share_slots(struct picking *p, const uint32_t *counts,
  * of the library and of the playlist, the statistics and why the playlist is short. weights is
  * reused. Fails only for memory. */
 static enum reco_status take_result(struct picking *p, const uint32_t *counts, uint32_t *weights,
-                                    const struct reco_stats *stats, struct reco_result *out)
+                                    const bool *ran_out, const struct reco_stats *stats,
+                                    struct reco_result *out)
 {
     const uint32_t k = p->model->k;
     uint32_t *picked = weights; /* reused: picks per cluster */
@@ -257,6 +258,7 @@ static enum reco_status take_result(struct picking *p, const uint32_t *counts, u
                 .slots = picked[c],
                 .library_share = (float)counts[c] / (float)p->n_resolved,
                 .playlist_share = p->n_picks ? (float)picked[c] / (float)p->n_picks : 0.0f,
+                .exhausted = ran_out[c],
             };
     if (p->n_picks < p->want)
         say_short(p, out->short_reason, sizeof out->short_reason);
@@ -338,13 +340,17 @@ enum reco_status recommend_indexed(const struct model *model, const struct reco_
         status = init_affinity(&p);
     if (status == RECO_OK)
         status = run_phases(&p, states, weights);
+    bool *ran_out =
+        status == RECO_OK ? reco_arena_alloc(&p.arena, model->k, sizeof *ran_out) : NULL;
+    if (status == RECO_OK)
+        status = ran_out ? styles_ran_out(&p, weights, ran_out) : RECO_ERR_NOMEM;
     if (status != RECO_OK)
         goto done;
     /* Steps 5 and 6: interleave, and say which saved track each pick is closest to. */
     explain(&p, states);
     status = interleave(&p);
     if (status == RECO_OK)
-        status = take_result(&p, counts, weights, &stats, out);
+        status = take_result(&p, counts, weights, ran_out, &stats, out);
 done:
     if (status == RECO_ERR_NOMEM)
         errbuf_set(err, err_len, "out of memory");

@@ -111,6 +111,8 @@ struct reco_cluster_share {
     uint32_t slots;       /* picks given to it */
     float library_share;  /* saved / resolved saved tracks, 0..1 */
     float playlist_share; /* picks here / picks, 0..1 */
+    bool exhausted;       /* a style of the library given fewer picks than its share because
+                             no song of it is left within the request's rules */
 };
 
 /* Release decades for the match statistics: [0] unknown year, [1] before 1960, then one per

@@ -134,6 +134,13 @@ static void test_hand_over(void **state)
     for (uint32_t i = 0; i < res.n_picks; i++)
         in_small += res.picks[i].cluster == 3;
     assert_int_equal(in_small, SMALL - 4); /* everything left there */
+    /* The reply says why cluster 3 is short, and only for it. */
+    uint32_t said = 0;
+    for (uint32_t i = 0; i < res.n_clusters; i++) {
+        assert_int_equal(res.clusters[i].exhausted, res.clusters[i].cluster == 3);
+        said += res.clusters[i].exhausted;
+    }
+    assert_int_equal(said, 1);
     reco_result_free(&res);
 
     /* More than the whole catalog can give: every eligible song, and no more. */
@@ -146,29 +153,67 @@ static void test_hand_over(void **state)
     reco_result_free(&res);
 }
 
-/* A style whose saved artists run out keeps its share with its other songs. Two styles, half
- * the library each: in style 0 the 10 saved artists have one more song each, in style 1 they
- * have eight more each. The 40 slots are 20 and 20: style 0 takes its 10 songs by saved artists
- * and 10 others of its own (an earlier version handed those 10 to style 1's saved artists, and
- * a library of 48% edm, whose artists the user had nearly exhausted, got a playlist without
- * edm). */
-static void test_style_keeps_share(void **state)
+/* A style whose saved artists run out lends its share to the saved artists of a related style
+ * and keeps it from any other. Five clusters on a line (centroids 0, 3, 6, 9 and 12 apart: the
+ * median distance is 6, so 0 and 6 are related and 0 and 12 are not). In cluster 0 the 10 saved
+ * artists have one more song each; in the other the 10 saved artists have eight more each. Half
+ * the library each, 40 slots: 20 and 20. */
+static void check_lending(struct model *m, const char (*ids)[23], uint32_t other,
+                          uint32_t want_first, uint32_t want_other, uint32_t want_first_saved)
+{
+    enum { PER_STYLE = 100, SAVED = 20 };
+    /* One song of each of Duo 0..9 (rows 0, 2, .., 18) and of Band 0..9 of the other cluster
+     * (its rows 0, 9, ..). */
+    struct reco_saved saved[SAVED];
+    for (uint32_t s = 0; s < SAVED / 2; s++) {
+        memset(&saved[s], 0, sizeof saved[s]);
+        saved[s].id = ids[2 * s];
+        memset(&saved[SAVED / 2 + s], 0, sizeof saved[0]);
+        saved[SAVED / 2 + s].id = ids[other * PER_STYLE + 9 * s];
+    }
+    struct reco_options opts = {.n = 40};
+    struct reco_result res;
+    char err[256];
+    assert_int_equal(recommend(m, saved, SAVED, &opts, &res, err, sizeof err), RECO_OK);
+    assert_int_equal(res.n_picks, 40);
+    uint32_t in_first = 0, in_other = 0, first_saved = 0, other_saved = 0;
+    for (uint32_t i = 0; i < res.n_picks; i++) {
+        uint32_t c = res.picks[i].cluster;
+        bool by_saved = res.picks[i].reason == RECO_REASON_SAME_ARTIST;
+        assert_true(c == 0 || c == other);
+        in_first += c == 0;
+        in_other += c == other;
+        first_saved += c == 0 && by_saved;
+        other_saved += c == other && by_saved;
+    }
+    assert_int_equal(in_first, want_first);
+    assert_int_equal(in_other, want_other);
+    assert_int_equal(first_saved, want_first_saved); /* every other song of the saved Duos */
+    assert_int_equal(other_saved, want_other);       /* all by the saved Bands */
+    for (uint32_t i = 0; i < res.n_clusters; i++)
+        assert_false(res.clusters[i].exhausted);
+    reco_result_free(&res);
+}
+
+static void test_style_lends_only_to_related(void **state)
 {
     (void)state;
-    enum { PER_STYLE = 100, ROWS = 2 * PER_STYLE, SAVED = 20 };
+    enum { STYLES = 5, PER_STYLE = 100, ROWS = STYLES * PER_STYLE };
     static struct model_build_row rows[ROWS];
     static float scaled[ROWS * DIMS];
     static char ids[ROWS][23], names[ROWS][32], artists[ROWS][24];
     static const char *artist_lists[ROWS][1];
-    static const float centroids[2 * DIMS] = {3, 0, 0, 0, 0, 3, 0, 0};
+    static float centroids[STYLES * DIMS];
+    for (uint32_t c = 0; c < STYLES; c++)
+        centroids[c * DIMS] = 3.0f * (float)c;
     for (uint32_t r = 0; r < ROWS; r++) {
         uint32_t c = r / PER_STYLE, i = r % PER_STYLE;
-        /* Style 0: artists of two songs each; style 1: artists 0..9 of nine songs each (the
-         * first 90 rows), then one-song artists. */
+        /* Cluster 0: artists of two songs each; the others: artists 0..9 of nine songs each
+         * (the first 90 rows), then one-song artists. */
         uint32_t a = c == 0 ? i / 2 : (i < 90 ? i / 9 : i);
         snprintf(ids[r], sizeof ids[r], "S%021u", r);
         snprintf(names[r], sizeof names[r], "Song %u", r);
-        snprintf(artists[r], sizeof artists[r], "%s %u", c == 0 ? "Duo" : "Band", a);
+        snprintf(artists[r], sizeof artists[r], "%s %u-%u", c == 0 ? "Duo" : "Band", c, a);
         artist_lists[r][0] = artists[r];
         rows[r] = (struct model_build_row){.id = ids[r],
                                            .name = names[r],
@@ -177,43 +222,24 @@ static void test_style_keeps_share(void **state)
                                            .duration_ms = 200000,
                                            .cluster = c};
         for (uint32_t d = 0; d < DIMS; d++)
-            scaled[r * DIMS + d] = centroids[c * DIMS + d] + (float)noise();
+            scaled[r * DIMS + d] = centroids[c * DIMS + d] + 0.3f * (float)noise();
     }
     struct model_build b;
     memset(&b, 0, sizeof b);
     b.n_rows = ROWS;
-    b.k = 2;
+    b.k = STYLES;
     linear_dims(&b);
     b.centroids = centroids;
     b.scaled = scaled;
     b.rows = rows;
-    struct model *m = open_test_model(&b, "recommend_keeps_share");
+    struct model *m = open_test_model(&b, "recommend_lending");
     assert_non_null(m);
-    /* One song of each of Duo 0..9 (rows 0, 2, .., 18) and of Band 0..9 (rows 100, 109, ..). */
-    static struct reco_saved saved[SAVED];
-    for (uint32_t s = 0; s < SAVED / 2; s++) {
-        memset(&saved[s], 0, sizeof saved[s]);
-        saved[s].id = ids[2 * s];
-        memset(&saved[SAVED / 2 + s], 0, sizeof saved[0]);
-        saved[SAVED / 2 + s].id = ids[PER_STYLE + 9 * s];
-    }
-    struct reco_options opts = {.n = 40};
-    struct reco_result res;
-    char err[256];
-    assert_int_equal(recommend(m, saved, SAVED, &opts, &res, err, sizeof err), RECO_OK);
-    assert_int_equal(res.n_picks, 40);
-    uint32_t in_style[2] = {0, 0}, by_saved[2] = {0, 0};
-    for (uint32_t i = 0; i < res.n_picks; i++) {
-        uint32_t c = res.picks[i].cluster;
-        assert_true(c < 2);
-        in_style[c]++;
-        by_saved[c] += res.picks[i].reason == RECO_REASON_SAME_ARTIST;
-    }
-    assert_int_equal(in_style[0], 20);
-    assert_int_equal(in_style[1], 20);
-    assert_int_equal(by_saved[0], 10); /* every other song of the saved Duos */
-    assert_int_equal(by_saved[1], 20);
-    reco_result_free(&res);
+    /* Unrelated (0 and 12 apart): cluster 0 keeps its 20, 10 of them by other artists. (An
+     * earlier version handed those 10 to the other style's saved artists: a library of 48% edm
+     * whose artists had run out got a playlist without edm.) */
+    check_lending(m, (const char(*)[23])ids, 4, 20, 20, 10);
+    /* Related (6 apart): its 10 go to the related style's saved artists (30 there, 3 each). */
+    check_lending(m, (const char(*)[23])ids, 2, 10, 30, 10);
     model_close(m);
 }
 
@@ -537,7 +563,7 @@ int main(void)
         cmocka_unit_test(test_artist_cap_and_same_song),
         cmocka_unit_test(test_hand_over),
         cmocka_unit_test(test_live_versions_of_saved_songs),
-        cmocka_unit_test(test_style_keeps_share),
+        cmocka_unit_test(test_style_lends_only_to_related),
         cmocka_unit_test(test_resolution),
         cmocka_unit_test(test_statuses_and_limits),
         cmocka_unit_test(test_artist_only_and_decades),

@@ -218,6 +218,8 @@ static void add_styles(struct reply_parts *parts, const struct model *model,
         st->cluster = share->cluster;
         st->saved = share->saved;
         st->slots = share->slots;
+        st->has_exhausted = share->exhausted;
+        st->exhausted = share->exhausted;
         parts->style_ptrs[c] = st;
         parts->style_of[share->cluster] = c;
         Mixtape__Reco__ClusterShare *old = &parts->shares[c];

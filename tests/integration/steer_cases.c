@@ -73,6 +73,13 @@ void steer_check_styles(const cJSON *answer, double tolerance)
         assert_true(strlen(steer_item(st, "name")->valuestring) > 0);
         library += steer_item(st, "library_share")->valuedouble;
         playlist += steer_item(st, "playlist_share")->valuedouble;
+        /* "exhausted" is a boolean, true only for a style short of its library share */
+        const cJSON *ran_out = steer_item(st, "exhausted");
+        assert_true(cJSON_IsBool(ran_out));
+        if (cJSON_IsTrue(ran_out) && !(steer_item(st, "playlist_share")->valuedouble <
+                                       steer_item(st, "library_share")->valuedouble))
+            fail_msg("style '%s' ran out but has its library share",
+                     steer_item(st, "name")->valuestring);
     }
     if (library < 1 - tolerance || library > 1 + tolerance)
         fail_msg("the library shares add up to %f", library);
