@@ -1,78 +1,70 @@
-/* The HTML builder: a growing buffer of markup with raw (printf-style) appends and escaped
- * text appends; the first out-of-memory stops further appends. See html.h. */
+/* The HTML builder: markup in a text_buffer (common/text_buffer.h), raw (printf-style) appends
+ * and escaped text appends; the first failure stops further appends. See html.h. */
 #include "html.h"
 
 #include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
-static void grow(struct html *h, size_t more)
+void html_init(struct html *h)
 {
-    if (h->failed || h->len + more + 1 <= h->cap)
-        return;
-    size_t cap = h->cap ? h->cap : 4096;
-    while (cap < h->len + more + 1)
-        cap *= 2;
-    char *bytes = realloc(h->bytes, cap);
-    if (!bytes) {
-        h->failed = true;
-        return;
-    }
-    h->bytes = bytes;
-    h->cap = cap;
+    text_buffer_init(&h->text, HTML_MAX_BYTES);
+}
+
+bool html_failed(const struct html *h)
+{
+    return h->text.status != TEXT_BUFFER_OK;
+}
+
+void html_clear(struct html *h)
+{
+    text_buffer_clear(&h->text);
 }
 
 void html_free(struct html *h)
 {
-    free(h->bytes);
-    memset(h, 0, sizeof *h);
+    text_buffer_free(&h->text);
 }
 
 void html_raw(struct html *h, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    text_buffer_vappendf(&h->text, fmt, ap);
     va_end(ap);
-    if (n < 0) {
-        h->failed = true;
-        return;
+}
+
+/* The entity that stands for c in HTML text and attribute values, or NULL when c stands as
+ * itself. */
+static const char *entity_of(char c)
+{
+    switch (c) {
+    case '&':
+        return "&amp;";
+    case '<':
+        return "&lt;";
+    case '>':
+        return "&gt;";
+    case '"':
+        return "&quot;";
+    case '\'':
+        return "&#39;";
+    default:
+        return NULL;
     }
-    grow(h, (size_t)n);
-    if (h->failed)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(h->bytes + h->len, h->cap - h->len, fmt, ap);
-    va_end(ap);
-    h->len += (size_t)n;
 }
 
 void html_text(struct html *h, const char *text)
 {
-    for (const char *p = text; *p; p++) {
-        switch (*p) {
-        case '&':
-            html_raw(h, "&amp;");
-            break;
-        case '<':
-            html_raw(h, "&lt;");
-            break;
-        case '>':
-            html_raw(h, "&gt;");
-            break;
-        case '"':
-            html_raw(h, "&quot;");
-            break;
-        case '\'':
-            html_raw(h, "&#39;");
-            break;
-        default:
-            grow(h, 1);
-            if (h->failed)
-                return;
-            h->bytes[h->len++] = *p;
-            h->bytes[h->len] = '\0';
-        }
+    const char *run = text; /* the start of the characters that stand as themselves */
+    for (const char *p = text;; p++) {
+        const char *entity = *p ? entity_of(*p) : NULL;
+        if (*p && !entity)
+            continue;
+        if (p > run)
+            text_buffer_append(&h->text, run, (size_t)(p - run));
+        if (!*p)
+            return;
+        text_buffer_append(&h->text, entity, strlen(entity));
+        run = p + 1;
     }
 }

@@ -388,10 +388,10 @@ static enum page_error page_error_of_mix(enum mix_status s)
 void mix_job_flush(struct mix_job *job)
 {
     struct html *h = job->stream;
-    if (!h || h->failed || h->len == 0)
+    if (!h || html_failed(h) || h->text.len == 0)
         return;
-    mg_send_chunk(job->r->conn, h->bytes, (unsigned)h->len);
-    h->len = 0;
+    mg_send_chunk(job->r->conn, h->text.bytes, (unsigned)h->text.len);
+    html_clear(h);
 }
 
 static void begin_stream(struct mix_job *job)

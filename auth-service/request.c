@@ -85,11 +85,12 @@ void request_send_body(struct request *r, int status, const char *content_type, 
 
 void request_send_html(struct request *r, int status, struct html *h)
 {
-    if (h->failed) {
+    if (html_failed(h)) {
         request_send_body(r, 500, "text/plain; charset=utf-8", "out of memory\n", 14);
         return;
     }
-    request_send_body(r, status, "text/html; charset=utf-8", h->bytes ? h->bytes : "", h->len);
+    request_send_body(r, status, "text/html; charset=utf-8", h->text.bytes ? h->text.bytes : "",
+                      h->text.len);
 }
 
 void request_send_json(struct request *r, int status, cJSON *obj)
@@ -121,7 +122,8 @@ void request_send_redirect(struct request *r, int status, const char *location)
 
 void request_send_error_page(struct request *r, enum page_error error, const char *detail)
 {
-    struct html h = {0};
+    struct html h;
+    html_init(&h);
     pages_error(&h, error, detail);
     request_send_html(r, pages_error_info(error)->http_status, &h);
     html_free(&h);

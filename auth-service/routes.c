@@ -126,17 +126,18 @@ static void run_in_slot(struct request *r, const struct route *route)
         }
         return;
     }
-    struct html h = {0};
+    struct html h;
+    html_init(&h);
     html_raw(&h, "<!doctype html><title>Busy</title><p>");
     html_raw(&h, "%s", message);
     html_raw(&h, " <a href=\"/\">Start page</a></p>\n");
-    if (h.failed) {
+    if (html_failed(&h)) {
         request_send_body(r, 500, "text/plain; charset=utf-8", "out of memory\n", 14);
     } else {
-        request_send_head(r, 503, "text/html; charset=utf-8", (long long)h.len,
+        request_send_head(r, 503, "text/html; charset=utf-8", (long long)h.text.len,
                           "Retry-After: 5\r\n");
         if (strcmp(r->info->request_method, "HEAD") != 0)
-            mg_write(r->conn, h.bytes, h.len);
+            mg_write(r->conn, h.text.bytes, h.text.len);
     }
     html_free(&h);
 }
@@ -193,7 +194,8 @@ static int dispatch(struct mg_connection *conn, void *cbdata)
     } else if (path_known) {
         request_send_body(r, 405, "text/plain; charset=utf-8", "method not allowed\n", 19);
     } else {
-        struct html h = {0};
+        struct html h;
+        html_init(&h);
         html_raw(&h, "<!doctype html><title>Not found</title><p>Nothing here. "
                      "<a href=\"/\">Start page</a></p>\n");
         request_send_html(r, 404, &h);

@@ -82,7 +82,8 @@ void handle_landing(struct request *r)
 {
     struct session s;
     bool signed_in = signed_in_load_session(r, &s);
-    struct html h = {0};
+    struct html h;
+    html_init(&h);
     if (!signed_in && had_session_cookie(r))
         pages_session_ended(&h);
     else
@@ -118,7 +119,8 @@ void handle_mix_page(struct request *r)
 {
     struct signed_in si;
     struct mix_job job = {.r = r};
-    struct html h = {0};
+    struct html h;
+    html_init(&h);
     enum signed_in_status sis = signed_in_begin(r, &si);
     if (sis == SIGNED_IN_ERR_INTERNAL) {
         request_send_error_page(r, PAGE_ERR_INTERNAL, NULL);

@@ -88,6 +88,13 @@ void text_buffer_appendf(struct text_buffer *t, const char *fmt, ...)
     va_end(ap);
 }
 
+void text_buffer_clear(struct text_buffer *t)
+{
+    t->len = 0;
+    if (t->bytes)
+        t->bytes[0] = '\0';
+}
+
 enum text_buffer_status text_buffer_take(struct text_buffer *t, char **text, size_t *len)
 {
     *text = NULL;

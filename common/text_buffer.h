@@ -1,5 +1,5 @@
 /* A growing text buffer for output assembled piece by piece (each service's /metrics
- * exposition): printf-style appends, growth by doubling up to a limit the caller sets, and the
+ * exposition, auth-service's HTML pages): printf-style appends, growth by doubling up to a limit the caller sets, and the
  * first failure remembered so a long run of appends is checked once, when the text is taken. */
 #ifndef MIXTAPE_TEXT_BUFFER_H
 #define MIXTAPE_TEXT_BUFFER_H
@@ -38,6 +38,10 @@ void text_buffer_appendf(struct text_buffer *t, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void text_buffer_vappendf(struct text_buffer *t, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
+
+/* Empties the text but keeps the allocation, the limit and the status: for text sent piece by
+ * piece (append a piece, send it, clear). */
+void text_buffer_clear(struct text_buffer *t);
 
 /* Ends the buffer. When every append succeeded, returns TEXT_BUFFER_OK and hands the
  * NUL-terminated text to *text (the caller frees it; "" when nothing was appended) and its

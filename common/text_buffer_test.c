@@ -1,6 +1,6 @@
 /* Tests of text_buffer: formatted and raw appends, growth past the first allocation, the
- * limit met exactly and passed by one byte, the sticky failure, taking an empty text, and the
- * status strings. */
+ * limit met exactly and passed by one byte, the sticky failure, taking an empty text, clearing
+ * between pieces, and the status strings. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -151,6 +151,31 @@ static void test_discard(void **state)
     assert_int_equal(t.max, 100);
 }
 
+/* Clearing keeps the allocation, the limit and the status; the next append starts afresh. */
+static void test_clear(void **state)
+{
+    (void)state;
+    struct text_buffer t;
+    text_buffer_init(&t, 8);
+    text_buffer_clear(&t); /* never appended to */
+    assert_null(t.bytes);
+    text_buffer_appendf(&t, "%s", "12345678");
+    char *allocation = t.bytes;
+    text_buffer_clear(&t);
+    assert_int_equal(t.len, 0);
+    assert_string_equal(t.bytes, "");
+    text_buffer_append(&t, "abcdefgh", 8); /* the whole limit again */
+    assert_ptr_equal(t.bytes, allocation);
+    assert_string_equal(t.bytes, "abcdefgh");
+    text_buffer_append(&t, "i", 1);
+    assert_int_equal(t.status, TEXT_BUFFER_TOO_LONG);
+    text_buffer_clear(&t);
+    text_buffer_append(&t, "x", 1);
+    assert_int_equal(t.status, TEXT_BUFFER_TOO_LONG); /* the failure outlives the clear */
+    assert_int_equal(t.len, 0);
+    text_buffer_free(&t);
+}
+
 static void test_strerror(void **state)
 {
     (void)state;
@@ -171,9 +196,9 @@ static void test_strerror(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_appends),  cmocka_unit_test(test_growth),
-        cmocka_unit_test(test_limit),    cmocka_unit_test(test_discard),
-        cmocka_unit_test(test_strerror),
+        cmocka_unit_test(test_appends), cmocka_unit_test(test_growth),
+        cmocka_unit_test(test_limit),   cmocka_unit_test(test_discard),
+        cmocka_unit_test(test_clear),   cmocka_unit_test(test_strerror),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -82,35 +82,7 @@ build_model() {
     log "model built in $((SECONDS - start)) s"
 }
 
-service_pid=""
-stop_service() {
-    if [ -n "$service_pid" ] && kill -0 "$service_pid" 2>/dev/null; then
-        kill -TERM "$service_pid"
-        wait "$service_pid" || true
-    fi
-    service_pid=""
-}
-trap stop_service EXIT
-
-# Starts reco-service on MODEL at a free port; sets service_pid and service_addr.
-start_service() {
-    local model=$1 out=$work/service.out
-    : >"$out"
-    "$bin/reco-service" --model "$model" --listen tcp://127.0.0.1:0 >"$out" \
-        2>"$work/service.log" &
-    service_pid=$!
-    for _ in $(seq 1 600); do
-        if grep -q '^ready addr=' "$out"; then
-            service_addr=$(sed -n 's/^ready addr=\([^ ]*\).*/\1/p' "$out" | head -1)
-            return 0
-        fi
-        kill -0 "$service_pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    log "reco-service did not become ready; its log:"
-    tail -20 "$work/service.log" >&2
-    return 1
-}
+. "$here/service.sh"
 
 # The service's own time per Recommend (its request log line from FIRST_LINE on), to split the
 # RPC from the compute: `server catalog= saved= ranking= us=` lines.
@@ -140,7 +112,8 @@ bench_catalog() {
     done
     for n in "${sizes[@]}"; do saved_files+=(--saved "$work/saved_${label}_$n.tsv"); done
 
-    start_service "$model"
+    : >"$work/service.log" # this catalog's log alone (copied to service_$label.log below)
+    start_service "$model" "$bin/reco-service"
     log "$label: reco-service pid $service_pid at $service_addr"
     fact "rss_idle_kb_$label" "$(rss_kb "$service_pid" VmRSS)"
     log "$label: the RPC's own round trip (Health calls)"

@@ -45,35 +45,7 @@ fi
 "$bin/reco-bench" sample --model "$work/model.mxm" --count 1000 --seed 4 >"$work/saved_1000.tsv"
 "$bin/reco-bench" sample --model "$work/model.mxm" --count 200 --seed 5 >"$work/saved_200.tsv"
 
-service_pid=""
-stop_service() {
-    if [ -n "$service_pid" ] && kill -0 "$service_pid" 2>/dev/null; then
-        kill -TERM "$service_pid"
-        wait "$service_pid" || true
-    fi
-    service_pid=""
-}
-trap stop_service EXIT
-
-# start_service ARGS...: reco-service on the model at a free port; sets service_addr.
-start_service() {
-    local out=$work/service.out
-    : >"$out"
-    "$@" --model "$work/model.mxm" --listen tcp://127.0.0.1:0 --log-level warn >"$out" \
-        2>>"$work/service.log" &
-    service_pid=$!
-    for _ in $(seq 1 300); do
-        if grep -q '^ready addr=' "$out"; then
-            service_addr=$(sed -n 's/^ready addr=\([^ ]*\).*/\1/p' "$out" | head -1)
-            return 0
-        fi
-        kill -0 "$service_pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    log "reco-service did not become ready"
-    tail -5 "$work/service.log" >&2
-    return 1
-}
+. "$here/service.sh"
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
@@ -83,7 +55,8 @@ for round in $(seq 1 "$rounds"); do
     # What two busy threads pinned to the same cores get now: near 2.0 on a quiet machine.
     taskset -c 0,1 "$bin/reco-bench" cores --threads 2 --seconds 2
     for w in 1 2; do
-        start_service taskset -c 0,1 "$bin/reco-service" --workers "$w"
+        start_service "$work/model.mxm" taskset -c 0,1 "$bin/reco-service" --workers "$w" \
+            --log-level warn
         cpu0=$(cpu_ticks "$service_pid")
         line=$("$bin/reco-bench" throughput --endpoint "$service_addr" --saved "$work/saved_1000.tsv" \
             --threads 4 --seconds "$tput_seconds" --warmup 5 --timeout-ms 60000 --label "workers=$w")
@@ -103,7 +76,7 @@ median() { tr ' ' '\n' | grep . | sort -g | awk '{v[NR]=$1} END {print (NR % 2) 
 m1=$(median <<<"${rps[1]}") m2=$(median <<<"${rps[2]}")
 echo "summary workers: median rps 1 worker=$m1 2 workers=$m2 ratio=$(awk -v a="$m1" -v b="$m2" 'BEGIN {printf "%.2f", b / a}')"
 
-start_service "$bin/reco-service"
+start_service "$work/model.mxm" "$bin/reco-service" --log-level warn
 "$bin/reco-bench" hostile --endpoint "$service_addr" --saved "$work/saved_200.tsv" --clients 0 \
     --seconds "$hostile_seconds" --label alone
 "$bin/reco-bench" hostile --endpoint "$service_addr" --saved "$work/saved_200.tsv" --clients 100 \
