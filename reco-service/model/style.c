@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "errbuf.h"
 #include "label_table.h"
@@ -152,6 +153,73 @@ size_t style_name_from_centroid(const struct model_build_dim *dims, uint32_t n_d
             append_part(out, out_len, with_decade);
     }
     return strlen(out);
+}
+
+/* ---- reading names back ------------------------------------------------------------------ */
+
+/* The next word of a name from *p (separators: space, '-', '/', ',' and the middle dot), its
+ * length in *len; NULL at the end. */
+static const char *next_word(const char **p, size_t *len)
+{
+    const char *s = *p;
+    for (;;) {
+        if (*s == ' ' || *s == '-' || *s == '/' || *s == ',')
+            s++;
+        else if ((unsigned char)s[0] == 0xc2 && (unsigned char)s[1] == 0xb7)
+            s += 2;
+        else
+            break;
+    }
+    if (!*s)
+        return NULL;
+    const char *start = s;
+    while (*s && *s != ' ' && *s != '-' && *s != '/' && *s != ',' &&
+           !((unsigned char)s[0] == 0xc2 && (unsigned char)s[1] == 0xb7))
+        s++;
+    *len = (size_t)(s - start);
+    *p = s;
+    return start;
+}
+
+/* A descriptor word, "balanced", a decade ("1970s") or a number. */
+static bool is_descriptive_word(const char *w, size_t len)
+{
+    size_t digits = 0;
+    while (digits < len && w[digits] >= '0' && w[digits] <= '9')
+        digits++;
+    if (digits == len || (digits == 4 && len == 5 && w[4] == 's'))
+        return true;
+    if (len == strlen("balanced") && strncasecmp(w, "balanced", len) == 0)
+        return true;
+    for (size_t f = 0; f < FEAT_COUNT; f++) {
+        const char *words[2] = {DESCRIPTORS[f].high, DESCRIPTORS[f].low};
+        for (int i = 0; i < 2; i++)
+            if (words[i] && strlen(words[i]) == len && strncasecmp(w, words[i], len) == 0)
+                return true;
+    }
+    return false;
+}
+
+bool style_names_share_genre(const char *a, const char *b)
+{
+    size_t alen, blen;
+    for (const char *p = a, *wa; (wa = next_word(&p, &alen)) != NULL;) {
+        if (is_descriptive_word(wa, alen))
+            continue;
+        for (const char *q = b, *wb; (wb = next_word(&q, &blen)) != NULL;)
+            if (blen == alen && strncasecmp(wa, wb, alen) == 0)
+                return true;
+    }
+    return false;
+}
+
+bool style_name_is_descriptive(const char *name)
+{
+    size_t len;
+    for (const char *p = name, *w; (w = next_word(&p, &len)) != NULL;)
+        if (!is_descriptive_word(w, len))
+            return false;
+    return true;
 }
 
 /* ---- label counting ---------------------------------------------------------------------- */

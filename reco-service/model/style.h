@@ -51,4 +51,13 @@ enum style_status style_name_clusters(const struct style_input *in, char *names,
 size_t style_name_from_centroid(const struct model_build_dim *dims, uint32_t n_dims,
                                 const float *centroid, char *out, size_t out_len);
 
+/* Whether two style names (as style_name_clusters writes them) share a genre word: "pop" in
+ * "pop · electropop" and "indie pop"; descriptor words ("calm"), "balanced", decades and the
+ * numbers that make names unique do not count; ASCII case ignored. */
+bool style_names_share_genre(const char *a, const char *b);
+
+/* Whether a style name says nothing of genres: every word a descriptor, "balanced", a decade or
+ * a number (a name from the centroid, not from labels). */
+bool style_name_is_descriptive(const char *name);
+
 #endif

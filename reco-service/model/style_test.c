@@ -170,6 +170,50 @@ static void test_names_unique(void **state)
     assert_string_not_equal(names, names + STYLE_NAME_MAX);
 }
 
+/* Names read back: which share a genre word, and which say nothing of genres. */
+static void test_reading_names(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *a, *b;
+        bool share;
+    } pairs[] = {
+        {"pop", "pop \xc2\xb7 electropop", true},
+        {"indie pop \xc2\xb7 indietronica", "trap \xc2\xb7 pop rap", true},
+        {"Hip Hop", "hip-hop", true},
+        {"jazz", "metal", false},
+        {"edm", "punk \xc2\xb7 reggae", false},
+        /* descriptors, decades and numbers are no genre */
+        {"pop \xc2\xb7 calm", "rock \xc2\xb7 calm", false},
+        {"dark \xc2\xb7 loose \xc2\xb7 2010s", "rock \xc2\xb7 2010s", false},
+        {"pop 2", "rock 2", false},
+        {"", "pop", false},
+    };
+    for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+        if (style_names_share_genre(pairs[i].a, pairs[i].b) != pairs[i].share ||
+            style_names_share_genre(pairs[i].b, pairs[i].a) != pairs[i].share)
+            fail_msg("'%s' and '%s': expected %s", pairs[i].a, pairs[i].b,
+                     pairs[i].share ? "shared" : "not shared");
+    }
+    static const struct {
+        const char *name;
+        bool descriptive;
+    } names[] = {
+        {"calm \xc2\xb7 acoustic \xc2\xb7 1970s", true},
+        {"dark \xc2\xb7 loose \xc2\xb7 2010s", true},
+        {"balanced", true},
+        {"balanced \xc2\xb7 1990s 2", true},
+        {"Energetic \xc2\xb7 Live", true},
+        {"jazz \xc2\xb7 bossa nova", false},
+        {"pop \xc2\xb7 calm", false},
+        {"edm 3", false},
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (style_name_is_descriptive(names[i].name) != names[i].descriptive)
+            fail_msg("'%s': expected %s", names[i].name,
+                     names[i].descriptive ? "descriptive" : "genre");
+}
+
 static void test_bad_input(void **state)
 {
     (void)state;
@@ -192,9 +236,8 @@ static void test_bad_input(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_centroid_names),
-        cmocka_unit_test(test_label_names),
-        cmocka_unit_test(test_names_unique),
+        cmocka_unit_test(test_centroid_names), cmocka_unit_test(test_label_names),
+        cmocka_unit_test(test_names_unique),   cmocka_unit_test(test_reading_names),
         cmocka_unit_test(test_bad_input),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -135,8 +135,9 @@ enum reco_status style_weights(struct reco_arena *arena, const struct model *m,
                                const uint32_t *counts, uint32_t n_resolved, uint32_t *weight,
                                float *related2);
 
-/* Whether two clusters' centroids are closer than related2 (from style_weights: 0 when the
- * library has one style) on the genre dimensions when the model has them. */
+/* Whether two clusters are related styles: centroids closer than related2 (from style_weights:
+ * 0 when the library has one style) on the genre dimensions when the model has them, and names
+ * that share a genre word or of which one names a sound, not genres (STYLE_RELATED_PERCENT). */
 bool styles_related(const struct model *m, float related2, uint32_t a, uint32_t b);
 
 /* ---- pick.c: step 4 ---- */
