@@ -752,7 +752,9 @@ static int run_cores(void)
 typedef float vec4 __attribute__((vector_size(16)));
 typedef float vec8 __attribute__((vector_size(32)));
 
-#define KERNEL_PAD 16u /* the SIMD kernels read 16 floats per row: models of up to 16 dims */
+/* The SIMD kernels read 16 floats per row for models of up to 16 dims (audio features alone),
+ * 32 for up to 32 (with the genre embedding, 23 by default). */
+#define KERNEL_PAD 32u
 
 __attribute__((noinline)) static float scalar_dot(const float *a, const float *b, uint32_t n)
 {
@@ -781,32 +783,69 @@ static void pass_scalar(const struct model *m, const float *u, float inv_u, floa
                            m->row_norms[i], inv_u);
 }
 
-/* How many leading rows can be read KERNEL_PAD floats at a time (past their end into the next
- * row, which the zero padding of u cancels) without reading past the matrix; the rest are
- * scored with the scalar dot. */
-static uint32_t simd_rows(const struct model *m)
+/* The floats the SIMD kernels read per row for this model: 16 or 32. */
+static uint32_t kernel_pad(const struct model *m)
+{
+    return m->n_dims <= 16 ? 16u : 32u;
+}
+
+/* How many leading rows can be read `pad` floats at a time (past their end into the next row,
+ * which the zero padding of u cancels) without reading past the matrix; the rest are scored
+ * with the scalar dot. */
+static uint32_t simd_rows(const struct model *m, uint32_t pad)
 {
     size_t total = (size_t)m->n_rows * m->n_dims;
-    return total >= KERNEL_PAD ? (uint32_t)((total - KERNEL_PAD) / m->n_dims + 1) : 0;
+    return total >= pad ? (uint32_t)((total - pad) / m->n_dims + 1) : 0;
+}
+
+/* One pass reading `pad` floats per row 4 at a time; inlined with pad a constant, so each
+ * caller's loop is unrolled. */
+static inline __attribute__((always_inline)) void
+pass_vec4_padded(const struct model *m, const float *u, float inv_u, float *out, uint32_t pad)
+{
+    vec4 uq[KERNEL_PAD / 4];
+    memcpy(uq, u, pad * sizeof *u);
+    uint32_t vector_rows = simd_rows(m, pad);
+    for (uint32_t i = 0; i < vector_rows; i++) {
+        const float *v = m->rows + (size_t)i * m->n_dims;
+        vec4 s = {0, 0, 0, 0};
+        for (uint32_t q = 0; q < pad / 4; q++) {
+            vec4 a;
+            memcpy(&a, v + 4 * q, sizeof a);
+            s += a * uq[q];
+        }
+        out[i] = cosine_of((s[0] + s[1]) + (s[2] + s[3]), m->row_norms[i], inv_u);
+    }
+    for (uint32_t i = vector_rows; i < m->n_rows; i++)
+        out[i] = cosine_of(scalar_dot(m->rows + (size_t)i * m->n_dims, u, m->n_dims),
+                           m->row_norms[i], inv_u);
 }
 
 static void pass_vec4(const struct model *m, const float *u, float inv_u, float *out)
 {
-    vec4 u0, u1, u2, u3;
-    memcpy(&u0, u, sizeof u0);
-    memcpy(&u1, u + 4, sizeof u1);
-    memcpy(&u2, u + 8, sizeof u2);
-    memcpy(&u3, u + 12, sizeof u3);
-    uint32_t vector_rows = simd_rows(m);
+    if (kernel_pad(m) == 16)
+        pass_vec4_padded(m, u, inv_u, out, 16);
+    else
+        pass_vec4_padded(m, u, inv_u, out, 32);
+}
+
+/* The same 8 floats at a time. */
+static inline __attribute__((always_inline)) void
+pass_vec8_padded(const struct model *m, const float *u, float inv_u, float *out, uint32_t pad)
+{
+    vec8 uq[KERNEL_PAD / 8];
+    memcpy(uq, u, pad * sizeof *u);
+    uint32_t vector_rows = simd_rows(m, pad);
     for (uint32_t i = 0; i < vector_rows; i++) {
         const float *v = m->rows + (size_t)i * m->n_dims;
-        vec4 a0, a1, a2, a3;
-        memcpy(&a0, v, sizeof a0);
-        memcpy(&a1, v + 4, sizeof a1);
-        memcpy(&a2, v + 8, sizeof a2);
-        memcpy(&a3, v + 12, sizeof a3);
-        vec4 s = a0 * u0 + a1 * u1 + a2 * u2 + a3 * u3;
-        out[i] = cosine_of((s[0] + s[1]) + (s[2] + s[3]), m->row_norms[i], inv_u);
+        vec8 s = {0, 0, 0, 0, 0, 0, 0, 0};
+        for (uint32_t q = 0; q < pad / 8; q++) {
+            vec8 a;
+            memcpy(&a, v + 8 * q, sizeof a);
+            s += a * uq[q];
+        }
+        float dot = ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
+        out[i] = cosine_of(dot, m->row_norms[i], inv_u);
     }
     for (uint32_t i = vector_rows; i < m->n_rows; i++)
         out[i] = cosine_of(scalar_dot(m->rows + (size_t)i * m->n_dims, u, m->n_dims),
@@ -816,22 +855,10 @@ static void pass_vec4(const struct model *m, const float *u, float inv_u, float 
 __attribute__((target_clones("avx2", "default"))) static void
 pass_vec8(const struct model *m, const float *u, float inv_u, float *out)
 {
-    vec8 u0, u1;
-    memcpy(&u0, u, sizeof u0);
-    memcpy(&u1, u + 8, sizeof u1);
-    uint32_t vector_rows = simd_rows(m);
-    for (uint32_t i = 0; i < vector_rows; i++) {
-        const float *v = m->rows + (size_t)i * m->n_dims;
-        vec8 a0, a1;
-        memcpy(&a0, v, sizeof a0);
-        memcpy(&a1, v + 8, sizeof a1);
-        vec8 s = a0 * u0 + a1 * u1;
-        float dot = ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
-        out[i] = cosine_of(dot, m->row_norms[i], inv_u);
-    }
-    for (uint32_t i = vector_rows; i < m->n_rows; i++)
-        out[i] = cosine_of(scalar_dot(m->rows + (size_t)i * m->n_dims, u, m->n_dims),
-                           m->row_norms[i], inv_u);
+    if (kernel_pad(m) == 16)
+        pass_vec8_padded(m, u, inv_u, out, 16);
+    else
+        pass_vec8_padded(m, u, inv_u, out, 32);
 }
 
 /* Sums every float of the matrix: the cost of only reading it. */

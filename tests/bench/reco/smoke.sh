@@ -23,7 +23,8 @@ fail() {
 }
 
 "$bin/reco-model" synth --rows 3000 --out "$tmp/catalog.csv" --seed 7 >/dev/null
-# --genre-dims 0: audio features only (15 dims), as `reco-bench kernels` reads at most 16 per row.
+# --genre-dims 0: audio features only (15 dims): `reco-bench kernels` reads 16 floats per row
+# there, and 32 for the default model's genre embedding (checked on a second model below).
 "$bin/reco-model" build --catalog "$tmp/catalog.csv" --out "$tmp/model.mxm" --k 8 --genre-dims 0 \
     >/dev/null
 
@@ -67,8 +68,13 @@ throughput=$("$bin/reco-bench" throughput --endpoint "$addr" --saved "$tmp/saved
 echo "$throughput"
 echo "$throughput" | grep -Eq '^result impl=reco_service_throughput .*threads=2 .*errors=0$' ||
     fail "throughput: expected a result line without errors"
-kernels=$("$bin/reco-bench" kernels --model "$tmp/model.mxm" --label smoke)
-echo "$kernels"
-[ "$(echo "$kernels" | grep -c '^kernel catalog=smoke name=')" -eq 4 ] ||
-    fail "kernels: expected four passes that agree with the scalar one"
+"$bin/reco-model" build --catalog "$tmp/catalog.csv" --out "$tmp/genres.mxm" --k 8 >/dev/null
+for model in model genres; do
+    kernels=$("$bin/reco-bench" kernels --model "$tmp/$model.mxm" --label smoke)
+    echo "$kernels"
+    [ "$(echo "$kernels" | grep -c '^kernel catalog=smoke name=')" -eq 4 ] ||
+        fail "kernels ($model): expected four passes that agree with the scalar one"
+done
+echo "$kernels" | grep -Eq ' dims=(1[7-9]|2[0-9]|3[0-2]) ' ||
+    fail "kernels: the default model should have more than 16 dims"
 echo "reco_bench_smoke: ok"
