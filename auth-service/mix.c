@@ -4,6 +4,7 @@
  * page error a user can act on. */
 #include "mix.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,6 +92,24 @@ enum mix_status mix_build_request(const struct saved_library *lib, const struct 
     return status;
 }
 
+void mix_isrc_copy(const char *in, char out[13])
+{
+    char code[13];
+    size_t n = 0;
+    out[0] = '\0';
+    for (const char *c = in; c && *c; c++) {
+        if (*c == '-' || *c == ' ')
+            continue;
+        if (n == 12 || !isalnum((unsigned char)*c))
+            return;
+        code[n++] = (char)toupper((unsigned char)*c);
+    }
+    if (n == 12) {
+        code[n] = '\0';
+        memcpy(out, code, sizeof code);
+    }
+}
+
 static char *join_artists(char *const *artists, size_t n)
 {
     size_t len = 1;
@@ -147,6 +166,7 @@ static enum mix_status take_reply(const struct reco_rpc_reply *reply,
             m->because_artist = strdup(lib->tracks[p->because].artists[0]);
         m->style = strdup(p->style ? p->style : "");
         m->reason = p->reason;
+        mix_isrc_copy(p->isrc, m->isrc);
         r.n_picks++;
         if (!m->name || !m->artists || !m->style) {
             mix_result_free(&r);
@@ -321,6 +341,10 @@ void mix_result_to_json(const struct mix_result *r, cJSON *obj)
         cJSON_AddStringToObject(t, "style", p->style);
         cJSON_AddStringToObject(t, "reason", reco_rpc_reason_name(p->reason));
         cJSON_AddNumberToObject(t, "score", p->score);
+        if (p->isrc[0])
+            cJSON_AddStringToObject(t, "isrc", p->isrc);
+        else
+            cJSON_AddNullToObject(t, "isrc");
         cJSON_AddItemToArray(tracks, t);
     }
     cJSON *styles = cJSON_AddArrayToObject(obj, "styles");

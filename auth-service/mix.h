@@ -62,6 +62,7 @@ struct mix_pick {
     char *because_artist; /* malloc'd primary artist of that track, or NULL */
     char *style;          /* malloc'd name of its style ("" from a service without names) */
     enum reco_rpc_reason reason;
+    char isrc[13]; /* its ISRC, 12 upper-case letters and digits, or "" (none, or not one) */
 };
 
 struct mix_cluster {
@@ -101,6 +102,11 @@ struct mix_result {
     char model_version[80];
     uint32_t rpc_ms; /* time the Recommend call took */
 };
+
+/* An ISRC from the compute service into out (13 bytes): 12 letters and digits once hyphens and
+ * spaces are dropped ("us-rc1-76-07839" -> "USRC17607839"), upper case; "" for NULL or anything
+ * else, so the page's attribute and the CSV carry only what is one. */
+void mix_isrc_copy(const char *in, char out[13]);
 
 /* Serialises a RecommendRequest for lib (ids, ISRCs, titles, artists, durations, years,
  * explicit flags, audio features when known; local files go by title). *out is malloc'd.

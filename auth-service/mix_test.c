@@ -99,6 +99,34 @@ static void test_request_fields(void **state)
     assert_null(bytes);
 }
 
+/* ISRCs from the compute service: kept when they are one, normalised, else dropped. */
+static void test_isrc_copy(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *out;
+    } CASES[] = {
+        {"USRC17607839", "USRC17607839"},
+        {"us-rc1-76-07839", "USRC17607839"},
+        {"GB AAA 00 00002", "GBAAA0000002"},
+        {NULL, ""},
+        {"", ""},
+        {"USRC1760783", ""},   /* 11 */
+        {"USRC176078390", ""}, /* 13 */
+        {"USRC1760783\"", ""}, /* not a letter or digit */
+        {"<script>x</script>", ""},
+        {"USRC17607839\xc3\xa9", ""},
+    };
+    for (size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++) {
+        char out[13];
+        memset(out, 'x', sizeof out);
+        mix_isrc_copy(CASES[i].in, out);
+        if (strcmp(out, CASES[i].out) != 0)
+            fail_msg("'%s': '%s', expected '%s'", CASES[i].in ? CASES[i].in : "(null)", out,
+                     CASES[i].out);
+    }
+}
+
 static void test_result_json(void **state)
 {
     (void)state;
@@ -110,7 +138,8 @@ static void test_result_json(void **state)
                                  .cluster = 3,
                                  .because = "Never Gonna",
                                  .style = "jazz · bossa nova",
-                                 .reason = RECO_RPC_REASON_SAME_ARTIST}};
+                                 .reason = RECO_RPC_REASON_SAME_ARTIST,
+                                 .isrc = "USRC17607839"}};
     struct mix_style styles[2] = {
         {.name = "jazz · bossa nova", .library_share = 0.8f, .playlist_share = 1.0f},
         {.name = "metal", .library_share = 0.2f}};
@@ -134,6 +163,7 @@ static void test_result_json(void **state)
     assert_string_equal(cJSON_GetObjectItem(t, "id")->valuestring, "0000000000000000000001");
     assert_string_equal(cJSON_GetObjectItem(t, "because")->valuestring, "Never Gonna");
     assert_int_equal(cJSON_GetObjectItem(t, "year")->valueint, 1999);
+    assert_string_equal(cJSON_GetObjectItem(t, "isrc")->valuestring, "USRC17607839");
     const cJSON *stats = cJSON_GetObjectItem(obj, "stats");
     assert_int_equal(cJSON_GetObjectItem(stats, "matched")->valueint, 11);
     assert_string_equal(cJSON_GetObjectItem(t, "style")->valuestring, "jazz · bossa nova");
@@ -234,9 +264,8 @@ static void test_playlist_text(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_request_fields),
-        cmocka_unit_test(test_prefer_new),
-        cmocka_unit_test(test_playlist_text),
+        cmocka_unit_test(test_request_fields), cmocka_unit_test(test_prefer_new),
+        cmocka_unit_test(test_playlist_text),  cmocka_unit_test(test_isrc_copy),
         cmocka_unit_test(test_result_json),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -29,6 +29,10 @@ static void track_item(struct html *h, const struct mix_result *r, size_t i, siz
     size_t si = style_index(r, p) % PAGES_N_PATTERNS;
     html_raw(h, "<li data-id=\"");
     html_text(h, p->id);
+    if (p->isrc[0]) {
+        html_raw(h, "\" data-isrc=\"");
+        html_text(h, p->isrc);
+    }
     html_raw(h, "\" data-cluster=\"%u\" data-style=\"", p->cluster);
     style_name(h, p->style, p->cluster);
     html_raw(h,

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -84,7 +85,10 @@ static void test_mix_page(void **state)
                                      .style = i % 3 == 2 ? "" : style_names[i % 3],
                                      .reason = (enum reco_rpc_reason)(i % 3),
                                      .because = i % 2 ? "Old <Favourite>" : NULL,
-                                     .because_artist = i % 2 ? "Old & Artist" : NULL};
+                                     .because_artist = i % 2 ? "Old & Artist" : NULL,
+                                     .isrc = ""};
+    for (int i = 0; i < 60; i += 4)
+        snprintf(picks[i].isrc, sizeof picks[i].isrc, "USRC1760%04d", i);
     struct mix_cluster clusters[3] = {{0, 10, 17, ""}, {1, 5, 17, ""}, {2, 0, 16, ""}};
     struct mix_style styles[2] = {{style_names[0], 0.6f, 0.5f, false},
                                   {style_names[1], 0.4f, 0.5f, true}};
@@ -117,6 +121,11 @@ static void test_mix_page(void **state)
     assert_non_null(reserve);
     assert_int_equal(count_of(h.text.bytes, "<li data-id="), 60);
     assert_int_equal(count_of(reserve, "<li data-id="), 10);
+    /* the ISRC for the CSV export where the song has one (every fourth), and no empty one */
+    assert_int_equal(count_of(h.text.bytes, "\" data-isrc=\"USRC1760"), 15);
+    assert_non_null(strstr(h.text.bytes, "<li data-id=\"0000000000000000000001\" "
+                                         "data-isrc=\"USRC17600004\" data-cluster=\"1\""));
+    assert_null(strstr(h.text.bytes, "data-isrc=\"\""));
     assert_int_equal(count_of(h.text.bytes, "href=\"https://open.spotify.com/track/"
                                             "0000000000000000000001\">Song &amp; Dance</a>"),
                      60);

@@ -194,6 +194,7 @@ struct reco_rpc_reply *reco_rpc_decode_reply(const uint8_t *bytes, size_t len)
             .has_duration_ms = p->has_duration_ms,
             .duration_ms = p->duration_ms,
             .style = p->style,
+            .isrc = p->isrc && p->isrc[0] ? p->isrc : NULL,
             /* an index past the styles sent is dropped rather than handed on */
             .has_style_index = p->has_style_index && p->style_index < msg->n_styles,
             .style_index = p->style_index,

@@ -87,6 +87,7 @@ struct reco_rpc_pick {
     bool has_style_index; /* style_index < the reply's n_styles */
     uint32_t style_index; /* index into the reply's styles */
     enum reco_rpc_reason reason;
+    const char *isrc; /* the song's ISRC as the catalog gave it, or NULL */
 };
 
 /* One style of the library or of the playlist. */

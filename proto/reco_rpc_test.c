@@ -261,6 +261,8 @@ static void test_reply_decodes_with_optional_fields_kept(void **state)
     styles[1].has_exhausted = 1;
     styles[1].exhausted = 1;
     picks[0].style = "jazz · bossa nova";
+    picks[0].isrc = "USRC17607839";
+    picks[1].isrc = ""; /* empty: none */
     picks[0].has_style_index = 1;
     picks[0].style_index = 0;
     picks[0].has_reason = 1;
@@ -297,6 +299,8 @@ static void test_reply_decodes_with_optional_fields_kept(void **state)
     assert_false(r->styles[0].exhausted); /* absent: false */
     assert_true(r->styles[1].exhausted);
     assert_string_equal(r->picks[0].style, "jazz · bossa nova");
+    assert_string_equal(r->picks[0].isrc, "USRC17607839");
+    assert_null(r->picks[1].isrc);
     assert_true(r->picks[0].has_style_index && r->picks[0].style_index == 0);
     assert_int_equal(r->picks[0].reason, RECO_RPC_REASON_SAME_ARTIST);
     assert_false(r->picks[1].has_style_index);

@@ -167,6 +167,10 @@ static char *recommend_json(const struct reco_rpc_reply *reply)
             cJSON_AddNumberToObject(t, "popularity", p->popularity);
         if (p->has_duration_ms)
             cJSON_AddNumberToObject(t, "duration_ms", p->duration_ms);
+        if (p->isrc)
+            cJSON_AddStringToObject(t, "isrc", p->isrc);
+        else
+            cJSON_AddNullToObject(t, "isrc");
         cJSON_AddItemToArray(tracks, t);
     }
     const struct reco_rpc_stats *s = &reply->stats;

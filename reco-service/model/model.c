@@ -193,6 +193,11 @@ const char *model_row_artists(const struct model *model, uint32_t row)
     return tables_of(model)->strings + row_meta(model, row)->artists_off;
 }
 
+const char *model_row_isrc(const struct model *model, uint32_t row)
+{
+    return tables_of(model)->strings + row_meta(model, row)->isrc_off;
+}
+
 const char *model_row_genre(const struct model *model, uint32_t row)
 {
     return tables_of(model)->strings + row_meta(model, row)->genre_off;

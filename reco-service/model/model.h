@@ -119,6 +119,8 @@ const char *model_row_name(const struct model *model, uint32_t row); /* title */
 /* Artists as consecutive NUL-terminated strings ending with an empty one: "A\0B\0\0".
  * Iterate: for (const char *a = artists; *a; a += strlen(a) + 1). */
 const char *model_row_artists(const struct model *model, uint32_t row);
+/* The song's ISRC as its catalog gave it, or "" when none did. */
+const char *model_row_isrc(const struct model *model, uint32_t row);
 const char *model_row_genre(const struct model *model, uint32_t row);   /* "" when unknown */
 uint32_t model_row_artist_key(const struct model *model, uint32_t row); /* same primary artist,
                                                                            same key */

@@ -417,6 +417,11 @@ static void test_lookups(void **state)
     assert_int_equal(model_find_isrc(m, "USAAA0000009"), r0);
     assert_int_equal(model_find_isrc(m, "GBAAA0000002"), r1);
     assert_int_equal(model_find_isrc(m, "XX"), MODEL_NO_ROW);
+    /* and back: a row's own ISRC, "" for none (NULL and "" in the build) */
+    assert_string_equal(model_row_isrc(m, r0), "USAAA0000001");
+    assert_string_equal(model_row_isrc(m, r1), "GBAAA0000002");
+    assert_string_equal(model_row_isrc(m, r2), "");
+    assert_string_equal(model_row_isrc(m, r4), "");
 
     static const struct {
         const char *title, *artist;

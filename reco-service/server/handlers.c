@@ -278,6 +278,9 @@ static void fill_pick(struct reply_parts *parts, const struct model *model,
     p->popularity = popularity;
     p->has_duration_ms = 1;
     p->duration_ms = model_row_duration_ms(model, rp->row);
+    const char *isrc = model_row_isrc(model, rp->row);
+    if (isrc[0])
+        p->isrc = text(isrc);
     parts->pick_ptrs[i] = p;
 }
 

@@ -134,6 +134,13 @@ static void test_recommend_limits(void **state)
                 assert_non_null(reply->picks[p]->because_name); /* from the model: no names sent */
                 assert_true(strncmp(reply->picks[p]->because_name, "Track ", 6) == 0);
                 assert_true(reply->picks[p]->n_artists >= 1);
+                /* the catalog's ISRC where it has one (even rows of the test model) */
+                uint32_t row = model_find_id(model, reply->picks[p]->id);
+                assert_int_not_equal(row, MODEL_NO_ROW);
+                if (model_row_isrc(model, row)[0])
+                    assert_string_equal(reply->picks[p]->isrc, model_row_isrc(model, row));
+                else
+                    assert_null(reply->picks[p]->isrc);
             }
             mixtape__reco__recommend_reply__free_unpacked(reply, NULL);
         } else {

@@ -819,7 +819,13 @@ static void page_tour(int width, int height, const char *size)
     if (same_style_standing_by > 0)
         assert_string_equal(style, new_style);
     fprintf(stderr, "removed a song of '%s'; its place went to one of '%s'\n", style, new_style);
-    /* Downloads: CSV and JSPF of the songs shown. */
+    /* Downloads: CSV and JSPF of the songs shown. The CSV's isrc column comes from each song's
+     * data-isrc: the synthetic catalog gives every song one, so every song shown has one. */
+    assert_int_equal(script_int("var ok = 0; document.querySelectorAll('#tracks li')"
+                                ".forEach(function (li) { if (/^[A-Z]{2}[A-Z0-9]{3}[0-9]{7}$/"
+                                ".test(li.getAttribute('data-isrc') || '')) ok++; }); "
+                                "return String(ok);"),
+                     PLAYLIST_LEN);
     expect("#download-csv", 1000, element);
     assert_int_equal(wd_click(&wd, element), 0);
     expect_text("#save-status", "Downloaded mixtape.csv.", 3000);

@@ -32,8 +32,9 @@ int test_model_write(const char *path, uint32_t n_rows, uint32_t k, uint64_t see
     char(*ids)[23] = calloc(n_rows, 23);
     char(*names)[32] = calloc(n_rows, 32);
     char(*artists)[32] = calloc(n_rows, 32);
+    char(*isrcs)[16] = calloc(n_rows, 16);
     const char **artist_ptrs = calloc(n_rows, sizeof *artist_ptrs);
-    if (!centroids || !scaled || !rows || !ids || !names || !artists || !artist_ptrs) {
+    if (!centroids || !scaled || !rows || !ids || !names || !artists || !isrcs || !artist_ptrs) {
         fprintf(stderr, "test model: out of memory\n");
         goto done;
     }
@@ -60,10 +61,12 @@ int test_model_write(const char *path, uint32_t n_rows, uint32_t k, uint64_t see
         test_model_id(r, ids[r]);
         snprintf(names[r], 32, "Track %u", r);
         snprintf(artists[r], 32, "Artist %u", r % 997);
+        snprintf(isrcs[r], 16, "QZTST%07u", r % 10000000u);
         artist_ptrs[r] = artists[r];
         rows[r] = (struct model_build_row){.id = ids[r],
                                            .name = names[r],
                                            .genre = "synthetic",
+                                           .isrc = r % 2 == 0 ? isrcs[r] : NULL, /* half */
                                            .artists = &artist_ptrs[r],
                                            .n_artists = 1,
                                            .year = (uint16_t)(1950 + r % 70),
@@ -103,6 +106,7 @@ done:
     free(ids);
     free(names);
     free(artists);
+    free(isrcs);
     free(artist_ptrs);
     return rc;
 }

@@ -1,6 +1,7 @@
 /* A small synthetic model for the reco-service integration tests and benchmarks: rows around
- * k random centres in four audio dimensions, written with the model writer, so the tests need
- * no catalog file. Deterministic for a given seed. */
+ * k random centres in four audio dimensions, even rows with an ISRC ("QZTST" and the row),
+ * written with the model writer, so the tests need no catalog file. Deterministic for a given
+ * seed. */
 #ifndef MIXTAPE_TEST_MODEL_H
 #define MIXTAPE_TEST_MODEL_H
 
