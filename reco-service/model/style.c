@@ -200,11 +200,24 @@ static bool is_descriptive_word(const char *w, size_t len)
     return false;
 }
 
+/* Words too short or too common to relate two genres: "n" in "r-n-b" and "rock-n-roll", "and"
+ * in "drum and bass" and "rock and roll". */
+static bool is_connector_word(const char *w, size_t len)
+{
+    static const char *const CONNECTORS[] = {"and", "the", "of", "with"};
+    if (len < 3)
+        return true;
+    for (size_t i = 0; i < sizeof CONNECTORS / sizeof CONNECTORS[0]; i++)
+        if (strlen(CONNECTORS[i]) == len && strncasecmp(w, CONNECTORS[i], len) == 0)
+            return true;
+    return false;
+}
+
 bool style_names_share_genre(const char *a, const char *b)
 {
     size_t alen, blen;
     for (const char *p = a, *wa; (wa = next_word(&p, &alen)) != NULL;) {
-        if (is_descriptive_word(wa, alen))
+        if (is_descriptive_word(wa, alen) || is_connector_word(wa, alen))
             continue;
         for (const char *q = b, *wb; (wb = next_word(&q, &blen)) != NULL;)
             if (blen == alen && strncasecmp(wa, wb, alen) == 0)

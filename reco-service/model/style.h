@@ -52,8 +52,9 @@ size_t style_name_from_centroid(const struct model_build_dim *dims, uint32_t n_d
                                 const float *centroid, char *out, size_t out_len);
 
 /* Whether two style names (as style_name_clusters writes them) share a genre word: "pop" in
- * "pop · electropop" and "indie pop"; descriptor words ("calm"), "balanced", decades and the
- * numbers that make names unique do not count; ASCII case ignored. */
+ * "pop · electropop" and "indie pop"; descriptor words ("calm"), "balanced", decades, the
+ * numbers that make names unique, words under three letters and "and", "the", "of", "with" do
+ * not count; ASCII case ignored. */
 bool style_names_share_genre(const char *a, const char *b);
 
 /* Whether a style name says nothing of genres: every word a descriptor, "balanced", a decade or

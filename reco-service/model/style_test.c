@@ -187,6 +187,10 @@ static void test_reading_names(void **state)
         {"pop \xc2\xb7 calm", "rock \xc2\xb7 calm", false},
         {"dark \xc2\xb7 loose \xc2\xb7 2010s", "rock \xc2\xb7 2010s", false},
         {"pop 2", "rock 2", false},
+        {"r-n-b", "rock-n-roll", false},
+        {"drum and bass", "rock and roll", false},
+        {"uk garage", "uk drill", false},
+        {"j-pop", "k-pop", true},
         {"", "pop", false},
     };
     for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {

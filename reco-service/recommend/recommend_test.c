@@ -158,8 +158,9 @@ static void test_hand_over(void **state)
  * median distance is 6, so 0 and 6 are related and 0 and 12 are not). In cluster 0 the 10 saved
  * artists have one more song each; in the other the 10 saved artists have eight more each. Half
  * the library each, 40 slots: 20 and 20. */
-static void check_lending(struct model *m, const char (*ids)[23], uint32_t other,
-                          uint32_t want_first, uint32_t want_other, uint32_t want_first_saved)
+static void check_lending(struct model *m, const char (*ids)[23], uint32_t other, uint32_t cap,
+                          uint32_t want_first, uint32_t want_other, uint32_t want_first_saved,
+                          uint32_t want_other_saved)
 {
     enum { PER_STYLE = 100, SAVED = 20 };
     /* One song of each of Duo 0..9 (rows 0, 2, .., 18) and of Band 0..9 of the other cluster
@@ -171,7 +172,7 @@ static void check_lending(struct model *m, const char (*ids)[23], uint32_t other
         memset(&saved[SAVED / 2 + s], 0, sizeof saved[0]);
         saved[SAVED / 2 + s].id = ids[other * PER_STYLE + 9 * s];
     }
-    struct reco_options opts = {.n = 40};
+    struct reco_options opts = {.n = 40, .max_per_artist = cap};
     struct reco_result res;
     char err[256];
     assert_int_equal(recommend(m, saved, SAVED, &opts, &res, err, sizeof err), RECO_OK);
@@ -189,7 +190,7 @@ static void check_lending(struct model *m, const char (*ids)[23], uint32_t other
     assert_int_equal(in_first, want_first);
     assert_int_equal(in_other, want_other);
     assert_int_equal(first_saved, want_first_saved); /* every other song of the saved Duos */
-    assert_int_equal(other_saved, want_other);       /* all by the saved Bands */
+    assert_int_equal(other_saved, want_other_saved);
     for (uint32_t i = 0; i < res.n_clusters; i++)
         assert_false(res.clusters[i].exhausted);
     reco_result_free(&res);
@@ -247,22 +248,25 @@ static void test_style_lends_only_to_related(void **state)
     /* Unrelated (0 and 12 apart): cluster 0 keeps its 20, 10 of them by other artists. (An
      * earlier version handed those 10 to the other style's saved artists: a library of 48% edm
      * whose artists had run out got a playlist without edm.) */
-    check_lending(m, ids, 4, 20, 20, 10);
+    check_lending(m, ids, 4, 0, 20, 20, 10, 20);
     /* Related (6 apart, names from the sound): its 10 go to the related style's saved artists
      * (30 there, 3 each). */
-    check_lending(m, ids, 2, 10, 30, 10);
+    check_lending(m, ids, 2, 0, 10, 30, 10, 30);
+    /* With 2 per artist the related style's saved artists fill its own 20 and can take none of
+     * the 10 lent: the slots are still the related style's, filled from its other songs. */
+    check_lending(m, ids, 2, 2, 10, 30, 10, 20);
     model_close(m);
     /* As near, but named by genres that share no word: not related, cluster 0 keeps its 20. */
     static const char *const genres[] = {"jazz", "swing", "metal", "punk", "noise"};
     m = lending_model(genres, &ids);
     assert_non_null(m);
-    check_lending(m, ids, 2, 20, 20, 10);
+    check_lending(m, ids, 2, 0, 20, 20, 10, 20);
     model_close(m);
     /* Genres that share a word are related again. */
     static const char *const kin[] = {"jazz", "swing", "acid jazz \xc2\xb7 funk", "punk", "noise"};
     m = lending_model(kin, &ids);
     assert_non_null(m);
-    check_lending(m, ids, 2, 10, 30, 10);
+    check_lending(m, ids, 2, 0, 10, 30, 10, 30);
     model_close(m);
 }
 

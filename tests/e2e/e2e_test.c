@@ -729,10 +729,18 @@ static void page_tour(int width, int height, const char *size)
         styles);
     /* A style the user has saved every song of says so instead of showing an unexplained 0%:
      * the fixture's library (60% of 1,000 songs from one genre of a 6,000-song catalog) has
-     * none left in its largest style. Every row short of its library share by half or more
-     * without the note would be a playlist that silently drops a style. */
+     * none left in its largest style. Its styles are named by genres that share no word, so
+     * none lends its share to another (that would be a related style's right): every row short
+     * of its library share by half or more without the note would be a playlist that silently
+     * drops a style, and every row with the note is short of its share. */
     assert_true(script_int("return String(document.querySelectorAll('#legend li .ran-out')"
                            ".length);") >= 1);
+    assert_int_equal(
+        script_int("var bad = 0; document.querySelectorAll('#legend li .ran-out').forEach("
+                   "function (n) { var li = n.closest('li'), l = +/Library (\\d+)%/.exec("
+                   "li.textContent)[1], p = +/Playlist (\\d+)%/.exec(li.textContent)[1]; "
+                   "if (p >= l) bad++; }); return String(bad);"),
+        0);
     assert_int_equal(
         script_int("var bad = 0; document.querySelectorAll('#legend li').forEach(function (li) "
                    "{ var l = +/Library (\\d+)%/.exec(li.textContent)[1], p = +/Playlist "
