@@ -95,10 +95,16 @@ static uint32_t find_root(uint32_t *parent, uint32_t x)
     return x;
 }
 
+/* The first dimension styles are compared on: the genre dimensions when the model has them,
+ * else all. */
+static uint32_t style_dims_from(const struct model *m)
+{
+    return m->n_dims - m->n_genre_dims < m->n_dims ? m->n_dims - m->n_genre_dims : 0;
+}
+
 bool styles_related(const struct model *m, float related2, uint32_t a, uint32_t b)
 {
-    const uint32_t from = m->n_dims - m->n_genre_dims < m->n_dims ? m->n_dims - m->n_genre_dims : 0;
-    if (!(centroid_distance2(m, a, b, from, m->n_dims) < related2))
+    if (!(centroid_distance2(m, a, b, style_dims_from(m), m->n_dims) < related2))
         return false;
     const char *x = model_cluster_name(m, a), *y = model_cluster_name(m, b);
     return style_name_is_descriptive(x) || style_name_is_descriptive(y) ||
@@ -117,8 +123,7 @@ enum reco_status style_weights(struct reco_arena *arena, const struct model *m,
     *related2 = 0.0f;
     bool several = false;
     if (n_styles >= 2) {
-        const uint32_t from =
-            m->n_dims - m->n_genre_dims < m->n_dims ? m->n_dims - m->n_genre_dims : 0;
+        const uint32_t from = style_dims_from(m);
         /* The median distance between centroids, over at most STYLE_SAMPLE of them. */
         const uint32_t sample = k < STYLE_SAMPLE ? k : STYLE_SAMPLE;
         const struct reco_arena_mark mark = reco_arena_mark(arena);

@@ -18,19 +18,29 @@
 #define CANDIDATES_PER_SLOT 4u
 #define CANDIDATE_MARGIN    8u
 
-/* The same-song and artist rules for one candidate; on success records the pick. */
+/* The rules every pick keeps but the mood windows: eligible (not a saved song, within the
+ * steering rules), not picked yet, its primary artist under max_per_artist, and not the same
+ * song (same primary artist, same normalised title) as a saved one or a pick. Writes the row's
+ * artist and song keys, which recording the pick needs. */
+static bool within_rules(struct picking *p, uint32_t row, uint32_t *artist, uint32_t *song)
+{
+    const struct model *m = p->model;
+    if (!eligible(p, row) || row_set_has(&p->picked_rows, row))
+        return false;
+    *artist = model_row_artist_key(m, row);
+    const struct artist_entry *seen = artist_map_get(&p->artists, *artist, false);
+    if (seen && seen->n_picks >= p->max_per_artist)
+        return false;
+    *song = model_row_song_key(m, row);
+    return !row_set_has(&p->saved_songs, *song) && !row_set_has(&p->picked_songs, *song);
+}
+
+/* within_rules and the mood windows for one candidate; on success records the pick. */
 static bool try_pick(struct picking *p, const struct candidate *c, uint32_t cluster)
 {
     const struct model *m = p->model;
-    if (!eligible(p, c->row) || row_set_has(&p->picked_rows, c->row))
-        return false;
-    uint32_t artist = model_row_artist_key(m, c->row);
-    const struct artist_entry *seen = artist_map_get(&p->artists, artist, false);
-    if (seen && seen->n_picks >= p->max_per_artist)
-        return false;
-    /* The same song (same primary artist, same normalised title) as a saved one or a pick. */
-    uint32_t song = model_row_song_key(m, c->row);
-    if (row_set_has(&p->saved_songs, song) || row_set_has(&p->picked_songs, song))
+    uint32_t artist, song;
+    if (!within_rules(p, c->row, &artist, &song))
         return false;
     if (p->window_scale > 0.0f) {
         /* The picks' mean must stay near each target. */
@@ -309,19 +319,13 @@ enum reco_status run_phases(struct picking *p, struct cluster_state *states,
     return status;
 }
 
-/* Whether the row could still be picked under the request's rules, the phases over. */
+/* Whether the row could still be picked under the request's rules, the phases over (with
+ * discover at 1, by a new artist). */
 static bool could_pick(struct picking *p, uint32_t row)
 {
-    const struct model *m = p->model;
-    if (!eligible(p, row) || row_set_has(&p->picked_rows, row) ||
-        (p->discover >= 1.0f && by_saved_artist(p, row)))
-        return false;
-    const struct artist_entry *seen =
-        artist_map_get(&p->artists, model_row_artist_key(m, row), false);
-    if (seen && seen->n_picks >= p->max_per_artist)
-        return false;
-    uint32_t song = model_row_song_key(m, row);
-    return !row_set_has(&p->saved_songs, song) && !row_set_has(&p->picked_songs, song);
+    uint32_t artist, song;
+    return within_rules(p, row, &artist, &song) &&
+           !(p->discover >= 1.0f && by_saved_artist(p, row));
 }
 
 enum reco_status styles_ran_out(struct picking *p, const uint32_t *weights, bool *ran_out)
