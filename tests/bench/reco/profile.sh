@@ -6,38 +6,23 @@
 set -euo pipefail
 bin=$1 model=$2 saved=$3 requests=$4 label=$5 ranking=${6:-0}
 command -v valgrind >/dev/null || { echo "profile.sh: valgrind not installed, skipped" >&2; exit 0; }
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/reco-profile.XXXXXX")
-pid=""
-cleanup() {
-    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-        kill -TERM "$pid"
-        wait "$pid" || true
-    fi
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
+here=$(cd "$(dirname "$0")" && pwd)
+work=$(mktemp -d "${TMPDIR:-/tmp}/reco-profile.XXXXXX")
+# shellcheck source=service.sh
+. "$here/service.sh"
+trap 'stop_service; rm -rf "$work"' EXIT
+service_ready_seconds=600
 
 # Only what runs inside the service's request handler is counted (not start-up, not nng's loop).
-valgrind --tool=callgrind --toggle-collect=handle_method --callgrind-out-file="$tmp/cg.out" \
-    "$bin/reco-service" \
-    --model "$model" --listen tcp://127.0.0.1:0 >"$tmp/out" 2>"$tmp/log" &
-pid=$!
-addr=""
-for _ in $(seq 1 6000); do
-    addr=$(sed -n 's/^ready addr=\([^ ]*\).*/\1/p' "$tmp/out" | head -1)
-    [ -n "$addr" ] && break
-    sleep 0.1
-done
-[ -n "$addr" ] || { echo "profile.sh: reco-service under valgrind did not start" >&2; exit 1; }
-"$bin/reco-bench" latency --endpoint "$addr" --saved "$saved" --label profile --warmup 0 \
-    --ranking "$ranking" \
+start_service "$model" valgrind --tool=callgrind --toggle-collect=handle_method \
+    --callgrind-out-file="$work/cg.out" "$bin/reco-service" || exit 1
+"$bin/reco-bench" latency --endpoint "$service_addr" --saved "$saved" --label profile \
+    --warmup 0 --ranking "$ranking" \
     --min-requests "$requests" --max-requests "$requests" --seconds 0.1 --timeout-ms 120000 \
     >/dev/null
-kill -TERM "$pid"
-wait "$pid" || true
-pid=""
+stop_service
 n_saved=$(grep -c . "$saved")
-callgrind_annotate --inclusive=yes "$tmp/cg.out" 2>/dev/null |
+callgrind_annotate --inclusive=yes "$work/cg.out" 2>/dev/null |
     /usr/bin/python3 -c '
 import re, sys
 req, label, saved, ranking = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]

@@ -51,7 +51,7 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 echo "fact date=$(date -u +%Y-%m-%dT%H:%MZ) nproc=$(nproc) commit=$(git rev-parse --short HEAD) load=$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' ,)"
 declare -A rps
-for round in $(seq 1 "$rounds"); do
+for _ in $(seq 1 "$rounds"); do
     # What two busy threads pinned to the same cores get now: near 2.0 on a quiet machine.
     taskset -c 0,1 "$bin/reco-bench" cores --threads 2 --seconds 2
     for w in 1 2; do
